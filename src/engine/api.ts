@@ -1,0 +1,60 @@
+/**
+ * The engine's public contract. Everything outside `src/engine` imports from `src/engine/index.ts`,
+ * which re-exports these types and the functions that produce them. Nothing in `src/engine` may import
+ * from elsewhere in the codebase: the engine is a pure library (text + JSON in, JSON-shaped result out).
+ */
+
+/** One evaluation's answer, exactly the wire shape of dsl.md §11.2 minus `execution` timings. */
+export interface PolicyResponse {
+  result: boolean;
+  trace: RuleSetTrace | null;
+  rule: string[];
+  data: unknown;
+  error: string | null;
+  labels: Record<string, boolean> | null;
+}
+
+export interface RuleSetTrace {
+  execution: RuleTrace[];
+}
+
+export interface SourcePosition {
+  line: number;
+  start: number;
+  end: number;
+}
+
+export interface Named {
+  value: string;
+  pos?: SourcePosition;
+}
+
+export interface RuleTrace {
+  label?: string;
+  selector: Named;
+  outcome: Named;
+  conditions: ConditionTrace[];
+  result: boolean;
+}
+
+/** Untagged on the wire (dsl.md §10.1); kept loose here so the evaluator can build them cheaply. */
+export type ConditionTrace = Record<string, unknown>;
+
+export type ErrorKind = "parse" | "evaluation" | "type";
+
+/** Options for one evaluation. `now` is read once per evaluation ("today", dsl.md conventions). */
+export interface EvaluateOptions {
+  now?: Date;
+  /** Override the default evaluation work budget (number of condition/expression steps). */
+  maxSteps?: number;
+}
+
+/** Limits that keep hostile input from hanging or exhausting the process. */
+export interface EngineLimits {
+  maxRuleTextLength: number;
+  maxRules: number;
+  maxConditions: number;
+  maxDataBytes: number;
+  maxDataDepth: number;
+  maxSteps: number;
+}
