@@ -1,0 +1,46 @@
+import type { ApiKeyScope, Role } from "../generated/prisma/enums.js";
+
+/** The closed list of things a principal can be allowed to do. Every check in the gateway names one. */
+export enum Action {
+  ReadResources = "read_resources",
+  RunResources = "run_resources",
+  AuthorResources = "author_resources",
+  PublishResources = "publish_resources",
+  DeleteResources = "delete_resources",
+  EditGroups = "edit_groups",
+  DeleteGroups = "delete_groups",
+  ManageRoles = "manage_roles",
+  ManageApiKeys = "manage_api_keys",
+  TransferOwnership = "transfer_ownership",
+  ReadAudit = "read_audit",
+}
+
+const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
+const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.EditGroups];
+const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources];
+const ADMIN: readonly Action[] = [
+  ...PUBLISHER,
+  Action.DeleteResources,
+  Action.DeleteGroups,
+  Action.ManageRoles,
+  Action.ManageApiKeys,
+  Action.TransferOwnership,
+];
+const AUDITOR: readonly Action[] = [Action.ReadResources, Action.ReadAudit];
+
+export const ROLE_ACTIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
+  VIEWER: new Set(VIEWER),
+  EDITOR: new Set(EDITOR),
+  PUBLISHER: new Set(PUBLISHER),
+  ADMIN: new Set(ADMIN),
+  AUDITOR: new Set(AUDITOR),
+};
+
+/** API-key scopes mirror the roles (`view` = read + run). */
+export const SCOPE_ACTIONS: Readonly<Record<ApiKeyScope, ReadonlySet<Action>>> = {
+  VIEW: ROLE_ACTIONS.VIEWER,
+  EDIT: ROLE_ACTIONS.EDITOR,
+  PUBLISH: ROLE_ACTIONS.PUBLISHER,
+  ADMIN: ROLE_ACTIONS.ADMIN,
+  AUDIT: ROLE_ACTIONS.AUDITOR,
+};

@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/**
+ * All settings come from the environment, validated once at start-up so a typo fails loudly instead of
+ * running with a silent default.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Unset ⇒ embedded Postgres (PGlite) in DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default(".data"),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  /** How long a request waits for the database before answering SERVICE_UNAVAILABLE. */
+  DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  AUTH_ISSUER: z.string().default("verdict"),
+  AUTH_AUDIENCE: z.string().default("verdict-api"),
+  /** HMAC secret for locally signed tokens; the embedded mode generates and keeps one in DATA_DIR. */
+  AUTH_JWT_SECRET: z.string().min(32).optional(),
+  /** Production: verify tokens against the issuer's keys instead of a local secret. */
+  AUTH_JWKS_URL: z.string().url().optional(),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  SEED_DEMO: z.enum(["auto", "always", "never"]).default("auto"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}
+
+export const isProduction = (config: Config): boolean => config.NODE_ENV === "production";

@@ -1,0 +1,34 @@
+import type { PrismaClient } from "../generated/prisma/client.js";
+
+/** What the rest of the gateway knows about its database, whichever engine serves it. */
+export interface Database {
+  readonly kind: "postgres" | "embedded";
+  readonly prisma: PrismaClient;
+  /** Cheap round trip that fails within `timeoutMs` when the database is away. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Names of migrations the database has applied. */
+  appliedMigrations(): Promise<string[]>;
+  /** Subscribes to a Postgres NOTIFY channel; survives reconnects. Returns an unsubscribe function. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseUnavailableError(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+export const APPLIED_MIGRATIONS_SQL = `SELECT migration_name FROM "_prisma_migrations"
+  WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name`;

@@ -1,0 +1,48 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { APPLIED_MIGRATIONS_SQL, type Database } from "./database.js";
+import type { MigrationConnection } from "./migrator.js";
+
+/** Postgres running inside this process (PGlite), its files in `dataDir`. One process owns the folder. */
+export async function openEmbedded(dataDir: string): Promise<{ database: Database; migrationConnection: MigrationConnection }> {
+  const pgDataDir = path.resolve(dataDir, "pgdata");
+  await mkdir(pgDataDir, { recursive: true });
+  const pglite = await PGlite.create(pgDataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+
+  const migrationConnection: MigrationConnection = {
+    async query(sql, params) {
+      if (params && params.length > 0) return pglite.query(sql, params);
+      // PGlite's extended protocol takes one statement; whole migration files go through exec.
+      const results = await pglite.exec(sql);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
+  };
+
+  const database: Database = {
+    kind: "embedded",
+    prisma,
+    async ping() {
+      await pglite.query("SELECT 1");
+    },
+    async appliedMigrations() {
+      const { rows } = await pglite.query<{ migration_name: string }>(APPLIED_MIGRATIONS_SQL);
+      return rows.map((r) => r.migration_name);
+    },
+    async listen(channel, onMessage) {
+      const unsubscribe = await pglite.listen(channel, onMessage);
+      return unsubscribe;
+    },
+    async notify(channel, payload) {
+      await pglite.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+  return { database, migrationConnection };
+}

@@ -1,0 +1,41 @@
+import path from "node:path";
+import pg from "pg";
+import type { Config } from "../config.js";
+import type { Database } from "./database.js";
+import { openEmbedded } from "./embedded.js";
+import { applyMigrations } from "./migrator.js";
+import { connectPostgres } from "./postgres.js";
+
+export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
+
+export interface OpenDatabaseOptions {
+  log: (message: string) => void;
+  onError?: (error: Error) => void;
+}
+
+/** Opens the configured database (Postgres when DATABASE_URL is set, else embedded) and migrates it. */
+export async function openDatabase(config: Config, options: OpenDatabaseOptions): Promise<Database> {
+  if (!config.DATABASE_URL) {
+    const { database, migrationConnection } = await openEmbedded(config.DATA_DIR);
+    await applyMigrations(migrationConnection, MIGRATIONS_DIR, options.log);
+    return database;
+  }
+  await migratePostgres(config.DATABASE_URL, options.log);
+  return connectPostgres({
+    url: config.DATABASE_URL,
+    poolSize: config.DATABASE_POOL_SIZE,
+    timeoutMs: config.DATABASE_TIMEOUT_MS,
+    onError: options.onError,
+  });
+}
+
+export async function migratePostgres(url: string, log: (message: string) => void = () => {}): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { applied } = await applyMigrations(client, MIGRATIONS_DIR, log);
+    return applied;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,124 @@
+import pg from "pg";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { APPLIED_MIGRATIONS_SQL, type Database, withTimeout } from "./database.js";
+
+export interface PostgresOptions {
+  url: string;
+  poolSize: number;
+  timeoutMs: number;
+  onError?: (error: Error) => void;
+}
+
+/** A Postgres server shared by any number of gateway processes. */
+export function connectPostgres(options: PostgresOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    // Fail fast when the server is away instead of queueing requests behind a dead connection.
+    connectionTimeoutMillis: options.timeoutMs,
+    idleTimeoutMillis: 30_000,
+    query_timeout: 30_000,
+  });
+  // Idle clients that lose their server emit here; without a listener the process would crash.
+  pool.on("error", (error) => options.onError?.(error));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const listeners = new NotificationListener(options.url, options.onError);
+
+  return {
+    kind: "postgres",
+    prisma,
+    async ping(timeoutMs) {
+      await withTimeout(pool.query("SELECT 1"), timeoutMs, "database ping");
+    },
+    async appliedMigrations() {
+      const { rows } = await pool.query<{ migration_name: string }>(APPLIED_MIGRATIONS_SQL);
+      return rows.map((r) => r.migration_name);
+    },
+    listen: (channel, onMessage) => listeners.subscribe(channel, onMessage),
+    async notify(channel, payload) {
+      await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
+    },
+    async close() {
+      await listeners.close();
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * One dedicated connection holds every LISTEN of this process. If it drops, it reconnects with backoff
+ * and re-issues the LISTENs; subscribers are told through `onReconnect` so they can drop caches that may
+ * have missed a notification while the connection was down.
+ */
+class NotificationListener {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+  private retryDelayMs = 100;
+
+  constructor(
+    private readonly url: string,
+    private readonly onError?: (error: Error) => void,
+  ) {}
+
+  async subscribe(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    const isNewChannel = !set;
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(onMessage);
+    const client = await this.connect();
+    if (isNewChannel) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      set.delete(onMessage);
+    };
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async open(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
+    client.on("notification", (message) => {
+      for (const handler of this.handlers.get(message.channel) ?? []) handler(message.payload ?? "");
+    });
+    client.on("error", (error) => {
+      this.onError?.(error);
+      this.dropAndReconnect(client);
+    });
+    client.on("end", () => this.dropAndReconnect(client));
+    await client.connect();
+    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    this.client = client;
+    this.retryDelayMs = 100;
+    return client;
+  }
+
+  private dropAndReconnect(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = null;
+    if (this.closed) return;
+    // Anything published while we were away was missed: tell every subscriber to start clean.
+    for (const set of this.handlers.values()) for (const handler of set) handler("*");
+    const retry = (): void => {
+      if (this.closed) return;
+      this.connect().catch(() => {
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5_000);
+        setTimeout(retry, this.retryDelayMs).unref();
+      });
+    };
+    setTimeout(retry, this.retryDelayMs).unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => {});
+  }
+}

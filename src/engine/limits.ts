@@ -1,0 +1,80 @@
+import type { EngineLimits } from "./api.js";
+import { parseError } from "./errors.js";
+
+/** Defaults sized for human-written policies and request bodies; see README of the engine for the rationale. */
+export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
+  maxRuleTextLength: 100_000,
+  maxRules: 500,
+  maxConditions: 5_000,
+  maxDataBytes: 5_000_000,
+  maxDataDepth: 100,
+  maxSteps: 1_000_000,
+});
+
+/** Deepest bracket nesting the parser accepts; PEG recursion per level is a few frames, so this stays far from the stack limit. */
+export const MAX_NESTING = 64;
+
+/**
+ * Rejects texts whose bracket nesting would make the recursive-descent parser recurse deeply. Quoted strings are
+ * skipped; anything else that nests (`not not …`, `abs of abs of …`) is caught by the stack-overflow guard in
+ * `parser.ts`.
+ */
+export function checkNesting(text: string): void {
+  let depth = 0;
+  let line = 1;
+  let col = 0;
+  let quote = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    col++;
+    if (c === 10) {
+      line++;
+      col = 0;
+      continue;
+    }
+    if (quote !== 0) {
+      if (c === 92) {
+        i++;
+        col++;
+      } else if (c === quote) quote = 0;
+      continue;
+    }
+    if (c === 34 || c === 39) quote = c;
+    else if (c === 40 || c === 91) {
+      depth++;
+      if (depth > MAX_NESTING) {
+        throw parseError("nesting deeper than " + String(MAX_NESTING) + " levels (maxNesting)", line, col);
+      }
+    } else if (c === 41 || c === 93) depth = Math.max(0, depth - 1);
+  }
+}
+
+/**
+ * Measures request data without serialising it: an upper-bound byte estimate and the nesting depth. Returns an
+ * error description or null.
+ */
+export function checkData(data: unknown, limits: EngineLimits): string | null {
+  let bytes = 0;
+  const stack: { v: unknown; d: number }[] = [{ v: data, d: 1 }];
+  while (stack.length > 0) {
+    const { v, d } = stack.pop() as { v: unknown; d: number };
+    if (typeof v === "string") bytes += v.length + 2;
+    else if (v !== null && typeof v === "object") {
+      if (d > limits.maxDataDepth) return "input data is nested deeper than " + String(limits.maxDataDepth) + " levels (maxDataDepth)";
+      bytes += 2;
+      if (Array.isArray(v)) {
+        for (const x of v) {
+          bytes += 1;
+          stack.push({ v: x, d: d + 1 });
+        }
+      } else {
+        for (const k of Object.keys(v)) {
+          bytes += k.length + 4;
+          stack.push({ v: (v as Record<string, unknown>)[k], d: d + 1 });
+        }
+      }
+    } else bytes += 5;
+    if (bytes > limits.maxDataBytes) return "input data exceeds " + String(limits.maxDataBytes) + " bytes (maxDataBytes)";
+  }
+  return null;
+}

@@ -1,0 +1,104 @@
+/**
+ * Text -> AST. Wraps the generated PEG parser (grammar/policy.peggy) with the helper functions its actions need
+ * and turns its failures into `Parse error: --> L:C …` messages (dsl.md §9).
+ */
+import type { CondItemAst, CondAst, DateAst, DurationAst, PolicyAst } from "./ast.js";
+import { EngineError, parseError } from "./errors.js";
+import { parse as peggyParse } from "./grammar/parser.generated.js";
+import { checkNesting } from "./limits.js";
+import { outcomeKey } from "./outcome.js";
+import { DurationValue, exactDateDay } from "./values.js";
+
+const ARITY: Record<string, [number, number]> = {
+  sqrt: [1, 1],
+  min: [1, Infinity],
+  max: [1, Infinity],
+  clamp: [3, 3],
+  floor: [1, 1],
+  ceil: [1, 1],
+  ceiling: [1, 1],
+  round: [1, 2],
+  abs: [1, 1],
+  absolute: [1, 1],
+};
+
+function firstPathSegment(list: CondItemAst[]): string {
+  const visit = (c: CondAst): string | null => {
+    switch (c.kind) {
+      case "cmp": {
+        if (c.left.kind === "access") {
+          const link = c.left.chains[0]?.links[0];
+          if (link && link.marker === "path") return link.name.split(".")[0] ?? "";
+        }
+        return null;
+      }
+      case "not":
+        return visit(c.cond);
+      case "group":
+        for (const i of c.list) {
+          const r = visit(i.cond);
+          if (r !== null) return r;
+        }
+        return null;
+      default:
+        return null;
+    }
+  };
+  for (const i of list) {
+    const r = visit(i.cond);
+    if (r !== null) return r;
+  }
+  return "";
+}
+
+const helpers = {
+  collapse: (s: string): string => s.replace(/[ \t\r\n]+/g, " ").trim(),
+  outcomeKey,
+  firstPathSegment,
+  checkArity(name: string, n: number): string | null {
+    const a = ARITY[name];
+    if (!a) return null;
+    if (n < a[0] || n > a[1]) {
+      const want = a[0] === a[1] ? String(a[0]) : a[1] === Infinity ? "at least " + String(a[0]) : String(a[0]) + " or " + String(a[1]);
+      return name + "() takes " + want + " argument" + (a[0] === 1 && a[1] === 1 ? "" : "s") + ", got " + String(n);
+    }
+    return null;
+  },
+  duration(value: number, text: string, unit: string): DurationAst {
+    const d = new DurationValue(value, unit);
+    return { kind: "dur", amount: value, unit, seconds: d.seconds, text: text + " " + unit };
+  },
+  dateLiteral(t: string): DateAst | null {
+    const day = exactDateDay(t);
+    if (Number.isNaN(day)) return null;
+    return { kind: "date", value: t, day, text: t };
+  },
+};
+
+interface PeggyLocation {
+  start: { line: number; column: number };
+}
+interface PeggyError {
+  message: string;
+  location?: PeggyLocation;
+}
+
+function describe(err: PeggyError): string {
+  const m = err.message;
+  return m.length > 0 ? m.charAt(0).toLowerCase() + m.slice(1) : "syntax error";
+}
+
+export function parseText(text: string): PolicyAst {
+  checkNesting(text);
+  try {
+    return peggyParse(text, { helpers }) as PolicyAst;
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    if (e instanceof RangeError) throw parseError("policy is nested too deeply to parse");
+    const pe = e as PeggyError;
+    if (pe && typeof pe === "object" && pe.location) {
+      throw parseError(describe(pe), pe.location.start.line, pe.location.start.column);
+    }
+    throw e;
+  }
+}

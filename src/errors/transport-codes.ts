@@ -1,0 +1,62 @@
+import { DomainErrorCode } from "./domain-error.js";
+
+export type GraphQLErrorCode =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "BAD_USER_INPUT"
+  | "CONFLICT"
+  | "SERVICE_UNAVAILABLE"
+  | "INTERNAL_SERVER_ERROR";
+
+const unreachable = (code: never): never => {
+  throw new Error(`Unmapped domain error code ${String(code)}`);
+};
+
+export function graphQLCodeFor(code: DomainErrorCode): GraphQLErrorCode {
+  switch (code) {
+    case DomainErrorCode.Unauthenticated:
+      return "UNAUTHENTICATED";
+    case DomainErrorCode.Forbidden:
+      return "FORBIDDEN";
+    case DomainErrorCode.NotFound:
+      return "NOT_FOUND";
+    case DomainErrorCode.InvalidInput:
+    case DomainErrorCode.NotPublishable:
+    case DomainErrorCode.PayloadTooLarge:
+      return "BAD_USER_INPUT";
+    case DomainErrorCode.Conflict:
+    case DomainErrorCode.StaleRevision:
+      return "CONFLICT";
+    case DomainErrorCode.RateLimited:
+    case DomainErrorCode.DatabaseUnavailable:
+      return "SERVICE_UNAVAILABLE";
+    default:
+      return unreachable(code);
+  }
+}
+
+export function httpStatusFor(code: DomainErrorCode): number {
+  switch (code) {
+    case DomainErrorCode.Unauthenticated:
+      return 401;
+    case DomainErrorCode.Forbidden:
+      return 403;
+    case DomainErrorCode.NotFound:
+      return 404;
+    case DomainErrorCode.InvalidInput:
+    case DomainErrorCode.NotPublishable:
+      return 400;
+    case DomainErrorCode.Conflict:
+    case DomainErrorCode.StaleRevision:
+      return 409;
+    case DomainErrorCode.PayloadTooLarge:
+      return 413;
+    case DomainErrorCode.RateLimited:
+      return 429;
+    case DomainErrorCode.DatabaseUnavailable:
+      return 503;
+    default:
+      return unreachable(code);
+  }
+}

@@ -1,0 +1,81 @@
+import "reflect-metadata";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type { Config } from "./config.js";
+import type { Database } from "./database/database.js";
+import { readMigrations } from "./database/migrator.js";
+import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
+import { buildSchema } from "./graphql/schema.js";
+import { createHttpApp } from "./http/app.js";
+import { createAuthenticator } from "./identity/authenticate.js";
+import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
+import type { Logger } from "./logging.js";
+import { createServices, type Services } from "./services.js";
+
+export interface Gateway {
+  url: string;
+  database: Database;
+  services: Services;
+  tokenSettings: TokenSettings;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const database = await openDatabase(config, {
+    log: (message) => logger.info(message),
+    onError: (error) => logger.warn({ err: error }, "database connection error"),
+  });
+  const expectedMigrations = (await readMigrations(MIGRATIONS_DIR)).map((m) => m.name);
+  const tokenSettings: TokenSettings = {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    jwksUrl: config.AUTH_JWKS_URL,
+    secret: config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR)),
+  };
+  const services = createServices(database);
+  const authenticator = createAuthenticator(database, createTokenVerifier(tokenSettings));
+  const { server, apollo } = await createHttpApp({
+    config,
+    logger,
+    database,
+    schema: buildSchema(),
+    services,
+    authenticator,
+    expectedMigrations,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    database,
+    services,
+    tokenSettings,
+    close: () =>
+      (closing ??= (async () => {
+        await apollo.stop(); // drains in-flight requests, then closes the HTTP server
+        await database.close();
+      })()),
+  };
+}
+
+/** The embedded mode signs its own tokens; the secret lives beside the data so tokens survive restarts. */
+async function embeddedSecret(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, "jwt-secret");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    await mkdir(dataDir, { recursive: true });
+    const secret = randomBytes(48).toString("base64url");
+    await writeFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}

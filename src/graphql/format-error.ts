@@ -1,0 +1,48 @@
+import type { GraphQLFormattedError } from "graphql";
+import { unwrapResolverError } from "@apollo/server/errors";
+import { classifyError } from "../errors/classify.js";
+import { graphQLCodeFor } from "../errors/transport-codes.js";
+
+const CLIENT_CODES = new Set(["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "SERVICE_UNAVAILABLE"]);
+
+/** Apollo's own request-shape codes all mean "the client sent something wrong"; the original stays as `reason`. */
+const REQUEST_SHAPE_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
+
+/**
+ * One convention for every error: domain errors keep their message and get their GraphQL code; validation
+ * errors from type-graphql become BAD_USER_INPUT; anything unexpected is masked.
+ */
+export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const domain = classifyError(original);
+    if (domain) {
+      return {
+        message: domain.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: graphQLCodeFor(domain.code), ...(Object.keys(domain.details).length ? { details: domain.details } : {}) },
+      };
+    }
+    if (original instanceof Error && original.name === "ArgumentValidationError") {
+      const details = (original as Error & { extensions?: { validationErrors?: unknown } }).extensions?.validationErrors;
+      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: "BAD_USER_INPUT", details } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && CLIENT_CODES.has(code)) {
+      return { ...formatted, extensions: { code } };
+    }
+    if (typeof code === "string" && REQUEST_SHAPE_CODES.has(code)) {
+      return { ...formatted, extensions: { code: "BAD_USER_INPUT", reason: code } };
+    }
+    onUnexpected(original);
+    return { message: "Internal server error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
+}

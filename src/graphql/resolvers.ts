@@ -1,0 +1,6 @@
+import type { NonEmptyArray } from "type-graphql";
+import { SystemResolver } from "../modules/system/system.resolver.js";
+import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver];

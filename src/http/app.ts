@@ -1,0 +1,144 @@
+import http from "node:http";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
+import { GraphQLError } from "graphql";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { GraphQLSchema } from "graphql";
+import type { Config } from "../config.js";
+import { isProduction } from "../config.js";
+import type { Database } from "../database/database.js";
+import { classifyError } from "../errors/classify.js";
+import { graphQLCodeFor, httpStatusFor } from "../errors/transport-codes.js";
+import type { GraphQLContext } from "../graphql/context.js";
+import { createErrorFormatter } from "../graphql/format-error.js";
+import type { Authenticator } from "../identity/authenticate.js";
+import type { Logger } from "../logging.js";
+import type { Services } from "../services.js";
+import { graphiql } from "./graphiql.js";
+import { healthRoutes } from "./health.js";
+import { Metrics } from "./metrics.js";
+import { requestContext } from "./request-context.js";
+
+export interface AppDependencies {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  schema: GraphQLSchema;
+  services: Services;
+  authenticator: Authenticator;
+  expectedMigrations: readonly string[];
+}
+
+export interface HttpApp {
+  server: http.Server;
+  apollo: ApolloServer<GraphQLContext>;
+  metrics: Metrics;
+}
+
+export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
+  const { config, logger } = deps;
+  const production = isProduction(config);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  const server = http.createServer(app);
+  const metrics = new Metrics();
+
+  const armor = new ApolloArmor({
+    maxDepth: { n: 8 },
+    maxAliases: { n: 15 },
+    costLimit: { maxCost: 5000 },
+    maxTokens: { n: 2000 },
+    maxDirectives: { n: 20 },
+    blockFieldSuggestion: { enabled: production },
+  });
+  const protection = armor.protect();
+  // graphql-armor ships CommonJS typings of Apollo's plugin type; the objects are the same at runtime.
+  const armorPlugins = protection.plugins as unknown as ApolloServerPlugin<GraphQLContext>[];
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: deps.schema,
+    introspection: !production,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    validationRules: protection.validationRules,
+    plugins: [
+      ...armorPlugins,
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async requestDidStart() {
+          return {
+            async didEncounterErrors({ errors }) {
+              for (const error of errors) metrics.graphqlErrors.inc({ code: String(error.extensions?.code ?? "UNKNOWN") });
+            },
+          };
+        },
+      },
+    ],
+    formatError: createErrorFormatter((error) => logger.error({ err: error }, "unexpected error")),
+  });
+  await apollo.start();
+
+  app.use(requestContext(logger));
+  app.use(metrics.middleware());
+  app.use(healthRoutes(deps.database, deps.expectedMigrations, config.DATABASE_TIMEOUT_MS));
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES });
+  app.use(
+    "/graphql",
+    graphiql(!production),
+    jsonBody,
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<GraphQLContext> => {
+        try {
+          const principal = await deps.authenticator.authenticate(req.headers);
+          return { requestId: req.id, principal, services: deps.services };
+        } catch (error) {
+          throw contextError(error);
+        }
+      },
+    }),
+  );
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ code: "NOT_FOUND", message: "No such route" });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = httpErrorFor(error);
+    if (status >= 500) req.log.error({ err: error }, "request failed");
+    res.status(status).json(body);
+  });
+
+  return { server, apollo, metrics };
+}
+
+/** Errors raised outside GraphQL execution (body parsing, authentication, REST routes) as `{code, message}`. */
+export function httpErrorFor(error: unknown): { status: number; body: { code: string; message: string } } {
+  const parserStatus = (error as { status?: unknown; type?: unknown }).status;
+  if (parserStatus === 413) {
+    return { status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: "The request body is too large" } };
+  }
+  if (parserStatus === 400 && (error as { type?: unknown }).type === "entity.parse.failed") {
+    return { status: 400, body: { code: "VALIDATION_ERROR", message: "The request body is not valid JSON" } };
+  }
+  const domain = classifyError(error);
+  if (domain) return { status: httpStatusFor(domain.code), body: { code: domain.code, message: domain.message } };
+  return { status: 500, body: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
+}
+
+/** Authentication runs before execution, so its failures need their HTTP status and code set here. */
+function contextError(error: unknown): GraphQLError {
+  const domain = classifyError(error);
+  if (!domain) return new GraphQLError("Internal server error", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  return new GraphQLError(domain.message, {
+    extensions: { code: graphQLCodeFor(domain.code), http: { status: httpStatusFor(domain.code) } },
+  });
+}

@@ -1,0 +1,57 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Database } from "../database/database.js";
+import { unauthenticated } from "../errors/domain-error.js";
+import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
+import type { Principal } from "./principal.js";
+import type { TokenVerifier } from "./tokens.js";
+
+/** Remembering `lastUsedAt` more often than this per key would turn every read into a write. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface Authenticator {
+  /** null when no credential was sent; throws UNAUTHENTICATED for a bad one. */
+  authenticate(headers: IncomingHttpHeaders): Promise<Principal | null>;
+}
+
+export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
+  const { prisma } = database;
+
+  async function fromToken(token: string): Promise<Principal> {
+    let subject: string;
+    try {
+      subject = await tokens.verify(token);
+    } catch {
+      throw unauthenticated("The bearer token is invalid or expired");
+    }
+    // Roles are read on every request so a role change takes effect at once.
+    const user = await prisma.user.findUnique({ where: { subject }, select: { id: true, tenantId: true, roles: true } });
+    if (!user) throw unauthenticated("The bearer token names no known user");
+    return { kind: "user", tenantId: user.tenantId, userId: user.id, roles: user.roles };
+  }
+
+  async function fromApiKey(key: string): Promise<Principal> {
+    const parsed = parseApiKey(key);
+    if (!parsed) throw unauthenticated("The API key is malformed");
+    const row = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix } });
+    if (!row || !apiKeyMatches(key, row.secretHash)) throw unauthenticated("The API key is not valid");
+    const now = Date.now();
+    if (row.revokedAt) throw unauthenticated("The API key has been revoked");
+    if (row.expiresAt && row.expiresAt.getTime() <= now) throw unauthenticated("The API key has expired");
+    if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
+    }
+    return { kind: "apiKey", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };
+  }
+
+  return {
+    async authenticate(headers) {
+      const apiKey = headers["x-api-key"];
+      if (typeof apiKey === "string" && apiKey.length > 0) return fromApiKey(apiKey.trim());
+      const authorization = headers.authorization;
+      if (!authorization) return null;
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match?.[1]) throw unauthenticated("The Authorization header must be 'Bearer <token>'");
+      return fromToken(match[1]);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from "jose";
+
+/** Only these algorithms are accepted, so a token cannot pick a weaker one (or "none"). */
+const LOCAL_ALGORITHMS = ["HS256"];
+const JWKS_ALGORITHMS = ["RS256", "ES256", "EdDSA"];
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  secret?: string;
+  jwksUrl?: string;
+}
+
+export interface TokenVerifier {
+  /** Returns the subject of a valid token; throws on any invalid one. */
+  verify(token: string): Promise<string>;
+}
+
+export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
+  const common = { issuer: settings.issuer, audience: settings.audience, clockTolerance: 5 };
+  if (settings.jwksUrl) {
+    const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl));
+    return { verify: async (token) => subjectOf((await jwtVerify(token, keys, { ...common, algorithms: JWKS_ALGORITHMS })).payload) };
+  }
+  if (!settings.secret) throw new Error("Token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
+  const key = new TextEncoder().encode(settings.secret);
+  return { verify: async (token) => subjectOf((await jwtVerify(token, key, { ...common, algorithms: LOCAL_ALGORITHMS })).payload) };
+}
+
+function subjectOf(payload: { sub?: string }): string {
+  if (!payload.sub) throw new Error("token has no subject");
+  return payload.sub;
+}
+
+/** Mints a token signed with the local secret (embedded mode, tests and the CLI). */
+export async function signLocalToken(
+  settings: Required<Pick<TokenSettings, "issuer" | "audience" | "secret">>,
+  subject: string,
+  expiresIn = "30d",
+): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(subject)
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(settings.secret));
+}

@@ -1,0 +1,58 @@
+import { loadConfig } from "./config.js";
+import { seedDemo } from "./database/seed.js";
+import { startGateway } from "./gateway.js";
+import { signLocalToken } from "./identity/tokens.js";
+import { createLogger } from "./logging.js";
+
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL);
+
+try {
+  const gateway = await startGateway(config, logger);
+  const embedded = !config.DATABASE_URL;
+  if (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded)) {
+    await printDemoAccess(gateway, await seedDemo(gateway.database));
+  }
+  logger.info({ url: gateway.url, database: gateway.database.kind }, "gateway started");
+
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, "shutting down: draining in-flight requests");
+    gateway.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+} catch (error) {
+  logger.fatal({ err: error }, "gateway failed to start");
+  process.exit(1);
+}
+
+async function printDemoAccess(
+  gateway: Awaited<ReturnType<typeof startGateway>>,
+  seed: Awaited<ReturnType<typeof seedDemo>>,
+): Promise<void> {
+  const { secret, issuer, audience } = gateway.tokenSettings;
+  const lines = [
+    "",
+    `Verdict is running. GraphiQL: ${gateway.url}/graphql`,
+    "In GraphiQL's Headers tab, authenticate as one demo user with:",
+  ];
+  if (secret) {
+    for (const user of seed.users) {
+      const token = await signLocalToken({ secret, issuer, audience }, user.subject);
+      lines.push(`  ${user.role.padEnd(9)} ${user.email.padEnd(22)} {"Authorization": "Bearer ${token}"}`);
+    }
+  }
+  lines.push(
+    seed.apiKey
+      ? `Demo API key (scope VIEW, shown only this once): {"x-api-key": "${seed.apiKey}"}`
+      : "The demo API key was printed on the first start only (it is stored hashed).",
+    "",
+  );
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,67 @@
+import { inject } from "vitest";
+import { loadConfig, type Config } from "../../src/config.js";
+import { startGateway, type Gateway } from "../../src/gateway.js";
+import { signLocalToken } from "../../src/identity/tokens.js";
+import { createLogger } from "../../src/logging.js";
+import { createTestDatabase, type TestDatabase } from "./postgres.js";
+
+export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+export interface TestGateway extends Gateway {
+  db: TestDatabase;
+  /** A bearer token for the user with this subject. */
+  tokenFor(subject: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A real gateway over HTTP on a random port, on a fresh database of its own (or a given one). */
+export async function startTestGateway(
+  overrides: Partial<Record<keyof Config, string>> = {},
+  existing?: TestDatabase,
+): Promise<TestGateway> {
+  const db = existing ?? (await createTestDatabase(inject("templateDatabase")));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    PORT: "0",
+    DATABASE_URL: db.url,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: "silent",
+    ...overrides,
+  });
+  const gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
+  return {
+    ...gateway,
+    db,
+    tokenFor: (subject) =>
+      signLocalToken({ secret: TEST_JWT_SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject),
+    async stop() {
+      await gateway.close();
+      if (!existing) await db.drop();
+    },
+  };
+}
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T;
+  errors?: { message: string; extensions?: { code?: string; [key: string]: unknown }; path?: (string | number)[] }[];
+}
+
+/** Sends one GraphQL operation the way a browser client does. */
+export async function graphql<T = any>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
+  return { status: response.status, ...body };
+}
+
+export const errorCodes = (response: GraphQLResponse): (string | undefined)[] =>
+  (response.errors ?? []).map((e) => e.extensions?.code);
