@@ -63,6 +63,8 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     schema: deps.schema,
     introspection: !production,
     csrfPrevention: true,
+    // main.ts owns shutdown: drain, close the database, then exit with a status of its own.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     validationRules: protection.validationRules,

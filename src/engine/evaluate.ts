@@ -1,0 +1,116 @@
+/**
+ * Evaluation of a compiled program against one data value (dsl.md §1 steps 3–7, §8.4–§8.5, §9, §10.6).
+ *
+ * Rules are evaluated on demand and their result and trace entry cached for the request, so each rule runs once;
+ * the trace order is static (compile.ts), which leaves only entry lookups for step 5 of §1.
+ */
+import type { ConditionTrace, EngineLimits, EvaluateOptions, PolicyResponse, RuleTrace } from "./api.js";
+import type { CompiledRule, Program } from "./compile.js";
+import { evalList } from "./conditions.js";
+import { EngineError, evaluationError } from "./errors.js";
+import { checkData } from "./limits.js";
+import { Ctx, type RuleRuntime } from "./runtime.js";
+import { todayDay } from "./values.js";
+
+function ruleEntry(rule: CompiledRule, conditions: ConditionTrace[], result: boolean): RuleTrace {
+  if (rule.label !== null) {
+    return { label: rule.label, selector: rule.selectorNamed, outcome: rule.outcomeNamed, conditions, result };
+  }
+  return { selector: rule.selectorNamed, outcome: rule.outcomeNamed, conditions, result };
+}
+
+function cycleError(ctx: Ctx, program: Program, index: number): EngineError {
+  const key = (i: number): string => (program.rules[i] as CompiledRule).outcome;
+  const path = ctx.stack.map(key);
+  path.push(key(index), key(ctx.stack[0] ?? index));
+  return evaluationError("Infinite loop detected in rule evaluation: " + path.join(" -> "));
+}
+
+class Runtime implements RuleRuntime {
+  constructor(private readonly program: Program) {}
+
+  evalRule(ctx: Ctx, index: number): boolean {
+    const cached = ctx.ruleResults[index] as number;
+    if (cached >= 0) return cached === 1;
+    if (ctx.onStack[index] === 1) throw cycleError(ctx, this.program, index);
+    ctx.step();
+    const rule = this.program.rules[index] as CompiledRule;
+    ctx.onStack[index] = 1;
+    ctx.stack.push(index);
+    const conditions: ConditionTrace[] = [];
+    let result: boolean;
+    try {
+      result = evalList(rule.items, ctx, conditions, null);
+    } catch (e) {
+      // §9: keep the conditions evaluated so far plus one entry for the failing top-level condition. Outer rules
+      // overwrite `partial`, so the one left is the top-level rule's.
+      const failing = rule.items[conditions.length];
+      if (failing) conditions.push(failing.failEntry());
+      ctx.partial = ruleEntry(rule, conditions, false);
+      throw e;
+    }
+    ctx.stack.pop();
+    ctx.onStack[index] = 0;
+    ctx.ruleResults[index] = result ? 1 : 0;
+    ctx.ruleEntries[index] = ruleEntry(rule, conditions, result);
+    return result;
+  }
+}
+
+const runtimes = new WeakMap<Program, Runtime>();
+
+function runtimeOf(program: Program): Runtime {
+  let r = runtimes.get(program);
+  if (!r) {
+    r = new Runtime(program);
+    runtimes.set(program, r);
+  }
+  return r;
+}
+
+function labelsOf(entries: readonly RuleTrace[]): Record<string, boolean> | null {
+  let labels: Record<string, boolean> | null = null;
+  for (const e of entries) {
+    if (e.label !== undefined) {
+      labels ??= {};
+      labels[e.label] = e.result;
+    }
+  }
+  return labels;
+}
+
+export function evaluateProgram(
+  program: Program,
+  data: unknown,
+  lines: string[],
+  options: EvaluateOptions | undefined,
+  limits: EngineLimits,
+): PolicyResponse {
+  const now = options?.now ?? new Date();
+  const maxSteps = options?.maxSteps ?? limits.maxSteps;
+  const runtime = runtimeOf(program);
+  const ctx = new Ctx(data, todayDay(now), maxSteps, program.rules.length, program.computedExprs.length, runtime);
+  try {
+    const dataProblem = checkData(data, limits);
+    if (dataProblem !== null) throw evaluationError(dataProblem);
+    const result = runtime.evalRule(ctx, program.golden);
+    const execution: RuleTrace[] = [];
+    for (const i of program.traceOrder) {
+      let entry = ctx.ruleEntries[i];
+      if (entry === undefined) {
+        // Only reachable if a referenced rule was skipped; evaluate it on its own as §8.5 step 2 describes.
+        ctx.stack.length = 0;
+        runtime.evalRule(ctx, i);
+        entry = ctx.ruleEntries[i] as RuleTrace;
+      }
+      execution.push(entry);
+    }
+    return { result, trace: { execution }, rule: lines, data, error: null, labels: labelsOf(execution) };
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    const execution: RuleTrace[] = [];
+    const golden = program.rules[program.golden] as CompiledRule;
+    execution.push(ctx.partial ?? ruleEntry(golden, [], false));
+    return { result: false, trace: { execution }, rule: lines, data, error: e.message, labels: labelsOf(execution) };
+  }
+}

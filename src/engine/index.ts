@@ -1,0 +1,113 @@
+/**
+ * Public API of the policy engine (dsl.md). Pure library: text + JSON in, JSON-shaped result out.
+ */
+import type { EngineLimits, EvaluateOptions, PolicyResponse } from "./api.js";
+import { compileProgram, type Program } from "./compile.js";
+import { EngineError } from "./errors.js";
+import { evaluateProgram } from "./evaluate.js";
+import { explainProgram, listOperators as operatorTable, type OperatorInfo, type PolicyExplanation } from "./introspect.js";
+import { DEFAULT_LIMITS } from "./limits.js";
+import { parseErrorTrace, splitRuleLines as splitLines } from "./trace.js";
+
+export type {
+  PolicyResponse,
+  RuleSetTrace,
+  SourcePosition,
+  Named,
+  RuleTrace,
+  ConditionTrace,
+  ErrorKind,
+  EvaluateOptions,
+  EngineLimits,
+} from "./api.js";
+export type { PolicyExplanation, ExplainedRule, ExplainedCondition, ExplainedValue, OperatorInfo } from "./introspect.js";
+export { DEFAULT_LIMITS };
+
+/** A policy parsed once and reusable for any number of evaluations. Immutable. */
+export interface CompiledPolicy {
+  readonly text: string;
+  /** The text split into lines (§11.2 `rule`). */
+  readonly lines: string[];
+  /** `Parse error: …` when the text cannot be used, else null. */
+  readonly error: string | null;
+  readonly errorLine: number | null;
+  readonly errorColumn: number | null;
+  /** Number of rules (0 when the policy did not compile). */
+  readonly ruleCount: number;
+}
+
+interface CompiledPolicyInternal extends CompiledPolicy {
+  readonly program: Program | null;
+  readonly limits: EngineLimits;
+}
+
+const programs = new WeakMap<CompiledPolicy, CompiledPolicyInternal>();
+
+export function compilePolicy(text: string, limits: EngineLimits = DEFAULT_LIMITS): CompiledPolicy {
+  const lines = Object.freeze(splitLines(text)) as string[];
+  let program: Program | null = null;
+  let error: string | null = null;
+  let errorLine: number | null = null;
+  let errorColumn: number | null = null;
+  try {
+    program = compileProgram(text, limits);
+  } catch (e) {
+    if (e instanceof EngineError) {
+      error = e.message;
+      errorLine = e.line;
+      errorColumn = e.column;
+    } else if (e instanceof RangeError) {
+      error = "Parse error: policy is nested too deeply to compile";
+    } else {
+      throw e;
+    }
+  }
+  const compiled: CompiledPolicyInternal = Object.freeze({
+    text,
+    lines,
+    error,
+    errorLine,
+    errorColumn,
+    ruleCount: program ? program.rules.length : 0,
+    program,
+    limits,
+  });
+  programs.set(compiled, compiled);
+  return compiled;
+}
+
+export function evaluatePolicy(compiled: CompiledPolicy, data: unknown, options?: EvaluateOptions): PolicyResponse {
+  const internal = programs.get(compiled);
+  if (!internal) return evaluatePolicy(compilePolicy(compiled.text), data, options);
+  if (internal.program === null) {
+    const error = internal.error ?? "Parse error: policy did not compile";
+    return { result: false, trace: parseErrorTrace(error, internal.lines), rule: internal.lines, data, error, labels: null };
+  }
+  return evaluateProgram(internal.program, data, internal.lines, options, internal.limits);
+}
+
+export function runPolicy(text: string, data: unknown, options?: EvaluateOptions): PolicyResponse {
+  return evaluatePolicy(compilePolicy(text), data, options);
+}
+
+export function splitRuleLines(text: string): string[] {
+  return splitLines(text);
+}
+
+export function validatePolicy(
+  text: string,
+): { ok: true } | { ok: false; message: string; line: number | null; column: number | null } {
+  const c = compilePolicy(text);
+  if (c.error === null) return { ok: true };
+  return { ok: false, message: c.error, line: c.errorLine, column: c.errorColumn };
+}
+
+export function explainPolicy(text: string): PolicyExplanation | { error: string } {
+  const c = programs.get(compilePolicy(text));
+  if (!c || c.program === null) return { error: c?.error ?? "Parse error" };
+  return explainProgram(c.program);
+}
+
+export function listOperators(): OperatorInfo[] {
+  return operatorTable();
+}

@@ -1,0 +1,279 @@
+/**
+ * Read-only views of a policy for tooling: `explainPolicy` (rules, conditions as data, computed values,
+ * references) and `listOperators` (the operator table of dsl.md §6.1 with every accepted phrasing).
+ */
+import type { AccessAst, CondAst, CondItemAst, ExprAst, RuleAst } from "./ast.js";
+import type { Program } from "./compile.js";
+import { literalValue } from "./expressions.js";
+import { referencedOutcomes, resolveLabelRef, resolveOutcomeRef, visitConds } from "./references.js";
+import { DurationValue, renderValue, typeTag } from "./values.js";
+
+export interface ExplainedValue {
+  type: string;
+  value: unknown;
+  amount?: number;
+  unit?: string;
+  seconds?: number;
+}
+
+export interface ExplainedCondition {
+  index: number;
+  type: "comparison" | "quantifier" | "group" | "reference";
+  connector: "and" | "or" | null;
+  optional: boolean;
+  negated: boolean;
+  operator?: string;
+  quantifier?: "any" | "all";
+  /** Rightmost link of the left side as written (the data's root), "" when the left side is not a data path. */
+  selector?: string;
+  /** The final property of the left side as written (first link). */
+  property?: string;
+  leftPath?: { selector: string; properties: string[] };
+  /** Left operand source text. */
+  left?: string;
+  value?: ExplainedValue;
+  value2?: ExplainedValue;
+  referenceKind?: "label" | "outcome";
+  ruleName?: string;
+  /** Outcome key of the rule a reference resolves to (null when unresolved). */
+  resolvesTo?: string | null;
+  conditions?: ExplainedCondition[];
+}
+
+export interface ExplainedRule {
+  index: number;
+  label: string | null;
+  selector: string;
+  outcome: string;
+  verb: string | null;
+  style: "verbose" | "shorthand";
+  golden: boolean;
+  conditions: ExplainedCondition[];
+}
+
+export interface PolicyExplanation {
+  ruleCount: number;
+  golden: string;
+  rules: ExplainedRule[];
+  computed: { name: string; expression: string }[];
+  referencedOutcomes: string[];
+  referencedLabels: string[];
+}
+
+function explainValue(e: ExprAst): ExplainedValue {
+  switch (e.kind) {
+    case "num":
+    case "str":
+    case "bool":
+    case "date":
+      return { type: typeTag(literalValue(e)), value: renderValue(literalValue(e)) };
+    case "dur": {
+      const d = new DurationValue(e.amount, e.unit);
+      return { type: "duration", value: d.rendered, amount: e.amount, unit: e.unit, seconds: d.seconds };
+    }
+    case "list":
+      return { type: "list", value: renderValue(e.items.map(literalValue)) };
+    case "access":
+      return { type: "path", value: e.text };
+    case "cref":
+      return { type: "computed", value: "@" + e.name };
+    default:
+      return { type: "expression", value: e.text };
+  }
+}
+
+function leftParts(a: AccessAst): Pick<ExplainedCondition, "selector" | "property" | "leftPath"> {
+  const links = a.chains[0]?.links ?? [];
+  if (links.length === 1 && links[0]?.marker === "path") {
+    const segs = links[0].name.split(".");
+    return {
+      selector: segs[0] ?? "",
+      property: segs[segs.length - 1] ?? "",
+      leftPath: { selector: segs[0] ?? "", properties: segs.slice(1) },
+    };
+  }
+  const last = links[links.length - 1];
+  const selector = last ? (last.its ? "its" : last.name) : "";
+  return {
+    selector,
+    property: links[0]?.name ?? "",
+    leftPath: { selector, properties: links.slice(0, -1).map((l) => l.name).reverse() },
+  };
+}
+
+function explainCond(
+  item: CondItemAst,
+  index: number,
+  rules: RuleAst[],
+  self: number,
+  negated = false,
+): ExplainedCondition {
+  const base = { index, connector: item.connector, optional: item.optional, negated };
+  const c: CondAst = item.cond;
+  switch (c.kind) {
+    case "not":
+      return explainCond({ ...item, cond: c.cond }, index, rules, self, !negated);
+    case "group":
+      return { ...base, type: "group", conditions: c.list.map((i, k) => explainCond(i, k, rules, self)) };
+    case "label": {
+      const t = resolveLabelRef(c.name, rules);
+      return {
+        ...base,
+        negated: negated !== c.negated,
+        type: "reference",
+        referenceKind: "label",
+        selector: "",
+        ruleName: c.name,
+        resolvesTo: t >= 0 ? (rules[t] as RuleAst).outcome : null,
+      };
+    }
+    case "oref": {
+      const t = resolveOutcomeRef(c.name, rules, self);
+      return {
+        ...base,
+        type: "reference",
+        referenceKind: "outcome",
+        selector: c.selector,
+        ruleName: c.name,
+        resolvesTo: t >= 0 ? (rules[t] as RuleAst).outcome : null,
+      };
+    }
+    case "block":
+      return {
+        ...base,
+        type: "quantifier",
+        quantifier: c.quant,
+        ...leftParts(c.access),
+        left: c.access.text,
+        conditions: c.elems.map((i, k) => explainCond(i, k, rules, self)),
+      };
+    case "cmp": {
+      const out: ExplainedCondition = {
+        ...base,
+        type: c.quant ? "quantifier" : "comparison",
+        operator: c.pred.op,
+        left: c.left.text,
+      };
+      if (c.quant) out.quantifier = c.quant;
+      if (c.left.kind === "access") Object.assign(out, leftParts(c.left));
+      else if (c.left.kind === "measure") Object.assign(out, leftParts(c.left.access));
+      else out.selector = "";
+      if (c.pred.op === "HasFormat" || c.pred.op === "MatchesPattern") {
+        out.value = { type: "string", value: c.pred.text ?? "" };
+      } else if (c.pred.right) {
+        out.value = explainValue(c.pred.right);
+      }
+      if (c.pred.right2) out.value2 = explainValue(c.pred.right2);
+      else if (c.pred.anchor) out.value2 = explainValue(c.pred.anchor);
+      return out;
+    }
+  }
+}
+
+export function explainProgram(program: Program): PolicyExplanation {
+  const rules = program.rules.map((r) => r.ast);
+  const defs = program.ast.items.filter((i) => i.kind === "computed");
+  const labels: string[] = [];
+  for (const r of rules) {
+    visitConds(r.conds, (c) => {
+      if (c.kind === "label" && !labels.includes(c.name)) labels.push(c.name);
+    });
+  }
+  return {
+    ruleCount: rules.length,
+    golden: (rules[program.golden] as RuleAst).outcome,
+    rules: rules.map((r, i) => ({
+      index: i,
+      label: r.label,
+      selector: r.selector,
+      outcome: r.outcome,
+      verb: r.verb,
+      style: r.style,
+      golden: i === program.golden,
+      conditions: r.conds.map((c, k) => explainCond(c, k, rules, i)),
+    })),
+    computed: defs.map((d) => ({ name: d.name, expression: d.expr.text })),
+    referencedOutcomes: [...referencedOutcomes(rules)],
+    referencedLabels: labels,
+  };
+}
+
+export interface OperatorInfo {
+  name: string;
+  phrases: string[];
+  shorthand?: string[];
+  description: string;
+}
+
+const BASE_OPERATORS: OperatorInfo[] = [
+  { name: "GreaterThan", phrases: ["is greater than"], shorthand: [">"], description: "Both operands numbers; left > right." },
+  { name: "GreaterThanOrEqual", phrases: ["is greater than or equal to", "is at least"], shorthand: [">="], description: "Both operands numbers; left ≥ right." },
+  { name: "LessThan", phrases: ["is less than"], shorthand: ["<"], description: "Both operands numbers; left < right." },
+  { name: "LessThanOrEqual", phrases: ["is less than or equal to", "is no more than"], shorthand: ["<="], description: "Both operands numbers; left ≤ right." },
+  { name: "EqualTo", phrases: ["is equal to", "is the same as", "is like"], shorthand: ["=="], description: "Equality; strings compared case-insensitively, dates by calendar day." },
+  { name: "ExactlyEqualTo", phrases: ["is exactly equal to", "is exactly"], description: "Equality; strings compared exactly (case-sensitive)." },
+  { name: "NotEqualTo", phrases: ["is not equal to", "is not the same as"], shorthand: ["!="], description: "Negation of EqualTo for comparable operands; false on a type mismatch or missing operand." },
+  { name: "LaterThan", phrases: ["is later than"], description: "Both operands date-coercible; left day after right day." },
+  { name: "EarlierThan", phrases: ["is earlier than"], description: "Both operands date-coercible; left day before right day." },
+  { name: "In", phrases: ["is in"], shorthand: ["in"], description: "Right operand a list (literal or data); some element equals the left value." },
+  { name: "NotIn", phrases: ["is not in"], shorthand: ["not in"], description: "Right operand a list; no element equals the left value (false when the left value is missing)." },
+  { name: "Contains", phrases: ["contains"], shorthand: ["contains"], description: "List on the left: membership. String on the left: case-insensitive whole-word search (shorthand: whole-value equality)." },
+  { name: "ContainsAllOf", phrases: ["contains all of"], description: "Left list contains every element of the right list." },
+  { name: "ContainsAnyOf", phrases: ["contains any of"], description: "Left list contains at least one element of the right list." },
+  { name: "StartsWith", phrases: ["starts with"], description: "Both strings; case-insensitive prefix test." },
+  { name: "EndsWith", phrases: ["ends with"], description: "Both strings; case-insensitive suffix test." },
+  { name: "IsEmpty", phrases: ["is empty"], description: "Missing, null, empty string, list or object." },
+  { name: "IsNotEmpty", phrases: ["is not empty"], description: "Negation of IsEmpty." },
+  { name: "Exists", phrases: ["exists"], shorthand: ["exists"], description: "Value present and not null." },
+  { name: "DoesNotExist", phrases: ["does not exist"], shorthand: ["does not exist"], description: "Value missing or null." },
+  { name: "IsNull", phrases: ["is null"], shorthand: ["is null"], description: "Value missing or null." },
+  { name: "IsNotNull", phrases: ["is not null"], shorthand: ["is not null"], description: "Value present and not null." },
+  { name: "Within", phrases: ["is within"], description: "Left date within a duration of today (or of the `of` date), either direction." },
+  { name: "OlderThan", phrases: ["is older than"], description: "Left date more than a duration before today (or the `of` date)." },
+  { name: "YoungerThan", phrases: ["is younger than"], description: "Left date less than a duration before today (or the `of` date)." },
+  { name: "IsInThePast", phrases: ["is in the past"], description: "Left date before today." },
+  { name: "IsInTheFuture", phrases: ["is in the future"], description: "Left date after today." },
+  { name: "IsBetween", phrases: ["is between … and …"], shorthand: ["between … and …"], description: "Inclusive range over numbers or dates." },
+  { name: "HasFormat", phrases: ["has the format", "has format"], description: "Left string has the named format (same formats as the validators)." },
+  { name: "MatchesPattern", phrases: ["matches pattern", "matches regex"], description: "Left string contains a match of the ECMAScript regular expression." },
+];
+
+const VALIDATORS: [string, string[]][] = [
+  ["Email", ["email"]],
+  ["Url", ["url"]],
+  ["Uuid", ["uuid"]],
+  ["Phone", ["phone number", "phone"]],
+  ["Date", ["date"]],
+  ["Time", ["time"]],
+  ["Datetime", ["datetime"]],
+  ["Iso8601", ["iso8601"]],
+  ["IpAddress", ["ip address", "ip"]],
+  ["Ipv4Address", ["ipv4 address", "ipv4"]],
+  ["Ipv6Address", ["ipv6 address", "ipv6"]],
+  ["Cidr", ["cidr"]],
+  ["Json", ["json"]],
+  ["Base64", ["base64"]],
+  ["HexColor", ["hex color"]],
+  ["Semver", ["semver"]],
+  ["Toml", ["toml"]],
+  ["UriReference", ["uri reference"]],
+  ["DataUrl", ["data url"]],
+  ["MacAddress", ["mac address"]],
+];
+
+export function listOperators(): OperatorInfo[] {
+  const out = BASE_OPERATORS.map((o) => ({ ...o, phrases: [...o.phrases], ...(o.shorthand ? { shorthand: [...o.shorthand] } : {}) }));
+  for (const [name, words] of VALIDATORS) {
+    out.push({
+      name: "IsValid" + name,
+      phrases: words.map((w) => "is a valid " + w),
+      description: "Left string is a valid " + (words[0] as string) + ".",
+    });
+    out.push({
+      name: "IsNotValid" + name,
+      phrases: words.map((w) => "is not a valid " + w),
+      description: "Left string is not a valid " + (words[0] as string) + " (false when missing or not a string).",
+    });
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { graphql } from "../support/gateway.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+let dataDir: string;
+const running = new Set<ChildProcess>();
+
+afterAll(async () => {
+  for (const child of running) child.kill("SIGKILL");
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Runs the README's start command (`npm start` = tsx src/main.ts) with no DATABASE_URL: embedded mode. */
+async function startEmbedded(): Promise<Started> {
+  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", NODE_ENV: "development", LOG_LEVEL: "info" };
+  delete env.DATABASE_URL;
+  delete env.AUTH_JWT_SECRET;
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 60_000);
+    const check = (): void => {
+      const match = /"msg":"gateway started"/.test(output) && /GraphiQL: (http:\/\/[^\s]+)\/graphql/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on("data", check);
+    child.once("exit", (code) => reject(new Error(`gateway exited with ${code}:\n${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  const code = await exited;
+  if (code !== 0) console.error(`exit ${code} signal ${child.signalCode}`);
+  running.delete(child);
+  return code;
+}
+
+const tokenOf = (output: string, role: string): string => {
+  const match = new RegExp(`${role}\\s+\\S+\\s+\\{"Authorization": "Bearer ([^"]+)"\\}`).exec(output);
+  if (!match) throw new Error(`no ${role} token printed:\n${output}`);
+  return match[1]!;
+};
+
+it("starts on the embedded database, seeds the demo tenant, and keeps its data across restarts", async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), "verdict-embedded-"));
+
+  const first = await startEmbedded();
+  for (const role of ["ADMIN", "PUBLISHER", "EDITOR", "VIEWER", "AUDITOR"]) expect(first.output()).toContain(role);
+  const key = /Demo API key[^{]*\{"x-api-key": "([^"]+)"\}/.exec(first.output())?.[1];
+  expect(key).toMatch(/^vdk_/);
+
+  const version = await graphql(first.url, "{ version { database migration } }");
+  expect(version.data.version.database).toMatch(/^PostgreSQL/);
+  const asAdmin = await graphql(first.url, "{ viewer { tenant { id slug } user { roles } } }", {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "ADMIN")}`,
+  });
+  expect(asAdmin.data.viewer).toMatchObject({ tenant: { slug: "demo" }, user: { roles: ["ADMIN"] } });
+  const tenantId = asAdmin.data.viewer.tenant.id;
+  const asKey = await graphql(first.url, "{ viewer { credential scopes } }", {}, { "x-api-key": key! });
+  expect(asKey.data.viewer).toEqual({ credential: "API_KEY", scopes: ["VIEW"] });
+  expect(await stop(first.child)).toBe(0);
+
+  const second = await startEmbedded();
+  expect(second.output()).toContain("printed on the first start only");
+  const again = await graphql(second.url, "{ viewer { tenant { id } } }", {}, { "x-api-key": key! });
+  expect(again.data.viewer.tenant.id).toBe(tenantId);
+  // A token from the first run still works: the signing secret is kept with the data.
+  const oldToken = await graphql(second.url, "{ viewer { user { roles } } }", {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
+  });
+  expect(oldToken.data.viewer.user.roles).toEqual(["VIEWER"]);
+  expect(await stop(second.child)).toBe(0);
+}, 120_000);
