@@ -23,7 +23,13 @@ import { applyMigrations } from "../../src/database/migrator.js";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MIGRATIONS_DIR = path.join(ROOT, "prisma/migrations");
 const SCHEMA_SQL_TOOL = path.join(ROOT, "tools/migration-author/schema-sql.mjs");
-const SERVER = "postgres://postgres@127.0.0.1:5432";
+/** The server the suite runs against (CI sets TEST_DATABASE_URL); two databases are created on it and dropped. */
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+function databaseUrl(name: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 /**
  * Hand-written SQL in the migrations that the Prisma schema cannot describe, found in the migrated
@@ -167,7 +173,7 @@ const FROM_SCHEMA_DB = `verdict_test_schema_${suffix}`;
 const FROM_MIGRATIONS_DB = `verdict_test_migrations_${suffix}`;
 
 describe("prisma/migrations produce the database prisma/schema.prisma describes", () => {
-  const admin = new pg.Client({ connectionString: `${SERVER}/postgres` });
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
   let fromSchema: Catalog;
   let fromMigrations: Catalog;
   let applied: string[];
@@ -183,8 +189,8 @@ describe("prisma/migrations produce the database prisma/schema.prisma describes"
     await admin.query(`CREATE DATABASE "${FROM_SCHEMA_DB}"`);
     await admin.query(`CREATE DATABASE "${FROM_MIGRATIONS_DB}"`);
 
-    const a = new pg.Client({ connectionString: `${SERVER}/${FROM_SCHEMA_DB}` });
-    const b = new pg.Client({ connectionString: `${SERVER}/${FROM_MIGRATIONS_DB}` });
+    const a = new pg.Client({ connectionString: databaseUrl(FROM_SCHEMA_DB) });
+    const b = new pg.Client({ connectionString: databaseUrl(FROM_MIGRATIONS_DB) });
     await Promise.all([a.connect(), b.connect()]);
     try {
       await a.query(schemaSql);

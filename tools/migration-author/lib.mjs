@@ -43,13 +43,15 @@ npm ci --prefix "$3" --prefer-offline --no-audit --no-fund --loglevel=error >&2 
 
 /**
  * Turns the Prisma 7 schema into one prisma 6 accepts: generator blocks are dropped (a diff needs
- * none, and prisma 6 does not know all of Prisma 7's generator options) and the datasource gets
+ * none, and prisma 6 does not know all of Prisma 7's generator options; only a `previewFeatures`
+ * line survives, in a plain prisma-client-js generator) and the datasource gets
  * `url = env("DATABASE_URL")` (Prisma 7 keeps the URL in prisma.config.ts; prisma 6 requires it).
  * Returns the transformed schema and the transformed datasource block alone (an empty datamodel).
  */
 export function transformSchema(source) {
   const out = [];
   let datasource = null;
+  let generator = "";
   let block = null; // { kind, lines }
   for (const line of source.split("\n")) {
     if (!block) {
@@ -67,6 +69,12 @@ export function transformSchema(source) {
         datasource = [...body, '  url = env("DATABASE_URL")', "}"].join("\n");
         out.push(datasource);
       }
+      const preview = block.lines.find((l) => /^\s*previewFeatures\s*=/.test(l));
+      if (block.kind === "generator" && preview) {
+        // Preview features can change what the datamodel may say (views, extensions…): keep them.
+        generator = `generator client {\n  provider = "prisma-client-js"\n${preview}\n}\n`;
+        out.push(generator);
+      }
       block = null;
       continue;
     }
@@ -74,7 +82,7 @@ export function transformSchema(source) {
   }
   if (block) throw new Error(`unterminated ${block.kind} block in the Prisma schema`);
   if (!datasource) throw new Error("the Prisma schema has no datasource block");
-  return { schema: out.join("\n"), emptySchema: `${datasource}\n` };
+  return { schema: out.join("\n"), emptySchema: `${generator}${datasource}\n` };
 }
 
 /** A temporary folder, removed by the returned cleanup function. */

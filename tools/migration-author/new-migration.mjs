@@ -77,7 +77,7 @@ try {
   } else {
     const stubFile = writeTemp(dir, "introspect.prisma", emptySchema);
     const pulled = runPrisma(["db", "pull", "--print", "--schema", stubFile], { applyMigrationsFrom: MIGRATIONS_DIR });
-    const start = pulled.stdout.search(/^datasource\s/m); // stdout starts with a warning about `url`
+    const start = pulled.stdout.search(/^(generator|datasource)\s/m); // stdout starts with a warning about `url`
     if (pulled.status === 0 && start >= 0) {
       oldFile = writeTemp(dir, "old.prisma", pulled.stdout.slice(start));
     } else if (/P4001/.test(pulled.stderr + pulled.stdout)) {
