@@ -1,24 +1,14 @@
 import { GraphQLError, type GraphQLSchema, isObjectType } from "graphql";
-import { allow, deny, rule, shield } from "graphql-shield";
+import { allow, deny, shield } from "graphql-shield";
 import type { IRules } from "graphql-shield";
-import { unauthenticated } from "../errors/domain-error.js";
-import type { GraphQLContext } from "./context.js";
+import { systemPermissions } from "../modules/system/system.permissions.js";
+import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
+import type { ModulePermissions } from "./shield-rules.js";
 
-const isAuthenticated = rule({ cache: "contextual" })((_parent, _args, ctx: GraphQLContext) =>
-  ctx.principal ? true : unauthenticated(),
-);
+/** Every module's root-field rules. A root field that no module lists is denied. */
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions];
 
-/**
- * Which root fields a principal may call at all. Resource rules (ownership, visibility, tenant) live in the
- * services, which ask the same authorization module. A root field missing here is denied.
- */
-const ROOT_RULES = {
-  Query: {
-    version: allow,
-    viewer: isAuthenticated,
-  },
-  Mutation: {},
-} satisfies IRules;
+const ROOT_TYPES = ["Query", "Mutation"] as const;
 
 /**
  * Shield with deny as the fallback for root fields. Fields of ordinary object types are reachable only
@@ -26,11 +16,19 @@ const ROOT_RULES = {
  */
 export function permissionsFor(schema: GraphQLSchema) {
   const rules: Record<string, unknown> = {};
-  for (const [typeName, fieldRules] of Object.entries(ROOT_RULES)) {
-    if (schema.getType(typeName)) rules[typeName] = fieldRules;
+  for (const rootType of ROOT_TYPES) {
+    if (!schema.getType(rootType)) continue;
+    const fields: Record<string, unknown> = {};
+    for (const module of MODULE_PERMISSIONS) {
+      for (const [field, rule] of Object.entries(module[rootType] ?? {})) {
+        if (field in fields) throw new Error(`Two modules define a permission for ${rootType}.${field}`);
+        fields[field] = rule;
+      }
+    }
+    rules[rootType] = fields;
   }
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type) || type.name.startsWith("__") || type.name in ROOT_RULES) continue;
+    if (!isObjectType(type) || type.name.startsWith("__") || (ROOT_TYPES as readonly string[]).includes(type.name)) continue;
     rules[type.name] = allow;
   }
   return shield(rules as IRules, {
