@@ -1,4 +1,6 @@
-import { rule, type IRule } from "graphql-shield";
+import { rule, type IRule, type ILogicRule } from "graphql-shield";
+
+type ShieldRule = IRule | ILogicRule;
 import { Action } from "../authorization/actions.js";
 import { mayPerform } from "../authorization/authorize.js";
 import { forbidden, unauthenticated } from "../errors/domain-error.js";
@@ -26,6 +28,6 @@ export function can(action: Action): IRule {
 
 /** Root-field rules contributed by one module. */
 export interface ModulePermissions {
-  Query?: Record<string, IRule>;
-  Mutation?: Record<string, IRule>;
+  Query?: Record<string, ShieldRule>;
+  Mutation?: Record<string, ShieldRule>;
 }
