@@ -1,6 +1,6 @@
-import { rule, type IRule, type ILogicRule } from "graphql-shield";
+import { allow, rule, type IRule } from "graphql-shield";
 
-type ShieldRule = IRule | ILogicRule;
+type ShieldRule = IRule | typeof allow;
 import { Action } from "../authorization/actions.js";
 import { mayPerform } from "../authorization/authorize.js";
 import { forbidden, unauthenticated } from "../errors/domain-error.js";
