@@ -19,7 +19,7 @@ import {
   type RuleInfo,
 } from "./references.js";
 import type { CondFn, Ctx, Elem } from "./runtime.js";
-import { renderValue } from "./values.js";
+import { rawValue } from "./values.js";
 
 export interface CompiledItem {
   fn: CondFn;
@@ -186,7 +186,7 @@ function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
     const res = op(ctx, l, r, r2);
     return {
       selector,
-      property: { value: renderValue(l), path },
+      property: { value: rawValue(l), path },
       operator,
       value: written,
       evaluation_details: res === null ? null : { left_value: ctx.dl, right_value: ctx.dr, comparison_result: res },
@@ -241,7 +241,7 @@ function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
         }
         result = isAll ? every : some;
       }
-      out.push({ quantifier, selector, property: { value: renderValue(coll), path }, elements, result });
+      out.push({ quantifier, selector, property: { value: rawValue(coll), path }, elements, result });
       return result;
     },
     failEntry: () => ({ quantifier, selector, property: { value: null, path: staticPath }, elements: [], result: false }),
@@ -275,7 +275,7 @@ function compileBlock(ast: BlockAst, scope: CondScope): CompiledCond {
         }
         result = isAll ? every : some;
       }
-      out.push({ quantifier, selector, property: { value: renderValue(coll), path }, elements, result });
+      out.push({ quantifier, selector, property: { value: rawValue(coll), path }, elements, result });
       return result;
     },
     failEntry: () => ({ quantifier, selector, property: { value: null, path: staticPath }, elements: [], result: false }),

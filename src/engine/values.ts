@@ -169,6 +169,14 @@ export function renderValue(v: unknown): unknown {
   return v === undefined ? null : v;
 }
 
+/** A value as reported in `property.value`: the raw JSON, with engine-made values in their text form. */
+export function rawValue(v: unknown): unknown {
+  if (v === undefined) return null;
+  if (v instanceof DateValue) return v.text;
+  if (v instanceof DurationValue) return v.rendered;
+  return v;
+}
+
 export function typed(v: unknown): TypedValue {
   return { value: renderValue(v), type: typeTag(v) };
 }

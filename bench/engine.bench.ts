@@ -1,0 +1,115 @@
+/**
+ * Engine throughput and latency (one core). Run with `npm run bench:engine`.
+ * Prints evaluations per second and per-evaluation latency (median, p99) for:
+ *   - a one-condition rule,
+ *   - the six-rule driving-test policy of dsl.md §14 with full trace,
+ *   - a generated 50-rule policy (one golden rule referencing 49 labelled rules).
+ * Policies are compiled once; only `evaluatePolicy` is measured.
+ */
+import { compilePolicy, evaluatePolicy, type CompiledPolicy } from "../src/engine/index.js";
+
+const NOW = new Date("2025-09-16T12:00:00Z");
+
+function daysBefore(n: number): string {
+  return new Date(NOW.getTime() - n * 86400000).toISOString().slice(0, 10);
+}
+
+const DRIVING = `A **driving test** gets a driving licence
+  if the **driving test** passes the age test
+  and the **driving test** passes the test requirements
+  and the **driving test** has taken the test in the time period.
+
+A **driving test** passes the age test
+  if the __date of birth__ of the **person** of the **driving test** is earlier than 2008-12-12.
+
+A **driving test** passes the test requirements
+  if **driving test** passes the theory test
+  and the **driving test** passes the practical test.
+
+A **driving test** passes the theory test
+  if the __multiple choice__ of the **theory** of the **scores** of the **driving test** is at least 43
+  and the __hazard perception__ of the **theory** of the **scores** of the **driving test** is at least 44.
+
+A **driving test** passes the practical test
+  if the __minor__ of the __practical__ of the __scores__ of the **driving test** is no more than 15
+  and the __major__ of the __practical__ of the __scores__ of the **driving test** is equal to false.
+
+A **driving test** has taken the test in the time period
+  if the __theory__ of the **testDates** of the **driving test** is within 2 years
+  and the __practical__ of the **testDates** of the **driving test** is within 30 days.
+`;
+
+const DRIVING_DATA = {
+  drivingTest: {
+    person: { dateOfBirth: "1990-01-01" },
+    scores: { theory: { multipleChoice: 45, hazardPerception: 75 }, practical: { major: false, minor: 13 } },
+    testDates: { theory: daysBefore(200), practical: daysBefore(5) },
+  },
+};
+
+function fiftyRules(): { text: string; data: unknown } {
+  const lines: string[] = [];
+  const refs: string[] = [];
+  const u: Record<string, unknown> = {};
+  for (let i = 1; i < 50; i++) {
+    lines.push(`c${i}. A **u** passes check ${i} if __f${i}__ of **u** is greater than ${i} and __g${i}__ of **u** is equal to "x${i}".`);
+    refs.push(`§c${i} passes`);
+    u[`f${i}`] = i + 1;
+    u[`g${i}`] = `x${i}`;
+  }
+  lines.unshift(`A **u** is ok if ${refs.join(" and ")}.`);
+  return { text: lines.join("\n"), data: { u } };
+}
+
+interface Scenario {
+  name: string;
+  compiled: CompiledPolicy;
+  data: unknown;
+}
+
+function run(s: Scenario): void {
+  const opts = { now: NOW };
+  const first = evaluatePolicy(s.compiled, s.data, opts);
+  if (first.error !== null || first.result !== true) throw new Error(s.name + ": unexpected response " + JSON.stringify(first).slice(0, 300));
+  // Warm up the JIT.
+  for (let i = 0; i < 20_000; i++) evaluatePolicy(s.compiled, s.data, opts);
+
+  // Throughput: timed batches for ~1.5 s.
+  let evals = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0n;
+  while (elapsed < 1_500_000_000n) {
+    for (let i = 0; i < 1000; i++) evaluatePolicy(s.compiled, s.data, opts);
+    evals += 1000;
+    elapsed = process.hrtime.bigint() - t0;
+  }
+  const perSecond = (evals / Number(elapsed)) * 1e9;
+
+  // Latency: individually timed evaluations.
+  const samples = new Float64Array(100_000);
+  for (let i = 0; i < samples.length; i++) {
+    const a = process.hrtime.bigint();
+    evaluatePolicy(s.compiled, s.data, opts);
+    samples[i] = Number(process.hrtime.bigint() - a);
+  }
+  samples.sort();
+  const median = samples[Math.floor(samples.length / 2)] as number;
+  const p99 = samples[Math.floor(samples.length * 0.99)] as number;
+  console.log(
+    `${s.name.padEnd(34)} ${Math.round(perSecond).toLocaleString("en-US").padStart(12)} evals/s   median ${(median / 1000).toFixed(2)} µs   p99 ${(p99 / 1000).toFixed(2)} µs`,
+  );
+}
+
+const fifty = fiftyRules();
+const scenarios: Scenario[] = [
+  {
+    name: "one-condition rule",
+    compiled: compilePolicy("A **Person** gets approved if __age__ of **Person** is greater than 18."),
+    data: { Person: { age: 25 } },
+  },
+  { name: "driving test (§14, 6 rules, trace)", compiled: compilePolicy(DRIVING), data: DRIVING_DATA },
+  { name: "generated 50-rule policy", compiled: compilePolicy(fifty.text), data: fifty.data },
+];
+
+console.log(`node ${process.version}, one core, compile once, evaluatePolicy with full trace`);
+for (const s of scenarios) run(s);
