@@ -1,8 +1,11 @@
 import type { Principal } from "../identity/principal.js";
 import type { Services } from "../services.js";
+import type { Loaders } from "./loaders.js";
 
 export interface GraphQLContext {
   requestId: string;
   principal: Principal | null;
   services: Services;
+  /** Created per request, so batching never mixes tenants or caches across requests. */
+  loaders: Loaders;
 }

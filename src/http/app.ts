@@ -14,6 +14,7 @@ import { classifyError } from "../errors/classify.js";
 import { graphQLCodeFor, httpStatusFor } from "../errors/transport-codes.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
+import { createLoaders } from "../graphql/loaders.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
@@ -102,7 +103,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
           const principal = await deps.authenticator.authenticate(req.headers);
-          return { requestId: req.id, principal, services: deps.services };
+          return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.database) };
         } catch (error) {
           throw contextError(error);
         }

@@ -1,0 +1,9 @@
+import type { Database } from "../database/database.js";
+import { createUserLoaders, type UserLoaders } from "../modules/viewer/user.loaders.js";
+
+/** Every module's DataLoaders, created fresh for each request. */
+export interface Loaders extends UserLoaders {}
+
+export function createLoaders(database: Database): Loaders {
+  return { ...createUserLoaders(database) };
+}
