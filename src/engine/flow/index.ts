@@ -1,0 +1,20 @@
+/** Flows (dsl.md §12): load, validate and run chains of stored policies. */
+export { FlowError, flowNotFoundError, invalidJsonBodyError, invalidYamlError } from "./errors.js";
+export type { FlowErrorCode } from "./errors.js";
+export { parseFlow, YAML_LIMITS } from "./parse.js";
+export { flowPolicyIds, runFlow } from "./run.js";
+export { FLOW_LIMITS, validateFlowDefinition } from "./validate.js";
+export type {
+  CustomFlowNode,
+  FlowDefinition,
+  FlowExecution,
+  FlowMetadata,
+  FlowNode,
+  FlowResponse,
+  JsonValue,
+  NodeExecution,
+  NodeResponse,
+  PolicyFlowNode,
+  PolicyRunner,
+  ReturnFlowNode,
+} from "./types.js";
