@@ -1,12 +1,13 @@
 import { GraphQLError, type GraphQLSchema, isObjectType } from "graphql";
 import { allow, deny, shield } from "graphql-shield";
 import type { IRules } from "graphql-shield";
+import { identityPermissions } from "../modules/identity/identity.permissions.js";
 import { systemPermissions } from "../modules/system/system.permissions.js";
 import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
 import type { ModulePermissions } from "./shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions];
 
 const ROOT_TYPES = ["Query", "Mutation"] as const;
 

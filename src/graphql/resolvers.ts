@@ -1,6 +1,7 @@
 import type { NonEmptyArray } from "type-graphql";
+import { IdentityResolver } from "../modules/identity/identity.resolver.js";
 import { SystemResolver } from "../modules/system/system.resolver.js";
 import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver];
