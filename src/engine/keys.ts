@@ -65,7 +65,7 @@ export class KeyMatcher {
   find(obj: object): string | undefined {
     if (Object.hasOwn(obj, this.name)) return this.name;
     let best: string | undefined;
-    for (const k of Object.keys(obj)) {
+    for (const k in obj) {
       if (best !== undefined && k >= best) continue;
       if (this.matches(k)) best = k;
     }

@@ -51,30 +51,36 @@ export function checkNesting(text: string): void {
 
 /**
  * Measures request data without serialising it: an upper-bound byte estimate and the nesting depth. Returns an
- * error description or null.
+ * error description or null. Recursion is bounded by `maxDataDepth`, so cyclic objects stop there too.
  */
 export function checkData(data: unknown, limits: EngineLimits): string | null {
-  let bytes = 0;
-  const stack: { v: unknown; d: number }[] = [{ v: data, d: 1 }];
-  while (stack.length > 0) {
-    const { v, d } = stack.pop() as { v: unknown; d: number };
-    if (typeof v === "string") bytes += v.length + 2;
-    else if (v !== null && typeof v === "object") {
-      if (d > limits.maxDataDepth) return "input data is nested deeper than " + String(limits.maxDataDepth) + " levels (maxDataDepth)";
-      bytes += 2;
-      if (Array.isArray(v)) {
-        for (const x of v) {
-          bytes += 1;
-          stack.push({ v: x, d: d + 1 });
-        }
-      } else {
-        for (const k of Object.keys(v)) {
-          bytes += k.length + 4;
-          stack.push({ v: (v as Record<string, unknown>)[k], d: d + 1 });
-        }
+  const state = { bytes: 0, problem: null as string | null };
+  measure(data, 1, limits, state);
+  return state.problem;
+}
+
+function measure(v: unknown, depth: number, limits: EngineLimits, state: { bytes: number; problem: string | null }): void {
+  if (state.problem !== null) return;
+  if (typeof v === "string") state.bytes += v.length + 2;
+  else if (v !== null && typeof v === "object") {
+    if (depth > limits.maxDataDepth) {
+      state.problem = "input data is nested deeper than " + String(limits.maxDataDepth) + " levels (maxDataDepth)";
+      return;
+    }
+    state.bytes += 2;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        state.bytes += 1;
+        measure(v[i], depth + 1, limits, state);
       }
-    } else bytes += 5;
-    if (bytes > limits.maxDataBytes) return "input data exceeds " + String(limits.maxDataBytes) + " bytes (maxDataBytes)";
+    } else {
+      for (const k in v) {
+        state.bytes += k.length + 4;
+        measure((v as Record<string, unknown>)[k], depth + 1, limits, state);
+      }
+    }
+  } else state.bytes += 5;
+  if (state.problem === null && state.bytes > limits.maxDataBytes) {
+    state.problem = "input data exceeds " + String(limits.maxDataBytes) + " bytes (maxDataBytes)";
   }
-  return null;
 }

@@ -5,7 +5,7 @@
  */
 import { checkFormat } from "./formats.js";
 import type { Ctx } from "./runtime.js";
-import { DateValue, DurationValue, coerceDay, dayToText, isDateString, typeTag, typed, renderValue } from "./values.js";
+import { DateValue, DurationValue, coerceDay, dateTextOf, isDateString, typeTag, typed, renderValue } from "./values.js";
 
 export type OpFn = (ctx: Ctx, l: unknown, r: unknown, r2: unknown) => boolean | null;
 
@@ -20,8 +20,8 @@ function isDateLike(v: unknown): boolean {
   return v instanceof DateValue || (typeof v === "string" && isDateString(v));
 }
 
-function dateTyped(day: number): { value: string; type: string } {
-  return { value: dayToText(day), type: "date" };
+function dateTyped(v: unknown, day: number): { value: string; type: string } {
+  return { value: dateTextOf(v, day), type: "date" };
 }
 
 /** Text a string operator sees: strings as they are, date literals as written (§5.3). */
@@ -55,8 +55,8 @@ export function equalValues(l: unknown, r: unknown, exact: boolean): boolean | n
 
 function setEqualityDetails(ctx: Ctx, l: unknown, r: unknown): void {
   if (isDateLike(l) || isDateLike(r)) {
-    ctx.dl = dateTyped(coerceDay(l));
-    ctx.dr = dateTyped(coerceDay(r));
+    ctx.dl = dateTyped(l, coerceDay(l));
+    ctx.dr = dateTyped(r, coerceDay(r));
   } else {
     ctx.dl = typed(l);
     ctx.dr = typed(r);
@@ -86,8 +86,8 @@ function dateOrder(later: boolean): OpFn {
     const dl = coerceDay(l);
     const dr = coerceDay(r);
     if (Number.isNaN(dl) || Number.isNaN(dr)) return null;
-    ctx.dl = dateTyped(dl);
-    ctx.dr = dateTyped(dr);
+    ctx.dl = dateTyped(l, dl);
+    ctx.dr = dateTyped(r, dr);
     return later ? dl > dr : dl < dr;
   };
 }
@@ -209,8 +209,8 @@ function timeWindow(kind: "Within" | "OlderThan" | "YoungerThan", hasAnchor: boo
       da = coerceDay(anchor);
       if (Number.isNaN(da)) return null;
     }
-    ctx.dl = dateTyped(dl);
-    ctx.dr = hasAnchor ? dateTyped(da) : { value: r.rendered, type: "duration" };
+    ctx.dl = dateTyped(l, dl);
+    ctx.dr = hasAnchor ? dateTyped(anchor, da) : { value: r.rendered, type: "duration" };
     const n = da - dl;
     const d = r.days;
     if (kind === "Within") return Math.abs(n) <= d;
@@ -223,8 +223,8 @@ function pastFuture(past: boolean): OpFn {
   return (ctx, l) => {
     const dl = coerceDay(l);
     if (Number.isNaN(dl)) return null;
-    ctx.dl = dateTyped(dl);
-    ctx.dr = dateTyped(ctx.today);
+    ctx.dl = dateTyped(l, dl);
+    ctx.dr = { value: ctx.todayText, type: "date" };
     return past ? dl < ctx.today : dl > ctx.today;
   };
 }
@@ -239,8 +239,8 @@ const between: OpFn = (ctx, l, lo, hi) => {
   const a = coerceDay(lo);
   const b = coerceDay(hi);
   if (Number.isNaN(d) || Number.isNaN(a) || Number.isNaN(b)) return null;
-  ctx.dl = dateTyped(d);
-  ctx.dr = { value: [dayToText(a), dayToText(b)], type: "list" };
+  ctx.dl = dateTyped(l, d);
+  ctx.dr = { value: [dateTextOf(lo, a), dateTextOf(hi, b)], type: "list" };
   return a <= d && d <= b;
 };
 

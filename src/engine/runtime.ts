@@ -5,7 +5,7 @@
  */
 import type { ConditionTrace, RuleTrace } from "./api.js";
 import { evaluationError } from "./errors.js";
-import type { TypedValue } from "./values.js";
+import { dayToText, type TypedValue } from "./values.js";
 
 /** The current element inside `any/all … where (…)`: `its` reads from `value`. */
 export interface Elem {
@@ -36,6 +36,7 @@ export class Ctx {
   readonly ruleEntries: (RuleTrace | undefined)[];
   readonly onStack: Uint8Array;
   readonly stack: number[] = [];
+  private todayTextCache: string | null = null;
   /** Partial entry of the top-level rule that failed (§9). */
   partial: RuleTrace | null = null;
 
@@ -51,6 +52,10 @@ export class Ctx {
     this.ruleResults = new Int8Array(ruleCount).fill(-1);
     this.ruleEntries = new Array<RuleTrace | undefined>(ruleCount);
     this.onStack = new Uint8Array(ruleCount);
+  }
+
+  get todayText(): string {
+    return (this.todayTextCache ??= dayToText(this.today));
   }
 
   step(): void {

@@ -126,9 +126,30 @@ export function coerceDay(v: unknown): number {
   return NaN;
 }
 
+function pad(n: number, width: number): string {
+  const s = String(n);
+  return s.length >= width ? s : "0".repeat(width - s.length) + s;
+}
+
+/** `YYYY-MM-DD` of a day number (Howard Hinnant's civil_from_days; no `Date` allocation). */
 export function dayToText(day: number): string {
-  const ms = day * 86400000;
-  return new Date(ms).toISOString().slice(0, 10);
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2);
+}
+
+/** Calendar-date text of a date-coercible value whose day is `day`: the written date part when there is one. */
+export function dateTextOf(v: unknown, day: number): string {
+  if (typeof v === "string") return v.slice(0, 10);
+  if (v instanceof DateValue) return v.text;
+  return dayToText(day);
 }
 
 export function todayDay(now: Date): number {
@@ -172,6 +193,7 @@ export function renderValue(v: unknown): unknown {
 /** A value as reported in `property.value`: the raw JSON, with engine-made values in their text form. */
 export function rawValue(v: unknown): unknown {
   if (v === undefined) return null;
+  if (typeof v !== "object" || v === null) return v;
   if (v instanceof DateValue) return v.text;
   if (v instanceof DurationValue) return v.rendered;
   return v;
