@@ -1,0 +1,238 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBaseRow } from "../support/authz-fixtures.js";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+
+let gateway: TestGateway;
+let tenant: TestTenant;
+let other: TestTenant;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  tenant = await createTenant(gateway.database.prisma, {
+    ada: ["ADMIN"],
+    alice: ["ADMIN", "AUDITOR"],
+    ed: ["EDITOR"],
+    vic: ["VIEWER"],
+    pat: ["PUBLISHER"],
+  });
+  other = await createTenant(gateway.database.prisma, { oscar: ["ADMIN"], olga: ["VIEWER"] });
+});
+afterAll(() => gateway?.stop());
+
+const as = async (t: TestTenant, name: string) => ({ authorization: `Bearer ${await gateway.tokenFor(t.users[name]!.subject)}` });
+const gql = (query: string, variables: Record<string, unknown>, headers: Record<string, string>) => graphql(gateway.url, query, variables, headers);
+
+const ASSIGN = `mutation($userId: ID!, $roles: [Role!]!) { assignRoles(userId: $userId, roles: $roles) { id roles } }`;
+const REMOVE = `mutation($userId: ID!, $roles: [Role!]!) { removeRoles(userId: $userId, roles: $roles) { id roles } }`;
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secretShownOnce apiKey { id name prefix scopes expiresAt createdById revokedAt } } }`;
+const REVOKE_KEY = `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`;
+const TRANSFER = `mutation($baseId: ID!, $toUserId: ID!) { transferOwnership(baseId: $baseId, toUserId: $toUserId) { id ownership } }`;
+
+const auditEvents = (tenantId: string, action: "ASSIGNED" | "KEY_CREATED" | "KEY_REVOKED" | "CREATED") =>
+  gateway.database.prisma.auditEvent.findMany({ where: { tenantId, action }, orderBy: { sequence: "asc" } });
+
+describe("roles", () => {
+  it("are read from the database on every request: a role change applies to the next request", async () => {
+    const t = await createTenant(gateway.database.prisma, { boss: ["ADMIN"], newbie: ["VIEWER"] });
+    const newbie = await as(t, "newbie");
+    expect(errorCodes(await gql(`{ apiKeys { totalCount } }`, {}, newbie))).toEqual(["FORBIDDEN"]);
+    const promoted = await gql(ASSIGN, { userId: t.users.newbie!.id, roles: ["ADMIN"] }, await as(t, "boss"));
+    expect(promoted.data.assignRoles.roles).toEqual(["VIEWER", "ADMIN"]);
+    const after = await gql(`{ apiKeys { totalCount } viewer { user { roles } } }`, {}, newbie);
+    expect(after.errors).toBeUndefined();
+    expect(after.data.viewer.user.roles).toEqual(["VIEWER", "ADMIN"]);
+    // And a change made directly in the database (another process, the CLI) too.
+    await gateway.database.prisma.user.update({ where: { id: t.users.newbie!.id }, data: { roles: ["VIEWER"] } });
+    expect(errorCodes(await gql(`{ apiKeys { totalCount } }`, {}, newbie))).toEqual(["FORBIDDEN"]);
+  });
+
+  it("an admin assigns and removes roles, each change audited in the same transaction", async () => {
+    const admin = await as(tenant, "ada");
+    const assigned = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["EDITOR", "PUBLISHER"] }, admin);
+    expect(assigned.data.assignRoles.roles).toEqual(["VIEWER", "EDITOR", "PUBLISHER"]);
+    const removed = await gql(REMOVE, { userId: tenant.users.vic!.id, roles: ["EDITOR", "PUBLISHER"] }, admin);
+    expect(removed.data.removeRoles.roles).toEqual(["VIEWER"]);
+    const events = (await auditEvents(tenant.id, "ASSIGNED")).filter((e) => (e.detail as { userId?: string }).userId === tenant.users.vic!.id);
+    expect(events.map((e) => [e.actorType, e.actorId, e.resourceKind, e.detail])).toEqual([
+      ["USER", tenant.users.ada!.id, "USER", { userId: tenant.users.vic!.id, added: ["EDITOR", "PUBLISHER"], roles: ["VIEWER", "EDITOR", "PUBLISHER"] }],
+      ["USER", tenant.users.ada!.id, "USER", { userId: tenant.users.vic!.id, removed: ["EDITOR", "PUBLISHER"], roles: ["VIEWER"] }],
+    ]);
+  });
+
+  it("nobody grants or removes a role they do not hold", async () => {
+    // An admin holds viewer…admin, but not auditor.
+    const granted = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
+    expect(errorCodes(granted)).toEqual(["FORBIDDEN"]);
+    expect(granted.errors![0]!.message).toMatch(/AUDITOR/);
+    const removal = await gql(REMOVE, { userId: tenant.users.alice!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
+    expect(errorCodes(removal)).toEqual(["FORBIDDEN"]);
+    // An admin who is also an auditor may.
+    const ok = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "alice"));
+    expect(ok.data.assignRoles.roles).toEqual(["VIEWER", "AUDITOR"]);
+    await gql(REMOVE, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "alice"));
+    // Non-admins may not manage roles at all, not even ones they hold.
+    for (const name of ["ed", "pat", "vic"]) {
+      expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["VIEWER"] }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+    }
+    expect((await gateway.database.prisma.user.findUniqueOrThrow({ where: { id: tenant.users.vic!.id } })).roles).toEqual(["VIEWER"]);
+  });
+
+  it("an API key with the admin scope may grant only what its scopes hold", async () => {
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["ADMIN"]);
+    expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.ed!.id, roles: ["AUDITOR"] }, { "x-api-key": key }))).toEqual(["FORBIDDEN"]);
+    const ok = await gql(ASSIGN, { userId: tenant.users.ed!.id, roles: ["PUBLISHER"] }, { "x-api-key": key });
+    expect(ok.data.assignRoles.roles).toEqual(["EDITOR", "PUBLISHER"]);
+    const [event] = (await auditEvents(tenant.id, "ASSIGNED")).slice(-1);
+    expect(event).toMatchObject({ actorType: "API_KEY" });
+    await gql(REMOVE, { userId: tenant.users.ed!.id, roles: ["PUBLISHER"] }, { "x-api-key": key });
+  });
+
+  it("a user of another tenant behaves exactly like a missing one", async () => {
+    const admin = await as(tenant, "ada");
+    const foreign = await gql(ASSIGN, { userId: other.users.olga!.id, roles: ["EDITOR"] }, admin);
+    const missing = await gql(ASSIGN, { userId: "00000000-0000-4000-8000-000000000000", roles: ["EDITOR"] }, admin);
+    const garbage = await gql(ASSIGN, { userId: "not-a-uuid", roles: ["EDITOR"] }, admin);
+    for (const response of [foreign, missing, garbage]) expect(errorCodes(response)).toEqual(["NOT_FOUND"]);
+    expect(foreign.errors![0]!.message.replace(other.users.olga!.id, "X")).toBe(missing.errors![0]!.message.replace("00000000-0000-4000-8000-000000000000", "X"));
+    expect((await gateway.database.prisma.user.findUniqueOrThrow({ where: { id: other.users.olga!.id } })).roles).toEqual(["VIEWER"]);
+  });
+
+  it("the last admin of a tenant cannot lose ADMIN", async () => {
+    const t = await createTenant(gateway.database.prisma, { solo: ["ADMIN"], helper: ["VIEWER"] });
+    const solo = await as(t, "solo");
+    const refused = await gql(REMOVE, { userId: t.users.solo!.id, roles: ["ADMIN"] }, solo);
+    expect(errorCodes(refused)).toEqual(["CONFLICT"]);
+    await gql(ASSIGN, { userId: t.users.helper!.id, roles: ["ADMIN"] }, solo);
+    const allowed = await gql(REMOVE, { userId: t.users.solo!.id, roles: ["ADMIN"] }, solo);
+    expect(allowed.data.removeRoles.roles).toEqual([]);
+  });
+
+  it("validates the role list", async () => {
+    const response = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: [] }, await as(tenant, "ada"));
+    expect(errorCodes(response)).toEqual(["BAD_USER_INPUT"]);
+  });
+});
+
+describe("API key administration", () => {
+  it("creates a key whose secret is shown once and works, then revokes it; both audited", async () => {
+    const admin = await as(tenant, "ada");
+    const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+    const created = await gql(CREATE_KEY, { input: { name: "deploy bot", scopes: ["VIEW", "EDIT"], expiresAt } }, admin);
+    expect(created.errors).toBeUndefined();
+    const { secretShownOnce, apiKey } = created.data.createApiKey;
+    expect(secretShownOnce).toMatch(/^vdk_/);
+    expect(secretShownOnce).toContain(`vdk_${apiKey.prefix}_`);
+    expect(apiKey).toMatchObject({ name: "deploy bot", scopes: ["VIEW", "EDIT"], expiresAt, createdById: tenant.users.ada!.id, revokedAt: null });
+
+    const me = await gql(`{ viewer { scopes tenant { id } } }`, {}, { "x-api-key": secretShownOnce });
+    expect(me.data.viewer).toEqual({ scopes: ["VIEW", "EDIT"], tenant: { id: tenant.id } });
+
+    // Lists never carry the secret (nor its hash).
+    const listed = await gql(`{ apiKeys(first: 100) { totalCount edges { node { id prefix scopes lastUsedAt } } } }`, {}, admin);
+    expect(listed.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(apiKey.id);
+    const hash = (await gateway.database.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).secretHash;
+    expect(JSON.stringify(listed)).not.toContain(secretShownOnce.slice(18, 50));
+    expect(JSON.stringify(listed)).not.toContain(hash);
+
+    const revoked = await gql(REVOKE_KEY, { id: apiKey.id }, admin);
+    expect(revoked.data.revokeApiKey.revokedAt).toBeTruthy();
+    expect(errorCodes(await gql(REVOKE_KEY, { id: apiKey.id }, admin))).toEqual(["CONFLICT"]);
+    const after = await gql(`{ apiKeys(first: 100) { edges { node { id } } } }`, {}, admin);
+    expect(after.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(apiKey.id);
+    const withRevoked = await gql(`{ apiKeys(first: 100, includeRevoked: true) { edges { node { id revokedAt } } } }`, {}, admin);
+    expect(withRevoked.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(apiKey.id);
+
+    const created_ = (await auditEvents(tenant.id, "KEY_CREATED")).find((e) => (e.detail as { apiKeyId?: string }).apiKeyId === apiKey.id);
+    const revoked_ = (await auditEvents(tenant.id, "KEY_REVOKED")).find((e) => (e.detail as { apiKeyId?: string }).apiKeyId === apiKey.id);
+    expect(created_).toMatchObject({ resourceKind: "API_KEY", actorType: "USER", actorId: tenant.users.ada!.id });
+    expect(revoked_).toMatchObject({ resourceKind: "API_KEY", actorType: "USER", actorId: tenant.users.ada!.id });
+    expect(JSON.stringify(created_!.detail)).not.toContain(secretShownOnce.slice(18, 50));
+  });
+
+  it("nobody issues a key with a scope they do not hold", async () => {
+    const refused = await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW", "AUDIT"] } }, await as(tenant, "ada"));
+    expect(errorCodes(refused)).toEqual(["FORBIDDEN"]);
+    const allowed = await gql(CREATE_KEY, { input: { name: "x", scopes: ["AUDIT"] } }, await as(tenant, "alice"));
+    expect(allowed.data.createApiKey.apiKey.scopes).toEqual(["AUDIT"]);
+    const { key: adminKey } = await createApiKey(gateway.database.prisma, tenant.id, ["ADMIN"]);
+    expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["AUDIT"] } }, { "x-api-key": adminKey }))).toEqual(["FORBIDDEN"]);
+    const byKey = await gql(CREATE_KEY, { input: { name: "child", scopes: ["PUBLISH"] } }, { "x-api-key": adminKey });
+    expect(byKey.data.createApiKey.apiKey).toMatchObject({ scopes: ["PUBLISH"], createdById: null });
+    for (const name of ["ed", "pat", "vic"]) {
+      expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW"] } }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+    }
+  });
+
+  it("validates name, scopes and expiry", async () => {
+    const admin = await as(tenant, "ada");
+    for (const input of [
+      { name: "", scopes: ["VIEW"] },
+      { name: "x", scopes: [] },
+      { name: "x", scopes: ["VIEW"], expiresAt: new Date(Date.now() - 60_000).toISOString() },
+    ]) {
+      expect(errorCodes(await gql(CREATE_KEY, { input }, admin))).toEqual(["BAD_USER_INPUT"]);
+    }
+  });
+
+  it("a key of another tenant behaves exactly like a missing one", async () => {
+    const { id } = await createApiKey(gateway.database.prisma, other.id, ["VIEW"]);
+    expect(errorCodes(await gql(REVOKE_KEY, { id }, await as(tenant, "ada")))).toEqual(["NOT_FOUND"]);
+    expect((await gateway.database.prisma.apiKey.findUniqueOrThrow({ where: { id } })).revokedAt).toBeNull();
+    const foreignList = await gql(`{ apiKeys(first: 100) { edges { node { id } } } }`, {}, await as(tenant, "ada"));
+    expect(foreignList.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id)).not.toContain(id);
+  });
+
+  it("pages through keys and users without repeats", async () => {
+    const t = await createTenant(gateway.database.prisma, { a1: ["ADMIN"], a2: ["VIEWER"], a3: ["VIEWER"] });
+    for (let i = 0; i < 5; i++) await createApiKey(gateway.database.prisma, t.id, ["VIEW"]);
+    const admin = await as(t, "a1");
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const page: any = await gql(`query($after: String) { apiKeys(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { after }, admin);
+      expect(page.data.apiKeys.totalCount).toBe(5);
+      seen.push(...page.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id));
+      after = page.data.apiKeys.pageInfo.hasNextPage ? page.data.apiKeys.pageInfo.endCursor : null;
+    } while (after);
+    expect(new Set(seen).size).toBe(5);
+    const users = await gql(`{ users(first: 2) { totalCount edges { node { email roles } } pageInfo { hasNextPage } } }`, {}, admin);
+    expect(users.data.users.totalCount).toBe(3);
+    expect(users.data.users.edges.map((e: any) => e.node.email)).toEqual([`a1@${t.slug}.test`, `a2@${t.slug}.test`]);
+    expect(errorCodes(await gql(`{ users { totalCount } }`, {}, await as(t, "a2")))).toEqual(["FORBIDDEN"]);
+  });
+});
+
+describe("ownership transfer", () => {
+  it("moves a never-published base to another user of the tenant, audited", async () => {
+    const { baseId } = await createBaseRow(gateway.database.prisma, tenant.id, tenant.users.ed!.id, "never-published");
+    const response = await gql(TRANSFER, { baseId, toUserId: tenant.users.pat!.id }, await as(tenant, "ada"));
+    expect(response.data.transferOwnership).toEqual({ id: baseId, ownership: "USER_OWNED" });
+    const base = await gateway.database.prisma.base.findUniqueOrThrow({ where: { id: baseId } });
+    expect(base.ownerId).toBe(tenant.users.pat!.id);
+    expect(base.updatedById).toBe(tenant.users.ada!.id);
+    const event = (await auditEvents(tenant.id, "ASSIGNED")).find((e) => e.baseId === baseId);
+    expect(event).toMatchObject({ resourceKind: "POLICY", detail: { fromUserId: tenant.users.ed!.id, toUserId: tenant.users.pat!.id } });
+  });
+
+  it("refuses published bases with CONFLICT, and treats deleted, foreign and missing ones as NOT_FOUND", async () => {
+    const admin = await as(tenant, "ada");
+    const published = await createBaseRow(gateway.database.prisma, tenant.id, tenant.users.ed!.id, "published", "FLOW");
+    expect(errorCodes(await gql(TRANSFER, { baseId: published.baseId, toUserId: tenant.users.pat!.id }, admin))).toEqual(["CONFLICT"]);
+    const deleted = await createBaseRow(gateway.database.prisma, tenant.id, tenant.users.ed!.id, "deleted");
+    const foreign = await createBaseRow(gateway.database.prisma, other.id, other.users.olga!.id, "never-published");
+    for (const baseId of [deleted.baseId, foreign.baseId, "00000000-0000-4000-8000-000000000000", "nope"]) {
+      expect(errorCodes(await gql(TRANSFER, { baseId, toUserId: tenant.users.pat!.id }, admin))).toEqual(["NOT_FOUND"]);
+    }
+    expect((await gateway.database.prisma.base.findUniqueOrThrow({ where: { id: foreign.baseId } })).ownerId).toBe(other.users.olga!.id);
+  });
+
+  it("refuses a target user outside the tenant with NOT_FOUND, and non-admins with FORBIDDEN", async () => {
+    const { baseId } = await createBaseRow(gateway.database.prisma, tenant.id, tenant.users.ed!.id, "never-published");
+    expect(errorCodes(await gql(TRANSFER, { baseId, toUserId: other.users.olga!.id }, await as(tenant, "ada")))).toEqual(["NOT_FOUND"]);
+    for (const name of ["ed", "pat", "vic"]) {
+      expect(errorCodes(await gql(TRANSFER, { baseId, toUserId: tenant.users.pat!.id }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+    }
+    expect((await gateway.database.prisma.base.findUniqueOrThrow({ where: { id: baseId } })).ownerId).toBe(tenant.users.ed!.id);
+  });
+});
