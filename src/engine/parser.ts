@@ -78,14 +78,41 @@ const helpers = {
 interface PeggyLocation {
   start: { line: number; column: number };
 }
+interface PeggyExpectation {
+  type: string;
+  text?: string;
+  description?: string;
+}
 interface PeggyError {
   message: string;
   location?: PeggyLocation;
+  expected?: PeggyExpectation[] | null;
+  found?: string | null;
 }
 
+// Expectations that only say "more whitespace would also do" add nothing to a message.
+const QUIET = new Set(["whitespace", "end of word", "word"]);
+
+function expectationText(e: PeggyExpectation): string | null {
+  if (e.type === "literal") return "'" + (e.text ?? "") + "'";
+  if (e.type === "end") return "end of text";
+  if (e.type === "other") return QUIET.has(e.description ?? "") ? null : (e.description ?? null);
+  return null;
+}
+
+/** "expected A, B or C but 'x' found", from the parser's expectation set. */
 function describe(err: PeggyError): string {
-  const m = err.message;
-  return m.length > 0 ? m.charAt(0).toLowerCase() + m.slice(1) : "syntax error";
+  // Errors raised by grammar actions carry their own message and no expectation set.
+  if (!err.expected) return err.message;
+  const items: string[] = [];
+  for (const e of err.expected ?? []) {
+    const t = expectationText(e);
+    if (t !== null && !items.includes(t)) items.push(t);
+  }
+  const found = err.found === null || err.found === undefined ? "end of text" : "'" + err.found + "'";
+  if (items.length === 0) return "unexpected " + found;
+  const list = items.length === 1 ? (items[0] as string) : items.slice(0, -1).join(", ") + " or " + (items[items.length - 1] as string);
+  return "expected " + list + " but " + found + " found";
 }
 
 export function parseText(text: string): PolicyAst {

@@ -220,8 +220,8 @@ function peg$parse(input, options) {
   const peg$c48 = "\r";
   const peg$c49 = "\n";
   const peg$c50 = "#";
-  const peg$c51 = "between";
-  const peg$c52 = "of";
+  const peg$c51 = "of";
+  const peg$c52 = "between";
   const peg$c53 = "format";
   const peg$c54 = "matches";
   const peg$c55 = "pattern";
@@ -386,208 +386,219 @@ function peg$parse(input, options) {
   const peg$e4 = peg$literalExpectation("->", false);
   const peg$e5 = peg$classExpectation(["."], true, false, false);
   const peg$e6 = peg$classExpectation([" ", "\t", "\r", "\n"], false, false, false);
-  const peg$e7 = peg$classExpectation([" ", "\t"], false, false, false);
-  const peg$e8 = peg$literalExpectation("**", false);
-  const peg$e9 = peg$classExpectation(["\n"], true, false, false);
-  const peg$e10 = peg$literalExpectation("An", false);
-  const peg$e11 = peg$literalExpectation("A", false);
-  const peg$e12 = peg$literalExpectation("The", false);
-  const peg$e13 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
-  const peg$e14 = peg$literalExpectation("if", false);
-  const peg$e15 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e16 = peg$literalExpectation("!and", false);
-  const peg$e17 = peg$literalExpectation("-and", false);
-  const peg$e18 = peg$literalExpectation("!or", false);
-  const peg$e19 = peg$literalExpectation("-or", false);
-  const peg$e20 = peg$literalExpectation("and", false);
-  const peg$e21 = peg$literalExpectation("or", false);
-  const peg$e22 = peg$classExpectation([")", "."], false, false, false);
-  const peg$e23 = peg$literalExpectation("(", false);
-  const peg$e24 = peg$literalExpectation(")", false);
-  const peg$e25 = peg$literalExpectation("where", false);
-  const peg$e26 = peg$literalExpectation("satisfies", false);
-  const peg$e27 = peg$literalExpectation("any", false);
-  const peg$e28 = peg$literalExpectation("all", false);
-  const peg$e29 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e30 = peg$classExpectation(["$", "\xA7"], false, false, false);
-  const peg$e31 = peg$literalExpectation("does", false);
-  const peg$e32 = peg$literalExpectation("not", false);
-  const peg$e33 = peg$literalExpectation("clear", false);
-  const peg$e34 = peg$literalExpectation("succeed", false);
-  const peg$e35 = peg$literalExpectation("qualify", false);
-  const peg$e36 = peg$literalExpectation("pass", false);
-  const peg$e37 = peg$literalExpectation("meet", false);
-  const peg$e38 = peg$literalExpectation("requirements", false);
-  const peg$e39 = peg$literalExpectation("satisfy", false);
-  const peg$e40 = peg$literalExpectation("is", false);
-  const peg$e41 = peg$literalExpectation("valid", false);
-  const peg$e42 = peg$literalExpectation("approved", false);
-  const peg$e43 = peg$literalExpectation("authorized", false);
-  const peg$e44 = peg$literalExpectation("sanctioned", false);
-  const peg$e45 = peg$literalExpectation("certified", false);
-  const peg$e46 = peg$literalExpectation("permitted", false);
-  const peg$e47 = peg$literalExpectation("legitimate", false);
-  const peg$e48 = peg$literalExpectation("satisfied", false);
-  const peg$e49 = peg$literalExpectation("has", false);
-  const peg$e50 = peg$literalExpectation("passed", false);
-  const peg$e51 = peg$literalExpectation("fails", false);
-  const peg$e52 = peg$literalExpectation("clears", false);
-  const peg$e53 = peg$literalExpectation("succeeds", false);
-  const peg$e54 = peg$literalExpectation("qualifies", false);
-  const peg$e55 = peg$literalExpectation("passes", false);
-  const peg$e56 = peg$literalExpectation("meets", false);
-  const peg$e57 = peg$literalExpectation("the", false);
-  const peg$e58 = peg$anyExpectation();
-  const peg$e59 = peg$literalExpectation("\r", false);
-  const peg$e60 = peg$literalExpectation("\n", false);
-  const peg$e61 = peg$literalExpectation("#", false);
-  const peg$e62 = peg$literalExpectation("between", false);
-  const peg$e63 = peg$literalExpectation("of", false);
-  const peg$e64 = peg$literalExpectation("format", false);
-  const peg$e65 = peg$literalExpectation("matches", false);
-  const peg$e66 = peg$literalExpectation("pattern", false);
-  const peg$e67 = peg$literalExpectation("regex", false);
-  const peg$e68 = peg$literalExpectation("greater", false);
-  const peg$e69 = peg$literalExpectation("than", false);
-  const peg$e70 = peg$literalExpectation("equal", false);
-  const peg$e71 = peg$literalExpectation("to", false);
-  const peg$e72 = peg$literalExpectation("less", false);
-  const peg$e73 = peg$literalExpectation("same", false);
-  const peg$e74 = peg$literalExpectation("as", false);
-  const peg$e75 = peg$literalExpectation("exactly", false);
-  const peg$e76 = peg$literalExpectation("no", false);
-  const peg$e77 = peg$literalExpectation("more", false);
-  const peg$e78 = peg$literalExpectation("later", false);
-  const peg$e79 = peg$literalExpectation("earlier", false);
-  const peg$e80 = peg$literalExpectation("at", false);
-  const peg$e81 = peg$literalExpectation("least", false);
-  const peg$e82 = peg$literalExpectation("like", false);
-  const peg$e83 = peg$literalExpectation("starts", false);
-  const peg$e84 = peg$literalExpectation("with", false);
-  const peg$e85 = peg$literalExpectation("ends", false);
-  const peg$e86 = peg$literalExpectation("contains", false);
-  const peg$e87 = peg$literalExpectation("in", false);
-  const peg$e88 = peg$literalExpectation("within", false);
-  const peg$e89 = peg$literalExpectation("older", false);
-  const peg$e90 = peg$literalExpectation("younger", false);
-  const peg$e91 = peg$literalExpectation("past", false);
-  const peg$e92 = peg$literalExpectation("future", false);
-  const peg$e93 = peg$literalExpectation("empty", false);
-  const peg$e94 = peg$literalExpectation("null", false);
-  const peg$e95 = peg$literalExpectation("exist", false);
-  const peg$e96 = peg$literalExpectation("exists", false);
-  const peg$e97 = peg$literalExpectation("a", false);
-  const peg$e98 = peg$literalExpectation("phone", false);
-  const peg$e99 = peg$literalExpectation("number", false);
-  const peg$e100 = peg$literalExpectation("email", false);
-  const peg$e101 = peg$literalExpectation("url", false);
-  const peg$e102 = peg$literalExpectation("uuid", false);
-  const peg$e103 = peg$literalExpectation("datetime", false);
-  const peg$e104 = peg$literalExpectation("date", false);
-  const peg$e105 = peg$literalExpectation("time", false);
-  const peg$e106 = peg$literalExpectation("iso8601", false);
-  const peg$e107 = peg$literalExpectation("ipv4", false);
-  const peg$e108 = peg$literalExpectation("address", false);
-  const peg$e109 = peg$literalExpectation("ipv6", false);
-  const peg$e110 = peg$literalExpectation("ip", false);
-  const peg$e111 = peg$literalExpectation("cidr", false);
-  const peg$e112 = peg$literalExpectation("json", false);
-  const peg$e113 = peg$literalExpectation("base64", false);
-  const peg$e114 = peg$literalExpectation("hex", false);
-  const peg$e115 = peg$literalExpectation("color", false);
-  const peg$e116 = peg$literalExpectation("semver", false);
-  const peg$e117 = peg$literalExpectation("toml", false);
-  const peg$e118 = peg$literalExpectation("uri", false);
-  const peg$e119 = peg$literalExpectation("reference", false);
-  const peg$e120 = peg$literalExpectation("data", false);
-  const peg$e121 = peg$literalExpectation("mac", false);
-  const peg$e122 = peg$literalExpectation("-", false);
-  const peg$e123 = peg$literalExpectation(">", false);
-  const peg$e124 = peg$literalExpectation("+", false);
-  const peg$e125 = peg$literalExpectation("plus", false);
-  const peg$e126 = peg$literalExpectation("minus", false);
-  const peg$e127 = peg$literalExpectation("added", false);
-  const peg$e128 = peg$literalExpectation("subtracted", false);
-  const peg$e129 = peg$literalExpectation("by", false);
-  const peg$e130 = peg$literalExpectation("*", false);
-  const peg$e131 = peg$literalExpectation("/", false);
-  const peg$e132 = peg$literalExpectation("%", false);
-  const peg$e133 = peg$literalExpectation("times", false);
-  const peg$e134 = peg$literalExpectation("multiplied", false);
-  const peg$e135 = peg$literalExpectation("divided", false);
-  const peg$e136 = peg$literalExpectation("modulo", false);
-  const peg$e137 = peg$literalExpectation("remainder", false);
-  const peg$e138 = peg$literalExpectation("^", false);
-  const peg$e139 = peg$literalExpectation("power", false);
-  const peg$e140 = peg$literalExpectation("@", false);
-  const peg$e141 = peg$literalExpectation("sqrt", false);
-  const peg$e142 = peg$literalExpectation("min", false);
-  const peg$e143 = peg$literalExpectation("max", false);
-  const peg$e144 = peg$literalExpectation("clamp", false);
-  const peg$e145 = peg$literalExpectation("floor", false);
-  const peg$e146 = peg$literalExpectation("ceiling", false);
-  const peg$e147 = peg$literalExpectation("ceil", false);
-  const peg$e148 = peg$literalExpectation("round", false);
-  const peg$e149 = peg$literalExpectation("absolute", false);
-  const peg$e150 = peg$literalExpectation("abs", false);
-  const peg$e151 = peg$literalExpectation(",", false);
-  const peg$e152 = peg$classExpectation([["0", "9"]], false, false, false);
-  const peg$e153 = peg$literalExpectation("places", false);
-  const peg$e154 = peg$literalExpectation("place", false);
-  const peg$e155 = peg$literalExpectation("length", false);
-  const peg$e156 = peg$literalExpectation("sum", false);
-  const peg$e157 = peg$literalExpectation("average", false);
-  const peg$e158 = peg$literalExpectation("avg", false);
-  const peg$e159 = peg$literalExpectation("mean", false);
-  const peg$e160 = peg$literalExpectation("minimum", false);
-  const peg$e161 = peg$literalExpectation("smallest", false);
-  const peg$e162 = peg$literalExpectation("maximum", false);
-  const peg$e163 = peg$literalExpectation("largest", false);
-  const peg$e164 = peg$literalExpectation("looked", false);
-  const peg$e165 = peg$literalExpectation("up", false);
-  const peg$e166 = peg$literalExpectation("resolved", false);
-  const peg$e167 = peg$literalExpectation("through", false);
-  const peg$e168 = peg$literalExpectation("its", false);
-  const peg$e169 = peg$literalExpectation("==", false);
-  const peg$e170 = peg$literalExpectation("!=", false);
-  const peg$e171 = peg$literalExpectation(">=", false);
-  const peg$e172 = peg$literalExpectation("<=", false);
-  const peg$e173 = peg$literalExpectation("=", false);
-  const peg$e174 = peg$literalExpectation("<", false);
-  const peg$e175 = peg$literalExpectation("[", false);
-  const peg$e176 = peg$literalExpectation("]", false);
-  const peg$e177 = peg$literalExpectation("seconds", false);
-  const peg$e178 = peg$literalExpectation("second", false);
-  const peg$e179 = peg$literalExpectation("minutes", false);
-  const peg$e180 = peg$literalExpectation("minute", false);
-  const peg$e181 = peg$literalExpectation("hours", false);
-  const peg$e182 = peg$literalExpectation("hour", false);
-  const peg$e183 = peg$literalExpectation("days", false);
-  const peg$e184 = peg$literalExpectation("day", false);
-  const peg$e185 = peg$literalExpectation("weeks", false);
-  const peg$e186 = peg$literalExpectation("week", false);
-  const peg$e187 = peg$literalExpectation("months", false);
-  const peg$e188 = peg$literalExpectation("month", false);
-  const peg$e189 = peg$literalExpectation("years", false);
-  const peg$e190 = peg$literalExpectation("year", false);
-  const peg$e191 = peg$literalExpectation("decades", false);
-  const peg$e192 = peg$literalExpectation("decade", false);
-  const peg$e193 = peg$literalExpectation("centuries", false);
-  const peg$e194 = peg$literalExpectation("century", false);
-  const peg$e195 = peg$literalExpectation("date(", false);
-  const peg$e196 = peg$classExpectation([["0", "9"], ["A", "Z"], ["a", "z"], "_"], false, false, false);
-  const peg$e197 = peg$literalExpectation("true", false);
-  const peg$e198 = peg$literalExpectation("false", false);
-  const peg$e199 = peg$literalExpectation("\"", false);
-  const peg$e200 = peg$literalExpectation("'", false);
-  const peg$e201 = peg$literalExpectation("\\\"", false);
-  const peg$e202 = peg$literalExpectation("\\'", false);
-  const peg$e203 = peg$literalExpectation("\\\\", false);
-  const peg$e204 = peg$literalExpectation("\\", false);
-  const peg$e205 = peg$classExpectation(["\"", "\\"], true, false, false);
-  const peg$e206 = peg$classExpectation(["'", "\\"], true, false, false);
-  const peg$e207 = peg$literalExpectation("__", false);
-  const peg$e208 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e7 = peg$otherExpectation("label");
+  const peg$e8 = peg$classExpectation([" ", "\t"], false, false, false);
+  const peg$e9 = peg$literalExpectation("**", false);
+  const peg$e10 = peg$classExpectation(["\n"], true, false, false);
+  const peg$e11 = peg$otherExpectation("article (A, An, The)");
+  const peg$e12 = peg$literalExpectation("An", false);
+  const peg$e13 = peg$literalExpectation("A", false);
+  const peg$e14 = peg$literalExpectation("The", false);
+  const peg$e15 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
+  const peg$e16 = peg$otherExpectation("outcome text followed by 'if'");
+  const peg$e17 = peg$literalExpectation("if", false);
+  const peg$e18 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
+  const peg$e19 = peg$otherExpectation("connector");
+  const peg$e20 = peg$literalExpectation("!and", false);
+  const peg$e21 = peg$literalExpectation("-and", false);
+  const peg$e22 = peg$literalExpectation("!or", false);
+  const peg$e23 = peg$literalExpectation("-or", false);
+  const peg$e24 = peg$literalExpectation("and", false);
+  const peg$e25 = peg$literalExpectation("or", false);
+  const peg$e26 = peg$classExpectation([")", "."], false, false, false);
+  const peg$e27 = peg$literalExpectation("(", false);
+  const peg$e28 = peg$literalExpectation(")", false);
+  const peg$e29 = peg$literalExpectation("where", false);
+  const peg$e30 = peg$literalExpectation("satisfies", false);
+  const peg$e31 = peg$literalExpectation("any", false);
+  const peg$e32 = peg$literalExpectation("all", false);
+  const peg$e33 = peg$otherExpectation("word");
+  const peg$e34 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
+  const peg$e35 = peg$classExpectation(["$", "\xA7"], false, false, false);
+  const peg$e36 = peg$otherExpectation("label predicate");
+  const peg$e37 = peg$literalExpectation("does", false);
+  const peg$e38 = peg$literalExpectation("not", false);
+  const peg$e39 = peg$literalExpectation("clear", false);
+  const peg$e40 = peg$literalExpectation("succeed", false);
+  const peg$e41 = peg$literalExpectation("qualify", false);
+  const peg$e42 = peg$literalExpectation("pass", false);
+  const peg$e43 = peg$literalExpectation("meet", false);
+  const peg$e44 = peg$literalExpectation("requirements", false);
+  const peg$e45 = peg$literalExpectation("satisfy", false);
+  const peg$e46 = peg$literalExpectation("is", false);
+  const peg$e47 = peg$literalExpectation("valid", false);
+  const peg$e48 = peg$literalExpectation("approved", false);
+  const peg$e49 = peg$literalExpectation("authorized", false);
+  const peg$e50 = peg$literalExpectation("sanctioned", false);
+  const peg$e51 = peg$literalExpectation("certified", false);
+  const peg$e52 = peg$literalExpectation("permitted", false);
+  const peg$e53 = peg$literalExpectation("legitimate", false);
+  const peg$e54 = peg$literalExpectation("satisfied", false);
+  const peg$e55 = peg$literalExpectation("has", false);
+  const peg$e56 = peg$literalExpectation("passed", false);
+  const peg$e57 = peg$literalExpectation("fails", false);
+  const peg$e58 = peg$literalExpectation("clears", false);
+  const peg$e59 = peg$literalExpectation("succeeds", false);
+  const peg$e60 = peg$literalExpectation("qualifies", false);
+  const peg$e61 = peg$literalExpectation("passes", false);
+  const peg$e62 = peg$literalExpectation("meets", false);
+  const peg$e63 = peg$literalExpectation("the", false);
+  const peg$e64 = peg$anyExpectation();
+  const peg$e65 = peg$literalExpectation("\r", false);
+  const peg$e66 = peg$literalExpectation("\n", false);
+  const peg$e67 = peg$literalExpectation("#", false);
+  const peg$e68 = peg$literalExpectation("of", false);
+  const peg$e69 = peg$otherExpectation("operator");
+  const peg$e70 = peg$literalExpectation("between", false);
+  const peg$e71 = peg$literalExpectation("format", false);
+  const peg$e72 = peg$literalExpectation("matches", false);
+  const peg$e73 = peg$literalExpectation("pattern", false);
+  const peg$e74 = peg$literalExpectation("regex", false);
+  const peg$e75 = peg$literalExpectation("greater", false);
+  const peg$e76 = peg$literalExpectation("than", false);
+  const peg$e77 = peg$literalExpectation("equal", false);
+  const peg$e78 = peg$literalExpectation("to", false);
+  const peg$e79 = peg$literalExpectation("less", false);
+  const peg$e80 = peg$literalExpectation("same", false);
+  const peg$e81 = peg$literalExpectation("as", false);
+  const peg$e82 = peg$literalExpectation("exactly", false);
+  const peg$e83 = peg$literalExpectation("no", false);
+  const peg$e84 = peg$literalExpectation("more", false);
+  const peg$e85 = peg$literalExpectation("later", false);
+  const peg$e86 = peg$literalExpectation("earlier", false);
+  const peg$e87 = peg$literalExpectation("at", false);
+  const peg$e88 = peg$literalExpectation("least", false);
+  const peg$e89 = peg$literalExpectation("like", false);
+  const peg$e90 = peg$literalExpectation("starts", false);
+  const peg$e91 = peg$literalExpectation("with", false);
+  const peg$e92 = peg$literalExpectation("ends", false);
+  const peg$e93 = peg$literalExpectation("contains", false);
+  const peg$e94 = peg$literalExpectation("in", false);
+  const peg$e95 = peg$literalExpectation("within", false);
+  const peg$e96 = peg$literalExpectation("older", false);
+  const peg$e97 = peg$literalExpectation("younger", false);
+  const peg$e98 = peg$literalExpectation("past", false);
+  const peg$e99 = peg$literalExpectation("future", false);
+  const peg$e100 = peg$literalExpectation("empty", false);
+  const peg$e101 = peg$literalExpectation("null", false);
+  const peg$e102 = peg$literalExpectation("exist", false);
+  const peg$e103 = peg$literalExpectation("exists", false);
+  const peg$e104 = peg$literalExpectation("a", false);
+  const peg$e105 = peg$literalExpectation("phone", false);
+  const peg$e106 = peg$literalExpectation("number", false);
+  const peg$e107 = peg$literalExpectation("email", false);
+  const peg$e108 = peg$literalExpectation("url", false);
+  const peg$e109 = peg$literalExpectation("uuid", false);
+  const peg$e110 = peg$literalExpectation("datetime", false);
+  const peg$e111 = peg$literalExpectation("date", false);
+  const peg$e112 = peg$literalExpectation("time", false);
+  const peg$e113 = peg$literalExpectation("iso8601", false);
+  const peg$e114 = peg$literalExpectation("ipv4", false);
+  const peg$e115 = peg$literalExpectation("address", false);
+  const peg$e116 = peg$literalExpectation("ipv6", false);
+  const peg$e117 = peg$literalExpectation("ip", false);
+  const peg$e118 = peg$literalExpectation("cidr", false);
+  const peg$e119 = peg$literalExpectation("json", false);
+  const peg$e120 = peg$literalExpectation("base64", false);
+  const peg$e121 = peg$literalExpectation("hex", false);
+  const peg$e122 = peg$literalExpectation("color", false);
+  const peg$e123 = peg$literalExpectation("semver", false);
+  const peg$e124 = peg$literalExpectation("toml", false);
+  const peg$e125 = peg$literalExpectation("uri", false);
+  const peg$e126 = peg$literalExpectation("reference", false);
+  const peg$e127 = peg$literalExpectation("data", false);
+  const peg$e128 = peg$literalExpectation("mac", false);
+  const peg$e129 = peg$literalExpectation("-", false);
+  const peg$e130 = peg$literalExpectation(">", false);
+  const peg$e131 = peg$otherExpectation("arithmetic operator");
+  const peg$e132 = peg$literalExpectation("+", false);
+  const peg$e133 = peg$literalExpectation("plus", false);
+  const peg$e134 = peg$literalExpectation("minus", false);
+  const peg$e135 = peg$literalExpectation("added", false);
+  const peg$e136 = peg$literalExpectation("subtracted", false);
+  const peg$e137 = peg$literalExpectation("by", false);
+  const peg$e138 = peg$literalExpectation("*", false);
+  const peg$e139 = peg$literalExpectation("/", false);
+  const peg$e140 = peg$literalExpectation("%", false);
+  const peg$e141 = peg$literalExpectation("times", false);
+  const peg$e142 = peg$literalExpectation("multiplied", false);
+  const peg$e143 = peg$literalExpectation("divided", false);
+  const peg$e144 = peg$literalExpectation("modulo", false);
+  const peg$e145 = peg$literalExpectation("remainder", false);
+  const peg$e146 = peg$literalExpectation("^", false);
+  const peg$e147 = peg$literalExpectation("power", false);
+  const peg$e148 = peg$otherExpectation("value");
+  const peg$e149 = peg$literalExpectation("@", false);
+  const peg$e150 = peg$literalExpectation("sqrt", false);
+  const peg$e151 = peg$literalExpectation("min", false);
+  const peg$e152 = peg$literalExpectation("max", false);
+  const peg$e153 = peg$literalExpectation("clamp", false);
+  const peg$e154 = peg$literalExpectation("floor", false);
+  const peg$e155 = peg$literalExpectation("ceiling", false);
+  const peg$e156 = peg$literalExpectation("ceil", false);
+  const peg$e157 = peg$literalExpectation("round", false);
+  const peg$e158 = peg$literalExpectation("absolute", false);
+  const peg$e159 = peg$literalExpectation("abs", false);
+  const peg$e160 = peg$literalExpectation(",", false);
+  const peg$e161 = peg$classExpectation([["0", "9"]], false, false, false);
+  const peg$e162 = peg$literalExpectation("places", false);
+  const peg$e163 = peg$literalExpectation("place", false);
+  const peg$e164 = peg$literalExpectation("length", false);
+  const peg$e165 = peg$literalExpectation("sum", false);
+  const peg$e166 = peg$literalExpectation("average", false);
+  const peg$e167 = peg$literalExpectation("avg", false);
+  const peg$e168 = peg$literalExpectation("mean", false);
+  const peg$e169 = peg$literalExpectation("minimum", false);
+  const peg$e170 = peg$literalExpectation("smallest", false);
+  const peg$e171 = peg$literalExpectation("maximum", false);
+  const peg$e172 = peg$literalExpectation("largest", false);
+  const peg$e173 = peg$literalExpectation("looked", false);
+  const peg$e174 = peg$literalExpectation("up", false);
+  const peg$e175 = peg$literalExpectation("resolved", false);
+  const peg$e176 = peg$literalExpectation("through", false);
+  const peg$e177 = peg$literalExpectation("its", false);
+  const peg$e178 = peg$literalExpectation("==", false);
+  const peg$e179 = peg$literalExpectation("!=", false);
+  const peg$e180 = peg$literalExpectation(">=", false);
+  const peg$e181 = peg$literalExpectation("<=", false);
+  const peg$e182 = peg$literalExpectation("=", false);
+  const peg$e183 = peg$literalExpectation("<", false);
+  const peg$e184 = peg$literalExpectation("[", false);
+  const peg$e185 = peg$literalExpectation("]", false);
+  const peg$e186 = peg$literalExpectation("seconds", false);
+  const peg$e187 = peg$literalExpectation("second", false);
+  const peg$e188 = peg$literalExpectation("minutes", false);
+  const peg$e189 = peg$literalExpectation("minute", false);
+  const peg$e190 = peg$literalExpectation("hours", false);
+  const peg$e191 = peg$literalExpectation("hour", false);
+  const peg$e192 = peg$literalExpectation("days", false);
+  const peg$e193 = peg$literalExpectation("day", false);
+  const peg$e194 = peg$literalExpectation("weeks", false);
+  const peg$e195 = peg$literalExpectation("week", false);
+  const peg$e196 = peg$literalExpectation("months", false);
+  const peg$e197 = peg$literalExpectation("month", false);
+  const peg$e198 = peg$literalExpectation("years", false);
+  const peg$e199 = peg$literalExpectation("year", false);
+  const peg$e200 = peg$literalExpectation("decades", false);
+  const peg$e201 = peg$literalExpectation("decade", false);
+  const peg$e202 = peg$literalExpectation("centuries", false);
+  const peg$e203 = peg$literalExpectation("century", false);
+  const peg$e204 = peg$literalExpectation("date(", false);
+  const peg$e205 = peg$classExpectation([["0", "9"], ["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e206 = peg$literalExpectation("true", false);
+  const peg$e207 = peg$literalExpectation("false", false);
+  const peg$e208 = peg$literalExpectation("\"", false);
+  const peg$e209 = peg$literalExpectation("'", false);
+  const peg$e210 = peg$literalExpectation("\\\"", false);
+  const peg$e211 = peg$literalExpectation("\\'", false);
+  const peg$e212 = peg$literalExpectation("\\\\", false);
+  const peg$e213 = peg$literalExpectation("\\", false);
+  const peg$e214 = peg$classExpectation(["\"", "\\"], true, false, false);
+  const peg$e215 = peg$classExpectation(["'", "\\"], true, false, false);
+  const peg$e216 = peg$literalExpectation("__", false);
+  const peg$e217 = peg$classExpectation([["A", "Z"], ["a", "z"], "_"], false, false, false);
+  const peg$e218 = peg$otherExpectation("end of word");
+  const peg$e219 = peg$otherExpectation("whitespace");
 
   function peg$f0(i) {    return i;  }
   function peg$f1(items) {    return { items };  }
@@ -616,184 +627,186 @@ function peg$parse(input, options) {
   function peg$f12(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
   function peg$f13(c) {    return { connector: c.endsWith("and") ? "and" : "or", optional: c[0] === "!" || c[0] === "-" };  }
   function peg$f14(c) {    return c;  }
-  function peg$f15(list) {    return { kind: "group", list };  }
-  function peg$f16(q, access, elems) {    return { kind: "block", quant: q, access, elems };  }
-  function peg$f17(q) {    return q;  }
-  function peg$f18(q, left, pred) {    return { kind: "cmp", quant: q, left, pred, shorthand: false };  }
+  function peg$f15(at) {    error("expected a connector ('and', 'or'), ')' or '.' after the condition", at);  }
+  function peg$f16() {    return location();  }
+  function peg$f17(list) {    return { kind: "group", list };  }
+  function peg$f18(q, access, elems) {    return { kind: "block", quant: q, access, elems };  }
   function peg$f19(q) {    return q;  }
-  function peg$f20(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
-  function peg$f21(c) {    return { connector: c, optional: false };  }
-  function peg$f22(c) {    return c;  }
-  function peg$f23(list) {    return { kind: "group", list };  }
-  function peg$f24(q) {    return q;  }
-  function peg$f25(q, left, pred) {    return { kind: "cmp", quant: q, left, pred, shorthand: false };  }
-  function peg$f26(name, p) {    return p;  }
-  function peg$f27(name, pred) {    return { kind: "label", name, predicate: pred ? pred.text : null, negated: pred ? pred.negated : false };  }
-  function peg$f28(t) {    return { text: joinWords(t), negated: true };  }
-  function peg$f29(t) {    return { text: joinWords(t), negated: false };  }
-  function peg$f30(sel, text) {
+  function peg$f20(q, left, pred) {    return { kind: "cmp", quant: q, left, pred, shorthand: false };  }
+  function peg$f21(q) {    return q;  }
+  function peg$f22(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
+  function peg$f23(c) {    return { connector: c, optional: false };  }
+  function peg$f24(c) {    return c;  }
+  function peg$f25(list) {    return { kind: "group", list };  }
+  function peg$f26(q) {    return q;  }
+  function peg$f27(q, left, pred) {    return { kind: "cmp", quant: q, left, pred, shorthand: false };  }
+  function peg$f28(name, p) {    return p;  }
+  function peg$f29(name, pred) {    return { kind: "label", name, predicate: pred ? pred.text : null, negated: pred ? pred.negated : false };  }
+  function peg$f30(t) {    return { text: joinWords(t), negated: true };  }
+  function peg$f31(t) {    return { text: joinWords(t), negated: false };  }
+  function peg$f32(sel, text) {
     const name = text.trim();
     if (name.length === 0) error("expected a reference name after the selector");
     return { kind: "oref", selector: sel, name };
   }
-  function peg$f31(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
-  function peg$f32(op) {    return { op };  }
-  function peg$f33(op, right, a) {    return a;  }
-  function peg$f34(op, right, anchor) {    return { op, right, anchor };  }
-  function peg$f35(op, right) {    return { op, right };  }
-  function peg$f36(op, right) {    return { op, right };  }
-  function peg$f37(s) {    return { op: "HasFormat", text: s.value, loc: span(location()) };  }
-  function peg$f38(s) {    return { op: "MatchesPattern", text: s.value, loc: span(location()) };  }
-  function peg$f39() {    return "GreaterThanOrEqual";  }
-  function peg$f40() {    return "LessThanOrEqual";  }
-  function peg$f41() {    return "NotEqualTo";  }
-  function peg$f42() {    return "ExactlyEqualTo";  }
-  function peg$f43() {    return "GreaterThan";  }
-  function peg$f44() {    return "LessThan";  }
-  function peg$f45() {    return "LessThanOrEqual";  }
-  function peg$f46() {    return "NotEqualTo";  }
-  function peg$f47() {    return "EqualTo";  }
-  function peg$f48() {    return "EqualTo";  }
-  function peg$f49() {    return "LaterThan";  }
-  function peg$f50() {    return "EarlierThan";  }
-  function peg$f51() {    return "GreaterThanOrEqual";  }
-  function peg$f52() {    return "ExactlyEqualTo";  }
-  function peg$f53() {    return "EqualTo";  }
-  function peg$f54() {    return "StartsWith";  }
-  function peg$f55() {    return "EndsWith";  }
-  function peg$f56() {    return "Contains";  }
-  function peg$f57() {    return "ContainsAllOf";  }
-  function peg$f58() {    return "ContainsAnyOf";  }
-  function peg$f59() {    return "NotIn";  }
-  function peg$f60() {    return "In";  }
-  function peg$f61() {    return "Within";  }
-  function peg$f62() {    return "OlderThan";  }
-  function peg$f63() {    return "YoungerThan";  }
-  function peg$f64() {    return "IsInThePast";  }
-  function peg$f65() {    return "IsInTheFuture";  }
-  function peg$f66() {    return "IsNotEmpty";  }
-  function peg$f67() {    return "IsEmpty";  }
-  function peg$f68() {    return "IsNotNull";  }
-  function peg$f69() {    return "IsNull";  }
-  function peg$f70() {    return "DoesNotExist";  }
-  function peg$f71() {    return "Exists";  }
-  function peg$f72(f) {    return "IsNotValid" + f;  }
-  function peg$f73(f) {    return "IsValid" + f;  }
-  function peg$f74() {    return "Phone";  }
-  function peg$f75() {    return "Phone";  }
-  function peg$f76() {    return "Email";  }
-  function peg$f77() {    return "Url";  }
-  function peg$f78() {    return "Uuid";  }
-  function peg$f79() {    return "Datetime";  }
-  function peg$f80() {    return "Date";  }
-  function peg$f81() {    return "Time";  }
-  function peg$f82() {    return "Iso8601";  }
-  function peg$f83() {    return "Ipv4Address";  }
-  function peg$f84() {    return "Ipv4Address";  }
-  function peg$f85() {    return "Ipv6Address";  }
-  function peg$f86() {    return "Ipv6Address";  }
-  function peg$f87() {    return "IpAddress";  }
-  function peg$f88() {    return "IpAddress";  }
-  function peg$f89() {    return "Cidr";  }
-  function peg$f90() {    return "Json";  }
-  function peg$f91() {    return "Base64";  }
-  function peg$f92() {    return "HexColor";  }
-  function peg$f93() {    return "Semver";  }
-  function peg$f94() {    return "Toml";  }
-  function peg$f95() {    return "UriReference";  }
-  function peg$f96() {    return "DataUrl";  }
-  function peg$f97() {    return "MacAddress";  }
-  function peg$f98(e) {    return e;  }
-  function peg$f99(head, tail) {    return binary(head, tail);  }
-  function peg$f100(head, tail) {    return binary(head, tail);  }
-  function peg$f101(p) {
+  function peg$f33(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
+  function peg$f34(op) {    return { op };  }
+  function peg$f35(op, right, a) {    return a;  }
+  function peg$f36(op, right, anchor) {    return { op, right, anchor };  }
+  function peg$f37(op, right) {    return { op, right };  }
+  function peg$f38(op, right) {    return { op, right };  }
+  function peg$f39(s) {    return { op: "HasFormat", text: s.value, loc: span(location()) };  }
+  function peg$f40(s) {    return { op: "MatchesPattern", text: s.value, loc: span(location()) };  }
+  function peg$f41() {    return "GreaterThanOrEqual";  }
+  function peg$f42() {    return "LessThanOrEqual";  }
+  function peg$f43() {    return "NotEqualTo";  }
+  function peg$f44() {    return "ExactlyEqualTo";  }
+  function peg$f45() {    return "GreaterThan";  }
+  function peg$f46() {    return "LessThan";  }
+  function peg$f47() {    return "LessThanOrEqual";  }
+  function peg$f48() {    return "NotEqualTo";  }
+  function peg$f49() {    return "EqualTo";  }
+  function peg$f50() {    return "EqualTo";  }
+  function peg$f51() {    return "LaterThan";  }
+  function peg$f52() {    return "EarlierThan";  }
+  function peg$f53() {    return "GreaterThanOrEqual";  }
+  function peg$f54() {    return "ExactlyEqualTo";  }
+  function peg$f55() {    return "EqualTo";  }
+  function peg$f56() {    return "StartsWith";  }
+  function peg$f57() {    return "EndsWith";  }
+  function peg$f58() {    return "Contains";  }
+  function peg$f59() {    return "ContainsAllOf";  }
+  function peg$f60() {    return "ContainsAnyOf";  }
+  function peg$f61() {    return "NotIn";  }
+  function peg$f62() {    return "In";  }
+  function peg$f63() {    return "Within";  }
+  function peg$f64() {    return "OlderThan";  }
+  function peg$f65() {    return "YoungerThan";  }
+  function peg$f66() {    return "IsInThePast";  }
+  function peg$f67() {    return "IsInTheFuture";  }
+  function peg$f68() {    return "IsNotEmpty";  }
+  function peg$f69() {    return "IsEmpty";  }
+  function peg$f70() {    return "IsNotNull";  }
+  function peg$f71() {    return "IsNull";  }
+  function peg$f72() {    return "DoesNotExist";  }
+  function peg$f73() {    return "Exists";  }
+  function peg$f74(f) {    return "IsNotValid" + f;  }
+  function peg$f75(f) {    return "IsValid" + f;  }
+  function peg$f76() {    return "Phone";  }
+  function peg$f77() {    return "Phone";  }
+  function peg$f78() {    return "Email";  }
+  function peg$f79() {    return "Url";  }
+  function peg$f80() {    return "Uuid";  }
+  function peg$f81() {    return "Datetime";  }
+  function peg$f82() {    return "Date";  }
+  function peg$f83() {    return "Time";  }
+  function peg$f84() {    return "Iso8601";  }
+  function peg$f85() {    return "Ipv4Address";  }
+  function peg$f86() {    return "Ipv4Address";  }
+  function peg$f87() {    return "Ipv6Address";  }
+  function peg$f88() {    return "Ipv6Address";  }
+  function peg$f89() {    return "IpAddress";  }
+  function peg$f90() {    return "IpAddress";  }
+  function peg$f91() {    return "Cidr";  }
+  function peg$f92() {    return "Json";  }
+  function peg$f93() {    return "Base64";  }
+  function peg$f94() {    return "HexColor";  }
+  function peg$f95() {    return "Semver";  }
+  function peg$f96() {    return "Toml";  }
+  function peg$f97() {    return "UriReference";  }
+  function peg$f98() {    return "DataUrl";  }
+  function peg$f99() {    return "MacAddress";  }
+  function peg$f100(e) {    return e;  }
+  function peg$f101(head, tail) {    return binary(head, tail);  }
+  function peg$f102(head, tail) {    return binary(head, tail);  }
+  function peg$f103(p) {
     if (p.kind === "num") return { kind: "num", value: -p.value, text: "-" + p.text };
     return { kind: "neg", e: p, text: "-" + p.text };
   }
-  function peg$f102(b, op, s) {    return [op, s];  }
-  function peg$f103(b, e) {    return e ? { kind: "bin", op: e[0], l: b, r: e[1], text: H.collapse(b.text + " " + e[0].text + " " + e[1].text) } : b;  }
-  function peg$f104() {    return { op: "+", text: "+" };  }
-  function peg$f105() {    return { op: "-", text: "-" };  }
-  function peg$f106() {    return { op: "+", text: "plus" };  }
-  function peg$f107() {    return { op: "-", text: "minus" };  }
-  function peg$f108() {    return { op: "+", text: "added to" };  }
-  function peg$f109() {    return { op: "-", text: "subtracted by" };  }
-  function peg$f110() {    return { op: "*", text: "*" };  }
-  function peg$f111() {    return { op: "/", text: "/" };  }
-  function peg$f112() {    return { op: "%", text: "%" };  }
-  function peg$f113() {    return { op: "*", text: "times" };  }
-  function peg$f114() {    return { op: "*", text: "multiplied by" };  }
-  function peg$f115() {    return { op: "/", text: "divided by" };  }
-  function peg$f116() {    return { op: "%", text: "modulo" };  }
-  function peg$f117() {    return { op: "%", text: "remainder of" };  }
-  function peg$f118() {    return { op: "^", text: "^" };  }
-  function peg$f119() {    return { op: "^", text: "to the power of" };  }
-  function peg$f120() {    return { op: "^", text: "power of" };  }
-  function peg$f121(e) {    return { ...e, text: "(" + e.text + ")", paren: true };  }
-  function peg$f122(m) {    return m;  }
-  function peg$f123(name) {    return { kind: "cref", name, text: "@" + name, loc: span(location()) };  }
-  function peg$f124(name, first, e) {    return e;  }
-  function peg$f125(name, first, rest) {
+  function peg$f104(b, op, s) {    return [op, s];  }
+  function peg$f105(b, e) {    return e ? { kind: "bin", op: e[0], l: b, r: e[1], text: H.collapse(b.text + " " + e[0].text + " " + e[1].text) } : b;  }
+  function peg$f106() {    return { op: "+", text: "+" };  }
+  function peg$f107() {    return { op: "-", text: "-" };  }
+  function peg$f108() {    return { op: "+", text: "plus" };  }
+  function peg$f109() {    return { op: "-", text: "minus" };  }
+  function peg$f110() {    return { op: "+", text: "added to" };  }
+  function peg$f111() {    return { op: "-", text: "subtracted by" };  }
+  function peg$f112() {    return { op: "*", text: "*" };  }
+  function peg$f113() {    return { op: "/", text: "/" };  }
+  function peg$f114() {    return { op: "%", text: "%" };  }
+  function peg$f115() {    return { op: "*", text: "times" };  }
+  function peg$f116() {    return { op: "*", text: "multiplied by" };  }
+  function peg$f117() {    return { op: "/", text: "divided by" };  }
+  function peg$f118() {    return { op: "%", text: "modulo" };  }
+  function peg$f119() {    return { op: "%", text: "remainder of" };  }
+  function peg$f120() {    return { op: "^", text: "^" };  }
+  function peg$f121() {    return { op: "^", text: "to the power of" };  }
+  function peg$f122() {    return { op: "^", text: "power of" };  }
+  function peg$f123(e) {    return { ...e, text: "(" + e.text + ")", paren: true };  }
+  function peg$f124(m) {    return m;  }
+  function peg$f125(name) {    return { kind: "cref", name, text: "@" + name, loc: span(location()) };  }
+  function peg$f126(name, first, e) {    return e;  }
+  function peg$f127(name, first, rest) {
     const args = [first, ...rest];
     const msg = H.checkArity(name, args.length);
     if (msg) error(msg);
     return { kind: "fn", name, args, text: H.collapse(text()) };
   }
-  function peg$f126(name, p) {    return { kind: "fn", name, args: [p], text: H.collapse(text()) };  }
-  function peg$f127(p, n) {    return { kind: "fn", name: "round", args: [p, { kind: "num", value: Number(n), text: n }], text: H.collapse(text()) };  }
-  function peg$f128(m, a) {    return { kind: "measure", measure: m, access: a, text: H.collapse(text()) };  }
-  function peg$f129(head, c) {    return c;  }
-  function peg$f130(head, tail) {    return { kind: "access", chains: [head, ...tail], text: H.collapse(text()) };  }
-  function peg$f131(first, l) {    return l;  }
-  function peg$f132(first, rest) {    return { links: [first, ...rest] };  }
-  function peg$f133(p) {    return { name: p, marker: "property", its: true };  }
-  function peg$f134(p) {    return { name: p, marker: "property", its: false };  }
-  function peg$f135(s) {    return { name: s, marker: "selector", its: false };  }
-  function peg$f136(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
-  function peg$f137(c) {    return { kind: "not", cond: c };  }
-  function peg$f138(list) {    return { kind: "group", list };  }
-  function peg$f139(path, p) {    return p;  }
-  function peg$f140(path, pred) {
+  function peg$f128(name, p) {    return { kind: "fn", name, args: [p], text: H.collapse(text()) };  }
+  function peg$f129(p, n) {    return { kind: "fn", name: "round", args: [p, { kind: "num", value: Number(n), text: n }], text: H.collapse(text()) };  }
+  function peg$f130(m, a) {    return { kind: "measure", measure: m, access: a, text: H.collapse(text()) };  }
+  function peg$f131(head, c) {    return c;  }
+  function peg$f132(head, tail) {    return { kind: "access", chains: [head, ...tail], text: H.collapse(text()) };  }
+  function peg$f133(first, l) {    return l;  }
+  function peg$f134(first, rest) {    return { links: [first, ...rest] };  }
+  function peg$f135(p) {    return { name: p, marker: "property", its: true };  }
+  function peg$f136(p) {    return { name: p, marker: "property", its: false };  }
+  function peg$f137(s) {    return { name: s, marker: "selector", its: false };  }
+  function peg$f138(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
+  function peg$f139(c) {    return { kind: "not", cond: c };  }
+  function peg$f140(list) {    return { kind: "group", list };  }
+  function peg$f141(path, p) {    return p;  }
+  function peg$f142(path, pred) {
     const left = { kind: "access", chains: [{ links: [{ name: path, marker: "path", its: false }] }], text: path };
     if (!pred) pred = { op: "EqualTo", right: { kind: "bool", value: true, text: "true" }, implicit: true };
     return { kind: "cmp", quant: null, left, pred, shorthand: true };
   }
-  function peg$f141(op, right) {    return { op: ({ "==": "EqualTo", "!=": "NotEqualTo", ">=": "GreaterThanOrEqual", "<=": "LessThanOrEqual", ">": "GreaterThan", "<": "LessThan" })[op], right };  }
-  function peg$f142(right) {    return { op: "NotIn", right };  }
-  function peg$f143(right) {    return { op: "In", right };  }
-  function peg$f144(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
-  function peg$f145(right) {    return { op: "Contains", right };  }
-  function peg$f146() {    return { op: "DoesNotExist" };  }
-  function peg$f147() {    return { op: "Exists" };  }
-  function peg$f148() {    return { op: "IsNotNull" };  }
-  function peg$f149() {    return { op: "IsNull" };  }
-  function peg$f150(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
-  function peg$f151(p) {    return { kind: "access", chains: [{ links: [{ name: p, marker: "path", its: false }] }], text: p };  }
-  function peg$f152(first, i) {    return i;  }
-  function peg$f153(first, rest) {    return { kind: "list", items: [first, ...rest], text: H.collapse(text()) };  }
-  function peg$f154(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
-  function peg$f155(n, u) {    return H.duration(n.value, n.text, u);  }
-  function peg$f156(d) {    return d;  }
-  function peg$f157(t) {
+  function peg$f143(op, right) {    return { op: ({ "==": "EqualTo", "!=": "NotEqualTo", ">=": "GreaterThanOrEqual", "<=": "LessThanOrEqual", ">": "GreaterThan", "<": "LessThan" })[op], right };  }
+  function peg$f144(right) {    return { op: "NotIn", right };  }
+  function peg$f145(right) {    return { op: "In", right };  }
+  function peg$f146(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
+  function peg$f147(right) {    return { op: "Contains", right };  }
+  function peg$f148() {    return { op: "DoesNotExist" };  }
+  function peg$f149() {    return { op: "Exists" };  }
+  function peg$f150() {    return { op: "IsNotNull" };  }
+  function peg$f151() {    return { op: "IsNull" };  }
+  function peg$f152(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
+  function peg$f153(p) {    return { kind: "access", chains: [{ links: [{ name: p, marker: "path", its: false }] }], text: p };  }
+  function peg$f154(first, i) {    return i;  }
+  function peg$f155(first, rest) {    return { kind: "list", items: [first, ...rest], text: H.collapse(text()) };  }
+  function peg$f156(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
+  function peg$f157(n, u) {    return H.duration(n.value, n.text, u);  }
+  function peg$f158(d) {    return d;  }
+  function peg$f159(t) {
     const d = H.dateLiteral(t);
     if (!d) error("invalid date literal '" + t + "'");
     return d;
   }
-  function peg$f158(t) {    return { kind: "num", value: Number(t), text: t };  }
-  function peg$f159() {    return { kind: "bool", value: true, text: "true" };  }
-  function peg$f160() {    return { kind: "bool", value: false, text: "false" };  }
-  function peg$f161(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
-  function peg$f162(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
-  function peg$f163() {    return "\"";  }
-  function peg$f164() {    return "'";  }
-  function peg$f165() {    return "\\";  }
-  function peg$f166(c) {    return "\\" + c;  }
-  function peg$f167() {    return "\"";  }
-  function peg$f168() {    return "'";  }
-  function peg$f169() {    return "\\";  }
-  function peg$f170(c) {    return "\\" + c;  }
-  function peg$f171(n) {    return n.trim();  }
-  function peg$f172(n) {    return n;  }
+  function peg$f160(t) {    return { kind: "num", value: Number(t), text: t };  }
+  function peg$f161() {    return { kind: "bool", value: true, text: "true" };  }
+  function peg$f162() {    return { kind: "bool", value: false, text: "false" };  }
+  function peg$f163(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
+  function peg$f164(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
+  function peg$f165() {    return "\"";  }
+  function peg$f166() {    return "'";  }
+  function peg$f167() {    return "\\";  }
+  function peg$f168(c) {    return "\\" + c;  }
+  function peg$f169() {    return "\"";  }
+  function peg$f170() {    return "'";  }
+  function peg$f171() {    return "\\";  }
+  function peg$f172(c) {    return "\\" + c;  }
+  function peg$f173(n) {    return n.trim();  }
+  function peg$f174(n) {    return n;  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -1014,34 +1027,70 @@ function peg$parse(input, options) {
   }
 
   function peg$parseComputedDef() {
-    let s0, s1, s2, s3, s4, s5, s6, s7;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
     s0 = peg$currPos;
-    s1 = peg$parseName();
-    if (s1 !== peg$FAILED) {
-      s2 = peg$parse_();
+    s1 = peg$currPos;
+    peg$silentFails++;
+    s2 = peg$currPos;
+    s3 = peg$parseName();
+    if (s3 !== peg$FAILED) {
+      s4 = peg$parse_();
       if (input.substr(peg$currPos, 2) === peg$c0) {
-        s3 = peg$c0;
+        s5 = peg$c0;
         peg$currPos += 2;
       } else {
-        s3 = peg$FAILED;
+        s5 = peg$FAILED;
         if (peg$silentFails === 0) { peg$fail(peg$e0); }
       }
-      if (s3 !== peg$FAILED) {
-        s4 = peg$parse_();
-        s5 = peg$parseExpr();
-        if (s5 !== peg$FAILED) {
-          s6 = peg$parse_();
-          if (input.charCodeAt(peg$currPos) === 46) {
-            s7 = peg$c1;
-            peg$currPos++;
-          } else {
-            s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e1); }
-          }
-          if (s7 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f2(s1, s5);
+      if (s5 !== peg$FAILED) {
+        s3 = [s3, s4, s5];
+        s2 = s3;
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s2 !== peg$FAILED) {
+      peg$currPos = s1;
+      s1 = undefined;
+    } else {
+      s1 = peg$FAILED;
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseName();
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse_();
+        if (input.substr(peg$currPos, 2) === peg$c0) {
+          s4 = peg$c0;
+          peg$currPos += 2;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e0); }
+        }
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parse_();
+          s6 = peg$parseExpr();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parse_();
+            if (input.charCodeAt(peg$currPos) === 46) {
+              s8 = peg$c1;
+              peg$currPos++;
+            } else {
+              s8 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
+            }
+            if (s8 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f2(s2, s6);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1063,106 +1112,176 @@ function peg$parse(input, options) {
   }
 
   function peg$parseShorthandRule() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
     s0 = peg$currPos;
     s1 = peg$currPos;
+    peg$silentFails++;
     s2 = peg$currPos;
-    s3 = [];
-    s4 = input.charAt(peg$currPos);
-    if (peg$r0.test(s4)) {
+    s3 = peg$currPos;
+    s4 = [];
+    s5 = input.charAt(peg$currPos);
+    if (peg$r0.test(s5)) {
       peg$currPos++;
     } else {
-      s4 = peg$FAILED;
+      s5 = peg$FAILED;
       if (peg$silentFails === 0) { peg$fail(peg$e2); }
     }
-    if (s4 !== peg$FAILED) {
-      while (s4 !== peg$FAILED) {
-        s3.push(s4);
-        s4 = input.charAt(peg$currPos);
-        if (peg$r0.test(s4)) {
+    if (s5 !== peg$FAILED) {
+      while (s5 !== peg$FAILED) {
+        s4.push(s5);
+        s5 = input.charAt(peg$currPos);
+        if (peg$r0.test(s5)) {
           peg$currPos++;
         } else {
-          s4 = peg$FAILED;
+          s5 = peg$FAILED;
           if (peg$silentFails === 0) { peg$fail(peg$e2); }
         }
       }
     } else {
-      s3 = peg$FAILED;
+      s4 = peg$FAILED;
     }
-    if (s3 !== peg$FAILED) {
-      s2 = input.substring(s2, peg$currPos);
-    } else {
-      s2 = s3;
-    }
-    if (s2 !== peg$FAILED) {
-      s3 = peg$parse_();
+    if (s4 !== peg$FAILED) {
+      s5 = peg$parse_();
       if (input.charCodeAt(peg$currPos) === 58) {
-        s4 = peg$c2;
+        s6 = peg$c2;
         peg$currPos++;
       } else {
-        s4 = peg$FAILED;
+        s6 = peg$FAILED;
         if (peg$silentFails === 0) { peg$fail(peg$e3); }
       }
-      if (s4 !== peg$FAILED) {
-        s5 = peg$parse_();
-        peg$savedPos = s1;
-        s1 = peg$f3(s2);
+      if (s6 !== peg$FAILED) {
+        s7 = peg$parse_();
+        s4 = [s4, s5, s6, s7];
+        s3 = s4;
       } else {
-        peg$currPos = s1;
-        s1 = peg$FAILED;
+        peg$currPos = s3;
+        s3 = peg$FAILED;
       }
     } else {
+      peg$currPos = s3;
+      s3 = peg$FAILED;
+    }
+    if (s3 === peg$FAILED) {
+      s3 = null;
+    }
+    s4 = peg$parseIfKw();
+    if (s4 !== peg$FAILED) {
+      s3 = [s3, s4];
+      s2 = s3;
+    } else {
+      peg$currPos = s2;
+      s2 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s2 !== peg$FAILED) {
       peg$currPos = s1;
+      s1 = undefined;
+    } else {
       s1 = peg$FAILED;
     }
-    if (s1 === peg$FAILED) {
-      s1 = null;
-    }
-    s2 = peg$parseIfKw();
-    if (s2 !== peg$FAILED) {
-      s3 = peg$parse_();
-      s4 = peg$parseShList();
-      if (s4 !== peg$FAILED) {
-        s5 = peg$parse_();
-        if (input.substr(peg$currPos, 2) === peg$c3) {
-          s6 = peg$c3;
-          peg$currPos += 2;
-        } else {
-          s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e4); }
-        }
-        if (s6 !== peg$FAILED) {
-          s7 = peg$currPos;
-          s8 = [];
-          s9 = input.charAt(peg$currPos);
-          if (peg$r1.test(s9)) {
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      s3 = peg$currPos;
+      s4 = [];
+      s5 = input.charAt(peg$currPos);
+      if (peg$r0.test(s5)) {
+        peg$currPos++;
+      } else {
+        s5 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e2); }
+      }
+      if (s5 !== peg$FAILED) {
+        while (s5 !== peg$FAILED) {
+          s4.push(s5);
+          s5 = input.charAt(peg$currPos);
+          if (peg$r0.test(s5)) {
             peg$currPos++;
           } else {
-            s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e5); }
+            s5 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e2); }
           }
-          while (s9 !== peg$FAILED) {
-            s8.push(s9);
-            s9 = input.charAt(peg$currPos);
-            if (peg$r1.test(s9)) {
+        }
+      } else {
+        s4 = peg$FAILED;
+      }
+      if (s4 !== peg$FAILED) {
+        s3 = input.substring(s3, peg$currPos);
+      } else {
+        s3 = s4;
+      }
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        if (input.charCodeAt(peg$currPos) === 58) {
+          s5 = peg$c2;
+          peg$currPos++;
+        } else {
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e3); }
+        }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          peg$savedPos = s2;
+          s2 = peg$f3(s3);
+        } else {
+          peg$currPos = s2;
+          s2 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s2;
+        s2 = peg$FAILED;
+      }
+      if (s2 === peg$FAILED) {
+        s2 = null;
+      }
+      s3 = peg$parseIfKw();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        s5 = peg$parseShList();
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parse_();
+          if (input.substr(peg$currPos, 2) === peg$c3) {
+            s7 = peg$c3;
+            peg$currPos += 2;
+          } else {
+            s7 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e4); }
+          }
+          if (s7 !== peg$FAILED) {
+            s8 = peg$currPos;
+            s9 = [];
+            s10 = input.charAt(peg$currPos);
+            if (peg$r1.test(s10)) {
+              peg$currPos++;
+            } else {
+              s10 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e5); }
+            }
+            while (s10 !== peg$FAILED) {
+              s9.push(s10);
+              s10 = input.charAt(peg$currPos);
+              if (peg$r1.test(s10)) {
+                peg$currPos++;
+              } else {
+                s10 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e5); }
+              }
+            }
+            s8 = input.substring(s8, peg$currPos);
+            if (input.charCodeAt(peg$currPos) === 46) {
+              s9 = peg$c1;
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e5); }
+              if (peg$silentFails === 0) { peg$fail(peg$e1); }
             }
-          }
-          s7 = input.substring(s7, peg$currPos);
-          if (input.charCodeAt(peg$currPos) === 46) {
-            s8 = peg$c1;
-            peg$currPos++;
-          } else {
-            s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e1); }
-          }
-          if (s8 !== peg$FAILED) {
-            peg$savedPos = s0;
-            s0 = peg$f4(s1, s4, s7);
+            if (s9 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f4(s2, s5, s8);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -1265,6 +1384,7 @@ function peg$parse(input, options) {
   function peg$parseLabelDef() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = [];
@@ -1286,7 +1406,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s8 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e7); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       if (s8 !== peg$FAILED) {
         while (s8 !== peg$FAILED) {
@@ -1296,7 +1416,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
         }
       } else {
@@ -1311,7 +1431,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s10 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
           if (s10 !== peg$FAILED) {
             while (s10 !== peg$FAILED) {
@@ -1321,7 +1441,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s10 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                if (peg$silentFails === 0) { peg$fail(peg$e8); }
               }
             }
           } else {
@@ -1333,7 +1453,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s10 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e8); }
+              if (peg$silentFails === 0) { peg$fail(peg$e9); }
             }
             if (s10 !== peg$FAILED) {
               s6 = [s6, s7, s8, s9, s10];
@@ -1373,7 +1493,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       peg$silentFails--;
       if (s6 === peg$FAILED) {
@@ -1388,7 +1508,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s6 !== peg$FAILED) {
           s4 = [s4, s5, s6];
@@ -1426,7 +1546,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e7); }
+            if (peg$silentFails === 0) { peg$fail(peg$e8); }
           }
           if (s8 !== peg$FAILED) {
             while (s8 !== peg$FAILED) {
@@ -1436,7 +1556,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                if (peg$silentFails === 0) { peg$fail(peg$e8); }
               }
             }
           } else {
@@ -1451,7 +1571,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s10 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                if (peg$silentFails === 0) { peg$fail(peg$e8); }
               }
               if (s10 !== peg$FAILED) {
                 while (s10 !== peg$FAILED) {
@@ -1461,7 +1581,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s10 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e8); }
                   }
                 }
               } else {
@@ -1473,7 +1593,7 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s10 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e8); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e9); }
                 }
                 if (s10 !== peg$FAILED) {
                   s6 = [s6, s7, s8, s9, s10];
@@ -1513,7 +1633,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
           peg$silentFails--;
           if (s6 === peg$FAILED) {
@@ -1528,7 +1648,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
             if (s6 !== peg$FAILED) {
               s4 = [s4, s5, s6];
@@ -1569,7 +1689,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
         if (s4 !== peg$FAILED) {
           while (s4 !== peg$FAILED) {
@@ -1579,7 +1699,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e7); }
+              if (peg$silentFails === 0) { peg$fail(peg$e8); }
             }
           }
         } else {
@@ -1597,7 +1717,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e7); }
+              if (peg$silentFails === 0) { peg$fail(peg$e8); }
             }
             if (s8 !== peg$FAILED) {
               while (s8 !== peg$FAILED) {
@@ -1607,7 +1727,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s8 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e7); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e8); }
                 }
               }
             } else {
@@ -1619,7 +1739,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e8); }
+                if (peg$silentFails === 0) { peg$fail(peg$e9); }
               }
               if (s8 !== peg$FAILED) {
                 s6 = [s6, s7, s8];
@@ -1662,6 +1782,11 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e7); }
+    }
 
     return s0;
   }
@@ -1669,13 +1794,14 @@ function peg$parse(input, options) {
   function peg$parseArticle() {
     let s0, s1, s2, s3;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c5) {
       s1 = peg$c5;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e10); }
+      if (peg$silentFails === 0) { peg$fail(peg$e12); }
     }
     if (s1 === peg$FAILED) {
       if (input.charCodeAt(peg$currPos) === 65) {
@@ -1683,7 +1809,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e11); }
+        if (peg$silentFails === 0) { peg$fail(peg$e13); }
       }
       if (s1 === peg$FAILED) {
         if (input.substr(peg$currPos, 3) === peg$c7) {
@@ -1691,7 +1817,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e12); }
+          if (peg$silentFails === 0) { peg$fail(peg$e14); }
         }
       }
     }
@@ -1703,7 +1829,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -1723,6 +1849,11 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e11); }
+    }
 
     return s0;
   }
@@ -1736,7 +1867,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e9); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -1749,7 +1880,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       peg$silentFails--;
       if (s6 === peg$FAILED) {
@@ -1764,7 +1895,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s6 !== peg$FAILED) {
           s5 = [s5, s6];
@@ -1788,7 +1919,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
           peg$silentFails--;
           if (s6 === peg$FAILED) {
@@ -1803,7 +1934,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
             if (s6 !== peg$FAILED) {
               s5 = [s5, s6];
@@ -1831,7 +1962,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
@@ -1870,6 +2001,7 @@ function peg$parse(input, options) {
   function peg$parseOutcomeSpan() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = [];
@@ -1905,7 +2037,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e14); }
+        if (peg$silentFails === 0) { peg$fail(peg$e17); }
       }
       if (s7 !== peg$FAILED) {
         s8 = peg$currPos;
@@ -1915,7 +2047,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e15); }
+          if (peg$silentFails === 0) { peg$fail(peg$e18); }
         }
         peg$silentFails--;
         if (s9 === peg$FAILED) {
@@ -1999,7 +2131,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e14); }
+          if (peg$silentFails === 0) { peg$fail(peg$e17); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$currPos;
@@ -2009,7 +2141,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e15); }
+            if (peg$silentFails === 0) { peg$fail(peg$e18); }
           }
           peg$silentFails--;
           if (s9 === peg$FAILED) {
@@ -2096,6 +2228,11 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e16); }
+    }
 
     return s0;
   }
@@ -2109,7 +2246,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e14); }
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -2119,7 +2256,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e15); }
+        if (peg$silentFails === 0) { peg$fail(peg$e18); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2200,6 +2337,7 @@ function peg$parse(input, options) {
   function peg$parseConnector() {
     let s0, s1, s2, s3;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.substr(peg$currPos, 4) === peg$c9) {
@@ -2207,7 +2345,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e16); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 4) === peg$c10) {
@@ -2215,7 +2353,7 @@ function peg$parse(input, options) {
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e17); }
+        if (peg$silentFails === 0) { peg$fail(peg$e21); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 3) === peg$c11) {
@@ -2223,7 +2361,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e18); }
+          if (peg$silentFails === 0) { peg$fail(peg$e22); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 3) === peg$c12) {
@@ -2231,7 +2369,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e19); }
+            if (peg$silentFails === 0) { peg$fail(peg$e23); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 3) === peg$c13) {
@@ -2239,7 +2377,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e20); }
+              if (peg$silentFails === 0) { peg$fail(peg$e24); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -2247,7 +2385,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                if (peg$silentFails === 0) { peg$fail(peg$e25); }
               }
             }
           }
@@ -2267,7 +2405,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2287,6 +2425,11 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+    }
 
     return s0;
   }
@@ -2303,7 +2446,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2350,9 +2493,34 @@ function peg$parse(input, options) {
         s0 = peg$parseLabelRef();
         if (s0 === peg$FAILED) {
           s0 = peg$parseOutcomeRef();
+          if (s0 === peg$FAILED) {
+            s0 = peg$currPos;
+            s1 = peg$parseComparison();
+            if (s1 !== peg$FAILED) {
+              s2 = peg$parse_();
+              s3 = peg$parseHere();
+              peg$savedPos = s0;
+              s0 = peg$f15(s3);
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          }
         }
       }
     }
+
+    return s0;
+  }
+
+  function peg$parseHere() {
+    let s0, s1;
+
+    s0 = peg$currPos;
+    s1 = '';
+    peg$savedPos = s0;
+    s1 = peg$f16();
+    s0 = s1;
 
     return s0;
   }
@@ -2366,7 +2534,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -2378,11 +2546,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f15(s3);
+          s0 = peg$f17(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2414,7 +2582,7 @@ function peg$parse(input, options) {
           peg$currPos += 5;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e25); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s5 === peg$FAILED) {
           if (input.substr(peg$currPos, 9) === peg$c18) {
@@ -2422,7 +2590,7 @@ function peg$parse(input, options) {
             peg$currPos += 9;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e26); }
+            if (peg$silentFails === 0) { peg$fail(peg$e30); }
           }
         }
         if (s5 !== peg$FAILED) {
@@ -2433,7 +2601,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e13); }
+            if (peg$silentFails === 0) { peg$fail(peg$e15); }
           }
           peg$silentFails--;
           if (s7 === peg$FAILED) {
@@ -2449,7 +2617,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e23); }
+              if (peg$silentFails === 0) { peg$fail(peg$e27); }
             }
             if (s8 !== peg$FAILED) {
               s9 = peg$parse_();
@@ -2461,11 +2629,11 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
                 }
                 if (s12 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f16(s1, s3, s10);
+                  s0 = peg$f18(s1, s3, s10);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -2501,7 +2669,7 @@ function peg$parse(input, options) {
       if (s2 !== peg$FAILED) {
         s3 = peg$parse_();
         peg$savedPos = s1;
-        s1 = peg$f17(s2);
+        s1 = peg$f19(s2);
       } else {
         peg$currPos = s1;
         s1 = peg$FAILED;
@@ -2599,7 +2767,7 @@ function peg$parse(input, options) {
         s5 = peg$parsePredicate();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f18(s1, s2, s5);
+          s0 = peg$f20(s1, s2, s5);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -2623,7 +2791,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e31); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 3) === peg$c20) {
@@ -2631,7 +2799,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e28); }
+        if (peg$silentFails === 0) { peg$fail(peg$e32); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2647,7 +2815,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2658,7 +2826,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f19(s1);
+        s0 = peg$f21(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2674,13 +2842,14 @@ function peg$parse(input, options) {
   function peg$parseFillerWord() {
     let s0, s1, s2, s3, s4;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = input.charAt(peg$currPos);
     if (peg$r8.test(s1)) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e29); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -2689,7 +2858,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       while (s3 !== peg$FAILED) {
         s2.push(s3);
@@ -2698,7 +2867,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e13); }
+          if (peg$silentFails === 0) { peg$fail(peg$e15); }
         }
       }
       s3 = peg$currPos;
@@ -2708,7 +2877,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s4 === peg$FAILED) {
@@ -2727,6 +2896,11 @@ function peg$parse(input, options) {
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e33); }
     }
 
     return s0;
@@ -2777,7 +2951,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f20(s1, s2);
+      s0 = peg$f22(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -2796,7 +2970,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e24); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -2804,7 +2978,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e25); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2820,7 +2994,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -2831,7 +3005,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f21(s1);
+        s0 = peg$f23(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2861,7 +3035,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
         }
       }
       if (s5 !== peg$FAILED) {
@@ -2880,7 +3054,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f22(s1);
+        s0 = peg$f24(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2896,7 +3070,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e23); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
@@ -2908,11 +3082,11 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
           }
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f23(s3);
+            s0 = peg$f25(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -2939,7 +3113,7 @@ function peg$parse(input, options) {
     if (s2 !== peg$FAILED) {
       s3 = peg$parse_();
       peg$savedPos = s1;
-      s1 = peg$f24(s2);
+      s1 = peg$f26(s2);
     } else {
       peg$currPos = s1;
       s1 = peg$FAILED;
@@ -3037,7 +3211,7 @@ function peg$parse(input, options) {
       s5 = peg$parsePredicate();
       if (s5 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f25(s1, s2, s5);
+        s0 = peg$f27(s1, s2, s5);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3059,7 +3233,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e30); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3096,7 +3270,7 @@ function peg$parse(input, options) {
         s5 = peg$parseLabelPredicate();
         if (s5 !== peg$FAILED) {
           peg$savedPos = s3;
-          s3 = peg$f26(s2, s5);
+          s3 = peg$f28(s2, s5);
         } else {
           peg$currPos = s3;
           s3 = peg$FAILED;
@@ -3105,7 +3279,7 @@ function peg$parse(input, options) {
           s3 = null;
         }
         peg$savedPos = s0;
-        s0 = peg$f27(s2, s3);
+        s0 = peg$f29(s2, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3121,6 +3295,7 @@ function peg$parse(input, options) {
   function peg$parseLabelPredicate() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     s2 = peg$currPos;
@@ -3129,7 +3304,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
     if (s3 !== peg$FAILED) {
       s4 = peg$parse__();
@@ -3139,7 +3314,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e38); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse__();
@@ -3149,7 +3324,7 @@ function peg$parse(input, options) {
               peg$currPos += 5;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e33); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s7 === peg$FAILED) {
               if (input.substr(peg$currPos, 7) === peg$c24) {
@@ -3157,7 +3332,7 @@ function peg$parse(input, options) {
                 peg$currPos += 7;
               } else {
                 s7 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e34); }
+                if (peg$silentFails === 0) { peg$fail(peg$e40); }
               }
               if (s7 === peg$FAILED) {
                 if (input.substr(peg$currPos, 7) === peg$c25) {
@@ -3165,7 +3340,7 @@ function peg$parse(input, options) {
                   peg$currPos += 7;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e35); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e41); }
                 }
                 if (s7 === peg$FAILED) {
                   if (input.substr(peg$currPos, 4) === peg$c26) {
@@ -3173,7 +3348,7 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e36); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e42); }
                   }
                   if (s7 === peg$FAILED) {
                     s7 = peg$currPos;
@@ -3182,7 +3357,7 @@ function peg$parse(input, options) {
                       peg$currPos += 4;
                     } else {
                       s8 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e43); }
                     }
                     if (s8 !== peg$FAILED) {
                       s9 = peg$parse__();
@@ -3192,7 +3367,7 @@ function peg$parse(input, options) {
                           peg$currPos += 12;
                         } else {
                           s10 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e44); }
                         }
                         if (s10 !== peg$FAILED) {
                           s8 = [s8, s9, s10];
@@ -3215,7 +3390,7 @@ function peg$parse(input, options) {
                         peg$currPos += 7;
                       } else {
                         s7 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e39); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e45); }
                       }
                     }
                   }
@@ -3252,7 +3427,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse__();
@@ -3262,7 +3437,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e32); }
+            if (peg$silentFails === 0) { peg$fail(peg$e38); }
           }
           if (s5 !== peg$FAILED) {
             s6 = peg$parse__();
@@ -3272,7 +3447,7 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s7 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e41); }
+                if (peg$silentFails === 0) { peg$fail(peg$e47); }
               }
               if (s7 === peg$FAILED) {
                 if (input.substr(peg$currPos, 8) === peg$c32) {
@@ -3280,7 +3455,7 @@ function peg$parse(input, options) {
                   peg$currPos += 8;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e42); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e48); }
                 }
                 if (s7 === peg$FAILED) {
                   if (input.substr(peg$currPos, 10) === peg$c33) {
@@ -3288,7 +3463,7 @@ function peg$parse(input, options) {
                     peg$currPos += 10;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e43); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
                   }
                   if (s7 === peg$FAILED) {
                     if (input.substr(peg$currPos, 10) === peg$c34) {
@@ -3296,7 +3471,7 @@ function peg$parse(input, options) {
                       peg$currPos += 10;
                     } else {
                       s7 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e50); }
                     }
                     if (s7 === peg$FAILED) {
                       if (input.substr(peg$currPos, 9) === peg$c35) {
@@ -3304,7 +3479,7 @@ function peg$parse(input, options) {
                         peg$currPos += 9;
                       } else {
                         s7 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e51); }
                       }
                       if (s7 === peg$FAILED) {
                         if (input.substr(peg$currPos, 9) === peg$c36) {
@@ -3312,7 +3487,7 @@ function peg$parse(input, options) {
                           peg$currPos += 9;
                         } else {
                           s7 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e52); }
                         }
                         if (s7 === peg$FAILED) {
                           if (input.substr(peg$currPos, 10) === peg$c37) {
@@ -3320,7 +3495,7 @@ function peg$parse(input, options) {
                             peg$currPos += 10;
                           } else {
                             s7 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e53); }
                           }
                           if (s7 === peg$FAILED) {
                             if (input.substr(peg$currPos, 9) === peg$c38) {
@@ -3328,7 +3503,7 @@ function peg$parse(input, options) {
                               peg$currPos += 9;
                             } else {
                               s7 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e48); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e54); }
                             }
                           }
                         }
@@ -3367,7 +3542,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e49); }
+          if (peg$silentFails === 0) { peg$fail(peg$e55); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -3377,7 +3552,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              if (peg$silentFails === 0) { peg$fail(peg$e38); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parse__();
@@ -3387,7 +3562,7 @@ function peg$parse(input, options) {
                   peg$currPos += 6;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e50); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e56); }
                 }
                 if (s7 !== peg$FAILED) {
                   s3 = [s3, s4, s5, s6, s7];
@@ -3418,7 +3593,7 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e51); }
+            if (peg$silentFails === 0) { peg$fail(peg$e57); }
           }
         }
       }
@@ -3436,7 +3611,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -3447,7 +3622,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f28(s1);
+        s0 = peg$f30(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3464,7 +3639,7 @@ function peg$parse(input, options) {
         peg$currPos += 6;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e52); }
+        if (peg$silentFails === 0) { peg$fail(peg$e58); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 8) === peg$c43) {
@@ -3472,7 +3647,7 @@ function peg$parse(input, options) {
           peg$currPos += 8;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e53); }
+          if (peg$silentFails === 0) { peg$fail(peg$e59); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 9) === peg$c44) {
@@ -3480,7 +3655,7 @@ function peg$parse(input, options) {
             peg$currPos += 9;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e54); }
+            if (peg$silentFails === 0) { peg$fail(peg$e60); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 6) === peg$c45) {
@@ -3488,7 +3663,7 @@ function peg$parse(input, options) {
               peg$currPos += 6;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e55); }
+              if (peg$silentFails === 0) { peg$fail(peg$e61); }
             }
             if (s2 === peg$FAILED) {
               s2 = peg$currPos;
@@ -3497,7 +3672,7 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s3 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e56); }
+                if (peg$silentFails === 0) { peg$fail(peg$e62); }
               }
               if (s3 !== peg$FAILED) {
                 s4 = peg$parse__();
@@ -3507,7 +3682,7 @@ function peg$parse(input, options) {
                     peg$currPos += 12;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e44); }
                   }
                   if (s5 !== peg$FAILED) {
                     s3 = [s3, s4, s5];
@@ -3530,7 +3705,7 @@ function peg$parse(input, options) {
                   peg$currPos += 9;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e26); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e30); }
                 }
                 if (s2 === peg$FAILED) {
                   s2 = peg$currPos;
@@ -3539,7 +3714,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -3549,7 +3724,7 @@ function peg$parse(input, options) {
                         peg$currPos += 5;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e41); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e47); }
                       }
                       if (s5 === peg$FAILED) {
                         if (input.substr(peg$currPos, 8) === peg$c32) {
@@ -3557,7 +3732,7 @@ function peg$parse(input, options) {
                           peg$currPos += 8;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e42); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e48); }
                         }
                         if (s5 === peg$FAILED) {
                           if (input.substr(peg$currPos, 10) === peg$c33) {
@@ -3565,7 +3740,7 @@ function peg$parse(input, options) {
                             peg$currPos += 10;
                           } else {
                             s5 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e43); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e49); }
                           }
                           if (s5 === peg$FAILED) {
                             if (input.substr(peg$currPos, 10) === peg$c34) {
@@ -3573,7 +3748,7 @@ function peg$parse(input, options) {
                               peg$currPos += 10;
                             } else {
                               s5 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e50); }
                             }
                             if (s5 === peg$FAILED) {
                               if (input.substr(peg$currPos, 9) === peg$c35) {
@@ -3581,7 +3756,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 9;
                               } else {
                                 s5 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e51); }
                               }
                               if (s5 === peg$FAILED) {
                                 if (input.substr(peg$currPos, 9) === peg$c36) {
@@ -3589,7 +3764,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 9;
                                 } else {
                                   s5 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e52); }
                                 }
                                 if (s5 === peg$FAILED) {
                                   if (input.substr(peg$currPos, 10) === peg$c37) {
@@ -3597,7 +3772,7 @@ function peg$parse(input, options) {
                                     peg$currPos += 10;
                                   } else {
                                     s5 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e53); }
                                   }
                                   if (s5 === peg$FAILED) {
                                     if (input.substr(peg$currPos, 9) === peg$c38) {
@@ -3605,7 +3780,7 @@ function peg$parse(input, options) {
                                       peg$currPos += 9;
                                     } else {
                                       s5 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e48); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e54); }
                                     }
                                   }
                                 }
@@ -3636,7 +3811,7 @@ function peg$parse(input, options) {
                       peg$currPos += 3;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e55); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parse__();
@@ -3646,7 +3821,7 @@ function peg$parse(input, options) {
                           peg$currPos += 6;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e50); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e56); }
                         }
                         if (s5 !== peg$FAILED) {
                           s3 = [s3, s4, s5];
@@ -3683,7 +3858,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e13); }
+          if (peg$silentFails === 0) { peg$fail(peg$e15); }
         }
         peg$silentFails--;
         if (s3 === peg$FAILED) {
@@ -3694,7 +3869,7 @@ function peg$parse(input, options) {
         }
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f29(s1);
+          s0 = peg$f31(s1);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -3703,6 +3878,11 @@ function peg$parse(input, options) {
         peg$currPos = s0;
         s0 = peg$FAILED;
       }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
 
     return s0;
@@ -3718,7 +3898,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -3744,7 +3924,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e7); }
+        if (peg$silentFails === 0) { peg$fail(peg$e8); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -3753,7 +3933,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e7); }
+          if (peg$silentFails === 0) { peg$fail(peg$e8); }
         }
       }
       s4 = peg$currPos;
@@ -3775,7 +3955,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e58); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
         if (s8 !== peg$FAILED) {
           s7 = [s7, s8];
@@ -3808,7 +3988,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e58); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s8 !== peg$FAILED) {
               s7 = [s7, s8];
@@ -3832,7 +4012,7 @@ function peg$parse(input, options) {
       }
       if (s4 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f30(s2, s4);
+        s0 = peg$f32(s2, s4);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -3854,7 +4034,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e59); }
+      if (peg$silentFails === 0) { peg$fail(peg$e65); }
     }
     if (s1 === peg$FAILED) {
       s1 = null;
@@ -3864,7 +4044,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e60); }
+      if (peg$silentFails === 0) { peg$fail(peg$e66); }
     }
     if (s2 !== peg$FAILED) {
       s1 = [s1, s2];
@@ -3879,7 +4059,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e22); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
@@ -3911,7 +4091,7 @@ function peg$parse(input, options) {
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e16); }
+            if (peg$silentFails === 0) { peg$fail(peg$e20); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 4) === peg$c10) {
@@ -3919,7 +4099,7 @@ function peg$parse(input, options) {
               peg$currPos += 4;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e17); }
+              if (peg$silentFails === 0) { peg$fail(peg$e21); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 3) === peg$c11) {
@@ -3927,7 +4107,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e18); }
+                if (peg$silentFails === 0) { peg$fail(peg$e22); }
               }
               if (s2 === peg$FAILED) {
                 if (input.substr(peg$currPos, 3) === peg$c12) {
@@ -3935,7 +4115,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e19); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e23); }
                 }
                 if (s2 === peg$FAILED) {
                   if (input.substr(peg$currPos, 3) === peg$c13) {
@@ -3943,7 +4123,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e24); }
                   }
                   if (s2 === peg$FAILED) {
                     if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -3951,7 +4131,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s2 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e25); }
                     }
                   }
                 }
@@ -4011,7 +4191,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e61); }
+              if (peg$silentFails === 0) { peg$fail(peg$e67); }
             }
             if (s2 !== peg$FAILED) {
               s1 = [s1, s2];
@@ -4032,60 +4212,30 @@ function peg$parse(input, options) {
   }
 
   function peg$parsePredicate() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
     s0 = peg$currPos;
-    if (input.substr(peg$currPos, 2) === peg$c30) {
-      s1 = peg$c30;
-      peg$currPos += 2;
-    } else {
-      s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
-    }
+    s1 = peg$parseBetweenKw();
     if (s1 !== peg$FAILED) {
-      s2 = peg$parse__();
-      if (s2 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 7) === peg$c51) {
-          s3 = peg$c51;
-          peg$currPos += 7;
+      s2 = peg$parse_();
+      s3 = peg$parseOperand();
+      if (s3 !== peg$FAILED) {
+        s4 = peg$parse_();
+        if (input.substr(peg$currPos, 3) === peg$c13) {
+          s5 = peg$c13;
+          peg$currPos += 3;
         } else {
-          s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          s5 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
-        if (s3 !== peg$FAILED) {
-          s4 = peg$parseW();
-          if (s4 !== peg$FAILED) {
-            s5 = peg$parse_();
-            s6 = peg$parseOperand();
-            if (s6 !== peg$FAILED) {
-              s7 = peg$parse_();
-              if (input.substr(peg$currPos, 3) === peg$c13) {
-                s8 = peg$c13;
-                peg$currPos += 3;
-              } else {
-                s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e20); }
-              }
-              if (s8 !== peg$FAILED) {
-                s9 = peg$parseW();
-                if (s9 !== peg$FAILED) {
-                  s10 = peg$parse_();
-                  s11 = peg$parseOperand();
-                  if (s11 !== peg$FAILED) {
-                    peg$savedPos = s0;
-                    s0 = peg$f31(s6, s11);
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
+        if (s5 !== peg$FAILED) {
+          s6 = peg$parseW();
+          if (s6 !== peg$FAILED) {
+            s7 = peg$parse_();
+            s8 = peg$parseOperand();
+            if (s8 !== peg$FAILED) {
+              peg$savedPos = s0;
+              s0 = peg$f33(s3, s8);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4111,7 +4261,7 @@ function peg$parse(input, options) {
       s1 = peg$parseUnaryOp();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f32(s1);
+        s1 = peg$f34(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -4123,12 +4273,12 @@ function peg$parse(input, options) {
           if (s3 !== peg$FAILED) {
             s4 = peg$currPos;
             s5 = peg$parse_();
-            if (input.substr(peg$currPos, 2) === peg$c52) {
-              s6 = peg$c52;
+            if (input.substr(peg$currPos, 2) === peg$c51) {
+              s6 = peg$c51;
               peg$currPos += 2;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e68); }
             }
             if (s6 !== peg$FAILED) {
               s7 = peg$parseW();
@@ -4137,7 +4287,7 @@ function peg$parse(input, options) {
                 s9 = peg$parseOperand();
                 if (s9 !== peg$FAILED) {
                   peg$savedPos = s4;
-                  s4 = peg$f33(s1, s3, s9);
+                  s4 = peg$f35(s1, s3, s9);
                 } else {
                   peg$currPos = s4;
                   s4 = peg$FAILED;
@@ -4154,7 +4304,7 @@ function peg$parse(input, options) {
               s4 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f34(s1, s3, s4);
+            s0 = peg$f36(s1, s3, s4);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -4171,7 +4321,7 @@ function peg$parse(input, options) {
             s3 = peg$parseOperand();
             if (s3 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f35(s1, s3);
+              s0 = peg$f37(s1, s3);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -4188,7 +4338,7 @@ function peg$parse(input, options) {
               s3 = peg$parseOperand();
               if (s3 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f36(s1, s3);
+                s0 = peg$f38(s1, s3);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -4199,104 +4349,13 @@ function peg$parse(input, options) {
             }
             if (s0 === peg$FAILED) {
               s0 = peg$currPos;
-              s1 = peg$currPos;
-              if (input.substr(peg$currPos, 3) === peg$c39) {
-                s2 = peg$c39;
-                peg$currPos += 3;
-              } else {
-                s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e49); }
-              }
-              if (s2 !== peg$FAILED) {
-                s3 = peg$parse__();
-                if (s3 !== peg$FAILED) {
-                  if (input.substr(peg$currPos, 3) === peg$c47) {
-                    s4 = peg$c47;
-                    peg$currPos += 3;
-                  } else {
-                    s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
-                  }
-                  if (s4 !== peg$FAILED) {
-                    s5 = peg$parse__();
-                    if (s5 !== peg$FAILED) {
-                      if (input.substr(peg$currPos, 6) === peg$c53) {
-                        s6 = peg$c53;
-                        peg$currPos += 6;
-                      } else {
-                        s6 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e64); }
-                      }
-                      if (s6 !== peg$FAILED) {
-                        s2 = [s2, s3, s4, s5, s6];
-                        s1 = s2;
-                      } else {
-                        peg$currPos = s1;
-                        s1 = peg$FAILED;
-                      }
-                    } else {
-                      peg$currPos = s1;
-                      s1 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s1;
-                    s1 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s1;
-                  s1 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s1;
-                s1 = peg$FAILED;
-              }
-              if (s1 === peg$FAILED) {
-                s1 = peg$currPos;
-                if (input.substr(peg$currPos, 3) === peg$c39) {
-                  s2 = peg$c39;
-                  peg$currPos += 3;
-                } else {
-                  s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e49); }
-                }
-                if (s2 !== peg$FAILED) {
-                  s3 = peg$parse__();
-                  if (s3 !== peg$FAILED) {
-                    if (input.substr(peg$currPos, 6) === peg$c53) {
-                      s4 = peg$c53;
-                      peg$currPos += 6;
-                    } else {
-                      s4 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e64); }
-                    }
-                    if (s4 !== peg$FAILED) {
-                      s2 = [s2, s3, s4];
-                      s1 = s2;
-                    } else {
-                      peg$currPos = s1;
-                      s1 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s1;
-                    s1 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s1;
-                  s1 = peg$FAILED;
-                }
-              }
+              s1 = peg$parseFormatKw();
               if (s1 !== peg$FAILED) {
-                s2 = peg$parseW();
-                if (s2 !== peg$FAILED) {
-                  s3 = peg$parse_();
-                  s4 = peg$parseStringLit();
-                  if (s4 !== peg$FAILED) {
-                    peg$savedPos = s0;
-                    s0 = peg$f37(s4);
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
+                s2 = peg$parse_();
+                s3 = peg$parseStringLit();
+                if (s3 !== peg$FAILED) {
+                  peg$savedPos = s0;
+                  s0 = peg$f39(s3);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -4307,86 +4366,13 @@ function peg$parse(input, options) {
               }
               if (s0 === peg$FAILED) {
                 s0 = peg$currPos;
-                s1 = peg$currPos;
-                if (input.substr(peg$currPos, 7) === peg$c54) {
-                  s2 = peg$c54;
-                  peg$currPos += 7;
-                } else {
-                  s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e65); }
-                }
-                if (s2 !== peg$FAILED) {
-                  s3 = peg$parse__();
-                  if (s3 !== peg$FAILED) {
-                    if (input.substr(peg$currPos, 7) === peg$c55) {
-                      s4 = peg$c55;
-                      peg$currPos += 7;
-                    } else {
-                      s4 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e66); }
-                    }
-                    if (s4 !== peg$FAILED) {
-                      s2 = [s2, s3, s4];
-                      s1 = s2;
-                    } else {
-                      peg$currPos = s1;
-                      s1 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s1;
-                    s1 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s1;
-                  s1 = peg$FAILED;
-                }
-                if (s1 === peg$FAILED) {
-                  s1 = peg$currPos;
-                  if (input.substr(peg$currPos, 7) === peg$c54) {
-                    s2 = peg$c54;
-                    peg$currPos += 7;
-                  } else {
-                    s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e65); }
-                  }
-                  if (s2 !== peg$FAILED) {
-                    s3 = peg$parse__();
-                    if (s3 !== peg$FAILED) {
-                      if (input.substr(peg$currPos, 5) === peg$c56) {
-                        s4 = peg$c56;
-                        peg$currPos += 5;
-                      } else {
-                        s4 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e67); }
-                      }
-                      if (s4 !== peg$FAILED) {
-                        s2 = [s2, s3, s4];
-                        s1 = s2;
-                      } else {
-                        peg$currPos = s1;
-                        s1 = peg$FAILED;
-                      }
-                    } else {
-                      peg$currPos = s1;
-                      s1 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s1;
-                    s1 = peg$FAILED;
-                  }
-                }
+                s1 = peg$parsePatternKw();
                 if (s1 !== peg$FAILED) {
-                  s2 = peg$parseW();
-                  if (s2 !== peg$FAILED) {
-                    s3 = peg$parse_();
-                    s4 = peg$parseStringLit();
-                    if (s4 !== peg$FAILED) {
-                      peg$savedPos = s0;
-                      s0 = peg$f38(s4);
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
+                  s2 = peg$parse_();
+                  s3 = peg$parseStringLit();
+                  if (s3 !== peg$FAILED) {
+                    peg$savedPos = s0;
+                    s0 = peg$f40(s3);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -4405,26 +4391,287 @@ function peg$parse(input, options) {
     return s0;
   }
 
-  function peg$parseOpStart() {
-    let s0, s1, s2, s3, s4, s5, s6;
+  function peg$parseBetweenKw() {
+    let s0, s1, s2, s3, s4;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c30) {
       s1 = peg$c30;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
       if (s2 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 7) === peg$c51) {
-          s3 = peg$c51;
+        if (input.substr(peg$currPos, 7) === peg$c52) {
+          s3 = peg$c52;
           peg$currPos += 7;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e62); }
+          if (peg$silentFails === 0) { peg$fail(peg$e70); }
+        }
+        if (s3 !== peg$FAILED) {
+          s4 = peg$parseW();
+          if (s4 !== peg$FAILED) {
+            s1 = [s1, s2, s3, s4];
+            s0 = s1;
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseFormatKw() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    if (input.substr(peg$currPos, 3) === peg$c39) {
+      s2 = peg$c39;
+      peg$currPos += 3;
+    } else {
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+    }
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parse__();
+      if (s3 !== peg$FAILED) {
+        if (input.substr(peg$currPos, 3) === peg$c47) {
+          s4 = peg$c47;
+          peg$currPos += 3;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+        }
+        if (s4 !== peg$FAILED) {
+          s5 = peg$parse__();
+          if (s5 !== peg$FAILED) {
+            if (input.substr(peg$currPos, 6) === peg$c53) {
+              s6 = peg$c53;
+              peg$currPos += 6;
+            } else {
+              s6 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e71); }
+            }
+            if (s6 !== peg$FAILED) {
+              s2 = [s2, s3, s4, s5, s6];
+              s1 = s2;
+            } else {
+              peg$currPos = s1;
+              s1 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s1;
+            s1 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 === peg$FAILED) {
+      s1 = peg$currPos;
+      if (input.substr(peg$currPos, 3) === peg$c39) {
+        s2 = peg$c39;
+        peg$currPos += 3;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse__();
+        if (s3 !== peg$FAILED) {
+          if (input.substr(peg$currPos, 6) === peg$c53) {
+            s4 = peg$c53;
+            peg$currPos += 6;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e71); }
+          }
+          if (s4 !== peg$FAILED) {
+            s2 = [s2, s3, s4];
+            s1 = s2;
+          } else {
+            peg$currPos = s1;
+            s1 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseW();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+
+    return s0;
+  }
+
+  function peg$parsePatternKw() {
+    let s0, s1, s2, s3, s4;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    s1 = peg$currPos;
+    if (input.substr(peg$currPos, 7) === peg$c54) {
+      s2 = peg$c54;
+      peg$currPos += 7;
+    } else {
+      s2 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e72); }
+    }
+    if (s2 !== peg$FAILED) {
+      s3 = peg$parse__();
+      if (s3 !== peg$FAILED) {
+        if (input.substr(peg$currPos, 7) === peg$c55) {
+          s4 = peg$c55;
+          peg$currPos += 7;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e73); }
+        }
+        if (s4 !== peg$FAILED) {
+          s2 = [s2, s3, s4];
+          s1 = s2;
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s1;
+      s1 = peg$FAILED;
+    }
+    if (s1 === peg$FAILED) {
+      s1 = peg$currPos;
+      if (input.substr(peg$currPos, 7) === peg$c54) {
+        s2 = peg$c54;
+        peg$currPos += 7;
+      } else {
+        s2 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e72); }
+      }
+      if (s2 !== peg$FAILED) {
+        s3 = peg$parse__();
+        if (s3 !== peg$FAILED) {
+          if (input.substr(peg$currPos, 5) === peg$c56) {
+            s4 = peg$c56;
+            peg$currPos += 5;
+          } else {
+            s4 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e74); }
+          }
+          if (s4 !== peg$FAILED) {
+            s2 = [s2, s3, s4];
+            s1 = s2;
+          } else {
+            peg$currPos = s1;
+            s1 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s1;
+          s1 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s1;
+        s1 = peg$FAILED;
+      }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parseW();
+      if (s2 !== peg$FAILED) {
+        s1 = [s1, s2];
+        s0 = s1;
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
+
+    return s0;
+  }
+
+  function peg$parseOpStart() {
+    let s0, s1, s2, s3, s4, s5, s6;
+
+    peg$silentFails++;
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c30) {
+      s1 = peg$c30;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse__();
+      if (s2 !== peg$FAILED) {
+        if (input.substr(peg$currPos, 7) === peg$c52) {
+          s3 = peg$c52;
+          peg$currPos += 7;
+        } else {
+          s3 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e70); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parseW();
@@ -4462,7 +4709,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                if (peg$silentFails === 0) { peg$fail(peg$e55); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -4472,7 +4719,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e63); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -4482,7 +4729,7 @@ function peg$parse(input, options) {
                         peg$currPos += 6;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e71); }
                       }
                       if (s5 !== peg$FAILED) {
                         s6 = peg$parseW();
@@ -4520,7 +4767,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e55); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -4530,7 +4777,7 @@ function peg$parse(input, options) {
                       peg$currPos += 6;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e64); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e71); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parseW();
@@ -4560,7 +4807,7 @@ function peg$parse(input, options) {
                     peg$currPos += 7;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e65); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e72); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
@@ -4570,7 +4817,7 @@ function peg$parse(input, options) {
                         peg$currPos += 7;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e66); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e73); }
                       }
                       if (s3 === peg$FAILED) {
                         if (input.substr(peg$currPos, 5) === peg$c56) {
@@ -4578,7 +4825,7 @@ function peg$parse(input, options) {
                           peg$currPos += 5;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e67); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e74); }
                         }
                       }
                       if (s3 !== peg$FAILED) {
@@ -4609,6 +4856,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -4616,13 +4868,14 @@ function peg$parse(input, options) {
   function peg$parseCmpOp() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c30) {
       s1 = peg$c30;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4632,7 +4885,7 @@ function peg$parse(input, options) {
           peg$currPos += 7;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e68); }
+          if (peg$silentFails === 0) { peg$fail(peg$e75); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -4642,7 +4895,7 @@ function peg$parse(input, options) {
               peg$currPos += 4;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e69); }
+              if (peg$silentFails === 0) { peg$fail(peg$e76); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parse__();
@@ -4652,7 +4905,7 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e21); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e25); }
                 }
                 if (s7 !== peg$FAILED) {
                   s8 = peg$parse__();
@@ -4662,7 +4915,7 @@ function peg$parse(input, options) {
                       peg$currPos += 5;
                     } else {
                       s9 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e70); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e77); }
                     }
                     if (s9 !== peg$FAILED) {
                       s10 = peg$parse__();
@@ -4672,225 +4925,11 @@ function peg$parse(input, options) {
                           peg$currPos += 2;
                         } else {
                           s11 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e78); }
                         }
                         if (s11 !== peg$FAILED) {
                           s12 = peg$parseW();
                           if (s12 !== peg$FAILED) {
-                            peg$savedPos = s0;
-                            s0 = peg$f39();
-                          } else {
-                            peg$currPos = s0;
-                            s0 = peg$FAILED;
-                          }
-                        } else {
-                          peg$currPos = s0;
-                          s0 = peg$FAILED;
-                        }
-                      } else {
-                        peg$currPos = s0;
-                        s0 = peg$FAILED;
-                      }
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-    } else {
-      peg$currPos = s0;
-      s0 = peg$FAILED;
-    }
-    if (s0 === peg$FAILED) {
-      s0 = peg$currPos;
-      if (input.substr(peg$currPos, 2) === peg$c30) {
-        s1 = peg$c30;
-        peg$currPos += 2;
-      } else {
-        s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
-      }
-      if (s1 !== peg$FAILED) {
-        s2 = peg$parse__();
-        if (s2 !== peg$FAILED) {
-          if (input.substr(peg$currPos, 4) === peg$c61) {
-            s3 = peg$c61;
-            peg$currPos += 4;
-          } else {
-            s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e72); }
-          }
-          if (s3 !== peg$FAILED) {
-            s4 = peg$parse__();
-            if (s4 !== peg$FAILED) {
-              if (input.substr(peg$currPos, 4) === peg$c58) {
-                s5 = peg$c58;
-                peg$currPos += 4;
-              } else {
-                s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e69); }
-              }
-              if (s5 !== peg$FAILED) {
-                s6 = peg$parse__();
-                if (s6 !== peg$FAILED) {
-                  if (input.substr(peg$currPos, 2) === peg$c14) {
-                    s7 = peg$c14;
-                    peg$currPos += 2;
-                  } else {
-                    s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e21); }
-                  }
-                  if (s7 !== peg$FAILED) {
-                    s8 = peg$parse__();
-                    if (s8 !== peg$FAILED) {
-                      if (input.substr(peg$currPos, 5) === peg$c59) {
-                        s9 = peg$c59;
-                        peg$currPos += 5;
-                      } else {
-                        s9 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e70); }
-                      }
-                      if (s9 !== peg$FAILED) {
-                        s10 = peg$parse__();
-                        if (s10 !== peg$FAILED) {
-                          if (input.substr(peg$currPos, 2) === peg$c60) {
-                            s11 = peg$c60;
-                            peg$currPos += 2;
-                          } else {
-                            s11 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e71); }
-                          }
-                          if (s11 !== peg$FAILED) {
-                            s12 = peg$parseW();
-                            if (s12 !== peg$FAILED) {
-                              peg$savedPos = s0;
-                              s0 = peg$f40();
-                            } else {
-                              peg$currPos = s0;
-                              s0 = peg$FAILED;
-                            }
-                          } else {
-                            peg$currPos = s0;
-                            s0 = peg$FAILED;
-                          }
-                        } else {
-                          peg$currPos = s0;
-                          s0 = peg$FAILED;
-                        }
-                      } else {
-                        peg$currPos = s0;
-                        s0 = peg$FAILED;
-                      }
-                    } else {
-                      peg$currPos = s0;
-                      s0 = peg$FAILED;
-                    }
-                  } else {
-                    peg$currPos = s0;
-                    s0 = peg$FAILED;
-                  }
-                } else {
-                  peg$currPos = s0;
-                  s0 = peg$FAILED;
-                }
-              } else {
-                peg$currPos = s0;
-                s0 = peg$FAILED;
-              }
-            } else {
-              peg$currPos = s0;
-              s0 = peg$FAILED;
-            }
-          } else {
-            peg$currPos = s0;
-            s0 = peg$FAILED;
-          }
-        } else {
-          peg$currPos = s0;
-          s0 = peg$FAILED;
-        }
-      } else {
-        peg$currPos = s0;
-        s0 = peg$FAILED;
-      }
-      if (s0 === peg$FAILED) {
-        s0 = peg$currPos;
-        if (input.substr(peg$currPos, 2) === peg$c30) {
-          s1 = peg$c30;
-          peg$currPos += 2;
-        } else {
-          s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
-        }
-        if (s1 !== peg$FAILED) {
-          s2 = peg$parse__();
-          if (s2 !== peg$FAILED) {
-            if (input.substr(peg$currPos, 3) === peg$c22) {
-              s3 = peg$c22;
-              peg$currPos += 3;
-            } else {
-              s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
-            }
-            if (s3 !== peg$FAILED) {
-              s4 = peg$parse__();
-              if (s4 !== peg$FAILED) {
-                if (input.substr(peg$currPos, 3) === peg$c47) {
-                  s5 = peg$c47;
-                  peg$currPos += 3;
-                } else {
-                  s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e57); }
-                }
-                if (s5 !== peg$FAILED) {
-                  s6 = peg$parse__();
-                  if (s6 !== peg$FAILED) {
-                    if (input.substr(peg$currPos, 4) === peg$c62) {
-                      s7 = peg$c62;
-                      peg$currPos += 4;
-                    } else {
-                      s7 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e73); }
-                    }
-                    if (s7 !== peg$FAILED) {
-                      s8 = peg$parse__();
-                      if (s8 !== peg$FAILED) {
-                        if (input.substr(peg$currPos, 2) === peg$c63) {
-                          s9 = peg$c63;
-                          peg$currPos += 2;
-                        } else {
-                          s9 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e74); }
-                        }
-                        if (s9 !== peg$FAILED) {
-                          s10 = peg$parseW();
-                          if (s10 !== peg$FAILED) {
                             peg$savedPos = s0;
                             s0 = peg$f41();
                           } else {
@@ -4933,6 +4972,220 @@ function peg$parse(input, options) {
           peg$currPos = s0;
           s0 = peg$FAILED;
         }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$currPos;
+      if (input.substr(peg$currPos, 2) === peg$c30) {
+        s1 = peg$c30;
+        peg$currPos += 2;
+      } else {
+        s1 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      }
+      if (s1 !== peg$FAILED) {
+        s2 = peg$parse__();
+        if (s2 !== peg$FAILED) {
+          if (input.substr(peg$currPos, 4) === peg$c61) {
+            s3 = peg$c61;
+            peg$currPos += 4;
+          } else {
+            s3 = peg$FAILED;
+            if (peg$silentFails === 0) { peg$fail(peg$e79); }
+          }
+          if (s3 !== peg$FAILED) {
+            s4 = peg$parse__();
+            if (s4 !== peg$FAILED) {
+              if (input.substr(peg$currPos, 4) === peg$c58) {
+                s5 = peg$c58;
+                peg$currPos += 4;
+              } else {
+                s5 = peg$FAILED;
+                if (peg$silentFails === 0) { peg$fail(peg$e76); }
+              }
+              if (s5 !== peg$FAILED) {
+                s6 = peg$parse__();
+                if (s6 !== peg$FAILED) {
+                  if (input.substr(peg$currPos, 2) === peg$c14) {
+                    s7 = peg$c14;
+                    peg$currPos += 2;
+                  } else {
+                    s7 = peg$FAILED;
+                    if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                  }
+                  if (s7 !== peg$FAILED) {
+                    s8 = peg$parse__();
+                    if (s8 !== peg$FAILED) {
+                      if (input.substr(peg$currPos, 5) === peg$c59) {
+                        s9 = peg$c59;
+                        peg$currPos += 5;
+                      } else {
+                        s9 = peg$FAILED;
+                        if (peg$silentFails === 0) { peg$fail(peg$e77); }
+                      }
+                      if (s9 !== peg$FAILED) {
+                        s10 = peg$parse__();
+                        if (s10 !== peg$FAILED) {
+                          if (input.substr(peg$currPos, 2) === peg$c60) {
+                            s11 = peg$c60;
+                            peg$currPos += 2;
+                          } else {
+                            s11 = peg$FAILED;
+                            if (peg$silentFails === 0) { peg$fail(peg$e78); }
+                          }
+                          if (s11 !== peg$FAILED) {
+                            s12 = peg$parseW();
+                            if (s12 !== peg$FAILED) {
+                              peg$savedPos = s0;
+                              s0 = peg$f42();
+                            } else {
+                              peg$currPos = s0;
+                              s0 = peg$FAILED;
+                            }
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+      if (s0 === peg$FAILED) {
+        s0 = peg$currPos;
+        if (input.substr(peg$currPos, 2) === peg$c30) {
+          s1 = peg$c30;
+          peg$currPos += 2;
+        } else {
+          s1 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        }
+        if (s1 !== peg$FAILED) {
+          s2 = peg$parse__();
+          if (s2 !== peg$FAILED) {
+            if (input.substr(peg$currPos, 3) === peg$c22) {
+              s3 = peg$c22;
+              peg$currPos += 3;
+            } else {
+              s3 = peg$FAILED;
+              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+            }
+            if (s3 !== peg$FAILED) {
+              s4 = peg$parse__();
+              if (s4 !== peg$FAILED) {
+                if (input.substr(peg$currPos, 3) === peg$c47) {
+                  s5 = peg$c47;
+                  peg$currPos += 3;
+                } else {
+                  s5 = peg$FAILED;
+                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                }
+                if (s5 !== peg$FAILED) {
+                  s6 = peg$parse__();
+                  if (s6 !== peg$FAILED) {
+                    if (input.substr(peg$currPos, 4) === peg$c62) {
+                      s7 = peg$c62;
+                      peg$currPos += 4;
+                    } else {
+                      s7 = peg$FAILED;
+                      if (peg$silentFails === 0) { peg$fail(peg$e80); }
+                    }
+                    if (s7 !== peg$FAILED) {
+                      s8 = peg$parse__();
+                      if (s8 !== peg$FAILED) {
+                        if (input.substr(peg$currPos, 2) === peg$c63) {
+                          s9 = peg$c63;
+                          peg$currPos += 2;
+                        } else {
+                          s9 = peg$FAILED;
+                          if (peg$silentFails === 0) { peg$fail(peg$e81); }
+                        }
+                        if (s9 !== peg$FAILED) {
+                          s10 = peg$parseW();
+                          if (s10 !== peg$FAILED) {
+                            peg$savedPos = s0;
+                            s0 = peg$f43();
+                          } else {
+                            peg$currPos = s0;
+                            s0 = peg$FAILED;
+                          }
+                        } else {
+                          peg$currPos = s0;
+                          s0 = peg$FAILED;
+                        }
+                      } else {
+                        peg$currPos = s0;
+                        s0 = peg$FAILED;
+                      }
+                    } else {
+                      peg$currPos = s0;
+                      s0 = peg$FAILED;
+                    }
+                  } else {
+                    peg$currPos = s0;
+                    s0 = peg$FAILED;
+                  }
+                } else {
+                  peg$currPos = s0;
+                  s0 = peg$FAILED;
+                }
+              } else {
+                peg$currPos = s0;
+                s0 = peg$FAILED;
+              }
+            } else {
+              peg$currPos = s0;
+              s0 = peg$FAILED;
+            }
+          } else {
+            peg$currPos = s0;
+            s0 = peg$FAILED;
+          }
+        } else {
+          peg$currPos = s0;
+          s0 = peg$FAILED;
+        }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
           if (input.substr(peg$currPos, 2) === peg$c30) {
@@ -4940,7 +5193,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e46); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -4950,7 +5203,7 @@ function peg$parse(input, options) {
                 peg$currPos += 7;
               } else {
                 s3 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e75); }
+                if (peg$silentFails === 0) { peg$fail(peg$e82); }
               }
               if (s3 !== peg$FAILED) {
                 s4 = peg$parse__();
@@ -4960,7 +5213,7 @@ function peg$parse(input, options) {
                     peg$currPos += 5;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e70); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e77); }
                   }
                   if (s5 !== peg$FAILED) {
                     s6 = peg$parse__();
@@ -4970,13 +5223,13 @@ function peg$parse(input, options) {
                         peg$currPos += 2;
                       } else {
                         s7 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e78); }
                       }
                       if (s7 !== peg$FAILED) {
                         s8 = peg$parseW();
                         if (s8 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f42();
+                          s0 = peg$f44();
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5016,7 +5269,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e40); }
+              if (peg$silentFails === 0) { peg$fail(peg$e46); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -5026,7 +5279,7 @@ function peg$parse(input, options) {
                   peg$currPos += 7;
                 } else {
                   s3 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e68); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e75); }
                 }
                 if (s3 !== peg$FAILED) {
                   s4 = peg$parse__();
@@ -5036,13 +5289,13 @@ function peg$parse(input, options) {
                       peg$currPos += 4;
                     } else {
                       s5 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e76); }
                     }
                     if (s5 !== peg$FAILED) {
                       s6 = peg$parseW();
                       if (s6 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f43();
+                        s0 = peg$f45();
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -5074,7 +5327,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                if (peg$silentFails === 0) { peg$fail(peg$e46); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -5084,7 +5337,7 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e72); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e79); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -5094,13 +5347,13 @@ function peg$parse(input, options) {
                         peg$currPos += 4;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e76); }
                       }
                       if (s5 !== peg$FAILED) {
                         s6 = peg$parseW();
                         if (s6 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f44();
+                          s0 = peg$f46();
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -5132,7 +5385,7 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e46); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -5142,7 +5395,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e76); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e83); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parse__();
@@ -5152,7 +5405,7 @@ function peg$parse(input, options) {
                           peg$currPos += 4;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e77); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e84); }
                         }
                         if (s5 !== peg$FAILED) {
                           s6 = peg$parse__();
@@ -5162,13 +5415,13 @@ function peg$parse(input, options) {
                               peg$currPos += 4;
                             } else {
                               s7 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e76); }
                             }
                             if (s7 !== peg$FAILED) {
                               s8 = peg$parseW();
                               if (s8 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f45();
+                                s0 = peg$f47();
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -5208,7 +5461,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
@@ -5218,7 +5471,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e38); }
                       }
                       if (s3 !== peg$FAILED) {
                         s4 = peg$parse__();
@@ -5228,7 +5481,7 @@ function peg$parse(input, options) {
                             peg$currPos += 5;
                           } else {
                             s5 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e70); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e77); }
                           }
                           if (s5 !== peg$FAILED) {
                             s6 = peg$parse__();
@@ -5238,13 +5491,13 @@ function peg$parse(input, options) {
                                 peg$currPos += 2;
                               } else {
                                 s7 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e78); }
                               }
                               if (s7 !== peg$FAILED) {
                                 s8 = peg$parseW();
                                 if (s8 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f46();
+                                  s0 = peg$f48();
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -5284,7 +5537,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -5294,7 +5547,7 @@ function peg$parse(input, options) {
                           peg$currPos += 3;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e63); }
                         }
                         if (s3 !== peg$FAILED) {
                           s4 = peg$parse__();
@@ -5304,7 +5557,7 @@ function peg$parse(input, options) {
                               peg$currPos += 4;
                             } else {
                               s5 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e73); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e80); }
                             }
                             if (s5 !== peg$FAILED) {
                               s6 = peg$parse__();
@@ -5314,13 +5567,13 @@ function peg$parse(input, options) {
                                   peg$currPos += 2;
                                 } else {
                                   s7 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e74); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e81); }
                                 }
                                 if (s7 !== peg$FAILED) {
                                   s8 = peg$parseW();
                                   if (s8 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f47();
+                                    s0 = peg$f49();
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -5360,7 +5613,7 @@ function peg$parse(input, options) {
                         peg$currPos += 2;
                       } else {
                         s1 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e46); }
                       }
                       if (s1 !== peg$FAILED) {
                         s2 = peg$parse__();
@@ -5370,7 +5623,7 @@ function peg$parse(input, options) {
                             peg$currPos += 5;
                           } else {
                             s3 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e70); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e77); }
                           }
                           if (s3 !== peg$FAILED) {
                             s4 = peg$parse__();
@@ -5380,13 +5633,13 @@ function peg$parse(input, options) {
                                 peg$currPos += 2;
                               } else {
                                 s5 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e78); }
                               }
                               if (s5 !== peg$FAILED) {
                                 s6 = peg$parseW();
                                 if (s6 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f48();
+                                  s0 = peg$f50();
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -5418,7 +5671,7 @@ function peg$parse(input, options) {
                           peg$currPos += 2;
                         } else {
                           s1 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e46); }
                         }
                         if (s1 !== peg$FAILED) {
                           s2 = peg$parse__();
@@ -5428,7 +5681,7 @@ function peg$parse(input, options) {
                               peg$currPos += 5;
                             } else {
                               s3 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e78); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e85); }
                             }
                             if (s3 !== peg$FAILED) {
                               s4 = peg$parse__();
@@ -5438,13 +5691,13 @@ function peg$parse(input, options) {
                                   peg$currPos += 4;
                                 } else {
                                   s5 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e76); }
                                 }
                                 if (s5 !== peg$FAILED) {
                                   s6 = peg$parseW();
                                   if (s6 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f49();
+                                    s0 = peg$f51();
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -5476,7 +5729,7 @@ function peg$parse(input, options) {
                             peg$currPos += 2;
                           } else {
                             s1 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e46); }
                           }
                           if (s1 !== peg$FAILED) {
                             s2 = peg$parse__();
@@ -5486,7 +5739,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 7;
                               } else {
                                 s3 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e79); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e86); }
                               }
                               if (s3 !== peg$FAILED) {
                                 s4 = peg$parse__();
@@ -5496,13 +5749,13 @@ function peg$parse(input, options) {
                                     peg$currPos += 4;
                                   } else {
                                     s5 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e76); }
                                   }
                                   if (s5 !== peg$FAILED) {
                                     s6 = peg$parseW();
                                     if (s6 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f50();
+                                      s0 = peg$f52();
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -5534,7 +5787,7 @@ function peg$parse(input, options) {
                               peg$currPos += 2;
                             } else {
                               s1 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e46); }
                             }
                             if (s1 !== peg$FAILED) {
                               s2 = peg$parse__();
@@ -5544,7 +5797,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 2;
                                 } else {
                                   s3 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e80); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e87); }
                                 }
                                 if (s3 !== peg$FAILED) {
                                   s4 = peg$parse__();
@@ -5554,13 +5807,13 @@ function peg$parse(input, options) {
                                       peg$currPos += 5;
                                     } else {
                                       s5 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e81); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e88); }
                                     }
                                     if (s5 !== peg$FAILED) {
                                       s6 = peg$parseW();
                                       if (s6 !== peg$FAILED) {
                                         peg$savedPos = s0;
-                                        s0 = peg$f51();
+                                        s0 = peg$f53();
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -5592,7 +5845,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 2;
                               } else {
                                 s1 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e46); }
                               }
                               if (s1 !== peg$FAILED) {
                                 s2 = peg$parse__();
@@ -5602,13 +5855,13 @@ function peg$parse(input, options) {
                                     peg$currPos += 7;
                                   } else {
                                     s3 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e75); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e82); }
                                   }
                                   if (s3 !== peg$FAILED) {
                                     s4 = peg$parseW();
                                     if (s4 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f52();
+                                      s0 = peg$f54();
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -5632,7 +5885,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 2;
                                 } else {
                                   s1 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e46); }
                                 }
                                 if (s1 !== peg$FAILED) {
                                   s2 = peg$parse__();
@@ -5642,13 +5895,13 @@ function peg$parse(input, options) {
                                       peg$currPos += 4;
                                     } else {
                                       s3 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e82); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e89); }
                                     }
                                     if (s3 !== peg$FAILED) {
                                       s4 = peg$parseW();
                                       if (s4 !== peg$FAILED) {
                                         peg$savedPos = s0;
-                                        s0 = peg$f53();
+                                        s0 = peg$f55();
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -5672,7 +5925,7 @@ function peg$parse(input, options) {
                                     peg$currPos += 6;
                                   } else {
                                     s1 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e83); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e90); }
                                   }
                                   if (s1 !== peg$FAILED) {
                                     s2 = peg$parse__();
@@ -5682,13 +5935,13 @@ function peg$parse(input, options) {
                                         peg$currPos += 4;
                                       } else {
                                         s3 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e84); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e91); }
                                       }
                                       if (s3 !== peg$FAILED) {
                                         s4 = peg$parseW();
                                         if (s4 !== peg$FAILED) {
                                           peg$savedPos = s0;
-                                          s0 = peg$f54();
+                                          s0 = peg$f56();
                                         } else {
                                           peg$currPos = s0;
                                           s0 = peg$FAILED;
@@ -5712,7 +5965,7 @@ function peg$parse(input, options) {
                                       peg$currPos += 4;
                                     } else {
                                       s1 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e85); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e92); }
                                     }
                                     if (s1 !== peg$FAILED) {
                                       s2 = peg$parse__();
@@ -5722,13 +5975,13 @@ function peg$parse(input, options) {
                                           peg$currPos += 4;
                                         } else {
                                           s3 = peg$FAILED;
-                                          if (peg$silentFails === 0) { peg$fail(peg$e84); }
+                                          if (peg$silentFails === 0) { peg$fail(peg$e91); }
                                         }
                                         if (s3 !== peg$FAILED) {
                                           s4 = peg$parseW();
                                           if (s4 !== peg$FAILED) {
                                             peg$savedPos = s0;
-                                            s0 = peg$f55();
+                                            s0 = peg$f57();
                                           } else {
                                             peg$currPos = s0;
                                             s0 = peg$FAILED;
@@ -5752,13 +6005,13 @@ function peg$parse(input, options) {
                                         peg$currPos += 8;
                                       } else {
                                         s1 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e93); }
                                       }
                                       if (s1 !== peg$FAILED) {
                                         s2 = peg$parseW();
                                         if (s2 !== peg$FAILED) {
                                           peg$savedPos = s0;
-                                          s0 = peg$f56();
+                                          s0 = peg$f58();
                                         } else {
                                           peg$currPos = s0;
                                           s0 = peg$FAILED;
@@ -5784,6 +6037,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -5791,13 +6049,14 @@ function peg$parse(input, options) {
   function peg$parseSetOp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 8) === peg$c75) {
       s1 = peg$c75;
       peg$currPos += 8;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e86); }
+      if (peg$silentFails === 0) { peg$fail(peg$e93); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -5807,23 +6066,23 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e32); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
           if (s4 !== peg$FAILED) {
-            if (input.substr(peg$currPos, 2) === peg$c52) {
-              s5 = peg$c52;
+            if (input.substr(peg$currPos, 2) === peg$c51) {
+              s5 = peg$c51;
               peg$currPos += 2;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e68); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parseW();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f57();
+                s0 = peg$f59();
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -5855,7 +6114,7 @@ function peg$parse(input, options) {
         peg$currPos += 8;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e86); }
+        if (peg$silentFails === 0) { peg$fail(peg$e93); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -5865,23 +6124,23 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e27); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
             if (s4 !== peg$FAILED) {
-              if (input.substr(peg$currPos, 2) === peg$c52) {
-                s5 = peg$c52;
+              if (input.substr(peg$currPos, 2) === peg$c51) {
+                s5 = peg$c51;
                 peg$currPos += 2;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                if (peg$silentFails === 0) { peg$fail(peg$e68); }
               }
               if (s5 !== peg$FAILED) {
                 s6 = peg$parseW();
                 if (s6 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f58();
+                  s0 = peg$f60();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -5913,7 +6172,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -5923,7 +6182,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              if (peg$silentFails === 0) { peg$fail(peg$e38); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -5933,13 +6192,13 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e87); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e94); }
                 }
                 if (s5 !== peg$FAILED) {
                   s6 = peg$parseW();
                   if (s6 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f59();
+                    s0 = peg$f61();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -5971,7 +6230,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e46); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -5981,13 +6240,13 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s3 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e87); }
+                if (peg$silentFails === 0) { peg$fail(peg$e94); }
               }
               if (s3 !== peg$FAILED) {
                 s4 = peg$parseW();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f60();
+                  s0 = peg$f62();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -6007,6 +6266,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -6014,13 +6278,14 @@ function peg$parse(input, options) {
   function peg$parseTimeOp() {
     let s0, s1, s2, s3, s4, s5, s6;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c30) {
       s1 = peg$c30;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -6030,13 +6295,13 @@ function peg$parse(input, options) {
           peg$currPos += 6;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e88); }
+          if (peg$silentFails === 0) { peg$fail(peg$e95); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parseW();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f61();
+            s0 = peg$f63();
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -6060,7 +6325,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -6070,7 +6335,7 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e89); }
+            if (peg$silentFails === 0) { peg$fail(peg$e96); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
@@ -6080,13 +6345,13 @@ function peg$parse(input, options) {
                 peg$currPos += 4;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                if (peg$silentFails === 0) { peg$fail(peg$e76); }
               }
               if (s5 !== peg$FAILED) {
                 s6 = peg$parseW();
                 if (s6 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f62();
+                  s0 = peg$f64();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -6118,7 +6383,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -6128,7 +6393,7 @@ function peg$parse(input, options) {
               peg$currPos += 7;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e90); }
+              if (peg$silentFails === 0) { peg$fail(peg$e97); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -6138,13 +6403,13 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e69); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e76); }
                 }
                 if (s5 !== peg$FAILED) {
                   s6 = peg$parseW();
                   if (s6 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f63();
+                    s0 = peg$f65();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -6171,6 +6436,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -6178,13 +6448,14 @@ function peg$parse(input, options) {
   function peg$parseUnaryOp() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c30) {
       s1 = peg$c30;
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+      if (peg$silentFails === 0) { peg$fail(peg$e46); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -6194,7 +6465,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -6204,7 +6475,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e63); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parse__();
@@ -6214,13 +6485,13 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e91); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e98); }
                 }
                 if (s7 !== peg$FAILED) {
                   s8 = peg$parseW();
                   if (s8 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f64();
+                    s0 = peg$f66();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -6260,7 +6531,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+        if (peg$silentFails === 0) { peg$fail(peg$e46); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -6270,7 +6541,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e94); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
@@ -6280,7 +6551,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                if (peg$silentFails === 0) { peg$fail(peg$e63); }
               }
               if (s5 !== peg$FAILED) {
                 s6 = peg$parse__();
@@ -6290,13 +6561,13 @@ function peg$parse(input, options) {
                     peg$currPos += 6;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e92); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e99); }
                   }
                   if (s7 !== peg$FAILED) {
                     s8 = peg$parseW();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f65();
+                      s0 = peg$f67();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -6336,7 +6607,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e40); }
+          if (peg$silentFails === 0) { peg$fail(peg$e46); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -6346,7 +6617,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e32); }
+              if (peg$silentFails === 0) { peg$fail(peg$e38); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -6356,13 +6627,13 @@ function peg$parse(input, options) {
                   peg$currPos += 5;
                 } else {
                   s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e93); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e100); }
                 }
                 if (s5 !== peg$FAILED) {
                   s6 = peg$parseW();
                   if (s6 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f66();
+                    s0 = peg$f68();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -6394,7 +6665,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e40); }
+            if (peg$silentFails === 0) { peg$fail(peg$e46); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -6404,13 +6675,13 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s3 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e93); }
+                if (peg$silentFails === 0) { peg$fail(peg$e100); }
               }
               if (s3 !== peg$FAILED) {
                 s4 = peg$parseW();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f67();
+                  s0 = peg$f69();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -6434,7 +6705,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e40); }
+              if (peg$silentFails === 0) { peg$fail(peg$e46); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -6444,7 +6715,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s3 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e38); }
                 }
                 if (s3 !== peg$FAILED) {
                   s4 = peg$parse__();
@@ -6454,13 +6725,13 @@ function peg$parse(input, options) {
                       peg$currPos += 4;
                     } else {
                       s5 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e101); }
                     }
                     if (s5 !== peg$FAILED) {
                       s6 = peg$parseW();
                       if (s6 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f68();
+                        s0 = peg$f70();
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -6492,7 +6763,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                if (peg$silentFails === 0) { peg$fail(peg$e46); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -6502,13 +6773,13 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e101); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parseW();
                     if (s4 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f69();
+                      s0 = peg$f71();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -6532,7 +6803,7 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e31); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e37); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -6542,7 +6813,7 @@ function peg$parse(input, options) {
                       peg$currPos += 3;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e38); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parse__();
@@ -6552,13 +6823,13 @@ function peg$parse(input, options) {
                           peg$currPos += 5;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e95); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e102); }
                         }
                         if (s5 !== peg$FAILED) {
                           s6 = peg$parseW();
                           if (s6 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f70();
+                            s0 = peg$f72();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -6590,13 +6861,13 @@ function peg$parse(input, options) {
                     peg$currPos += 6;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e96); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e103); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parseW();
                     if (s2 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f71();
+                      s0 = peg$f73();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -6612,7 +6883,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -6622,7 +6893,7 @@ function peg$parse(input, options) {
                           peg$currPos += 3;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e38); }
                         }
                         if (s3 !== peg$FAILED) {
                           s4 = peg$parse__();
@@ -6632,7 +6903,7 @@ function peg$parse(input, options) {
                               peg$currPos++;
                             } else {
                               s5 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e97); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e104); }
                             }
                             if (s5 !== peg$FAILED) {
                               s6 = peg$parse__();
@@ -6642,7 +6913,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 5;
                                 } else {
                                   s7 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e41); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e47); }
                                 }
                                 if (s7 !== peg$FAILED) {
                                   s8 = peg$parse__();
@@ -6650,7 +6921,7 @@ function peg$parse(input, options) {
                                     s9 = peg$parseFormat();
                                     if (s9 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f72(s9);
+                                      s0 = peg$f74(s9);
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -6694,7 +6965,7 @@ function peg$parse(input, options) {
                         peg$currPos += 2;
                       } else {
                         s1 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e46); }
                       }
                       if (s1 !== peg$FAILED) {
                         s2 = peg$parse__();
@@ -6704,7 +6975,7 @@ function peg$parse(input, options) {
                             peg$currPos++;
                           } else {
                             s3 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e97); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e104); }
                           }
                           if (s3 !== peg$FAILED) {
                             s4 = peg$parse__();
@@ -6714,7 +6985,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 5;
                               } else {
                                 s5 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e41); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e47); }
                               }
                               if (s5 !== peg$FAILED) {
                                 s6 = peg$parse__();
@@ -6722,7 +6993,7 @@ function peg$parse(input, options) {
                                   s7 = peg$parseFormat();
                                   if (s7 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f73(s7);
+                                    s0 = peg$f75(s7);
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -6760,6 +7031,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -6773,7 +7049,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e98); }
+      if (peg$silentFails === 0) { peg$fail(peg$e105); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -6783,13 +7059,13 @@ function peg$parse(input, options) {
           peg$currPos += 6;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e99); }
+          if (peg$silentFails === 0) { peg$fail(peg$e106); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parseW();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f74();
+            s0 = peg$f76();
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -6813,13 +7089,13 @@ function peg$parse(input, options) {
         peg$currPos += 5;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e98); }
+        if (peg$silentFails === 0) { peg$fail(peg$e105); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseW();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f75();
+          s0 = peg$f77();
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -6835,13 +7111,13 @@ function peg$parse(input, options) {
           peg$currPos += 5;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e100); }
+          if (peg$silentFails === 0) { peg$fail(peg$e107); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parseW();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f76();
+            s0 = peg$f78();
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -6857,13 +7133,13 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e101); }
+            if (peg$silentFails === 0) { peg$fail(peg$e108); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseW();
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f77();
+              s0 = peg$f79();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -6879,13 +7155,13 @@ function peg$parse(input, options) {
               peg$currPos += 4;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e102); }
+              if (peg$silentFails === 0) { peg$fail(peg$e109); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseW();
               if (s2 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f78();
+                s0 = peg$f80();
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -6901,13 +7177,13 @@ function peg$parse(input, options) {
                 peg$currPos += 8;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e103); }
+                if (peg$silentFails === 0) { peg$fail(peg$e110); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parseW();
                 if (s2 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f79();
+                  s0 = peg$f81();
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -6923,13 +7199,13 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e104); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e111); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseW();
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f80();
+                    s0 = peg$f82();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -6945,13 +7221,13 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e105); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e112); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parseW();
                     if (s2 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f81();
+                      s0 = peg$f83();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -6967,13 +7243,13 @@ function peg$parse(input, options) {
                       peg$currPos += 7;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e106); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e113); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parseW();
                       if (s2 !== peg$FAILED) {
                         peg$savedPos = s0;
-                        s0 = peg$f82();
+                        s0 = peg$f84();
                       } else {
                         peg$currPos = s0;
                         s0 = peg$FAILED;
@@ -6989,7 +7265,7 @@ function peg$parse(input, options) {
                         peg$currPos += 4;
                       } else {
                         s1 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e107); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e114); }
                       }
                       if (s1 !== peg$FAILED) {
                         s2 = peg$parse__();
@@ -6999,13 +7275,13 @@ function peg$parse(input, options) {
                             peg$currPos += 7;
                           } else {
                             s3 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e108); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e115); }
                           }
                           if (s3 !== peg$FAILED) {
                             s4 = peg$parseW();
                             if (s4 !== peg$FAILED) {
                               peg$savedPos = s0;
-                              s0 = peg$f83();
+                              s0 = peg$f85();
                             } else {
                               peg$currPos = s0;
                               s0 = peg$FAILED;
@@ -7029,13 +7305,13 @@ function peg$parse(input, options) {
                           peg$currPos += 4;
                         } else {
                           s1 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e107); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e114); }
                         }
                         if (s1 !== peg$FAILED) {
                           s2 = peg$parseW();
                           if (s2 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f84();
+                            s0 = peg$f86();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -7051,7 +7327,7 @@ function peg$parse(input, options) {
                             peg$currPos += 4;
                           } else {
                             s1 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e109); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e116); }
                           }
                           if (s1 !== peg$FAILED) {
                             s2 = peg$parse__();
@@ -7061,13 +7337,13 @@ function peg$parse(input, options) {
                                 peg$currPos += 7;
                               } else {
                                 s3 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e108); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e115); }
                               }
                               if (s3 !== peg$FAILED) {
                                 s4 = peg$parseW();
                                 if (s4 !== peg$FAILED) {
                                   peg$savedPos = s0;
-                                  s0 = peg$f85();
+                                  s0 = peg$f87();
                                 } else {
                                   peg$currPos = s0;
                                   s0 = peg$FAILED;
@@ -7091,13 +7367,13 @@ function peg$parse(input, options) {
                               peg$currPos += 4;
                             } else {
                               s1 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e109); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e116); }
                             }
                             if (s1 !== peg$FAILED) {
                               s2 = peg$parseW();
                               if (s2 !== peg$FAILED) {
                                 peg$savedPos = s0;
-                                s0 = peg$f86();
+                                s0 = peg$f88();
                               } else {
                                 peg$currPos = s0;
                                 s0 = peg$FAILED;
@@ -7113,7 +7389,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 2;
                               } else {
                                 s1 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e110); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e117); }
                               }
                               if (s1 !== peg$FAILED) {
                                 s2 = peg$parse__();
@@ -7123,13 +7399,13 @@ function peg$parse(input, options) {
                                     peg$currPos += 7;
                                   } else {
                                     s3 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e108); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e115); }
                                   }
                                   if (s3 !== peg$FAILED) {
                                     s4 = peg$parseW();
                                     if (s4 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f87();
+                                      s0 = peg$f89();
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -7153,13 +7429,13 @@ function peg$parse(input, options) {
                                   peg$currPos += 2;
                                 } else {
                                   s1 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e110); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e117); }
                                 }
                                 if (s1 !== peg$FAILED) {
                                   s2 = peg$parseW();
                                   if (s2 !== peg$FAILED) {
                                     peg$savedPos = s0;
-                                    s0 = peg$f88();
+                                    s0 = peg$f90();
                                   } else {
                                     peg$currPos = s0;
                                     s0 = peg$FAILED;
@@ -7175,13 +7451,13 @@ function peg$parse(input, options) {
                                     peg$currPos += 4;
                                   } else {
                                     s1 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e111); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e118); }
                                   }
                                   if (s1 !== peg$FAILED) {
                                     s2 = peg$parseW();
                                     if (s2 !== peg$FAILED) {
                                       peg$savedPos = s0;
-                                      s0 = peg$f89();
+                                      s0 = peg$f91();
                                     } else {
                                       peg$currPos = s0;
                                       s0 = peg$FAILED;
@@ -7197,13 +7473,13 @@ function peg$parse(input, options) {
                                       peg$currPos += 4;
                                     } else {
                                       s1 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e112); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e119); }
                                     }
                                     if (s1 !== peg$FAILED) {
                                       s2 = peg$parseW();
                                       if (s2 !== peg$FAILED) {
                                         peg$savedPos = s0;
-                                        s0 = peg$f90();
+                                        s0 = peg$f92();
                                       } else {
                                         peg$currPos = s0;
                                         s0 = peg$FAILED;
@@ -7219,13 +7495,13 @@ function peg$parse(input, options) {
                                         peg$currPos += 6;
                                       } else {
                                         s1 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e113); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e120); }
                                       }
                                       if (s1 !== peg$FAILED) {
                                         s2 = peg$parseW();
                                         if (s2 !== peg$FAILED) {
                                           peg$savedPos = s0;
-                                          s0 = peg$f91();
+                                          s0 = peg$f93();
                                         } else {
                                           peg$currPos = s0;
                                           s0 = peg$FAILED;
@@ -7241,7 +7517,7 @@ function peg$parse(input, options) {
                                           peg$currPos += 3;
                                         } else {
                                           s1 = peg$FAILED;
-                                          if (peg$silentFails === 0) { peg$fail(peg$e114); }
+                                          if (peg$silentFails === 0) { peg$fail(peg$e121); }
                                         }
                                         if (s1 !== peg$FAILED) {
                                           s2 = peg$parse__();
@@ -7251,13 +7527,13 @@ function peg$parse(input, options) {
                                               peg$currPos += 5;
                                             } else {
                                               s3 = peg$FAILED;
-                                              if (peg$silentFails === 0) { peg$fail(peg$e115); }
+                                              if (peg$silentFails === 0) { peg$fail(peg$e122); }
                                             }
                                             if (s3 !== peg$FAILED) {
                                               s4 = peg$parseW();
                                               if (s4 !== peg$FAILED) {
                                                 peg$savedPos = s0;
-                                                s0 = peg$f92();
+                                                s0 = peg$f94();
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -7281,13 +7557,13 @@ function peg$parse(input, options) {
                                             peg$currPos += 6;
                                           } else {
                                             s1 = peg$FAILED;
-                                            if (peg$silentFails === 0) { peg$fail(peg$e116); }
+                                            if (peg$silentFails === 0) { peg$fail(peg$e123); }
                                           }
                                           if (s1 !== peg$FAILED) {
                                             s2 = peg$parseW();
                                             if (s2 !== peg$FAILED) {
                                               peg$savedPos = s0;
-                                              s0 = peg$f93();
+                                              s0 = peg$f95();
                                             } else {
                                               peg$currPos = s0;
                                               s0 = peg$FAILED;
@@ -7303,13 +7579,13 @@ function peg$parse(input, options) {
                                               peg$currPos += 4;
                                             } else {
                                               s1 = peg$FAILED;
-                                              if (peg$silentFails === 0) { peg$fail(peg$e117); }
+                                              if (peg$silentFails === 0) { peg$fail(peg$e124); }
                                             }
                                             if (s1 !== peg$FAILED) {
                                               s2 = peg$parseW();
                                               if (s2 !== peg$FAILED) {
                                                 peg$savedPos = s0;
-                                                s0 = peg$f94();
+                                                s0 = peg$f96();
                                               } else {
                                                 peg$currPos = s0;
                                                 s0 = peg$FAILED;
@@ -7325,7 +7601,7 @@ function peg$parse(input, options) {
                                                 peg$currPos += 3;
                                               } else {
                                                 s1 = peg$FAILED;
-                                                if (peg$silentFails === 0) { peg$fail(peg$e118); }
+                                                if (peg$silentFails === 0) { peg$fail(peg$e125); }
                                               }
                                               if (s1 !== peg$FAILED) {
                                                 s2 = peg$parse__();
@@ -7335,13 +7611,13 @@ function peg$parse(input, options) {
                                                     peg$currPos += 9;
                                                   } else {
                                                     s3 = peg$FAILED;
-                                                    if (peg$silentFails === 0) { peg$fail(peg$e119); }
+                                                    if (peg$silentFails === 0) { peg$fail(peg$e126); }
                                                   }
                                                   if (s3 !== peg$FAILED) {
                                                     s4 = peg$parseW();
                                                     if (s4 !== peg$FAILED) {
                                                       peg$savedPos = s0;
-                                                      s0 = peg$f95();
+                                                      s0 = peg$f97();
                                                     } else {
                                                       peg$currPos = s0;
                                                       s0 = peg$FAILED;
@@ -7365,7 +7641,7 @@ function peg$parse(input, options) {
                                                   peg$currPos += 4;
                                                 } else {
                                                   s1 = peg$FAILED;
-                                                  if (peg$silentFails === 0) { peg$fail(peg$e120); }
+                                                  if (peg$silentFails === 0) { peg$fail(peg$e127); }
                                                 }
                                                 if (s1 !== peg$FAILED) {
                                                   s2 = peg$parse__();
@@ -7375,13 +7651,13 @@ function peg$parse(input, options) {
                                                       peg$currPos += 3;
                                                     } else {
                                                       s3 = peg$FAILED;
-                                                      if (peg$silentFails === 0) { peg$fail(peg$e101); }
+                                                      if (peg$silentFails === 0) { peg$fail(peg$e108); }
                                                     }
                                                     if (s3 !== peg$FAILED) {
                                                       s4 = peg$parseW();
                                                       if (s4 !== peg$FAILED) {
                                                         peg$savedPos = s0;
-                                                        s0 = peg$f96();
+                                                        s0 = peg$f98();
                                                       } else {
                                                         peg$currPos = s0;
                                                         s0 = peg$FAILED;
@@ -7405,7 +7681,7 @@ function peg$parse(input, options) {
                                                     peg$currPos += 3;
                                                   } else {
                                                     s1 = peg$FAILED;
-                                                    if (peg$silentFails === 0) { peg$fail(peg$e121); }
+                                                    if (peg$silentFails === 0) { peg$fail(peg$e128); }
                                                   }
                                                   if (s1 !== peg$FAILED) {
                                                     s2 = peg$parse__();
@@ -7415,13 +7691,13 @@ function peg$parse(input, options) {
                                                         peg$currPos += 7;
                                                       } else {
                                                         s3 = peg$FAILED;
-                                                        if (peg$silentFails === 0) { peg$fail(peg$e108); }
+                                                        if (peg$silentFails === 0) { peg$fail(peg$e115); }
                                                       }
                                                       if (s3 !== peg$FAILED) {
                                                         s4 = peg$parseW();
                                                         if (s4 !== peg$FAILED) {
                                                           peg$savedPos = s0;
-                                                          s0 = peg$f97();
+                                                          s0 = peg$f99();
                                                         } else {
                                                           peg$currPos = s0;
                                                           s0 = peg$FAILED;
@@ -7475,7 +7751,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -7496,7 +7772,7 @@ function peg$parse(input, options) {
     s2 = peg$parseExpr();
     if (s2 !== peg$FAILED) {
       peg$savedPos = s0;
-      s0 = peg$f98(s2);
+      s0 = peg$f100(s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7550,7 +7826,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f99(s1, s2);
+      s0 = peg$f101(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7604,7 +7880,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f100(s1, s2);
+      s0 = peg$f102(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7622,7 +7898,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e122); }
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -7632,7 +7908,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e123); }
+        if (peg$silentFails === 0) { peg$fail(peg$e130); }
       }
       if (s3 === peg$FAILED) {
         s3 = peg$currPos;
@@ -7641,7 +7917,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e20); }
+          if (peg$silentFails === 0) { peg$fail(peg$e24); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseW();
@@ -7663,7 +7939,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e21); }
+            if (peg$silentFails === 0) { peg$fail(peg$e25); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parseW();
@@ -7692,7 +7968,7 @@ function peg$parse(input, options) {
         s4 = peg$parsePower();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f101(s4);
+          s0 = peg$f103(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7726,7 +8002,7 @@ function peg$parse(input, options) {
         s6 = peg$parseSigned();
         if (s6 !== peg$FAILED) {
           peg$savedPos = s2;
-          s2 = peg$f102(s1, s4, s6);
+          s2 = peg$f104(s1, s4, s6);
         } else {
           peg$currPos = s2;
           s2 = peg$FAILED;
@@ -7739,7 +8015,7 @@ function peg$parse(input, options) {
         s2 = null;
       }
       peg$savedPos = s0;
-      s0 = peg$f103(s1, s2);
+      s0 = peg$f105(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -7751,17 +8027,18 @@ function peg$parse(input, options) {
   function peg$parseAddOp() {
     let s0, s1, s2, s3, s4, s5;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 43) {
       s1 = peg$c113;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e124); }
+      if (peg$silentFails === 0) { peg$fail(peg$e132); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f104();
+      s1 = peg$f106();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -7771,7 +8048,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e122); }
+        if (peg$silentFails === 0) { peg$fail(peg$e129); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$currPos;
@@ -7781,7 +8058,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e123); }
+          if (peg$silentFails === 0) { peg$fail(peg$e130); }
         }
         if (s3 === peg$FAILED) {
           s3 = peg$currPos;
@@ -7790,7 +8067,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e20); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parseW();
@@ -7812,7 +8089,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e21); }
+              if (peg$silentFails === 0) { peg$fail(peg$e25); }
             }
             if (s4 !== peg$FAILED) {
               s5 = peg$parseW();
@@ -7838,7 +8115,7 @@ function peg$parse(input, options) {
         }
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f105();
+          s0 = peg$f107();
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -7854,13 +8131,13 @@ function peg$parse(input, options) {
           peg$currPos += 4;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e125); }
+          if (peg$silentFails === 0) { peg$fail(peg$e133); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parseW();
           if (s2 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f106();
+            s0 = peg$f108();
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -7876,13 +8153,13 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e126); }
+            if (peg$silentFails === 0) { peg$fail(peg$e134); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseW();
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f107();
+              s0 = peg$f109();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -7898,7 +8175,7 @@ function peg$parse(input, options) {
               peg$currPos += 5;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e127); }
+              if (peg$silentFails === 0) { peg$fail(peg$e135); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -7908,13 +8185,13 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s3 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e71); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e78); }
                 }
                 if (s3 !== peg$FAILED) {
                   s4 = peg$parseW();
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f108();
+                    s0 = peg$f110();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -7938,7 +8215,7 @@ function peg$parse(input, options) {
                 peg$currPos += 10;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e128); }
+                if (peg$silentFails === 0) { peg$fail(peg$e136); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -7948,13 +8225,13 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e129); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e137); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parseW();
                     if (s4 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f109();
+                      s0 = peg$f111();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -7976,6 +8253,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
 
     return s0;
   }
@@ -7983,17 +8265,18 @@ function peg$parse(input, options) {
   function peg$parseMulOp() {
     let s0, s1, s2, s3, s4;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 42) {
       s1 = peg$c119;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e130); }
+      if (peg$silentFails === 0) { peg$fail(peg$e138); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f110();
+      s1 = peg$f112();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -8003,11 +8286,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e131); }
+        if (peg$silentFails === 0) { peg$fail(peg$e139); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f111();
+        s1 = peg$f113();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -8017,11 +8300,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e132); }
+          if (peg$silentFails === 0) { peg$fail(peg$e140); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f112();
+          s1 = peg$f114();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -8031,13 +8314,13 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e133); }
+            if (peg$silentFails === 0) { peg$fail(peg$e141); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseW();
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f113();
+              s0 = peg$f115();
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -8053,7 +8336,7 @@ function peg$parse(input, options) {
               peg$currPos += 10;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e134); }
+              if (peg$silentFails === 0) { peg$fail(peg$e142); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -8063,13 +8346,13 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s3 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e129); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e137); }
                 }
                 if (s3 !== peg$FAILED) {
                   s4 = peg$parseW();
                   if (s4 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f114();
+                    s0 = peg$f116();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -8093,7 +8376,7 @@ function peg$parse(input, options) {
                 peg$currPos += 7;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e135); }
+                if (peg$silentFails === 0) { peg$fail(peg$e143); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -8103,13 +8386,13 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e129); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e137); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parseW();
                     if (s4 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f115();
+                      s0 = peg$f117();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -8133,13 +8416,13 @@ function peg$parse(input, options) {
                   peg$currPos += 6;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e136); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e144); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseW();
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f116();
+                    s0 = peg$f118();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -8155,23 +8438,23 @@ function peg$parse(input, options) {
                     peg$currPos += 9;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e137); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e145); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
                     if (s2 !== peg$FAILED) {
-                      if (input.substr(peg$currPos, 2) === peg$c52) {
-                        s3 = peg$c52;
+                      if (input.substr(peg$currPos, 2) === peg$c51) {
+                        s3 = peg$c51;
                         peg$currPos += 2;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e68); }
                       }
                       if (s3 !== peg$FAILED) {
                         s4 = peg$parseW();
                         if (s4 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f117();
+                          s0 = peg$f119();
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -8195,6 +8478,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
 
     return s0;
   }
@@ -8202,17 +8490,18 @@ function peg$parse(input, options) {
   function peg$parsePowOp() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 94) {
       s1 = peg$c127;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e138); }
+      if (peg$silentFails === 0) { peg$fail(peg$e146); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f118();
+      s1 = peg$f120();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -8222,7 +8511,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e71); }
+        if (peg$silentFails === 0) { peg$fail(peg$e78); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -8232,7 +8521,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
@@ -8242,23 +8531,23 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e139); }
+                if (peg$silentFails === 0) { peg$fail(peg$e147); }
               }
               if (s5 !== peg$FAILED) {
                 s6 = peg$parse__();
                 if (s6 !== peg$FAILED) {
-                  if (input.substr(peg$currPos, 2) === peg$c52) {
-                    s7 = peg$c52;
+                  if (input.substr(peg$currPos, 2) === peg$c51) {
+                    s7 = peg$c51;
                     peg$currPos += 2;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e68); }
                   }
                   if (s7 !== peg$FAILED) {
                     s8 = peg$parseW();
                     if (s8 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f119();
+                      s0 = peg$f121();
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -8298,23 +8587,23 @@ function peg$parse(input, options) {
           peg$currPos += 5;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e139); }
+          if (peg$silentFails === 0) { peg$fail(peg$e147); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
           if (s2 !== peg$FAILED) {
-            if (input.substr(peg$currPos, 2) === peg$c52) {
-              s3 = peg$c52;
+            if (input.substr(peg$currPos, 2) === peg$c51) {
+              s3 = peg$c51;
               peg$currPos += 2;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e68); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parseW();
               if (s4 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f120();
+                s0 = peg$f122();
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -8333,6 +8622,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e131); }
+    }
 
     return s0;
   }
@@ -8340,13 +8634,14 @@ function peg$parse(input, options) {
   function peg$parsePrimary() {
     let s0, s1, s2, s3, s4, s5;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     if (input.charCodeAt(peg$currPos) === 40) {
       s1 = peg$c15;
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e23); }
+      if (peg$silentFails === 0) { peg$fail(peg$e27); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -8358,11 +8653,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f121(s3);
+          s0 = peg$f123(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -8393,7 +8688,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e57); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
                 }
                 if (s2 !== peg$FAILED) {
                   s3 = peg$parse__();
@@ -8414,7 +8709,7 @@ function peg$parse(input, options) {
                 s2 = peg$parseMeasure();
                 if (s2 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f122(s2);
+                  s0 = peg$f124(s2);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -8427,6 +8722,11 @@ function peg$parse(input, options) {
           }
         }
       }
+    }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e148); }
     }
 
     return s0;
@@ -8441,13 +8741,13 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e140); }
+      if (peg$silentFails === 0) { peg$fail(peg$e149); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseName();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f123(s2);
+        s0 = peg$f125(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -8470,7 +8770,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e141); }
+      if (peg$silentFails === 0) { peg$fail(peg$e150); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 3) === peg$c131) {
@@ -8478,7 +8778,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e142); }
+        if (peg$silentFails === 0) { peg$fail(peg$e151); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 3) === peg$c132) {
@@ -8486,7 +8786,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e143); }
+          if (peg$silentFails === 0) { peg$fail(peg$e152); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 5) === peg$c133) {
@@ -8494,7 +8794,7 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e144); }
+            if (peg$silentFails === 0) { peg$fail(peg$e153); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 5) === peg$c134) {
@@ -8502,7 +8802,7 @@ function peg$parse(input, options) {
               peg$currPos += 5;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e145); }
+              if (peg$silentFails === 0) { peg$fail(peg$e154); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 7) === peg$c135) {
@@ -8510,7 +8810,7 @@ function peg$parse(input, options) {
                 peg$currPos += 7;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e146); }
+                if (peg$silentFails === 0) { peg$fail(peg$e155); }
               }
               if (s2 === peg$FAILED) {
                 if (input.substr(peg$currPos, 4) === peg$c136) {
@@ -8518,7 +8818,7 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e147); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e156); }
                 }
                 if (s2 === peg$FAILED) {
                   if (input.substr(peg$currPos, 5) === peg$c137) {
@@ -8526,7 +8826,7 @@ function peg$parse(input, options) {
                     peg$currPos += 5;
                   } else {
                     s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e148); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e157); }
                   }
                   if (s2 === peg$FAILED) {
                     if (input.substr(peg$currPos, 8) === peg$c138) {
@@ -8534,7 +8834,7 @@ function peg$parse(input, options) {
                       peg$currPos += 8;
                     } else {
                       s2 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e149); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e158); }
                     }
                     if (s2 === peg$FAILED) {
                       if (input.substr(peg$currPos, 3) === peg$c139) {
@@ -8542,7 +8842,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s2 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e150); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e159); }
                       }
                     }
                   }
@@ -8565,7 +8865,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e23); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -8579,14 +8879,14 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e151); }
+            if (peg$silentFails === 0) { peg$fail(peg$e160); }
           }
           if (s9 !== peg$FAILED) {
             s10 = peg$parse_();
             s11 = peg$parseExpr();
             if (s11 !== peg$FAILED) {
               peg$savedPos = s7;
-              s7 = peg$f124(s1, s5, s11);
+              s7 = peg$f126(s1, s5, s11);
             } else {
               peg$currPos = s7;
               s7 = peg$FAILED;
@@ -8604,14 +8904,14 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e151); }
+              if (peg$silentFails === 0) { peg$fail(peg$e160); }
             }
             if (s9 !== peg$FAILED) {
               s10 = peg$parse_();
               s11 = peg$parseExpr();
               if (s11 !== peg$FAILED) {
                 peg$savedPos = s7;
-                s7 = peg$f124(s1, s5, s11);
+                s7 = peg$f126(s1, s5, s11);
               } else {
                 peg$currPos = s7;
                 s7 = peg$FAILED;
@@ -8627,11 +8927,11 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
           }
           if (s8 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f125(s1, s5, s6);
+            s0 = peg$f127(s1, s5, s6);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -8662,7 +8962,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e145); }
+      if (peg$silentFails === 0) { peg$fail(peg$e154); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 7) === peg$c135) {
@@ -8670,7 +8970,7 @@ function peg$parse(input, options) {
         peg$currPos += 7;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e146); }
+        if (peg$silentFails === 0) { peg$fail(peg$e155); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 4) === peg$c136) {
@@ -8678,7 +8978,7 @@ function peg$parse(input, options) {
           peg$currPos += 4;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e147); }
+          if (peg$silentFails === 0) { peg$fail(peg$e156); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 5) === peg$c137) {
@@ -8686,7 +8986,7 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e148); }
+            if (peg$silentFails === 0) { peg$fail(peg$e157); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 8) === peg$c138) {
@@ -8694,7 +8994,7 @@ function peg$parse(input, options) {
               peg$currPos += 8;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e149); }
+              if (peg$silentFails === 0) { peg$fail(peg$e158); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 3) === peg$c139) {
@@ -8702,7 +9002,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e150); }
+                if (peg$silentFails === 0) { peg$fail(peg$e159); }
               }
             }
           }
@@ -8717,12 +9017,12 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
       if (s2 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c52) {
-          s3 = peg$c52;
+        if (input.substr(peg$currPos, 2) === peg$c51) {
+          s3 = peg$c51;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+          if (peg$silentFails === 0) { peg$fail(peg$e68); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parseW();
@@ -8731,7 +9031,7 @@ function peg$parse(input, options) {
             s6 = peg$parsePrimary();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f126(s1, s6);
+              s0 = peg$f128(s1, s6);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -8765,7 +9065,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e148); }
+      if (peg$silentFails === 0) { peg$fail(peg$e157); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseW();
@@ -8779,7 +9079,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e71); }
+            if (peg$silentFails === 0) { peg$fail(peg$e78); }
           }
           if (s6 !== peg$FAILED) {
             s7 = peg$parseW();
@@ -8792,7 +9092,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s11 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                if (peg$silentFails === 0) { peg$fail(peg$e161); }
               }
               if (s11 !== peg$FAILED) {
                 while (s11 !== peg$FAILED) {
@@ -8802,7 +9102,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s11 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e161); }
                   }
                 }
               } else {
@@ -8820,7 +9120,7 @@ function peg$parse(input, options) {
                   peg$currPos += 6;
                 } else {
                   s11 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e153); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e162); }
                 }
                 if (s11 === peg$FAILED) {
                   if (input.substr(peg$currPos, 5) === peg$c142) {
@@ -8828,14 +9128,14 @@ function peg$parse(input, options) {
                     peg$currPos += 5;
                   } else {
                     s11 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e154); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e163); }
                   }
                 }
                 if (s11 !== peg$FAILED) {
                   s12 = peg$parseW();
                   if (s12 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f127(s4, s9);
+                    s0 = peg$f129(s4, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -8882,7 +9182,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e155); }
+      if (peg$silentFails === 0) { peg$fail(peg$e164); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 6) === peg$c88) {
@@ -8890,7 +9190,7 @@ function peg$parse(input, options) {
         peg$currPos += 6;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e99); }
+        if (peg$silentFails === 0) { peg$fail(peg$e106); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 3) === peg$c144) {
@@ -8898,7 +9198,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e156); }
+          if (peg$silentFails === 0) { peg$fail(peg$e165); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 7) === peg$c145) {
@@ -8906,7 +9206,7 @@ function peg$parse(input, options) {
             peg$currPos += 7;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e157); }
+            if (peg$silentFails === 0) { peg$fail(peg$e166); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 3) === peg$c146) {
@@ -8914,7 +9214,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e158); }
+              if (peg$silentFails === 0) { peg$fail(peg$e167); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 4) === peg$c147) {
@@ -8922,7 +9222,7 @@ function peg$parse(input, options) {
                 peg$currPos += 4;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e159); }
+                if (peg$silentFails === 0) { peg$fail(peg$e168); }
               }
               if (s2 === peg$FAILED) {
                 if (input.substr(peg$currPos, 7) === peg$c148) {
@@ -8930,7 +9230,7 @@ function peg$parse(input, options) {
                   peg$currPos += 7;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e160); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e169); }
                 }
                 if (s2 === peg$FAILED) {
                   if (input.substr(peg$currPos, 3) === peg$c131) {
@@ -8938,7 +9238,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e142); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e151); }
                   }
                   if (s2 === peg$FAILED) {
                     if (input.substr(peg$currPos, 8) === peg$c149) {
@@ -8946,7 +9246,7 @@ function peg$parse(input, options) {
                       peg$currPos += 8;
                     } else {
                       s2 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e161); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e170); }
                     }
                     if (s2 === peg$FAILED) {
                       if (input.substr(peg$currPos, 7) === peg$c150) {
@@ -8954,7 +9254,7 @@ function peg$parse(input, options) {
                         peg$currPos += 7;
                       } else {
                         s2 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e162); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e171); }
                       }
                       if (s2 === peg$FAILED) {
                         if (input.substr(peg$currPos, 3) === peg$c132) {
@@ -8962,7 +9262,7 @@ function peg$parse(input, options) {
                           peg$currPos += 3;
                         } else {
                           s2 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e143); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e152); }
                         }
                         if (s2 === peg$FAILED) {
                           if (input.substr(peg$currPos, 7) === peg$c151) {
@@ -8970,7 +9270,7 @@ function peg$parse(input, options) {
                             peg$currPos += 7;
                           } else {
                             s2 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e163); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e172); }
                           }
                         }
                       }
@@ -8991,12 +9291,12 @@ function peg$parse(input, options) {
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
       if (s2 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c52) {
-          s3 = peg$c52;
+        if (input.substr(peg$currPos, 2) === peg$c51) {
+          s3 = peg$c51;
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+          if (peg$silentFails === 0) { peg$fail(peg$e68); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parseW();
@@ -9008,7 +9308,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e63); }
             }
             if (s7 !== peg$FAILED) {
               s8 = peg$parse__();
@@ -9029,7 +9329,7 @@ function peg$parse(input, options) {
             s7 = peg$parseAccess();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f128(s1, s7);
+              s0 = peg$f130(s1, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -9064,7 +9364,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e57); }
+      if (peg$silentFails === 0) { peg$fail(peg$e63); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -9096,7 +9396,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e57); }
+          if (peg$silentFails === 0) { peg$fail(peg$e63); }
         }
         if (s9 !== peg$FAILED) {
           s10 = peg$parse__();
@@ -9117,7 +9417,7 @@ function peg$parse(input, options) {
         s9 = peg$parseChain();
         if (s9 !== peg$FAILED) {
           peg$savedPos = s4;
-          s4 = peg$f129(s2, s9);
+          s4 = peg$f131(s2, s9);
         } else {
           peg$currPos = s4;
           s4 = peg$FAILED;
@@ -9139,7 +9439,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s9 !== peg$FAILED) {
             s10 = peg$parse__();
@@ -9160,7 +9460,7 @@ function peg$parse(input, options) {
           s9 = peg$parseChain();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s4;
-            s4 = peg$f129(s2, s9);
+            s4 = peg$f131(s2, s9);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -9171,7 +9471,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f130(s2, s3);
+      s0 = peg$f132(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9189,7 +9489,7 @@ function peg$parse(input, options) {
       peg$currPos += 6;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e164); }
+      if (peg$silentFails === 0) { peg$fail(peg$e173); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -9199,7 +9499,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e165); }
+          if (peg$silentFails === 0) { peg$fail(peg$e174); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -9209,7 +9509,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e87); }
+              if (peg$silentFails === 0) { peg$fail(peg$e94); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parseW();
@@ -9247,7 +9547,7 @@ function peg$parse(input, options) {
         peg$currPos += 8;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e166); }
+        if (peg$silentFails === 0) { peg$fail(peg$e175); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -9257,7 +9557,7 @@ function peg$parse(input, options) {
             peg$currPos += 7;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e167); }
+            if (peg$silentFails === 0) { peg$fail(peg$e176); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parseW();
@@ -9294,12 +9594,12 @@ function peg$parse(input, options) {
       s2 = [];
       s3 = peg$currPos;
       s4 = peg$parse_();
-      if (input.substr(peg$currPos, 2) === peg$c52) {
-        s5 = peg$c52;
+      if (input.substr(peg$currPos, 2) === peg$c51) {
+        s5 = peg$c51;
         peg$currPos += 2;
       } else {
         s5 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e63); }
+        if (peg$silentFails === 0) { peg$fail(peg$e68); }
       }
       if (s5 === peg$FAILED) {
         if (input.substr(peg$currPos, 2) === peg$c76) {
@@ -9307,7 +9607,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
       }
       if (s5 !== peg$FAILED) {
@@ -9320,7 +9620,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e63); }
           }
           if (s9 !== peg$FAILED) {
             s10 = peg$parse__();
@@ -9341,7 +9641,7 @@ function peg$parse(input, options) {
           s9 = peg$parseLink();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f131(s1, s9);
+            s3 = peg$f133(s1, s9);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -9358,12 +9658,12 @@ function peg$parse(input, options) {
         s2.push(s3);
         s3 = peg$currPos;
         s4 = peg$parse_();
-        if (input.substr(peg$currPos, 2) === peg$c52) {
-          s5 = peg$c52;
+        if (input.substr(peg$currPos, 2) === peg$c51) {
+          s5 = peg$c51;
           peg$currPos += 2;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+          if (peg$silentFails === 0) { peg$fail(peg$e68); }
         }
         if (s5 === peg$FAILED) {
           if (input.substr(peg$currPos, 2) === peg$c76) {
@@ -9371,7 +9671,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e94); }
           }
         }
         if (s5 !== peg$FAILED) {
@@ -9384,7 +9684,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e57); }
+              if (peg$silentFails === 0) { peg$fail(peg$e63); }
             }
             if (s9 !== peg$FAILED) {
               s10 = peg$parse__();
@@ -9405,7 +9705,7 @@ function peg$parse(input, options) {
             s9 = peg$parseLink();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s3;
-              s3 = peg$f131(s1, s9);
+              s3 = peg$f133(s1, s9);
             } else {
               peg$currPos = s3;
               s3 = peg$FAILED;
@@ -9420,7 +9720,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f132(s1, s2);
+      s0 = peg$f134(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9438,7 +9738,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e168); }
+      if (peg$silentFails === 0) { peg$fail(peg$e177); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -9446,7 +9746,7 @@ function peg$parse(input, options) {
         s3 = peg$parsePropertyToken();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f133(s3);
+          s0 = peg$f135(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -9464,7 +9764,7 @@ function peg$parse(input, options) {
       s1 = peg$parsePropertyToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f134(s1);
+        s1 = peg$f136(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -9472,7 +9772,7 @@ function peg$parse(input, options) {
         s1 = peg$parseSelectorToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f135(s1);
+          s1 = peg$f137(s1);
         }
         s0 = s1;
       }
@@ -9526,7 +9826,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f136(s1, s2);
+      s0 = peg$f138(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9544,7 +9844,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e32); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseW();
@@ -9553,7 +9853,7 @@ function peg$parse(input, options) {
         s4 = peg$parseShCond();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f137(s4);
+          s0 = peg$f139(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -9573,7 +9873,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e23); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
@@ -9585,11 +9885,11 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e28); }
           }
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f138(s3);
+            s0 = peg$f140(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -9613,7 +9913,7 @@ function peg$parse(input, options) {
             s4 = peg$parseShPred();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s2;
-              s2 = peg$f139(s1, s4);
+              s2 = peg$f141(s1, s4);
             } else {
               peg$currPos = s2;
               s2 = peg$FAILED;
@@ -9622,7 +9922,7 @@ function peg$parse(input, options) {
               s2 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f140(s1, s2);
+            s0 = peg$f142(s1, s2);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -9637,6 +9937,7 @@ function peg$parse(input, options) {
   function peg$parseShPred() {
     let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     s1 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c157) {
@@ -9644,7 +9945,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e169); }
+      if (peg$silentFails === 0) { peg$fail(peg$e178); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 2) === peg$c158) {
@@ -9652,7 +9953,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e170); }
+        if (peg$silentFails === 0) { peg$fail(peg$e179); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 2) === peg$c159) {
@@ -9660,7 +9961,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e171); }
+          if (peg$silentFails === 0) { peg$fail(peg$e180); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 2) === peg$c160) {
@@ -9668,7 +9969,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e172); }
+            if (peg$silentFails === 0) { peg$fail(peg$e181); }
           }
           if (s2 === peg$FAILED) {
             s2 = peg$currPos;
@@ -9677,7 +9978,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e123); }
+              if (peg$silentFails === 0) { peg$fail(peg$e130); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$currPos;
@@ -9687,7 +9988,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e173); }
+                if (peg$silentFails === 0) { peg$fail(peg$e182); }
               }
               peg$silentFails--;
               if (s5 === peg$FAILED) {
@@ -9713,7 +10014,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e174); }
+                if (peg$silentFails === 0) { peg$fail(peg$e183); }
               }
             }
           }
@@ -9730,7 +10031,7 @@ function peg$parse(input, options) {
       s3 = peg$parseShOperand();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f141(s1, s3);
+        s0 = peg$f143(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -9746,7 +10047,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e38); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -9756,7 +10057,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e87); }
+            if (peg$silentFails === 0) { peg$fail(peg$e94); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parseW();
@@ -9765,7 +10066,7 @@ function peg$parse(input, options) {
               s6 = peg$parseShOperand();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f142(s6);
+                s0 = peg$f144(s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -9793,7 +10094,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e87); }
+          if (peg$silentFails === 0) { peg$fail(peg$e94); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parseW();
@@ -9802,7 +10103,7 @@ function peg$parse(input, options) {
             s4 = peg$parseShOperand();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f143(s4);
+              s0 = peg$f145(s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -9817,12 +10118,12 @@ function peg$parse(input, options) {
         }
         if (s0 === peg$FAILED) {
           s0 = peg$currPos;
-          if (input.substr(peg$currPos, 7) === peg$c51) {
-            s1 = peg$c51;
+          if (input.substr(peg$currPos, 7) === peg$c52) {
+            s1 = peg$c52;
             peg$currPos += 7;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e62); }
+            if (peg$silentFails === 0) { peg$fail(peg$e70); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parseW();
@@ -9836,7 +10137,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s6 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e20); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e24); }
                 }
                 if (s6 !== peg$FAILED) {
                   s7 = peg$parseW();
@@ -9845,7 +10146,7 @@ function peg$parse(input, options) {
                     s9 = peg$parseShOperand();
                     if (s9 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f144(s4, s9);
+                      s0 = peg$f146(s4, s9);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -9877,7 +10178,7 @@ function peg$parse(input, options) {
               peg$currPos += 8;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e86); }
+              if (peg$silentFails === 0) { peg$fail(peg$e93); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parseW();
@@ -9886,7 +10187,7 @@ function peg$parse(input, options) {
                 s4 = peg$parseShOperand();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f145(s4);
+                  s0 = peg$f147(s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -9906,7 +10207,7 @@ function peg$parse(input, options) {
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e31); }
+                if (peg$silentFails === 0) { peg$fail(peg$e37); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -9916,7 +10217,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e38); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -9926,13 +10227,13 @@ function peg$parse(input, options) {
                         peg$currPos += 5;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e95); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e102); }
                       }
                       if (s5 !== peg$FAILED) {
                         s6 = peg$parseW();
                         if (s6 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f146();
+                          s0 = peg$f148();
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -9964,13 +10265,13 @@ function peg$parse(input, options) {
                   peg$currPos += 6;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e96); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e103); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parseW();
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f147();
+                    s0 = peg$f149();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9986,7 +10287,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
@@ -9996,7 +10297,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e38); }
                       }
                       if (s3 !== peg$FAILED) {
                         s4 = peg$parse__();
@@ -10006,13 +10307,13 @@ function peg$parse(input, options) {
                             peg$currPos += 4;
                           } else {
                             s5 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e101); }
                           }
                           if (s5 !== peg$FAILED) {
                             s6 = peg$parseW();
                             if (s6 !== peg$FAILED) {
                               peg$savedPos = s0;
-                              s0 = peg$f148();
+                              s0 = peg$f150();
                             } else {
                               peg$currPos = s0;
                               s0 = peg$FAILED;
@@ -10044,7 +10345,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -10054,13 +10355,13 @@ function peg$parse(input, options) {
                           peg$currPos += 4;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e94); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e101); }
                         }
                         if (s3 !== peg$FAILED) {
                           s4 = peg$parseW();
                           if (s4 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f149();
+                            s0 = peg$f151();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -10085,6 +10386,11 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e69); }
+    }
 
     return s0;
   }
@@ -10100,14 +10406,14 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e122); }
+        if (peg$silentFails === 0) { peg$fail(peg$e129); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
         s3 = peg$parseNumberLit();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f150(s3);
+          s0 = peg$f152(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10121,7 +10427,7 @@ function peg$parse(input, options) {
         s1 = peg$parseShPath();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f151(s1);
+          s1 = peg$f153(s1);
         }
         s0 = s1;
       }
@@ -10230,7 +10536,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e175); }
+      if (peg$silentFails === 0) { peg$fail(peg$e184); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -10244,14 +10550,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e151); }
+          if (peg$silentFails === 0) { peg$fail(peg$e160); }
         }
         if (s7 !== peg$FAILED) {
           s8 = peg$parse_();
           s9 = peg$parseListItem();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f152(s3, s9);
+            s5 = peg$f154(s3, s9);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -10269,14 +10575,14 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s7 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e151); }
+            if (peg$silentFails === 0) { peg$fail(peg$e160); }
           }
           if (s7 !== peg$FAILED) {
             s8 = peg$parse_();
             s9 = peg$parseListItem();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f152(s3, s9);
+              s5 = peg$f154(s3, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -10292,11 +10598,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e176); }
+          if (peg$silentFails === 0) { peg$fail(peg$e185); }
         }
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f153(s3, s4);
+          s0 = peg$f155(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10326,14 +10632,14 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e122); }
+          if (peg$silentFails === 0) { peg$fail(peg$e129); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse_();
           s3 = peg$parseNumberLit();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f154(s3);
+            s0 = peg$f156(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -10392,7 +10698,7 @@ function peg$parse(input, options) {
           peg$currPos += 7;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e177); }
+          if (peg$silentFails === 0) { peg$fail(peg$e186); }
         }
         if (s4 === peg$FAILED) {
           if (input.substr(peg$currPos, 6) === peg$c166) {
@@ -10400,7 +10706,7 @@ function peg$parse(input, options) {
             peg$currPos += 6;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e178); }
+            if (peg$silentFails === 0) { peg$fail(peg$e187); }
           }
           if (s4 === peg$FAILED) {
             if (input.substr(peg$currPos, 7) === peg$c167) {
@@ -10408,7 +10714,7 @@ function peg$parse(input, options) {
               peg$currPos += 7;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e179); }
+              if (peg$silentFails === 0) { peg$fail(peg$e188); }
             }
             if (s4 === peg$FAILED) {
               if (input.substr(peg$currPos, 6) === peg$c168) {
@@ -10416,7 +10722,7 @@ function peg$parse(input, options) {
                 peg$currPos += 6;
               } else {
                 s4 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e180); }
+                if (peg$silentFails === 0) { peg$fail(peg$e189); }
               }
               if (s4 === peg$FAILED) {
                 if (input.substr(peg$currPos, 5) === peg$c169) {
@@ -10424,7 +10730,7 @@ function peg$parse(input, options) {
                   peg$currPos += 5;
                 } else {
                   s4 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e181); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e190); }
                 }
                 if (s4 === peg$FAILED) {
                   if (input.substr(peg$currPos, 4) === peg$c170) {
@@ -10432,7 +10738,7 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s4 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e182); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e191); }
                   }
                   if (s4 === peg$FAILED) {
                     if (input.substr(peg$currPos, 4) === peg$c171) {
@@ -10440,7 +10746,7 @@ function peg$parse(input, options) {
                       peg$currPos += 4;
                     } else {
                       s4 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e183); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e192); }
                     }
                     if (s4 === peg$FAILED) {
                       if (input.substr(peg$currPos, 3) === peg$c172) {
@@ -10448,7 +10754,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s4 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e184); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e193); }
                       }
                       if (s4 === peg$FAILED) {
                         if (input.substr(peg$currPos, 5) === peg$c173) {
@@ -10456,7 +10762,7 @@ function peg$parse(input, options) {
                           peg$currPos += 5;
                         } else {
                           s4 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e185); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e194); }
                         }
                         if (s4 === peg$FAILED) {
                           if (input.substr(peg$currPos, 4) === peg$c174) {
@@ -10464,7 +10770,7 @@ function peg$parse(input, options) {
                             peg$currPos += 4;
                           } else {
                             s4 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e186); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e195); }
                           }
                           if (s4 === peg$FAILED) {
                             if (input.substr(peg$currPos, 6) === peg$c175) {
@@ -10472,7 +10778,7 @@ function peg$parse(input, options) {
                               peg$currPos += 6;
                             } else {
                               s4 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e187); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e196); }
                             }
                             if (s4 === peg$FAILED) {
                               if (input.substr(peg$currPos, 5) === peg$c176) {
@@ -10480,7 +10786,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 5;
                               } else {
                                 s4 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e188); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e197); }
                               }
                               if (s4 === peg$FAILED) {
                                 if (input.substr(peg$currPos, 5) === peg$c177) {
@@ -10488,7 +10794,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 5;
                                 } else {
                                   s4 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e189); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e198); }
                                 }
                                 if (s4 === peg$FAILED) {
                                   if (input.substr(peg$currPos, 4) === peg$c178) {
@@ -10496,7 +10802,7 @@ function peg$parse(input, options) {
                                     peg$currPos += 4;
                                   } else {
                                     s4 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e190); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e199); }
                                   }
                                   if (s4 === peg$FAILED) {
                                     if (input.substr(peg$currPos, 7) === peg$c179) {
@@ -10504,7 +10810,7 @@ function peg$parse(input, options) {
                                       peg$currPos += 7;
                                     } else {
                                       s4 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e191); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e200); }
                                     }
                                     if (s4 === peg$FAILED) {
                                       if (input.substr(peg$currPos, 6) === peg$c180) {
@@ -10512,7 +10818,7 @@ function peg$parse(input, options) {
                                         peg$currPos += 6;
                                       } else {
                                         s4 = peg$FAILED;
-                                        if (peg$silentFails === 0) { peg$fail(peg$e192); }
+                                        if (peg$silentFails === 0) { peg$fail(peg$e201); }
                                       }
                                       if (s4 === peg$FAILED) {
                                         if (input.substr(peg$currPos, 9) === peg$c181) {
@@ -10520,7 +10826,7 @@ function peg$parse(input, options) {
                                           peg$currPos += 9;
                                         } else {
                                           s4 = peg$FAILED;
-                                          if (peg$silentFails === 0) { peg$fail(peg$e193); }
+                                          if (peg$silentFails === 0) { peg$fail(peg$e202); }
                                         }
                                         if (s4 === peg$FAILED) {
                                           if (input.substr(peg$currPos, 7) === peg$c182) {
@@ -10528,7 +10834,7 @@ function peg$parse(input, options) {
                                             peg$currPos += 7;
                                           } else {
                                             s4 = peg$FAILED;
-                                            if (peg$silentFails === 0) { peg$fail(peg$e194); }
+                                            if (peg$silentFails === 0) { peg$fail(peg$e203); }
                                           }
                                         }
                                       }
@@ -10556,7 +10862,7 @@ function peg$parse(input, options) {
           s4 = peg$parseW();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f155(s1, s3);
+            s0 = peg$f157(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -10586,7 +10892,7 @@ function peg$parse(input, options) {
       peg$currPos += 5;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e195); }
+      if (peg$silentFails === 0) { peg$fail(peg$e204); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -10598,11 +10904,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e28); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f156(s3);
+          s0 = peg$f158(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10633,7 +10939,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
     if (s3 !== peg$FAILED) {
       s4 = input.charAt(peg$currPos);
@@ -10641,7 +10947,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e152); }
+        if (peg$silentFails === 0) { peg$fail(peg$e161); }
       }
       if (s4 !== peg$FAILED) {
         s5 = input.charAt(peg$currPos);
@@ -10649,7 +10955,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e152); }
+          if (peg$silentFails === 0) { peg$fail(peg$e161); }
         }
         if (s5 !== peg$FAILED) {
           s6 = input.charAt(peg$currPos);
@@ -10657,7 +10963,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e152); }
+            if (peg$silentFails === 0) { peg$fail(peg$e161); }
           }
           if (s6 !== peg$FAILED) {
             if (input.charCodeAt(peg$currPos) === 45) {
@@ -10665,7 +10971,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e122); }
+              if (peg$silentFails === 0) { peg$fail(peg$e129); }
             }
             if (s7 !== peg$FAILED) {
               s8 = input.charAt(peg$currPos);
@@ -10673,7 +10979,7 @@ function peg$parse(input, options) {
                 peg$currPos++;
               } else {
                 s8 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                if (peg$silentFails === 0) { peg$fail(peg$e161); }
               }
               if (s8 !== peg$FAILED) {
                 s9 = input.charAt(peg$currPos);
@@ -10681,7 +10987,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s9 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e161); }
                 }
                 if (s9 !== peg$FAILED) {
                   if (input.charCodeAt(peg$currPos) === 45) {
@@ -10689,7 +10995,7 @@ function peg$parse(input, options) {
                     peg$currPos++;
                   } else {
                     s10 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e122); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e129); }
                   }
                   if (s10 !== peg$FAILED) {
                     s11 = input.charAt(peg$currPos);
@@ -10697,7 +11003,7 @@ function peg$parse(input, options) {
                       peg$currPos++;
                     } else {
                       s11 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e161); }
                     }
                     if (s11 !== peg$FAILED) {
                       s12 = input.charAt(peg$currPos);
@@ -10705,7 +11011,7 @@ function peg$parse(input, options) {
                         peg$currPos++;
                       } else {
                         s12 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e152); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e161); }
                       }
                       if (s12 !== peg$FAILED) {
                         s3 = [s3, s4, s5, s6, s7, s8, s9, s10, s11, s12];
@@ -10763,7 +11069,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e152); }
+        if (peg$silentFails === 0) { peg$fail(peg$e161); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -10774,7 +11080,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f157(s1);
+        s0 = peg$f159(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -10799,7 +11105,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s4 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e152); }
+      if (peg$silentFails === 0) { peg$fail(peg$e161); }
     }
     if (s4 !== peg$FAILED) {
       while (s4 !== peg$FAILED) {
@@ -10809,7 +11115,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e152); }
+          if (peg$silentFails === 0) { peg$fail(peg$e161); }
         }
       }
     } else {
@@ -10831,7 +11137,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e152); }
+          if (peg$silentFails === 0) { peg$fail(peg$e161); }
         }
         if (s7 !== peg$FAILED) {
           while (s7 !== peg$FAILED) {
@@ -10841,7 +11147,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e152); }
+              if (peg$silentFails === 0) { peg$fail(peg$e161); }
             }
           }
         } else {
@@ -10880,7 +11186,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e196); }
+        if (peg$silentFails === 0) { peg$fail(peg$e205); }
       }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
@@ -10891,7 +11197,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f158(s1);
+        s0 = peg$f160(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -10913,13 +11219,13 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e197); }
+      if (peg$silentFails === 0) { peg$fail(peg$e206); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseW();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f159();
+        s0 = peg$f161();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -10935,13 +11241,13 @@ function peg$parse(input, options) {
         peg$currPos += 5;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e198); }
+        if (peg$silentFails === 0) { peg$fail(peg$e207); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parseW();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f160();
+          s0 = peg$f162();
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10964,7 +11270,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e199); }
+      if (peg$silentFails === 0) { peg$fail(peg$e208); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -10978,11 +11284,11 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e199); }
+        if (peg$silentFails === 0) { peg$fail(peg$e208); }
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f161(s2);
+        s0 = peg$f163(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -10998,7 +11304,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e200); }
+        if (peg$silentFails === 0) { peg$fail(peg$e209); }
       }
       if (s1 !== peg$FAILED) {
         s2 = [];
@@ -11012,11 +11318,11 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e200); }
+          if (peg$silentFails === 0) { peg$fail(peg$e209); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f162(s2);
+          s0 = peg$f164(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11039,11 +11345,11 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e201); }
+      if (peg$silentFails === 0) { peg$fail(peg$e210); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f163();
+      s1 = peg$f165();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -11053,11 +11359,11 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e202); }
+        if (peg$silentFails === 0) { peg$fail(peg$e211); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f164();
+        s1 = peg$f166();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -11067,11 +11373,11 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e203); }
+          if (peg$silentFails === 0) { peg$fail(peg$e212); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f165();
+          s1 = peg$f167();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -11081,7 +11387,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e204); }
+            if (peg$silentFails === 0) { peg$fail(peg$e213); }
           }
           if (s1 !== peg$FAILED) {
             if (input.length > peg$currPos) {
@@ -11089,11 +11395,11 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e58); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f166(s2);
+              s0 = peg$f168(s2);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -11108,7 +11414,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s0 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e205); }
+              if (peg$silentFails === 0) { peg$fail(peg$e214); }
             }
           }
         }
@@ -11127,11 +11433,11 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e201); }
+      if (peg$silentFails === 0) { peg$fail(peg$e210); }
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f167();
+      s1 = peg$f169();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -11141,11 +11447,11 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e202); }
+        if (peg$silentFails === 0) { peg$fail(peg$e211); }
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f168();
+        s1 = peg$f170();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -11155,11 +11461,11 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e203); }
+          if (peg$silentFails === 0) { peg$fail(peg$e212); }
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f169();
+          s1 = peg$f171();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -11169,7 +11475,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e204); }
+            if (peg$silentFails === 0) { peg$fail(peg$e213); }
           }
           if (s1 !== peg$FAILED) {
             if (input.length > peg$currPos) {
@@ -11177,11 +11483,11 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e58); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f170(s2);
+              s0 = peg$f172(s2);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -11196,7 +11502,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s0 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e206); }
+              if (peg$silentFails === 0) { peg$fail(peg$e215); }
             }
           }
         }
@@ -11215,7 +11521,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e8); }
+      if (peg$silentFails === 0) { peg$fail(peg$e9); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -11228,7 +11534,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e8); }
+        if (peg$silentFails === 0) { peg$fail(peg$e9); }
       }
       peg$silentFails--;
       if (s6 === peg$FAILED) {
@@ -11243,7 +11549,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s6 !== peg$FAILED) {
           s5 = [s5, s6];
@@ -11267,7 +11573,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e8); }
+            if (peg$silentFails === 0) { peg$fail(peg$e9); }
           }
           peg$silentFails--;
           if (s6 === peg$FAILED) {
@@ -11282,7 +11588,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
             if (s6 !== peg$FAILED) {
               s5 = [s5, s6];
@@ -11310,11 +11616,11 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e8); }
+          if (peg$silentFails === 0) { peg$fail(peg$e9); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f171(s2);
+          s0 = peg$f173(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11340,7 +11646,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e207); }
+      if (peg$silentFails === 0) { peg$fail(peg$e216); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -11353,7 +11659,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s6 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e207); }
+        if (peg$silentFails === 0) { peg$fail(peg$e216); }
       }
       peg$silentFails--;
       if (s6 === peg$FAILED) {
@@ -11368,7 +11674,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s6 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         if (s6 !== peg$FAILED) {
           s5 = [s5, s6];
@@ -11392,7 +11698,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s6 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e207); }
+            if (peg$silentFails === 0) { peg$fail(peg$e216); }
           }
           peg$silentFails--;
           if (s6 === peg$FAILED) {
@@ -11407,7 +11713,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s6 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
             if (s6 !== peg$FAILED) {
               s5 = [s5, s6];
@@ -11435,11 +11741,11 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e207); }
+          if (peg$silentFails === 0) { peg$fail(peg$e216); }
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f172(s2);
+          s0 = peg$f174(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11466,7 +11772,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e208); }
+      if (peg$silentFails === 0) { peg$fail(peg$e217); }
     }
     if (s2 !== peg$FAILED) {
       s3 = [];
@@ -11475,7 +11781,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s4 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e13); }
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
       }
       while (s4 !== peg$FAILED) {
         s3.push(s4);
@@ -11484,7 +11790,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e13); }
+          if (peg$silentFails === 0) { peg$fail(peg$e15); }
         }
       }
       s2 = [s2, s3];
@@ -11505,6 +11811,7 @@ function peg$parse(input, options) {
   function peg$parseW() {
     let s0, s1;
 
+    peg$silentFails++;
     s0 = peg$currPos;
     peg$silentFails++;
     s1 = input.charAt(peg$currPos);
@@ -11512,7 +11819,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e13); }
+      if (peg$silentFails === 0) { peg$fail(peg$e15); }
     }
     peg$silentFails--;
     if (s1 === peg$FAILED) {
@@ -11521,6 +11828,11 @@ function peg$parse(input, options) {
       peg$currPos = s0;
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e218); }
+    }
 
     return s0;
   }
@@ -11528,6 +11840,7 @@ function peg$parse(input, options) {
   function peg$parse__() {
     let s0, s1;
 
+    peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
     if (peg$r2.test(s1)) {
@@ -11550,6 +11863,11 @@ function peg$parse(input, options) {
     } else {
       s0 = peg$FAILED;
     }
+    peg$silentFails--;
+    if (s0 === peg$FAILED) {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e219); }
+    }
 
     return s0;
   }
@@ -11557,6 +11875,7 @@ function peg$parse(input, options) {
   function peg$parse_() {
     let s0, s1, s2, s3, s4;
 
+    peg$silentFails++;
     s0 = [];
     s1 = input.charAt(peg$currPos);
     if (peg$r2.test(s1)) {
@@ -11572,7 +11891,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e61); }
+        if (peg$silentFails === 0) { peg$fail(peg$e67); }
       }
       if (s2 !== peg$FAILED) {
         s3 = [];
@@ -11581,7 +11900,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e9); }
+          if (peg$silentFails === 0) { peg$fail(peg$e10); }
         }
         while (s4 !== peg$FAILED) {
           s3.push(s4);
@@ -11590,7 +11909,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            if (peg$silentFails === 0) { peg$fail(peg$e10); }
           }
         }
         s2 = [s2, s3];
@@ -11616,7 +11935,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e61); }
+          if (peg$silentFails === 0) { peg$fail(peg$e67); }
         }
         if (s2 !== peg$FAILED) {
           s3 = [];
@@ -11625,7 +11944,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e9); }
+            if (peg$silentFails === 0) { peg$fail(peg$e10); }
           }
           while (s4 !== peg$FAILED) {
             s3.push(s4);
@@ -11634,7 +11953,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e9); }
+              if (peg$silentFails === 0) { peg$fail(peg$e10); }
             }
           }
           s2 = [s2, s3];
@@ -11645,6 +11964,7 @@ function peg$parse(input, options) {
         }
       }
     }
+    peg$silentFails--;
 
     return s0;
   }
