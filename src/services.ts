@@ -1,4 +1,7 @@
 import type { Database } from "./database/database.js";
+import { AuditService } from "./modules/audit/audit.service.js";
+import { ExecutionAuditBatcher } from "./modules/audit/execution-audit.js";
+import { GroupService } from "./modules/groups/group.service.js";
 import { ApiKeyService } from "./modules/identity/api-key.service.js";
 import { OwnershipService } from "./modules/identity/ownership.service.js";
 import { UserService } from "./modules/identity/user.service.js";
@@ -12,6 +15,10 @@ export interface Services {
   users: UserService;
   apiKeys: ApiKeyService;
   ownership: OwnershipService;
+  groups: GroupService;
+  audit: AuditService;
+  /** Batches `executed` audit events across concurrent runs; each `record` resolves once its event is durable. */
+  executionAudit: ExecutionAuditBatcher;
 }
 
 export function createServices(database: Database): Services {
@@ -21,5 +28,8 @@ export function createServices(database: Database): Services {
     users: new UserService(database),
     apiKeys: new ApiKeyService(database),
     ownership: new OwnershipService(database),
+    groups: new GroupService(database),
+    audit: new AuditService(database),
+    executionAudit: new ExecutionAuditBatcher(database),
   };
 }

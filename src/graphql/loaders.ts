@@ -1,9 +1,10 @@
 import type { Database } from "../database/database.js";
+import { createGroupLoaders, type GroupLoaders } from "../modules/groups/group.loaders.js";
 import { createUserLoaders, type UserLoaders } from "../modules/viewer/user.loaders.js";
 
 /** Every module's DataLoaders, created fresh for each request. */
-export interface Loaders extends UserLoaders {}
+export interface Loaders extends UserLoaders, GroupLoaders {}
 
 export function createLoaders(database: Database): Loaders {
-  return { ...createUserLoaders(database) };
+  return { ...createUserLoaders(database), ...createGroupLoaders(database) };
 }

@@ -1,13 +1,15 @@
 import { GraphQLError, type GraphQLSchema, isObjectType } from "graphql";
 import { allow, deny, shield } from "graphql-shield";
 import type { IRules } from "graphql-shield";
+import { auditPermissions } from "../modules/audit/audit.permissions.js";
+import { groupPermissions } from "../modules/groups/group.permissions.js";
 import { identityPermissions } from "../modules/identity/identity.permissions.js";
 import { systemPermissions } from "../modules/system/system.permissions.js";
 import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
 import type { ModulePermissions } from "./shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions];
 
 const ROOT_TYPES = ["Query", "Mutation"] as const;
 

@@ -1,7 +1,10 @@
 import type { NonEmptyArray } from "type-graphql";
+import { AuditResolver } from "../modules/audit/audit.resolver.js";
+import { BaseGroupsResolver } from "../modules/groups/base-groups.resolver.js";
+import { GroupResolver } from "../modules/groups/group.resolver.js";
 import { IdentityResolver } from "../modules/identity/identity.resolver.js";
 import { SystemResolver } from "../modules/system/system.resolver.js";
 import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver];
