@@ -1,0 +1,23 @@
+import { Arg, Args, Ctx, Query, Resolver } from "type-graphql";
+import type { GraphQLContext } from "../../graphql/context.js";
+import { PageArgs } from "../../graphql/pagination.js";
+import { AuditChainVerification, AuditEventConnection, AuditEventFilter } from "./audit.types.js";
+
+@Resolver()
+export class AuditResolver {
+  @Query(() => AuditEventConnection, { description: "The tenant's audit log, newest first. Admins and auditors only." })
+  auditEvents(
+    @Args(() => PageArgs) page: PageArgs,
+    @Arg("filter", () => AuditEventFilter, { nullable: true }) filter: AuditEventFilter | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<AuditEventConnection> {
+    return ctx.services.audit.events(ctx.principal, { ...page, filter });
+  }
+
+  @Query(() => AuditChainVerification, {
+    description: "Recomputes the tenant's audit hash chain and reports the first event that was altered or removed. Admins and auditors only.",
+  })
+  verifyAuditChain(@Ctx() ctx: GraphQLContext): Promise<AuditChainVerification> {
+    return ctx.services.audit.verify(ctx.principal);
+  }
+}

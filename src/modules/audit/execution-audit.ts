@@ -1,0 +1,118 @@
+import type { Database } from "../../database/database.js";
+import type { Principal } from "../../identity/principal.js";
+import { recordAttributedAuditEvents, type AuditEventInput } from "./audit-recorder.js";
+
+export interface ExecutionAuditOptions {
+  /** Most events written in one transaction. */
+  maxBatchSize?: number;
+}
+
+interface Pending {
+  principal: Principal;
+  event: AuditEventInput;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface TenantQueue {
+  pending: Pending[];
+  /** The batch being written, if any: a tenant's appends serialise on its chain head anyway. */
+  flushing: Promise<void> | null;
+  scheduled: boolean;
+}
+
+export class ExecutionAuditClosedError extends Error {
+  override name = "ExecutionAuditClosedError";
+  constructor() {
+    super("The execution audit recorder is closed");
+  }
+}
+
+/**
+ * Records execution events (one per stored-resource run) without making the audit log the throughput limit.
+ *
+ * Group commit per tenant: the first event waits only for the next turn of the event loop, then its batch is
+ * written in one transaction. While that transaction runs, later events queue up and go together in the next
+ * one, so under load a batch grows with the write latency instead of each run paying for its own transaction
+ * and its own wait on the tenant's chain-head lock. `record` resolves only once its event is committed; if a
+ * batch fails, every caller in it gets the error, so no event is lost silently.
+ */
+export class ExecutionAuditBatcher {
+  private readonly tenants = new Map<string, TenantQueue>();
+  private readonly maxBatchSize: number;
+  private closed = false;
+  private transactionCount = 0;
+  private eventCount = 0;
+
+  constructor(
+    private readonly database: Database,
+    options: ExecutionAuditOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 500;
+  }
+
+  /** Resolves when the event is durably committed to the tenant's audit chain. */
+  record(principal: Principal, tenantId: string, event: AuditEventInput): Promise<void> {
+    if (this.closed) return Promise.reject(new ExecutionAuditClosedError());
+    return new Promise<void>((resolve, reject) => {
+      let queue = this.tenants.get(tenantId);
+      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false }));
+      queue.pending.push({ principal, event, resolve, reject });
+      this.schedule(tenantId, queue);
+    });
+  }
+
+  /** Transactions and events written so far (for tests and metrics). */
+  get stats(): { transactions: number; events: number } {
+    return { transactions: this.transactionCount, events: this.eventCount };
+  }
+
+  /** Refuses new events and resolves once everything already recorded is committed (or has failed). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.tenants.size > 0) {
+      await Promise.allSettled([...this.tenants.entries()].map(([tenantId, queue]) => queue.flushing ?? this.flush(tenantId, queue)));
+    }
+  }
+
+  private schedule(tenantId: string, queue: TenantQueue): void {
+    if (queue.flushing || queue.scheduled) return; // the running batch picks the new events up when it ends
+    queue.scheduled = true;
+    setImmediate(() => {
+      queue.scheduled = false;
+      if (!queue.flushing) void this.flush(tenantId, queue);
+    });
+  }
+
+  private flush(tenantId: string, queue: TenantQueue): Promise<void> {
+    const batch = queue.pending.splice(0, this.maxBatchSize);
+    if (batch.length === 0) {
+      if (!queue.flushing && this.tenants.get(tenantId) === queue) this.tenants.delete(tenantId);
+      return Promise.resolve();
+    }
+    const write = async (): Promise<void> => {
+      try {
+        this.transactionCount += 1;
+        await this.database.prisma.$transaction((tx) =>
+          recordAttributedAuditEvents(
+            tx,
+            tenantId,
+            batch.map(({ principal, event }) => ({ principal, event })),
+          ),
+        );
+        this.eventCount += batch.length;
+        for (const entry of batch) entry.resolve();
+      } catch (error) {
+        for (const entry of batch) entry.reject(error);
+      }
+    };
+    const flushing = write().then(() => {
+      queue.flushing = null;
+      // Whatever arrived while this batch was written goes next, straight away: it has waited long enough.
+      if (queue.pending.length > 0) void this.flush(tenantId, queue);
+      else if (this.tenants.get(tenantId) === queue) this.tenants.delete(tenantId);
+    });
+    queue.flushing = flushing;
+    return flushing;
+  }
+}

@@ -1,0 +1,48 @@
+import pg from "pg";
+import type { PrismaClient } from "../../src/generated/prisma/client.js";
+import type { BaseKind } from "../../src/generated/prisma/enums.js";
+
+export interface BaseFixture {
+  kind?: BaseKind;
+  name?: string;
+  /** Owner of a never-published base; ignored when `published`. */
+  ownerId: string;
+  published?: boolean;
+  deleted?: boolean;
+  /** Draft content; a policy that is always true by default. */
+  content?: string;
+}
+
+let counter = 0;
+
+/** Inserts a base with a draft directly, for tests of modules that only need bases to exist. */
+export async function insertBase(prisma: PrismaClient, tenantId: string, fixture: BaseFixture): Promise<{ id: string; name: string }> {
+  const kind = fixture.kind ?? "POLICY";
+  const name = fixture.name ?? `${kind.toLowerCase()}-${++counter}`;
+  const base = await prisma.base.create({
+    data: {
+      tenantId,
+      kind,
+      name,
+      ownership: fixture.published ? "ORGANISATION_OWNED" : "USER_OWNED",
+      ownerId: fixture.ownerId,
+      createdById: fixture.ownerId,
+      updatedById: fixture.ownerId,
+      firstPublishedAt: fixture.published ? new Date() : null,
+      deletedAt: fixture.deleted ? new Date() : null,
+    },
+  });
+  await prisma.draft.create({ data: { tenantId, baseId: base.id, content: fixture.content ?? "", createdById: fixture.ownerId } });
+  return { id: base.id, name };
+}
+
+/** A superuser session on the test database, for changes made behind the gateway's back. */
+export async function asSuperuser<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
