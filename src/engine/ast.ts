@@ -103,6 +103,7 @@ export type ExprAst =
   | AccessAst
   | ComputedRefAst
   | BinAst
+  | ArithAst
   | NegAst
   | FnAst
   | MeasureAst;
@@ -165,6 +166,13 @@ export interface BinAst extends Texted {
   op: { op: "+" | "-" | "*" | "/" | "%" | "^"; text: string };
   l: ExprAst;
   r: ExprAst;
+}
+export type ArithOp = { op: "+" | "-" | "*" | "/" | "%" | "^"; text: string };
+/** A left-associative run of operators of one precedence level: `head op1 e1 op2 e2 …`. */
+export interface ArithAst extends Texted {
+  kind: "arith";
+  head: ExprAst;
+  rest: { op: ArithOp; e: ExprAst }[];
 }
 export interface NegAst extends Texted {
   kind: "neg";

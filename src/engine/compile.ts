@@ -45,6 +45,10 @@ function crefNames(e: ExprAst, out: string[]): void {
       crefNames(e.l, out);
       crefNames(e.r, out);
       return;
+    case "arith":
+      crefNames(e.head, out);
+      for (const r of e.rest) crefNames(r.e, out);
+      return;
     case "neg":
       crefNames(e.e, out);
       return;

@@ -306,8 +306,15 @@ function applyFn(name: string, args: number[]): number {
 
 // ---------------------------------------------------------------------------------------------------------
 
-export function compileExpr(e: ExprAst, scope: ExprScope): CompiledExpr {
+/** Deepest expression nesting accepted; evaluation recurses once per level. */
+export const MAX_EXPRESSION_DEPTH = 200;
+
+export function compileExpr(e: ExprAst, scope: ExprScope, depth = 0): CompiledExpr {
   scope.countNode();
+  if (depth > MAX_EXPRESSION_DEPTH) {
+    throw parseError("expression nested deeper than " + String(MAX_EXPRESSION_DEPTH) + " levels");
+  }
+  const d = depth + 1;
   const base = { text: e.text, ast: e, isLiteral: false };
   switch (e.kind) {
     case "num":
@@ -350,7 +357,7 @@ export function compileExpr(e: ExprAst, scope: ExprScope): CompiledExpr {
       return { ...base, fn, dynamicPath: true, written: Object.freeze({ value: e.text, type: "string" }) };
     }
     case "neg": {
-      const inner = compileExpr(e.e, scope).fn;
+      const inner = compileExpr(e.e, scope, d).fn;
       const fn: ExprFn = (ctx, el) => {
         const a = operand(inner(ctx, el));
         return a === undefined ? undefined : -a;
@@ -358,8 +365,8 @@ export function compileExpr(e: ExprAst, scope: ExprScope): CompiledExpr {
       return { ...base, fn, dynamicPath: false, written: Object.freeze({ value: e.text, type: "string" }) };
     }
     case "bin": {
-      const l = compileExpr(e.l, scope).fn;
-      const r = compileExpr(e.r, scope).fn;
+      const l = compileExpr(e.l, scope, d).fn;
+      const r = compileExpr(e.r, scope, d).fn;
       const op = e.op.op;
       const fn: ExprFn = (ctx, el) => {
         const a = operand(l(ctx, el));
@@ -369,8 +376,28 @@ export function compileExpr(e: ExprAst, scope: ExprScope): CompiledExpr {
       };
       return { ...base, fn, dynamicPath: false, written: Object.freeze({ value: e.text, type: "string" }) };
     }
+    case "arith": {
+      const head = compileExpr(e.head, scope, d).fn;
+      const ops = e.rest.map((r) => r.op.op);
+      const fns = e.rest.map((r) => compileExpr(r.e, scope, d).fn);
+      const n = fns.length;
+      const fn: ExprFn = (ctx, el) => {
+        let acc = operand(head(ctx, el));
+        let missing = acc === undefined;
+        for (let i = 0; i < n; i++) {
+          const b = operand((fns[i] as ExprFn)(ctx, el));
+          if (b === undefined || missing) {
+            missing = true;
+            continue;
+          }
+          acc = binaryOp(ops[i] as string, acc as number, b);
+        }
+        return missing ? undefined : acc;
+      };
+      return { ...base, fn, dynamicPath: false, written: Object.freeze({ value: e.text, type: "string" }) };
+    }
     case "fn": {
-      const args = e.args.map((a) => compileExpr(a, scope).fn);
+      const args = e.args.map((a) => compileExpr(a, scope, d).fn);
       const name = e.name;
       const fn: ExprFn = (ctx, el) => {
         const vals: number[] = [];

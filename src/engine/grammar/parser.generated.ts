@@ -717,14 +717,14 @@ function peg$parse(input, options) {
   function peg$f98() {    return "DataUrl";  }
   function peg$f99() {    return "MacAddress";  }
   function peg$f100(e) {    return e;  }
-  function peg$f101(head, tail) {    return binary(head, tail);  }
-  function peg$f102(head, tail) {    return binary(head, tail);  }
+  function peg$f101(head, tail) {    return binary(head, tail, text());  }
+  function peg$f102(head, tail) {    return binary(head, tail, text());  }
   function peg$f103(p) {
     if (p.kind === "num") return { kind: "num", value: -p.value, text: "-" + p.text };
-    return { kind: "neg", e: p, text: "-" + p.text };
+    return { kind: "neg", e: p, text: H.collapse(text()) };
   }
   function peg$f104(b, op, s) {    return [op, s];  }
-  function peg$f105(b, e) {    return e ? { kind: "bin", op: e[0], l: b, r: e[1], text: H.collapse(b.text + " " + e[0].text + " " + e[1].text) } : b;  }
+  function peg$f105(b, e) {    return e ? { kind: "bin", op: e[0], l: b, r: e[1], text: H.collapse(text()) } : b;  }
   function peg$f106() {    return { op: "+", text: "+" };  }
   function peg$f107() {    return { op: "-", text: "-" };  }
   function peg$f108() {    return { op: "+", text: "plus" };  }
@@ -742,7 +742,7 @@ function peg$parse(input, options) {
   function peg$f120() {    return { op: "^", text: "^" };  }
   function peg$f121() {    return { op: "^", text: "to the power of" };  }
   function peg$f122() {    return { op: "^", text: "power of" };  }
-  function peg$f123(e) {    return { ...e, text: "(" + e.text + ")", paren: true };  }
+  function peg$f123(e) {    return { ...e, text: H.collapse(text()), paren: true };  }
   function peg$f124(m) {    return m;  }
   function peg$f125(name) {    return { kind: "cref", name, text: "@" + name, loc: span(location()) };  }
   function peg$f126(name, first, e) {    return e;  }
@@ -11978,10 +11978,11 @@ function peg$parse(input, options) {
     for (const r of rest) items.push({ cond: r[1], connector: r[0].connector, optional: r[0].optional });
     return items;
   }
-  function binary(head, tail) {
-    let e = head;
-    for (const t of tail) e = { kind: "bin", op: t[1], l: e, r: t[3], text: H.collapse(e.text + " " + t[1].text + " " + t[3].text) };
-    return e;
+  // Left-associative operator runs become one n-ary node: evaluation and compilation stay iterative however long
+  // the run is, and the source text is collapsed once per run (not once per operator).
+  function binary(head, tail, src) {
+    if (tail.length === 0) return head;
+    return { kind: "arith", head, rest: tail.map(t => ({ op: t[1], e: t[3] })), text: H.collapse(src) };
   }
 
   peg$result = peg$startRuleFunction();
