@@ -36,6 +36,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     secret: config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR)),
   };
   const services = createServices(database);
+  await services.runnables.start();
   const authenticator = createAuthenticator(database, createTokenVerifier(tokenSettings));
   const { server, apollo } = await createHttpApp({
     config,
@@ -62,13 +63,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     close: () =>
       (closing ??= (async () => {
         await apollo.stop(); // drains in-flight requests, then closes the HTTP server
+        await services.runnables.stop();
+        await services.executionAudit.close();
         await database.close();
       })()),
   };
 }
 
 /** The embedded mode signs its own tokens; the secret lives beside the data so tokens survive restarts. */
-async function embeddedSecret(dataDir: string): Promise<string> {
+export async function embeddedSecret(dataDir: string): Promise<string> {
   const file = path.resolve(dataDir, "jwt-secret");
   try {
     return (await readFile(file, "utf8")).trim();

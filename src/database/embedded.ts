@@ -3,6 +3,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import { APPLIED_MIGRATIONS_SQL, type Database } from "./database.js";
 import type { MigrationConnection } from "./migrator.js";
 
@@ -10,7 +11,14 @@ import type { MigrationConnection } from "./migrator.js";
 export async function openEmbedded(dataDir: string): Promise<{ database: Database; migrationConnection: MigrationConnection }> {
   const pgDataDir = path.resolve(dataDir, "pgdata");
   await mkdir(pgDataDir, { recursive: true });
-  const pglite = await PGlite.create(pgDataDir);
+  const unlock = await lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(pgDataDir);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
 
   const migrationConnection: MigrationConnection = {
@@ -42,6 +50,7 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      await unlock();
     },
   };
   return { database, migrationConnection };

@@ -1,0 +1,189 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadConfig, type Config } from "../config.js";
+import { DataDirInUseError } from "../database/data-dir-lock.js";
+import type { Database } from "../database/database.js";
+import { openDatabase } from "../database/open.js";
+import { DomainError } from "../errors/domain-error.js";
+import { embeddedSecret } from "../gateway.js";
+import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
+import { signLocalToken } from "../identity/tokens.js";
+import { ApiKeyService } from "../modules/identity/api-key.service.js";
+import { UserService } from "../modules/identity/user.service.js";
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Operator commands. They act as the system (audited with actor SYSTEM) on the database the gateway uses:
+DATABASE_URL when set, else the embedded database in DATA_DIR (which only one process may open at a time:
+stop the gateway first, or mint tokens with --subject, which needs no database).
+
+  tenant create --slug <slug> --name <name>
+  user add      --tenant <slug|id> --email <email> --name <name> [--role <ROLE>]... [--subject <sub>]
+                The tenant's first user becomes ADMIN, later ones VIEWER; --role adds roles on top.
+                --subject is the identity provider's subject; by default the user's id (embedded tokens).
+  user roles    --tenant <slug|id> --user <email|id> [--add <ROLE>]... [--remove <ROLE>]...
+  key issue     --tenant <slug|id> --name <name> --scope <SCOPE>... [--expires <ISO 8601 time>]
+                Prints the key once; it is stored only as a hash.
+  key revoke    --key <id|prefix>
+  token mint    (--tenant <slug|id> --user <email|id> | --subject <sub>) [--expires <30d|12h|…>]
+                Signs with AUTH_JWT_SECRET, or the embedded secret in DATA_DIR/jwt-secret.
+
+Add --json for machine-readable output. Roles: ${Object.values(Role).join(", ")}. Scopes: ${Object.values(ApiKeyScope).join(", ")}.
+`;
+
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+const str = { type: "string" } as const;
+const many = { type: "string", multiple: true } as const;
+const COMMANDS: Record<string, Options> = {
+  "tenant create": { slug: str, name: str },
+  "user add": { tenant: str, email: str, name: str, role: many, subject: str },
+  "user roles": { tenant: str, user: str, add: many, remove: many },
+  "key issue": { tenant: str, name: str, scope: many, expires: str },
+  "key revoke": { key: str },
+  "token mint": { tenant: str, user: str, subject: str, expires: str },
+};
+
+/** Runs one CLI command; returns the process exit code (0 ok, 1 refused or failed, 2 usage). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [group, verb, ...rest] = argv;
+  if (!group || group === "help" || group === "--help" || group === "-h") {
+    io.out(USAGE);
+    return group ? 0 : 2;
+  }
+  const command = `${group} ${verb ?? ""}`;
+  const options = COMMANDS[command];
+  if (!options) {
+    io.err(`Unknown command: ${command.trim()}\n\n${USAGE}`);
+    return 2;
+  }
+  let database: Database | undefined;
+  try {
+    const { values } = parseArgs({ args: [...rest], options: { ...options, json: { type: "boolean" } }, strict: true, allowPositionals: false });
+    const config = loadConfig(io.env);
+    const opts = values as Record<string, string | string[] | boolean | undefined>;
+    const print = (human: string, data: unknown) => io.out(opts.json ? `${JSON.stringify(data)}\n` : `${human}\n`);
+    // Minting by subject needs only the signing secret, so it works while an embedded gateway holds the data folder.
+    if (command === "token mint" && opts.subject) {
+      await mintToken(config, String(opts.subject), opts.expires as string | undefined, print);
+      return 0;
+    }
+    database = await openDatabase(config, { log: () => {} });
+    await runCommand(command, opts, { config, database, print });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof DomainError) io.err(`error: ${error.code}: ${error.message}\n`);
+    else if (error instanceof DataDirInUseError) io.err(`error: ${error.message}\n`);
+    else io.err(`error: ${(error as Error).message ?? String(error)}\n`);
+    return 1;
+  } finally {
+    await database?.close();
+  }
+}
+
+interface Run {
+  config: Config;
+  database: Database;
+  print: (human: string, data: unknown) => void;
+}
+
+async function runCommand(command: string, opts: Record<string, unknown>, { config, database, print }: Run): Promise<void> {
+  const users = new UserService(database);
+  const keys = new ApiKeyService(database);
+  switch (command) {
+    case "tenant create": {
+      const tenant = await users.createTenant(required(opts, "slug"), required(opts, "name"));
+      print(`tenant ${tenant.slug} created (id ${tenant.id})`, tenant);
+      return;
+    }
+    case "user add": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      const subject = opts.subject as string | undefined;
+      const user = await users.addUser(null, {
+        tenantId: tenant.id,
+        email: required(opts, "email"),
+        name: required(opts, "name"),
+        ...(subject ? { subject } : {}),
+        extraRoles: enumValues(opts.role, Role, "role"),
+      });
+      print(`user ${user.email} added to ${tenant.slug} (id ${user.id}, subject ${user.subject}, roles ${user.roles.join(", ")})`, user);
+      return;
+    }
+    case "user roles": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      const target = await users.findUser(tenant.id, required(opts, "user"));
+      const add = enumValues(opts.add, Role, "add");
+      const remove = enumValues(opts.remove, Role, "remove");
+      if (add.length === 0 && remove.length === 0) throw new UsageError("Name roles with --add and/or --remove");
+      let user = target;
+      if (add.length) user = await users.assignRoles(null, tenant.id, target.id, add);
+      if (remove.length) user = await users.removeRoles(null, tenant.id, target.id, remove);
+      print(`user ${user.email} now has roles ${user.roles.join(", ") || "(none)"}`, user);
+      return;
+    }
+    case "key issue": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      const scopes = enumValues(opts.scope, ApiKeyScope, "scope");
+      if (scopes.length === 0) throw new UsageError("Name at least one --scope");
+      const expires = opts.expires ? new Date(String(opts.expires)) : null;
+      if (expires && Number.isNaN(expires.getTime())) throw new UsageError("--expires must be an ISO 8601 time");
+      const { apiKey, secret } = await keys.create(null, tenant.id, { name: required(opts, "name"), scopes, expiresAt: expires });
+      print(
+        `API key ${apiKey.prefix} (id ${apiKey.id}) for ${tenant.slug}, scopes ${apiKey.scopes.join(", ")}.\n` +
+          `Send it as the x-api-key header. It is shown only now:\n${secret}`,
+        { ...apiKey, key: secret },
+      );
+      return;
+    }
+    case "key revoke": {
+      const found = await keys.findForOperator(required(opts, "key"));
+      const revoked = await keys.revoke(null, found.tenantId, found.id);
+      print(`API key ${revoked.prefix} (id ${revoked.id}) revoked`, revoked);
+      return;
+    }
+    case "token mint": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      const user = await users.findUser(tenant.id, required(opts, "user"));
+      await mintToken(config, user.subject, opts.expires as string | undefined, print);
+      return;
+    }
+    default:
+      throw new UsageError(`Unknown command ${command}`);
+  }
+}
+
+async function mintToken(config: Config, subject: string, expires: string | undefined, print: Run["print"]): Promise<void> {
+  if (config.AUTH_JWKS_URL) throw new Error("The gateway verifies tokens against AUTH_JWKS_URL: get tokens from that identity provider");
+  const secret = config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR));
+  if (!secret) throw new Error("Minting tokens needs AUTH_JWT_SECRET (or the embedded mode's secret in DATA_DIR)");
+  const expiresIn = expires ?? "30d";
+  if (!/^\d+\s*(s|m|h|d|w)$/.test(expiresIn)) throw new UsageError("--expires must look like 30d, 12h or 15m");
+  const token = await signLocalToken({ secret, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject, expiresIn);
+  print(token, { subject, token, expiresIn });
+}
+
+function required(opts: Record<string, unknown>, name: string): string {
+  const value = opts[name];
+  if (typeof value !== "string" || value.trim() === "") throw new UsageError(`Missing --${name}`);
+  return value;
+}
+
+function enumValues<T extends string>(raw: unknown, values: Record<string, T>, name: string): T[] {
+  const given = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => String(v).split(","));
+  const allowed = new Set<string>(Object.values(values));
+  return given.map((v) => {
+    const upper = v.trim().toUpperCase();
+    if (!allowed.has(upper)) throw new UsageError(`--${name} ${v} is not one of ${[...allowed].join(", ")}`);
+    return upper as T;
+  });
+}

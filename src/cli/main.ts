@@ -1,0 +1,8 @@
+import "reflect-metadata";
+import { runCli } from "./cli.js";
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  env: process.env,
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+});
