@@ -4,7 +4,7 @@
  */
 import type { AccessAst, CondAst, CondItemAst, ExprAst, RuleAst } from "./ast.js";
 import type { Program } from "./compile.js";
-import { literalValue } from "./expressions.js";
+import { literalValue, writtenPath } from "./expressions.js";
 import { referencedOutcomes, resolveLabelRef, resolveOutcomeRef, visitConds } from "./references.js";
 import { DurationValue, renderValue, typeTag } from "./values.js";
 
@@ -29,6 +29,8 @@ export interface ExplainedCondition {
   /** The final property of the left side as written (first link). */
   property?: string;
   leftPath?: { selector: string; properties: string[] };
+  /** The left side's data path as written (`$.user.age`), when it is a data path. */
+  path?: string;
   /** Left operand source text. */
   left?: string;
   value?: ExplainedValue;
@@ -144,6 +146,7 @@ function explainCond(
         type: "quantifier",
         quantifier: c.quant,
         ...leftParts(c.access),
+        path: writtenPath(c.access),
         left: c.access.text,
         conditions: c.elems.map((i, k) => explainCond(i, k, rules, self)),
       };
@@ -155,7 +158,7 @@ function explainCond(
         left: c.left.text,
       };
       if (c.quant) out.quantifier = c.quant;
-      if (c.left.kind === "access") Object.assign(out, leftParts(c.left));
+      if (c.left.kind === "access") Object.assign(out, leftParts(c.left), { path: writtenPath(c.left) });
       else if (c.left.kind === "measure") Object.assign(out, leftParts(c.left.access));
       else out.selector = "";
       if (c.pred.op === "HasFormat" || c.pred.op === "MatchesPattern") {

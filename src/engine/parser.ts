@@ -115,6 +115,23 @@ function describe(err: PeggyError): string {
   return "expected " + list + " but " + found + " found";
 }
 
+/** The parser counts UTF-16 units; §2.1 counts code points. */
+function codePointColumn(text: string, line: number, column: number): number {
+  let start = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf("\n", start);
+    if (nl < 0) return column;
+    start = nl + 1;
+  }
+  let cp = 1;
+  for (let i = start; i < start + column - 1 && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) i++;
+    cp++;
+  }
+  return cp;
+}
+
 export function parseText(text: string): PolicyAst {
   checkNesting(text);
   try {
@@ -124,7 +141,8 @@ export function parseText(text: string): PolicyAst {
     if (e instanceof RangeError) throw parseError("policy is nested too deeply to parse");
     const pe = e as PeggyError;
     if (pe && typeof pe === "object" && pe.location) {
-      throw parseError(describe(pe), pe.location.start.line, pe.location.start.column);
+      const { line, column } = pe.location.start;
+      throw parseError(describe(pe), line, codePointColumn(text, line, column));
     }
     throw e;
   }
