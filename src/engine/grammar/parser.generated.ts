@@ -753,60 +753,61 @@ function peg$parse(input, options) {
     return { kind: "fn", name, args, text: H.collapse(text()) };
   }
   function peg$f128(name, p) {    return { kind: "fn", name, args: [p], text: H.collapse(text()) };  }
-  function peg$f129(p, n) {    return { kind: "fn", name: "round", args: [p, { kind: "num", value: Number(n), text: n }], text: H.collapse(text()) };  }
-  function peg$f130(m, a) {    return { kind: "measure", measure: m, access: a, text: H.collapse(text()) };  }
-  function peg$f131(head, c) {    return c;  }
-  function peg$f132(head, tail) {    return { kind: "access", chains: [head, ...tail], text: H.collapse(text()) };  }
-  function peg$f133(first, l) {    return l;  }
-  function peg$f134(first, rest) {    return { links: [first, ...rest] };  }
-  function peg$f135(p) {    return { name: p, marker: "property", its: true };  }
-  function peg$f136(p) {    return { name: p, marker: "property", its: false };  }
-  function peg$f137(s) {    return { name: s, marker: "selector", its: false };  }
-  function peg$f138(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
-  function peg$f139(c) {    return { kind: "not", cond: c };  }
-  function peg$f140(list) {    return { kind: "group", list };  }
-  function peg$f141(path, p) {    return p;  }
-  function peg$f142(path, pred) {
+  function peg$f129(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
+  function peg$f130(p, n) {    return { kind: "fn", name: "round", args: [p, { kind: "num", value: Number(n), text: n }], text: H.collapse(text()) };  }
+  function peg$f131(m, a) {    return { kind: "measure", measure: m, access: a, text: H.collapse(text()) };  }
+  function peg$f132(head, c) {    return c;  }
+  function peg$f133(head, tail) {    return { kind: "access", chains: [head, ...tail], text: H.collapse(text()) };  }
+  function peg$f134(first, l) {    return l;  }
+  function peg$f135(first, rest) {    return { links: [first, ...rest] };  }
+  function peg$f136(p) {    return { name: p, marker: "property", its: true };  }
+  function peg$f137(p) {    return { name: p, marker: "property", its: false };  }
+  function peg$f138(s) {    return { name: s, marker: "selector", its: false };  }
+  function peg$f139(first, rest) {    return condList(first, rest.map(r => [r[1], r[3]]));  }
+  function peg$f140(c) {    return { kind: "not", cond: c };  }
+  function peg$f141(list) {    return { kind: "group", list };  }
+  function peg$f142(path, p) {    return p;  }
+  function peg$f143(path, pred) {
     const left = { kind: "access", chains: [{ links: [{ name: path, marker: "path", its: false }] }], text: path };
     if (!pred) pred = { op: "EqualTo", right: { kind: "bool", value: true, text: "true" }, implicit: true };
     return { kind: "cmp", quant: null, left, pred, shorthand: true };
   }
-  function peg$f143(op, right) {    return { op: ({ "==": "EqualTo", "!=": "NotEqualTo", ">=": "GreaterThanOrEqual", "<=": "LessThanOrEqual", ">": "GreaterThan", "<": "LessThan" })[op], right };  }
-  function peg$f144(right) {    return { op: "NotIn", right };  }
-  function peg$f145(right) {    return { op: "In", right };  }
-  function peg$f146(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
-  function peg$f147(right) {    return { op: "Contains", right };  }
-  function peg$f148() {    return { op: "DoesNotExist" };  }
-  function peg$f149() {    return { op: "Exists" };  }
-  function peg$f150() {    return { op: "IsNotNull" };  }
-  function peg$f151() {    return { op: "IsNull" };  }
-  function peg$f152(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
-  function peg$f153(p) {    return { kind: "access", chains: [{ links: [{ name: p, marker: "path", its: false }] }], text: p };  }
-  function peg$f154(first, i) {    return i;  }
-  function peg$f155(first, rest) {    return { kind: "list", items: [first, ...rest], text: H.collapse(text()) };  }
-  function peg$f156(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
-  function peg$f157(n, u) {    return H.duration(n.value, n.text, u);  }
-  function peg$f158(d) {    return d;  }
-  function peg$f159(t) {
+  function peg$f144(op, right) {    return { op: ({ "==": "EqualTo", "!=": "NotEqualTo", ">=": "GreaterThanOrEqual", "<=": "LessThanOrEqual", ">": "GreaterThan", "<": "LessThan" })[op], right };  }
+  function peg$f145(right) {    return { op: "NotIn", right };  }
+  function peg$f146(right) {    return { op: "In", right };  }
+  function peg$f147(lo, hi) {    return { op: "IsBetween", right: lo, right2: hi };  }
+  function peg$f148(right) {    return { op: "Contains", right };  }
+  function peg$f149() {    return { op: "DoesNotExist" };  }
+  function peg$f150() {    return { op: "Exists" };  }
+  function peg$f151() {    return { op: "IsNotNull" };  }
+  function peg$f152() {    return { op: "IsNull" };  }
+  function peg$f153(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
+  function peg$f154(p) {    return { kind: "access", chains: [{ links: [{ name: p, marker: "path", its: false }] }], text: p };  }
+  function peg$f155(first, i) {    return i;  }
+  function peg$f156(first, rest) {    return { kind: "list", items: [first, ...rest], text: H.collapse(text()) };  }
+  function peg$f157(n) {    return { kind: "num", value: -n.value, text: "-" + n.text };  }
+  function peg$f158(n, u) {    return H.duration(n.value, n.text, u);  }
+  function peg$f159(d) {    return d;  }
+  function peg$f160(t) {
     const d = H.dateLiteral(t);
     if (!d) error("invalid date literal '" + t + "'");
     return d;
   }
-  function peg$f160(t) {    return { kind: "num", value: Number(t), text: t };  }
-  function peg$f161() {    return { kind: "bool", value: true, text: "true" };  }
-  function peg$f162() {    return { kind: "bool", value: false, text: "false" };  }
-  function peg$f163(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
+  function peg$f161(t) {    return { kind: "num", value: Number(t), text: t };  }
+  function peg$f162() {    return { kind: "bool", value: true, text: "true" };  }
+  function peg$f163() {    return { kind: "bool", value: false, text: "false" };  }
   function peg$f164(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
-  function peg$f165() {    return "\"";  }
-  function peg$f166() {    return "'";  }
-  function peg$f167() {    return "\\";  }
-  function peg$f168(c) {    return "\\" + c;  }
-  function peg$f169() {    return "\"";  }
-  function peg$f170() {    return "'";  }
-  function peg$f171() {    return "\\";  }
-  function peg$f172(c) {    return "\\" + c;  }
-  function peg$f173(n) {    return n.trim();  }
-  function peg$f174(n) {    return n;  }
+  function peg$f165(chars) {    return { kind: "str", value: chars.join(""), text: text() };  }
+  function peg$f166() {    return "\"";  }
+  function peg$f167() {    return "'";  }
+  function peg$f168() {    return "\\";  }
+  function peg$f169(c) {    return "\\" + c;  }
+  function peg$f170() {    return "\"";  }
+  function peg$f171() {    return "'";  }
+  function peg$f172() {    return "\\";  }
+  function peg$f173(c) {    return "\\" + c;  }
+  function peg$f174(n) {    return n.trim();  }
+  function peg$f175(n) {    return n;  }
   let peg$currPos = options.peg$currPos | 0;
   let peg$savedPos = peg$currPos;
   const peg$posDetailsCache = [{ line: 1, column: 1 }];
@@ -9028,7 +9029,7 @@ function peg$parse(input, options) {
           s4 = peg$parseW();
           if (s4 !== peg$FAILED) {
             s5 = peg$parse_();
-            s6 = peg$parsePrimary();
+            s6 = peg$parsePrefixOperand();
             if (s6 !== peg$FAILED) {
               peg$savedPos = s0;
               s0 = peg$f128(s1, s6);
@@ -9051,6 +9052,38 @@ function peg$parse(input, options) {
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parsePrefixOperand() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    if (input.charCodeAt(peg$currPos) === 45) {
+      s1 = peg$c111;
+      peg$currPos++;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e129); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$parse_();
+      s3 = peg$parseNumberLit();
+      if (s3 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f129(s3);
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+    if (s0 === peg$FAILED) {
+      s0 = peg$parsePrimary();
     }
 
     return s0;
@@ -9135,7 +9168,7 @@ function peg$parse(input, options) {
                   s12 = peg$parseW();
                   if (s12 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f129(s4, s9);
+                    s0 = peg$f130(s4, s9);
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -9329,7 +9362,7 @@ function peg$parse(input, options) {
             s7 = peg$parseAccess();
             if (s7 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f130(s1, s7);
+              s0 = peg$f131(s1, s7);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -9417,7 +9450,7 @@ function peg$parse(input, options) {
         s9 = peg$parseChain();
         if (s9 !== peg$FAILED) {
           peg$savedPos = s4;
-          s4 = peg$f131(s2, s9);
+          s4 = peg$f132(s2, s9);
         } else {
           peg$currPos = s4;
           s4 = peg$FAILED;
@@ -9460,7 +9493,7 @@ function peg$parse(input, options) {
           s9 = peg$parseChain();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s4;
-            s4 = peg$f131(s2, s9);
+            s4 = peg$f132(s2, s9);
           } else {
             peg$currPos = s4;
             s4 = peg$FAILED;
@@ -9471,7 +9504,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f132(s2, s3);
+      s0 = peg$f133(s2, s3);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9641,7 +9674,7 @@ function peg$parse(input, options) {
           s9 = peg$parseLink();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s3;
-            s3 = peg$f133(s1, s9);
+            s3 = peg$f134(s1, s9);
           } else {
             peg$currPos = s3;
             s3 = peg$FAILED;
@@ -9705,7 +9738,7 @@ function peg$parse(input, options) {
             s9 = peg$parseLink();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s3;
-              s3 = peg$f133(s1, s9);
+              s3 = peg$f134(s1, s9);
             } else {
               peg$currPos = s3;
               s3 = peg$FAILED;
@@ -9720,7 +9753,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f134(s1, s2);
+      s0 = peg$f135(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9746,7 +9779,7 @@ function peg$parse(input, options) {
         s3 = peg$parsePropertyToken();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f135(s3);
+          s0 = peg$f136(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -9764,7 +9797,7 @@ function peg$parse(input, options) {
       s1 = peg$parsePropertyToken();
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f136(s1);
+        s1 = peg$f137(s1);
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -9772,7 +9805,7 @@ function peg$parse(input, options) {
         s1 = peg$parseSelectorToken();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f137(s1);
+          s1 = peg$f138(s1);
         }
         s0 = s1;
       }
@@ -9826,7 +9859,7 @@ function peg$parse(input, options) {
         }
       }
       peg$savedPos = s0;
-      s0 = peg$f138(s1, s2);
+      s0 = peg$f139(s1, s2);
     } else {
       peg$currPos = s0;
       s0 = peg$FAILED;
@@ -9853,7 +9886,7 @@ function peg$parse(input, options) {
         s4 = peg$parseShCond();
         if (s4 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f139(s4);
+          s0 = peg$f140(s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -9889,7 +9922,7 @@ function peg$parse(input, options) {
           }
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f140(s3);
+            s0 = peg$f141(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -9913,7 +9946,7 @@ function peg$parse(input, options) {
             s4 = peg$parseShPred();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s2;
-              s2 = peg$f141(s1, s4);
+              s2 = peg$f142(s1, s4);
             } else {
               peg$currPos = s2;
               s2 = peg$FAILED;
@@ -9922,7 +9955,7 @@ function peg$parse(input, options) {
               s2 = null;
             }
             peg$savedPos = s0;
-            s0 = peg$f142(s1, s2);
+            s0 = peg$f143(s1, s2);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -10031,7 +10064,7 @@ function peg$parse(input, options) {
       s3 = peg$parseShOperand();
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f143(s1, s3);
+        s0 = peg$f144(s1, s3);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -10066,7 +10099,7 @@ function peg$parse(input, options) {
               s6 = peg$parseShOperand();
               if (s6 !== peg$FAILED) {
                 peg$savedPos = s0;
-                s0 = peg$f144(s6);
+                s0 = peg$f145(s6);
               } else {
                 peg$currPos = s0;
                 s0 = peg$FAILED;
@@ -10103,7 +10136,7 @@ function peg$parse(input, options) {
             s4 = peg$parseShOperand();
             if (s4 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f145(s4);
+              s0 = peg$f146(s4);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -10146,7 +10179,7 @@ function peg$parse(input, options) {
                     s9 = peg$parseShOperand();
                     if (s9 !== peg$FAILED) {
                       peg$savedPos = s0;
-                      s0 = peg$f146(s4, s9);
+                      s0 = peg$f147(s4, s9);
                     } else {
                       peg$currPos = s0;
                       s0 = peg$FAILED;
@@ -10187,7 +10220,7 @@ function peg$parse(input, options) {
                 s4 = peg$parseShOperand();
                 if (s4 !== peg$FAILED) {
                   peg$savedPos = s0;
-                  s0 = peg$f147(s4);
+                  s0 = peg$f148(s4);
                 } else {
                   peg$currPos = s0;
                   s0 = peg$FAILED;
@@ -10233,7 +10266,7 @@ function peg$parse(input, options) {
                         s6 = peg$parseW();
                         if (s6 !== peg$FAILED) {
                           peg$savedPos = s0;
-                          s0 = peg$f148();
+                          s0 = peg$f149();
                         } else {
                           peg$currPos = s0;
                           s0 = peg$FAILED;
@@ -10271,7 +10304,7 @@ function peg$parse(input, options) {
                   s2 = peg$parseW();
                   if (s2 !== peg$FAILED) {
                     peg$savedPos = s0;
-                    s0 = peg$f149();
+                    s0 = peg$f150();
                   } else {
                     peg$currPos = s0;
                     s0 = peg$FAILED;
@@ -10313,7 +10346,7 @@ function peg$parse(input, options) {
                             s6 = peg$parseW();
                             if (s6 !== peg$FAILED) {
                               peg$savedPos = s0;
-                              s0 = peg$f150();
+                              s0 = peg$f151();
                             } else {
                               peg$currPos = s0;
                               s0 = peg$FAILED;
@@ -10361,7 +10394,7 @@ function peg$parse(input, options) {
                           s4 = peg$parseW();
                           if (s4 !== peg$FAILED) {
                             peg$savedPos = s0;
-                            s0 = peg$f151();
+                            s0 = peg$f152();
                           } else {
                             peg$currPos = s0;
                             s0 = peg$FAILED;
@@ -10413,7 +10446,7 @@ function peg$parse(input, options) {
         s3 = peg$parseNumberLit();
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f152(s3);
+          s0 = peg$f153(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10427,7 +10460,7 @@ function peg$parse(input, options) {
         s1 = peg$parseShPath();
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f153(s1);
+          s1 = peg$f154(s1);
         }
         s0 = s1;
       }
@@ -10557,7 +10590,7 @@ function peg$parse(input, options) {
           s9 = peg$parseListItem();
           if (s9 !== peg$FAILED) {
             peg$savedPos = s5;
-            s5 = peg$f154(s3, s9);
+            s5 = peg$f155(s3, s9);
           } else {
             peg$currPos = s5;
             s5 = peg$FAILED;
@@ -10582,7 +10615,7 @@ function peg$parse(input, options) {
             s9 = peg$parseListItem();
             if (s9 !== peg$FAILED) {
               peg$savedPos = s5;
-              s5 = peg$f154(s3, s9);
+              s5 = peg$f155(s3, s9);
             } else {
               peg$currPos = s5;
               s5 = peg$FAILED;
@@ -10602,7 +10635,7 @@ function peg$parse(input, options) {
         }
         if (s6 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f155(s3, s4);
+          s0 = peg$f156(s3, s4);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -10639,7 +10672,7 @@ function peg$parse(input, options) {
           s3 = peg$parseNumberLit();
           if (s3 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f156(s3);
+            s0 = peg$f157(s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -10862,7 +10895,7 @@ function peg$parse(input, options) {
           s4 = peg$parseW();
           if (s4 !== peg$FAILED) {
             peg$savedPos = s0;
-            s0 = peg$f157(s1, s3);
+            s0 = peg$f158(s1, s3);
           } else {
             peg$currPos = s0;
             s0 = peg$FAILED;
@@ -10908,7 +10941,7 @@ function peg$parse(input, options) {
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f158(s3);
+          s0 = peg$f159(s3);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11080,7 +11113,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f159(s1);
+        s0 = peg$f160(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -11197,7 +11230,7 @@ function peg$parse(input, options) {
       }
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f160(s1);
+        s0 = peg$f161(s1);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -11225,7 +11258,7 @@ function peg$parse(input, options) {
       s2 = peg$parseW();
       if (s2 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f161();
+        s0 = peg$f162();
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -11247,7 +11280,7 @@ function peg$parse(input, options) {
         s2 = peg$parseW();
         if (s2 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f162();
+          s0 = peg$f163();
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11288,7 +11321,7 @@ function peg$parse(input, options) {
       }
       if (s3 !== peg$FAILED) {
         peg$savedPos = s0;
-        s0 = peg$f163(s2);
+        s0 = peg$f164(s2);
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -11322,7 +11355,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f164(s2);
+          s0 = peg$f165(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11349,7 +11382,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f165();
+      s1 = peg$f166();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -11363,7 +11396,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f166();
+        s1 = peg$f167();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -11377,7 +11410,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f167();
+          s1 = peg$f168();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -11399,7 +11432,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f168(s2);
+              s0 = peg$f169(s2);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -11437,7 +11470,7 @@ function peg$parse(input, options) {
     }
     if (s1 !== peg$FAILED) {
       peg$savedPos = s0;
-      s1 = peg$f169();
+      s1 = peg$f170();
     }
     s0 = s1;
     if (s0 === peg$FAILED) {
@@ -11451,7 +11484,7 @@ function peg$parse(input, options) {
       }
       if (s1 !== peg$FAILED) {
         peg$savedPos = s0;
-        s1 = peg$f170();
+        s1 = peg$f171();
       }
       s0 = s1;
       if (s0 === peg$FAILED) {
@@ -11465,7 +11498,7 @@ function peg$parse(input, options) {
         }
         if (s1 !== peg$FAILED) {
           peg$savedPos = s0;
-          s1 = peg$f171();
+          s1 = peg$f172();
         }
         s0 = s1;
         if (s0 === peg$FAILED) {
@@ -11487,7 +11520,7 @@ function peg$parse(input, options) {
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
-              s0 = peg$f172(s2);
+              s0 = peg$f173(s2);
             } else {
               peg$currPos = s0;
               s0 = peg$FAILED;
@@ -11620,7 +11653,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f173(s2);
+          s0 = peg$f174(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
@@ -11745,7 +11778,7 @@ function peg$parse(input, options) {
         }
         if (s3 !== peg$FAILED) {
           peg$savedPos = s0;
-          s0 = peg$f174(s2);
+          s0 = peg$f175(s2);
         } else {
           peg$currPos = s0;
           s0 = peg$FAILED;
