@@ -7,9 +7,10 @@ import type { Config } from "./config.js";
 import type { Database } from "./database/database.js";
 import { readMigrations } from "./database/migrator.js";
 import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
-import { buildSchema } from "./graphql/schema.js";
+import { buildBareSchema, buildSchema } from "./graphql/schema.js";
 import { createHttpApp } from "./http/app.js";
-import { createAuthenticator } from "./identity/authenticate.js";
+import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
+import type { Principal } from "./identity/principal.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
 import type { Logger } from "./logging.js";
 import { createServices, type Services } from "./services.js";
@@ -23,7 +24,17 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+/** Not configuration: options for measuring the gateway (bench/auth.bench.ts), never set by `main.ts`. */
+export interface GatewayOptions {
+  benchmark?: {
+    /** Serve the schema without the graphql-shield middleware. */
+    withoutShield?: boolean;
+    /** Skip authentication: every request acts as this principal. */
+    fixedPrincipal?: Principal;
+  };
+}
+
+export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const database = await openDatabase(config, {
     log: (message) => logger.info(message),
     onError: (error) => logger.warn({ err: error }, "database connection error"),
@@ -37,12 +48,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   };
   const services = createServices(database);
   await services.runnables.start();
-  const authenticator = createAuthenticator(database, createTokenVerifier(tokenSettings));
+  const fixedPrincipal = options.benchmark?.fixedPrincipal;
+  const authenticator: Authenticator = fixedPrincipal
+    ? { authenticate: async () => fixedPrincipal }
+    : createAuthenticator(database, createTokenVerifier(tokenSettings));
   const { server, apollo } = await createHttpApp({
     config,
     logger,
     database,
-    schema: buildSchema(),
+    schema: options.benchmark?.withoutShield ? buildBareSchema() : buildSchema(),
     services,
     authenticator,
     expectedMigrations,

@@ -42,11 +42,12 @@ export class Viewer {
   @Field(() => CredentialKind)
   credential!: CredentialKind;
 
+  /** Resolved only when asked for (viewer.resolver.ts), so `{ viewer { credential } }` costs no query. */
   @Field(() => Tenant)
-  tenant!: Tenant;
+  tenant?: Tenant;
 
   @Field(() => User, { nullable: true, description: "Null when calling with an API key." })
-  user!: User | null;
+  user?: User | null;
 
   @Field(() => [ApiKeyScope], { description: "Scopes of the API key; empty for users." })
   scopes!: ApiKeyScope[];

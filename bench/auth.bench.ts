@@ -1,0 +1,135 @@
+/**
+ * What authentication and the authorization shield cost. Run with `npm run bench:auth`.
+ *
+ * Starts four gateways in this process on one database (production settings, logging off) and drives
+ * `{ viewer { credential } }` — a field that needs nothing beyond the credential — with autocannon
+ * (10 connections, run as a separate process so it does not share the gateways' event loop):
+ *   a) no authentication, no shield       (every request acts as a fixed principal)
+ *   b) bearer token + shield               (the production path: JWT verify, user lookup, shield)
+ *   c) API key + shield                    (checksum, key lookup, hash compare, shield)
+ *   d) bearer token, no shield             (authentication alone)
+ *   e) shield, no authentication           (the shield alone)
+ * Each scenario runs twice, interleaved; the better run counts. Absolute figures vary ±30 % on shared
+ * machines, so compare the ratios of one run.
+ *
+ * Database: DATABASE_URL when set, else a throw-away database on the test Postgres (TEST_DATABASE_URL or
+ * postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import "reflect-metadata";
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { promisify } from "node:util";
+import { loadConfig } from "../src/config.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../src/gateway.js";
+import { issueApiKey } from "../src/identity/api-key-format.js";
+import type { Principal } from "../src/identity/principal.js";
+import { signLocalToken } from "../src/identity/tokens.js";
+import { createLogger } from "../src/logging.js";
+import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const WARMUP_S = 2;
+const CONNECTIONS = 10;
+const QUERY = JSON.stringify({ query: "{ viewer { credential } }" });
+const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Result> {
+  const args = [autocannonBin, "-c", String(CONNECTIONS), "-d", String(seconds), "-m", "POST", "-j", "-b", QUERY, "-H", "content-type=application/json"];
+  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
+  args.push(`${url}/graphql`);
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const out = JSON.parse(stdout);
+  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx };
+}
+
+async function main(): Promise<void> {
+  let databaseUrl = process.env.DATABASE_URL;
+  let drop = async () => {};
+  if (!databaseUrl) {
+    const db = await createTestDatabase(await ensureTemplateDatabase());
+    databaseUrl = db.url;
+    drop = db.drop;
+  }
+  const config = loadConfig({ NODE_ENV: "production", PORT: "0", DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: SECRET, LOG_LEVEL: "silent" });
+  const logger = createLogger("silent");
+  const gateways: Gateway[] = [];
+  const start = async (options: GatewayOptions) => {
+    const gateway = await startGateway(config, logger, options);
+    gateways.push(gateway);
+    return gateway;
+  };
+  try {
+    const probe = await start({});
+    const { prisma } = probe.database;
+    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
+    const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] } });
+    const issued = issueApiKey();
+    await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
+    const token = await signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, user.subject);
+    const principal: Principal = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };
+    const bearer = { authorization: `Bearer ${token}` };
+
+    const bare = await start({ benchmark: { withoutShield: true, fixedPrincipal: principal } });
+    const shieldOnly = await start({ benchmark: { fixedPrincipal: principal } });
+    const authOnly = await start({ benchmark: { withoutShield: true } });
+    const scenarios = [
+      { name: "a) no auth, no shield", url: bare.url, headers: {} },
+      { name: "b) bearer token + shield", url: probe.url, headers: bearer },
+      { name: "c) API key + shield", url: probe.url, headers: { "x-api-key": issued.key } },
+      { name: "d) bearer token, no shield", url: authOnly.url, headers: bearer },
+      { name: "e) shield, no auth", url: shieldOnly.url, headers: {} },
+    ];
+    for (const s of scenarios) {
+      const check = await fetch(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...s.headers }, body: QUERY });
+      const body = await check.text();
+      if (check.status !== 200 || !body.includes('"credential":"USER"') && !body.includes('"credential":"API_KEY"')) {
+        throw new Error(`${s.name}: unexpected answer ${check.status} ${body}`);
+      }
+    }
+    const best = new Map<string, Result>();
+    for (let round = 1; round <= 2; round++) {
+      for (const s of scenarios) {
+        await drive(s.url, s.headers, WARMUP_S);
+        const result = await drive(s.url, s.headers, DURATION_S);
+        if (result.errors || result.non2xx) throw new Error(`${s.name}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
+        process.stderr.write(`round ${round} ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms\n`);
+        const previous = best.get(s.name);
+        if (!previous || result.rps > previous.rps) best.set(s.name, result);
+      }
+    }
+    const base = best.get(scenarios[0]!.name)!;
+    const rows = scenarios.map((s) => {
+      const r = best.get(s.name)!;
+      return {
+        scenario: s.name,
+        "req/s": Math.round(r.rps),
+        "p50 ms": r.p50,
+        "p99 ms": r.p99,
+        "throughput vs a": `${((r.rps / base.rps) * 100).toFixed(1)} %`,
+        "cost vs a": `${((1 - r.rps / base.rps) * 100).toFixed(1)} %`,
+      };
+    });
+    process.stdout.write(`\n{ viewer { credential } }, ${CONNECTIONS} connections, ${DURATION_S} s per run, best of 2\n`);
+    console.table(rows);
+    const b = best.get(scenarios[1]!.name)!;
+    const cost = 1 - b.rps / base.rps;
+    process.stdout.write(
+      `authentication + shield (b vs a): throughput ratio ${(b.rps / base.rps).toFixed(3)}, cost ${(cost * 100).toFixed(1)} % ` +
+        `(target < 20 %: ${cost < 0.2 ? "met" : "not met"}); p99 ${base.p99} ms → ${b.p99} ms\n`,
+    );
+  } finally {
+    for (const gateway of gateways.reverse()) await gateway.close();
+    await drop();
+  }
+}
+
+await main();
