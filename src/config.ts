@@ -12,8 +12,13 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(".data"),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
-  /** How long a request waits for the database before answering SERVICE_UNAVAILABLE. */
+  /** How long a health check waits for the database before reporting it unavailable. */
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+  /**
+   * How long a request may queue for a pooled connection when all are busy. A stopped server is reported
+   * at once (connection refused); this bound is for a saturated pool or an unresponsive network.
+   */
+  DATABASE_POOL_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   AUTH_ISSUER: z.string().default("verdict"),
   AUTH_AUDIENCE: z.string().default("verdict-api"),
   /** HMAC secret for locally signed tokens; the embedded mode generates and keeps one in DATA_DIR. */

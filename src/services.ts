@@ -7,6 +7,9 @@ import { OwnershipService } from "./modules/identity/ownership.service.js";
 import { UserService } from "./modules/identity/user.service.js";
 import { SystemService } from "./modules/system/system.service.js";
 import { ViewerService } from "./modules/viewer/viewer.service.js";
+import { ExecutionService } from "./modules/execution/execution.service.js";
+import { RunnableCache } from "./modules/execution/runnable-cache.js";
+import { LifecycleService } from "./modules/resources/lifecycle.service.js";
 
 /** The per-process service graph. Services hold the rules; resolvers and routes only translate. */
 export interface Services {
@@ -19,9 +22,15 @@ export interface Services {
   audit: AuditService;
   /** Batches `executed` audit events across concurrent runs; each `record` resolves once its event is durable. */
   executionAudit: ExecutionAuditBatcher;
+  lifecycle: LifecycleService;
+  /** Cross-process cache of what runs; `start()` subscribes it to change announcements. */
+  runnables: RunnableCache;
+  execution: ExecutionService;
 }
 
 export function createServices(database: Database): Services {
+  const executionAudit = new ExecutionAuditBatcher(database);
+  const runnables = new RunnableCache(database);
   return {
     system: new SystemService(database),
     viewer: new ViewerService(database),
@@ -30,6 +39,9 @@ export function createServices(database: Database): Services {
     ownership: new OwnershipService(database),
     groups: new GroupService(database),
     audit: new AuditService(database),
-    executionAudit: new ExecutionAuditBatcher(database),
+    executionAudit,
+    lifecycle: new LifecycleService(database),
+    runnables,
+    execution: new ExecutionService(runnables, executionAudit),
   };
 }

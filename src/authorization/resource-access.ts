@@ -19,7 +19,10 @@ const isOwner = (principal: Principal, base: BaseAccessFacts): boolean =>
  * Whether a base exists for this principal at all. Foreign-tenant and deleted bases are indistinguishable
  * from missing ones, so the answer never leaks their existence.
  */
-export function exists(principal: Principal, base: BaseAccessFacts | null | undefined): base is BaseAccessFacts {
+export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">>(
+  principal: Principal,
+  base: T | null | undefined,
+): base is T {
   return !!base && base.tenantId === principal.tenantId && base.deletedAt === null;
 }
 

@@ -8,7 +8,10 @@ export interface Database {
   ping(timeoutMs: number): Promise<void>;
   /** Names of migrations the database has applied. */
   appliedMigrations(): Promise<string[]>;
-  /** Subscribes to a Postgres NOTIFY channel; survives reconnects. Returns an unsubscribe function. */
+  /**
+   * Subscribes to a Postgres NOTIFY channel; survives reconnects. The payload "*" means "notifications may
+   * have been missed". Returns an unsubscribe function.
+   */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;

@@ -24,7 +24,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
   return connectPostgres({
     url: config.DATABASE_URL,
     poolSize: config.DATABASE_POOL_SIZE,
-    timeoutMs: config.DATABASE_TIMEOUT_MS,
+    poolWaitMs: config.DATABASE_POOL_WAIT_MS,
     onError: options.onError,
   });
 }

@@ -6,7 +6,7 @@ import { APPLIED_MIGRATIONS_SQL, type Database, withTimeout } from "./database.j
 export interface PostgresOptions {
   url: string;
   poolSize: number;
-  timeoutMs: number;
+  poolWaitMs: number;
   onError?: (error: Error) => void;
 }
 
@@ -15,14 +15,17 @@ export function connectPostgres(options: PostgresOptions): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
-    // Fail fast when the server is away instead of queueing requests behind a dead connection.
-    connectionTimeoutMillis: options.timeoutMs,
+    // A stopped server refuses at once; this bounds waiting for a busy pool or a silent network.
+    connectionTimeoutMillis: options.poolWaitMs,
     idleTimeoutMillis: 30_000,
     query_timeout: 30_000,
   });
   // Idle clients that lose their server emit here; without a listener the process would crash.
   pool.on("error", (error) => options.onError?.(error));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
+    transactionOptions: { maxWait: options.poolWaitMs, timeout: 15_000 },
+  });
   const listeners = new NotificationListener(options.url, options.onError);
 
   return {
@@ -49,8 +52,8 @@ export function connectPostgres(options: PostgresOptions): Database {
 
 /**
  * One dedicated connection holds every LISTEN of this process. If it drops, it reconnects with backoff
- * and re-issues the LISTENs; subscribers are told through `onReconnect` so they can drop caches that may
- * have missed a notification while the connection was down.
+ * and re-issues the LISTENs. Subscribers receive the payload "*" when the connection drops and again
+ * when it is back, so they can drop caches that may have missed a notification meanwhile.
  */
 class NotificationListener {
   private client: pg.Client | null = null;
@@ -58,6 +61,7 @@ class NotificationListener {
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private closed = false;
   private retryDelayMs = 100;
+  private everConnected = false;
 
   constructor(
     private readonly url: string,
@@ -94,8 +98,12 @@ class NotificationListener {
     client.on("end", () => this.dropAndReconnect(client));
     await client.connect();
     for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    const reconnected = this.everConnected;
+    this.everConnected = true;
     this.client = client;
     this.retryDelayMs = 100;
+    // Whatever subscribers cached while we were away may be stale: tell them to start clean.
+    if (reconnected) this.broadcastReset();
     return client;
   }
 
@@ -104,7 +112,7 @@ class NotificationListener {
     this.client = null;
     if (this.closed) return;
     // Anything published while we were away was missed: tell every subscriber to start clean.
-    for (const set of this.handlers.values()) for (const handler of set) handler("*");
+    this.broadcastReset();
     const retry = (): void => {
       if (this.closed) return;
       this.connect().catch(() => {
@@ -113,6 +121,10 @@ class NotificationListener {
       });
     };
     setTimeout(retry, this.retryDelayMs).unref();
+  }
+
+  private broadcastReset(): void {
+    for (const set of this.handlers.values()) for (const handler of set) handler("*");
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { DatabaseUnavailableError } from "../database/database.js";
 import { DomainError, DomainErrorCode } from "./domain-error.js";
 
 /** Prisma error codes that mean "the database could not be reached", not "your query was wrong". */
-const PRISMA_UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+const PRISMA_UNAVAILABLE_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2037"]);
 const NODE_UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "57P01", "57P03"]);
 const UNAVAILABLE_MESSAGE =
   /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database server|connection (?:was )?closed|Client has encountered a connection error/i;

@@ -6,10 +6,12 @@ import { groupPermissions } from "../modules/groups/group.permissions.js";
 import { identityPermissions } from "../modules/identity/identity.permissions.js";
 import { systemPermissions } from "../modules/system/system.permissions.js";
 import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
+import { executionPermissions } from "../modules/execution/execution.permissions.js";
+import { resourcePermissions } from "../modules/resources/resource.permissions.js";
 import type { ModulePermissions } from "./shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions];
 
 const ROOT_TYPES = ["Query", "Mutation"] as const;
 

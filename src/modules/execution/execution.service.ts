@@ -1,0 +1,181 @@
+import { compilePolicy, evaluatePolicy, type CompiledPolicy, type PolicyResponse } from "../../engine/index.js";
+import { FlowError, parseFlow, runFlow, type FlowDefinition, type PolicyRunner } from "../../engine/flow/index.js";
+import { Action } from "../../authorization/actions.js";
+import { requireAction } from "../../authorization/authorize.js";
+import { exists } from "../../authorization/resource-access.js";
+import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
+import type { Principal } from "../../identity/principal.js";
+import type { ExecutionAuditSink } from "./execution-audit-sink.js";
+import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
+import type { Runnable, RunnableCache } from "./runnable-cache.js";
+
+export const MAX_BATCH_INPUTS = 1_000;
+
+export type RunTarget = { by: "base"; id: string } | { by: "record"; id: string };
+
+export interface StoredTestOutcome {
+  name: string;
+  passed: boolean;
+  expected: unknown;
+  actual: unknown;
+  error: string | null;
+}
+
+/** A failure of a flow as a whole (dsl.md §12.4), kept with its wire code for the REST shim. */
+export class FlowRunError extends DomainError {
+  constructor(readonly flowError: FlowError) {
+    super(
+      flowError.code === "POLICY_NOT_FOUND" || flowError.code === "FLOW_NOT_FOUND" ? DomainErrorCode.NotFound : DomainErrorCode.InvalidInput,
+      flowError.message,
+      { flowErrorCode: flowError.code, ...flowError.details },
+    );
+  }
+}
+
+/**
+ * Every way of running policies and flows, for GraphQL and REST alike. Runs never change a policy; runs of
+ * stored resources are audited, and return only once their event is durable.
+ */
+export class ExecutionService {
+  constructor(
+    private readonly runnables: RunnableCache,
+    private readonly audit: ExecutionAuditSink,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async runPolicy(principal: Principal, target: RunTarget, data: unknown): Promise<PolicyRun> {
+    const started = process.hrtime.bigint();
+    requireAction(principal, Action.RunResources);
+    requireDataObject(data);
+    const runnable = await this.resolve(principal, target, "POLICY");
+    const loadedAt = process.hrtime.bigint();
+    const { response, engineNs } = this.evaluate(runnable.compiled!, data);
+    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error }));
+    const databaseNs = loadedAt - started;
+    return {
+      response,
+      record: ranRecord(runnable),
+      timings: { engineNs, databaseNs, gatewayNs: process.hrtime.bigint() - started - databaseNs - engineNs },
+    };
+  }
+
+  /** An unsaved rule text: nothing stored, nothing audited. */
+  runRule(principal: Principal, text: string, data: unknown): PolicyRun {
+    const started = process.hrtime.bigint();
+    requireAction(principal, Action.RunResources);
+    requireDataObject(data);
+    const { response, engineNs } = this.evaluate(compilePolicy(text), data);
+    return { response, record: null, timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
+  }
+
+  /** Runs many inputs against one resolved record: one resolution, one audit event. */
+  async runPolicyBatch(principal: Principal, target: RunTarget, inputs: readonly unknown[]): Promise<PolicyRun[]> {
+    requireAction(principal, Action.RunResources);
+    if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
+    inputs.forEach((data, index) => requireDataObject(data, `inputs[${index}]`));
+    const runnable = await this.resolve(principal, target, "POLICY");
+    const runs = inputs.map((data) => {
+      const started = process.hrtime.bigint();
+      const { response, engineNs } = this.evaluate(runnable.compiled!, data);
+      return { response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
+    });
+    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length }));
+    return runs;
+  }
+
+  async runFlow(principal: Principal, target: RunTarget, data: unknown): Promise<FlowRun> {
+    requireAction(principal, Action.RunResources);
+    requireDataObject(data);
+    const runnable = await this.resolve(principal, target, "FLOW");
+    const response = await this.executeFlow(principal, loadFlow(runnable.content), data);
+    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null }));
+    return { response, record: ranRecord(runnable) };
+  }
+
+  /** An unsaved flow definition (YAML or JSON text). Its nodes still run stored policies. */
+  async testFlow(principal: Principal, definition: string, data: unknown): Promise<FlowRun> {
+    requireAction(principal, Action.RunResources);
+    requireDataObject(data);
+    return { response: await this.executeFlow(principal, loadFlow(definition), data), record: null };
+  }
+
+  /** Runs a record's stored tests and compares each result with its expectation. */
+  async runStoredTests(principal: Principal, recordId: string, tests: readonly { name: string; data: unknown; expected: unknown }[]): Promise<StoredTestOutcome[]> {
+    requireAction(principal, Action.RunResources);
+    const runnable = await this.resolve(principal, { by: "record", id: recordId }, null);
+    const outcomes: StoredTestOutcome[] = [];
+    for (const test of tests) {
+      if (runnable.kind === "POLICY") {
+        const { response } = this.evaluate(runnable.compiled!, test.data);
+        outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
+      } else {
+        try {
+          const response = await this.executeFlow(principal, loadFlow(runnable.content), test.data);
+          outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
+        } catch (error) {
+          if (!(error instanceof FlowRunError)) throw error;
+          outcomes.push({ name: test.name, passed: false, expected: test.expected, actual: null, error: error.message });
+        }
+      }
+    }
+    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
+    return outcomes;
+  }
+
+  private evaluate(compiled: CompiledPolicy, data: unknown): { response: PolicyResponse; engineNs: bigint } {
+    const started = process.hrtime.bigint();
+    const response = evaluatePolicy(compiled, data, { now: this.now() });
+    return { response, engineNs: process.hrtime.bigint() - started };
+  }
+
+  private async executeFlow(principal: Principal, definition: FlowDefinition, data: unknown) {
+    // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
+    const runNode: PolicyRunner = async (policyId, nodeData) => {
+      const started = process.hrtime.bigint();
+      const runnable = await this.runnables.byAnyId(policyId);
+      if (!exists(principal, runnable) || runnable.kind !== "POLICY") return null;
+      const databaseNs = process.hrtime.bigint() - started;
+      const { response, engineNs } = this.evaluate(runnable.compiled!, nodeData);
+      return { response, databaseNs, engineNs };
+    };
+    try {
+      return await runFlow(definition, data, runNode);
+    } catch (error) {
+      if (error instanceof FlowError) throw new FlowRunError(error);
+      throw error;
+    }
+  }
+
+  /** Foreign-tenant, deleted, unknown and wrong-kind IDs are all simply not found. */
+  private async resolve(principal: Principal, target: RunTarget, kind: "POLICY" | "FLOW" | null): Promise<Runnable> {
+    const runnable = target.by === "base" ? await this.runnables.byBase(target.id) : await this.runnables.byRecord(target.id);
+    if (!exists(principal, runnable) || (kind && runnable.kind !== kind)) {
+      throw notFound(kind === "FLOW" ? "Flow" : kind === "POLICY" ? "Policy" : "Record", target.id);
+    }
+    return runnable;
+  }
+}
+
+function loadFlow(text: string): FlowDefinition {
+  try {
+    return parseFlow(text);
+  } catch (error) {
+    if (error instanceof FlowError) throw new FlowRunError(error);
+    throw error;
+  }
+}
+
+function requireDataObject(data: unknown, field = "data"): void {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) throw invalidInput(field, "must be a JSON object");
+}
+
+function executedEvent(runnable: Runnable, detail: Record<string, unknown>) {
+  return {
+    action: "EXECUTED" as const,
+    resourceKind: runnable.kind,
+    baseId: runnable.baseId,
+    recordId: runnable.recordId,
+    version: runnable.versionNumber,
+    detail,
+  };
+}

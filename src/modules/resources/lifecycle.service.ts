@@ -1,0 +1,344 @@
+import { diffLines } from "diff";
+import type { Database } from "../../database/database.js";
+import { type Base as BaseRow, Prisma } from "../../generated/prisma/client.js";
+import type { BaseKind } from "../../generated/prisma/enums.js";
+import { Action } from "../../authorization/actions.js";
+import { requireAction } from "../../authorization/authorize.js";
+import { requireBaseFor } from "../../authorization/resource-access.js";
+import { conflict, DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
+import { isUuid, requireUuid } from "../../graphql/ids.js";
+import { type Connection, decodeCursor, encodeCursor, toConnection } from "../../graphql/pagination.js";
+import { type Principal, userIdOf } from "../../identity/principal.js";
+import { recordAuditEvent, type Transaction } from "../audit/audit-recorder.js";
+import { assertPublishable } from "./publishability.js";
+import { toDraft, toVersion } from "./record-mapping.js";
+import { announceResourceChange } from "./resource-changes.js";
+import type { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
+import type { Base, Draft, ResourceRecord, StoredTest, Version } from "./resource.types.js";
+
+export interface RecordComparison {
+  left: ResourceRecord;
+  right: ResourceRecord;
+  lines: { kind: "ADDED" | "REMOVED" | "UNCHANGED"; text: string }[];
+}
+
+/**
+ * The one lifecycle of policies and flows: a base with at most one draft and immutable, gap-free numbered
+ * versions. Every change locks its base row, writes its audit event and announces the change to every
+ * gateway process, all in one transaction.
+ */
+export class LifecycleService {
+  constructor(private readonly database: Database) {}
+
+  private get prisma() {
+    return this.database.prisma;
+  }
+
+  async create(principal: Principal, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
+    requireAction(principal, Action.AuthorResources);
+    const userId = userIdOf(principal);
+    const name = requireName(input.name);
+    const fields = recordFields(kind, input);
+    return this.prisma.$transaction(async (tx) => {
+      const base = await tx.base.create({
+        data: { tenantId: principal.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId },
+      });
+      const draft = await tx.draft.create({
+        data: { tenantId: principal.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId },
+      });
+      await recordAuditEvent(tx, principal, principal.tenantId, {
+        action: "CREATED", resourceKind: kind, baseId: base.id, recordId: draft.id, detail: { name },
+      });
+      return toDraft(draft);
+    });
+  }
+
+  async updateDraft(principal: Principal, input: UpdateDraftInput): Promise<Draft> {
+    const draftId = requireUuid(input.draftId, "Draft");
+    return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.AuthorResources, async (tx, base) => {
+      const draft = await tx.draft.findUnique({ where: { id: draftId } });
+      if (!draft || draft.baseId !== base.id) throw notFound("Draft", draftId);
+      requireRevision(draft.revision, input.expectedRevision);
+      const userId = userIdOf(principal);
+      const fields = recordFields(base.kind, {
+        content: input.content ?? draft.content,
+        description: input.description === undefined ? draft.description : input.description,
+        inputSchema: input.inputSchema === undefined ? draft.inputSchema : input.inputSchema,
+        tests: input.tests ?? (draft.tests as unknown as StoredTest[]),
+      });
+      const updated = await tx.draft.update({
+        where: { id: draftId },
+        data: { ...fields, revision: { increment: 1 }, updatedById: userId, updatedAt: new Date() },
+      });
+      const name = input.name == null ? base.name : requireName(input.name);
+      await tx.base.update({ where: { id: base.id }, data: { name, updatedById: userId, updatedAt: new Date() } });
+      await recordAuditEvent(tx, principal, principal.tenantId, {
+        action: "EDITED", resourceKind: base.kind, baseId: base.id, recordId: draftId,
+        detail: { revision: updated.revision, ...(name !== base.name ? { name } : {}) },
+      });
+      return toDraft(updated);
+    });
+  }
+
+  async publish(principal: Principal, input: PublishDraftInput): Promise<Version> {
+    const draftId = requireUuid(input.draftId, "Draft");
+    const description = input.description.trim();
+    if (!description) throw invalidInput("description", "is required to publish");
+    return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.PublishResources, async (tx, base) => {
+      const draft = await tx.draft.findUnique({ where: { id: draftId } });
+      // Two racing publishes of one draft: the second finds it gone once it holds the base lock.
+      if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
+      if (input.expectedRevision != null) requireRevision(draft.revision, input.expectedRevision);
+      await assertPublishable(tx, principal, base.kind, draft.content);
+      const number = base.latestVersionNumber + 1;
+      const userId = userIdOf(principal);
+      const now = new Date();
+      const version = await tx.version.create({
+        data: {
+          tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
+          inputSchema: draft.inputSchema ?? undefined, tests: draft.tests ?? [], createdById: userId, createdAt: now,
+        },
+      });
+      await tx.draft.delete({ where: { id: draftId } });
+      await tx.base.update({
+        where: { id: base.id },
+        data: {
+          latestVersionNumber: number, ownership: "ORGANISATION_OWNED", firstPublishedAt: base.firstPublishedAt ?? now,
+          updatedById: userId, updatedAt: now,
+        },
+      });
+      await recordAuditEvent(tx, principal, principal.tenantId, {
+        action: "PUBLISHED", resourceKind: base.kind, baseId: base.id, recordId: version.id, version: number,
+        detail: { fromDraft: draftId, description },
+      });
+      return toVersion(version);
+    });
+  }
+
+  async draftFromVersion(principal: Principal, versionId: string, replaceExisting: boolean): Promise<Draft> {
+    const id = requireUuid(versionId, "Version");
+    const located = await this.prisma.version.findUnique({ where: { id }, select: { baseId: true, tenantId: true } });
+    if (!located || located.tenantId !== principal.tenantId) throw notFound("Version", versionId);
+    return this.changeBase(principal, located.baseId, Action.AuthorResources, async (tx, base) => {
+      const version = await tx.version.findUniqueOrThrow({ where: { id } });
+      const existing = await tx.draft.findUnique({ where: { baseId: base.id } });
+      if (existing && !replaceExisting) {
+        throw conflict("The base already has a draft; pass replaceExisting to overwrite it", { draftId: existing.id });
+      }
+      if (existing) await tx.draft.delete({ where: { id: existing.id } });
+      const userId = userIdOf(principal);
+      const draft = await tx.draft.create({
+        data: {
+          tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
+          inputSchema: version.inputSchema ?? undefined, tests: version.tests ?? [], sourceVersionId: version.id,
+          createdById: userId, updatedById: userId,
+        },
+      });
+      await tx.base.update({ where: { id: base.id }, data: { updatedById: userId, updatedAt: new Date() } });
+      await recordAuditEvent(tx, principal, principal.tenantId, {
+        action: "DRAFTED", resourceKind: base.kind, baseId: base.id, recordId: draft.id, version: version.number,
+        detail: { fromVersion: version.id, replaced: existing?.id ?? null },
+      });
+      return toDraft(draft);
+    });
+  }
+
+  /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
+  async deleteBase(principal: Principal, id: string): Promise<Base> {
+    const baseId = await this.baseIdOfAnyId(principal, id);
+    return this.changeBase(principal, baseId, Action.DeleteResources, async (tx, base) => {
+      const deleted = await tx.base.update({
+        where: { id: base.id },
+        data: { deletedAt: new Date(), deletedById: userIdOf(principal) },
+      });
+      await recordAuditEvent(tx, principal, principal.tenantId, { action: "DELETED", resourceKind: base.kind, baseId: base.id });
+      return deleted;
+    });
+  }
+
+  async restoreBase(principal: Principal, id: string): Promise<Base> {
+    requireAction(principal, Action.DeleteResources);
+    const baseId = await this.baseIdOfAnyId(principal, id, { includeDeleted: true });
+    return this.prisma.$transaction(async (tx) => {
+      const base = await lockBase(tx, baseId);
+      if (!base || base.tenantId !== principal.tenantId) throw notFound("Resource", id);
+      if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
+      const restored = await tx.base.update({
+        where: { id: base.id },
+        data: { deletedAt: null, deletedById: null, updatedById: userIdOf(principal), updatedAt: new Date() },
+      });
+      await recordAuditEvent(tx, principal, principal.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
+      await announceResourceChange(tx, base.id);
+      return restored;
+    });
+  }
+
+  async getBase(principal: Principal, id: string): Promise<Base> {
+    const base = isUuid(id) ? await this.prisma.base.findUnique({ where: { id: id.toLowerCase() } }) : null;
+    return requireBaseFor(principal, base, Action.ReadResources, id) as BaseRow;
+  }
+
+  async getRecord(principal: Principal, id: string): Promise<ResourceRecord> {
+    requireUuid(id, "Record");
+    const recordId = id.toLowerCase();
+    const [draft, version] = await Promise.all([
+      this.prisma.draft.findUnique({ where: { id: recordId }, include: { base: true } }),
+      this.prisma.version.findUnique({ where: { id: recordId }, include: { base: true } }),
+    ]);
+    const found = draft ?? version;
+    requireBaseFor(principal, found?.base, Action.ReadResources, id);
+    return draft ? toDraft(draft) : toVersion(version!);
+  }
+
+  /** The draft (if any), then versions newest first. */
+  async listRecords(principal: Principal, baseId: string): Promise<ResourceRecord[]> {
+    const base = await this.getBase(principal, baseId);
+    const [draft, versions] = await Promise.all([
+      this.prisma.draft.findUnique({ where: { baseId: base.id } }),
+      this.prisma.version.findMany({ where: { baseId: base.id }, orderBy: { number: "desc" } }),
+    ]);
+    return [...(draft ? [toDraft(draft)] : []), ...versions.map(toVersion)];
+  }
+
+  async listBases(principal: Principal, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
+    requireAction(principal, Action.ReadResources);
+    const where = listingWhere(principal, filter);
+    const keyset: Prisma.BaseWhereInput | undefined = after
+      ? (() => {
+          const [name, id] = decodeCursor(after, 2) as [string, string];
+          return { OR: [{ name: { gt: name } }, { name, id: { gt: id } }] };
+        })()
+      : undefined;
+    const [rows, totalCount] = await Promise.all([
+      this.prisma.base.findMany({
+        where: keyset ? { AND: [where, keyset] } : where,
+        orderBy: [{ name: "asc" }, { id: "asc" }],
+        take: first + 1,
+      }),
+      this.prisma.base.count({ where }),
+    ]);
+    return toConnection(rows, first, totalCount, (row) => encodeCursor([row.name, row.id]));
+  }
+
+  async compare(principal: Principal, leftId: string, rightId: string): Promise<RecordComparison> {
+    const [left, right] = await Promise.all([this.getRecord(principal, leftId), this.getRecord(principal, rightId)]);
+    const lines = diffLines(left.content, right.content).flatMap((part) =>
+      part.value
+        .replace(/\n$/, "")
+        .split("\n")
+        .map((text) => ({ kind: part.added ? ("ADDED" as const) : part.removed ? ("REMOVED" as const) : ("UNCHANGED" as const), text })),
+    );
+    return { left, right, lines };
+  }
+
+  /**
+   * Locks the base row for the rest of the transaction (serialising every change of one base, which is what
+   * keeps version numbers gap-free), checks access, runs `change`, and announces it to every process.
+   */
+  private changeBase<T>(
+    principal: Principal,
+    baseId: string,
+    action: Action,
+    change: (tx: Transaction, base: BaseRow) => Promise<T>,
+  ): Promise<T> {
+    return this.prisma.$transaction(async (tx) => {
+      const base = await lockBase(tx, baseId);
+      requireBaseFor(principal, base, action, baseId);
+      const result = await change(tx, base!);
+      await announceResourceChange(tx, baseId);
+      return result;
+    });
+  }
+
+  private async baseIdOfDraft(principal: Principal, draftId: string, what: string): Promise<string> {
+    const draft = await this.prisma.draft.findUnique({ where: { id: draftId }, select: { baseId: true, tenantId: true } });
+    if (!draft || draft.tenantId !== principal.tenantId) throw notFound(what, draftId);
+    return draft.baseId;
+  }
+
+  private async baseIdOfAnyId(principal: Principal, id: string, options: { includeDeleted?: boolean } = {}): Promise<string> {
+    requireUuid(id, "Resource");
+    const key = id.toLowerCase();
+    const [base, draft, version] = await Promise.all([
+      this.prisma.base.findUnique({ where: { id: key }, select: { id: true, tenantId: true, deletedAt: true } }),
+      this.prisma.draft.findUnique({ where: { id: key }, select: { baseId: true } }),
+      this.prisma.version.findUnique({ where: { id: key }, select: { baseId: true } }),
+    ]);
+    const baseId = base?.id ?? draft?.baseId ?? version?.baseId;
+    if (!baseId) throw notFound("Resource", id);
+    const facts = base ?? (await this.prisma.base.findUnique({ where: { id: baseId }, select: { tenantId: true, deletedAt: true } }));
+    if (!facts || facts.tenantId !== principal.tenantId || (facts.deletedAt && !options.includeDeleted)) throw notFound("Resource", id);
+    return baseId;
+  }
+}
+
+async function lockBase(tx: Transaction, baseId: string): Promise<BaseRow | null> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM bases WHERE id = ${baseId}::uuid FOR UPDATE`;
+  if (rows.length === 0) return null;
+  return tx.base.findUnique({ where: { id: baseId } });
+}
+
+function listingWhere(principal: Principal, filter: BaseFilter): Prisma.BaseWhereInput {
+  const userId = userIdOf(principal);
+  const visibility: Prisma.BaseWhereInput = userId
+    ? { OR: [{ ownership: "ORGANISATION_OWNED" }, { ownerId: userId }] }
+    : { ownership: "ORGANISATION_OWNED" };
+  const conditions: Prisma.BaseWhereInput[] = [{ tenantId: principal.tenantId, deletedAt: null }, visibility];
+  if (filter.kind) conditions.push({ kind: filter.kind });
+  if (filter.nameContains) conditions.push({ name: { contains: filter.nameContains, mode: "insensitive" } });
+  if (filter.groupId != null) {
+    conditions.push(isUuid(filter.groupId) ? { groupMembers: { some: { groupId: filter.groupId.toLowerCase() } } } : { id: { in: [] } });
+  }
+  if (filter.hasDraft != null) conditions.push(filter.hasDraft ? { draft: { isNot: null } } : { draft: { is: null } });
+  if (filter.published != null) conditions.push({ latestVersionNumber: filter.published ? { gt: 0 } : 0 });
+  return { AND: conditions };
+}
+
+function requireName(name: string): string {
+  const trimmed = name.trim();
+  if (!trimmed) throw invalidInput("name", "must not be empty");
+  return trimmed;
+}
+
+function requireRevision(current: number, expected: number): void {
+  if (current !== expected) {
+    throw new DomainError(
+      DomainErrorCode.StaleRevision,
+      `The draft is at revision ${current}, not ${expected}: reload it and apply your change again`,
+      { currentRevision: current, expectedRevision: expected },
+    );
+  }
+}
+
+interface RecordFieldsInput {
+  content: string;
+  description?: string | null;
+  inputSchema?: unknown;
+  tests?: readonly { name: string; data: unknown; expected: unknown }[] | null;
+}
+
+/** Validates the parts of a record a client sends, the same way for create and update. */
+function recordFields(kind: BaseKind, input: RecordFieldsInput) {
+  if (input.inputSchema != null && (typeof input.inputSchema !== "object" || Array.isArray(input.inputSchema))) {
+    throw invalidInput("inputSchema", "must be a JSON object (a JSON schema)");
+  }
+  const tests = (input.tests ?? []).map((test, index) => {
+    const name = test.name.trim();
+    if (!name) throw invalidInput(`tests[${index}].name`, "must not be empty");
+    if (test.data === null || typeof test.data !== "object" || Array.isArray(test.data)) {
+      throw invalidInput(`tests[${index}].data`, "must be a JSON object");
+    }
+    if (kind === "POLICY" && typeof test.expected !== "boolean") {
+      throw invalidInput(`tests[${index}].expected`, "must be true or false for a policy");
+    }
+    return { name, data: test.data, expected: test.expected ?? null };
+  });
+  return {
+    content: input.content,
+    description: input.description ?? null,
+    // An explicit JSON null in a Json column needs Prisma's marker; null here means "no schema".
+    inputSchema: input.inputSchema == null ? Prisma.DbNull : (input.inputSchema as Prisma.InputJsonValue),
+    tests: tests as Prisma.InputJsonValue,
+  };
+}
+

@@ -1,0 +1,101 @@
+import { GraphQLJSON } from "graphql-scalars";
+import { ArrayMaxSize, IsOptional, Length, MaxLength, Min } from "class-validator";
+import { Field, ID, InputType, Int } from "type-graphql";
+import { BaseKind } from "../../generated/prisma/enums.js";
+import { StoredTestInput } from "./resource.types.js";
+
+/** Upper bounds that keep one record storable and runnable; the engine enforces its own limits too. */
+export const MAX_CONTENT_LENGTH = 100_000;
+export const MAX_TESTS = 200;
+
+@InputType()
+export class CreateResourceInput {
+  @Field(() => String)
+  @Length(1, 200)
+  name!: string;
+
+  @Field(() => String, { description: "Rule text (policy) or flow definition (flow). May be unfinished: drafts are work in progress." })
+  @MaxLength(MAX_CONTENT_LENGTH)
+  content!: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(10_000)
+  description?: string | null;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  inputSchema?: unknown;
+
+  @Field(() => [StoredTestInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(MAX_TESTS)
+  tests?: StoredTestInput[] | null;
+}
+
+@InputType()
+export class UpdateDraftInput {
+  @Field(() => ID)
+  draftId!: string;
+
+  @Field(() => Int, { description: "The revision you read; a different current revision fails with CONFLICT." })
+  @Min(1)
+  expectedRevision!: number;
+
+  @Field(() => String, { nullable: true, description: "Renames the base." })
+  @IsOptional()
+  @Length(1, 200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(MAX_CONTENT_LENGTH)
+  content?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @MaxLength(10_000)
+  description?: string | null;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  inputSchema?: unknown;
+
+  @Field(() => [StoredTestInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(MAX_TESTS)
+  tests?: StoredTestInput[] | null;
+}
+
+@InputType()
+export class PublishDraftInput {
+  @Field(() => ID)
+  draftId!: string;
+
+  @Field(() => String, { description: "What this version changes. Required." })
+  @Length(1, 10_000)
+  description!: string;
+
+  @Field(() => Int, { nullable: true, description: "When given, publishing fails with CONFLICT if the draft changed since." })
+  @IsOptional()
+  @Min(1)
+  expectedRevision?: number | null;
+}
+
+@InputType()
+export class BaseFilter {
+  @Field(() => BaseKind, { nullable: true })
+  kind?: BaseKind | null;
+
+  @Field(() => ID, { nullable: true, description: "Only bases in this group." })
+  groupId?: string | null;
+
+  @Field(() => String, { nullable: true, description: "Case-insensitive part of the name." })
+  @IsOptional()
+  @MaxLength(200)
+  nameContains?: string | null;
+
+  @Field(() => Boolean, { nullable: true })
+  hasDraft?: boolean | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Whether at least one version exists." })
+  published?: boolean | null;
+}
