@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     const bare = await start({ benchmark: { withoutShield: true, fixedPrincipal: principal } });
     const shieldOnly = await start({ benchmark: { fixedPrincipal: principal } });
     const authOnly = await start({ benchmark: { withoutShield: true } });
-    const scenarios = [
+    const scenarios: { name: string; url: string; headers: Record<string, string> }[] = [
       { name: "a) no auth, no shield", url: bare.url, headers: {} },
       { name: "b) bearer token + shield", url: probe.url, headers: bearer },
       { name: "c) API key + shield", url: probe.url, headers: { "x-api-key": issued.key } },
