@@ -39,9 +39,12 @@ export async function recordAttributedAuditEvents(
   entries: readonly AttributedAuditEvent[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx.$executeRaw`INSERT INTO audit_chain_heads (tenant_id) VALUES (${tenantId}::uuid) ON CONFLICT DO NOTHING`;
+  // Creates the head on a tenant's first event and locks it (ON CONFLICT DO UPDATE locks the row and returns
+  // its latest committed values) in one round trip.
   const [head] = await tx.$queryRaw<{ last_sequence: bigint; last_hash: string }[]>`
-    SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = ${tenantId}::uuid FOR UPDATE`;
+    INSERT INTO audit_chain_heads (tenant_id) VALUES (${tenantId}::uuid)
+    ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id
+    RETURNING last_sequence, last_hash`;
   let sequence = head?.last_sequence ?? 0n;
   let previousHash = head?.last_hash ?? GENESIS_HASH;
   // One timestamp per batch, taken once the head is locked so times follow the chain order. Date.now() is
@@ -64,13 +67,52 @@ export async function recordAttributedAuditEvents(
       groupId: event.groupId ?? null,
       detail: storedForm(event.detail),
     };
-    const hash = chainHash(previousHash, fields);
-    const row = { ...fields, detail: fields.detail as Prisma.InputJsonValue, previousHash, hash };
-    previousHash = hash;
+    const row = { ...fields, previousHash, hash: chainHash(previousHash, fields) };
+    previousHash = row.hash;
     return row;
   });
-  await tx.auditEvent.createMany({ data: rows });
-  await tx.auditChainHead.update({ where: { tenantId }, data: { lastSequence: sequence, lastHash: previousHash } });
+  await insertRows(tx, tenantId, rows);
+}
+
+interface Row {
+  sequence: bigint;
+  occurredAt: Date;
+  actorType: string;
+  actorId: string | null;
+  action: string;
+  resourceKind: string;
+  baseId: string | null;
+  recordId: string | null;
+  version: number | null;
+  groupId: string | null;
+  detail: Record<string, unknown>;
+  previousHash: string;
+  hash: string;
+}
+
+/**
+ * All rows in one INSERT … SELECT FROM unnest(arrays), and the head moved in the same statement. Prisma's
+ * createMany builds one parameter per value and is several times slower for batches, which matters for the
+ * execution events that arrive by the hundred.
+ */
+async function insertRows(tx: Transaction, tenantId: string, rows: readonly Row[]): Promise<void> {
+  const last = rows.at(-1)!;
+  // A data-modifying CTE always runs to completion, so the events and the new head are written together.
+  await tx.$executeRaw`
+    WITH appended AS (
+      INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
+                                version, group_id, detail, previous_hash, hash)
+      SELECT ${tenantId}::uuid, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
+             e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
+      FROM unnest(
+        ${rows.map((r) => r.sequence)}::bigint[], ${rows.map((r) => r.occurredAt)}::timestamptz[], ${rows.map((r) => r.actorType)}::text[],
+        ${rows.map((r) => r.actorId)}::uuid[], ${rows.map((r) => r.action)}::text[], ${rows.map((r) => r.resourceKind)}::text[],
+        ${rows.map((r) => r.baseId)}::uuid[], ${rows.map((r) => r.recordId)}::uuid[], ${rows.map((r) => r.version)}::int[],
+        ${rows.map((r) => r.groupId)}::uuid[], ${rows.map((r) => JSON.stringify(r.detail))}::jsonb[],
+        ${rows.map((r) => r.previousHash)}::text[], ${rows.map((r) => r.hash)}::text[]
+      ) AS e(sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id, version, group_id, detail, previous_hash, hash)
+    )
+    UPDATE audit_chain_heads SET last_sequence = ${last.sequence}, last_hash = ${last.hash} WHERE tenant_id = ${tenantId}::uuid`;
 }
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */

@@ -1,0 +1,141 @@
+import "reflect-metadata";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditService } from "../../src/modules/audit/audit.service.js";
+import { asSuperuser, insertBase } from "../support/bases.js";
+import { createTenant, type TestTenant } from "../support/fixtures.js";
+import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  // Test-only: make the audit insert fail for events whose detail carries the marker.
+  await asSuperuser(gateway.db.url, (client) =>
+    client.query(`
+      CREATE FUNCTION test_fail_marked_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.detail::text LIKE '%audit-must-fail%' THEN RAISE EXCEPTION 'audit insert refused for the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_fail_marked_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_fail_marked_audit();`),
+  );
+});
+afterAll(() => gateway?.stop());
+
+const as = async (t: TestTenant, who: string) => ({ authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}` });
+const VERIFY = `{ verifyAuditChain { valid checkedEvents firstBrokenSequence reason } }`;
+const CREATE = `mutation($name: String!) { createGroup(input: { name: $name }) { id } }`;
+
+async function tenantWithEvents(count: number) {
+  const t = await createTenant(gateway.database.prisma, { eve: ["EDITOR"], aud: ["AUDITOR"] });
+  for (let i = 1; i <= count; i++) {
+    expect((await graphql(gateway.url, CREATE, { name: `g${i}` }, await as(t, "eve"))).errors).toBeUndefined();
+  }
+  return t;
+}
+const verify = async (t: TestTenant) => (await graphql(gateway.url, VERIFY, {}, await as(t, "aud"))).data.verifyAuditChain;
+
+describe("a change and its audit event commit together", () => {
+  it("rolls a group creation back when its event cannot be written", async () => {
+    const t = await tenantWithEvents(1);
+    const failed = await graphql(gateway.url, CREATE, { name: "audit-must-fail" }, await as(t, "eve"));
+    expect(errorCodes(failed)).toEqual(["INTERNAL_SERVER_ERROR"]);
+    expect(await gateway.database.prisma.group.count({ where: { tenantId: t.id, name: "audit-must-fail" } })).toBe(0);
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(1);
+    expect(await gateway.database.prisma.auditChainHead.findUnique({ where: { tenantId: t.id } })).toMatchObject({ lastSequence: 1n });
+    expect(await verify(t)).toMatchObject({ valid: true, checkedEvents: 1 });
+  });
+
+  it("rolls a rename and a membership change back when their events cannot be written", async () => {
+    const t = await tenantWithEvents(1);
+    const group = await gateway.database.prisma.group.findFirstOrThrow({ where: { tenantId: t.id } });
+    const rename = await graphql(gateway.url, `mutation($id: ID!) { updateGroup(id: $id, input: { name: "audit-must-fail" }) { id } }`, { id: group.id }, await as(t, "eve"));
+    expect(errorCodes(rename)).toEqual(["INTERNAL_SERVER_ERROR"]);
+    expect((await gateway.database.prisma.group.findUniqueOrThrow({ where: { id: group.id } })).name).toBe("g1");
+
+    // The membership event names the group, so a group whose name carries the marker cannot gain members.
+    const marked = await gateway.database.prisma.group.create({ data: { tenantId: t.id, name: "x audit-must-fail x" } });
+    const base = await insertBase(gateway.database.prisma, t.id, { ownerId: t.users.eve!.id, published: true });
+    const add = await graphql(gateway.url, `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, { g: marked.id, b: base.id }, await as(t, "eve"));
+    expect(errorCodes(add)).toEqual(["INTERNAL_SERVER_ERROR"]);
+    expect(await gateway.database.prisma.groupMember.count({ where: { groupId: marked.id } })).toBe(0);
+    expect(await verify(t)).toMatchObject({ valid: true, checkedEvents: 1 });
+  });
+});
+
+describe("the hash chain", () => {
+  it("stays one unbroken chain under 50 concurrent writers", async () => {
+    const t = await createTenant(gateway.database.prisma, { eve: ["EDITOR"], aud: ["AUDITOR"] });
+    const headers = await as(t, "eve");
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => graphql(gateway.url, CREATE, { name: `concurrent-${i}` }, headers)),
+    );
+    expect(responses.flatMap((r) => errorCodes(r))).toEqual([]);
+    const events = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id }, orderBy: { sequence: "asc" } });
+    expect(events.map((e) => Number(e.sequence))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(new Set(events.map((e) => e.groupId)).size).toBe(50);
+    expect(await verify(t)).toEqual({ valid: true, checkedEvents: 50, firstBrokenSequence: null, reason: null });
+  });
+
+  it("reports the sequence of a row altered behind the gateway's back", async () => {
+    const t = await tenantWithEvents(8);
+    await asSuperuser(gateway.db.url, async (client) => {
+      await client.query("SET session_replication_role = replica"); // bypasses the append-only trigger
+      await client.query(`UPDATE audit_events SET detail = '{"name":"forged"}' WHERE tenant_id = $1 AND sequence = 5`, [t.id]);
+    });
+    expect(await verify(t)).toEqual({
+      valid: false,
+      checkedEvents: 4,
+      firstBrokenSequence: "5",
+      reason: expect.stringMatching(/event 5 was altered/),
+    });
+  });
+
+  it("reports a row whose time was moved, even with the append-only trigger switched off", async () => {
+    const t = await tenantWithEvents(4);
+    await asSuperuser(gateway.db.url, async (client) => {
+      await client.query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only");
+      try {
+        await client.query(`UPDATE audit_events SET occurred_at = occurred_at - interval '1 day' WHERE tenant_id = $1 AND sequence = 2`, [t.id]);
+      } finally {
+        await client.query("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only");
+      }
+    });
+    expect(await verify(t)).toMatchObject({ valid: false, firstBrokenSequence: "2" });
+  });
+
+  it("reports a removed row at its sequence, and a removed tail against the chain head", async () => {
+    const middle = await tenantWithEvents(6);
+    const tail = await tenantWithEvents(6);
+    await asSuperuser(gateway.db.url, async (client) => {
+      await client.query("SET session_replication_role = replica");
+      await client.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND sequence = 3`, [middle.id]);
+      await client.query(`DELETE FROM audit_events WHERE tenant_id = $1 AND sequence >= 5`, [tail.id]);
+    });
+    expect(await verify(middle)).toMatchObject({ valid: false, checkedEvents: 2, firstBrokenSequence: "3", reason: expect.stringMatching(/missing/) });
+    expect(await verify(tail)).toMatchObject({ valid: false, checkedEvents: 4, firstBrokenSequence: "5", reason: expect.stringMatching(/missing/) });
+  });
+
+  it("refuses updates and deletes of audit rows through ordinary sessions", async () => {
+    const t = await tenantWithEvents(1);
+    await expect(gateway.database.prisma.auditEvent.updateMany({ where: { tenantId: t.id }, data: { detail: {} } })).rejects.toThrow(/immutable/);
+    await expect(gateway.database.prisma.auditEvent.deleteMany({ where: { tenantId: t.id } })).rejects.toThrow(/immutable/);
+  });
+
+  it("verifies across many pages the same way as in one", async () => {
+    const t = await tenantWithEvents(23);
+    const principal = { kind: "user" as const, tenantId: t.id, userId: t.users.aud!.id, roles: ["AUDITOR" as const] };
+    for (const pageSize of [1, 5, 22, 23, 500]) {
+      const service = new AuditService(gateway.database, { verifyPageSize: pageSize });
+      expect(await service.verify(principal)).toEqual({ valid: true, checkedEvents: 23, firstBrokenSequence: null, reason: null });
+    }
+    await asSuperuser(gateway.db.url, async (client) => {
+      await client.query("SET session_replication_role = replica");
+      await client.query(`UPDATE audit_events SET actor_id = NULL WHERE tenant_id = $1 AND sequence = 17`, [t.id]);
+    });
+    for (const pageSize of [1, 5, 16, 17, 500]) {
+      const service = new AuditService(gateway.database, { verifyPageSize: pageSize });
+      expect(await service.verify(principal)).toMatchObject({ valid: false, checkedEvents: 16, firstBrokenSequence: "17" });
+    }
+  });
+});

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Principal } from "../../src/identity/principal.js";
+import { verifyChain } from "../../src/modules/audit/audit-verifier.js";
+import { ExecutionAuditBatcher, ExecutionAuditClosedError } from "../../src/modules/audit/execution-audit.js";
+import { asSuperuser } from "../support/bases.js";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  await asSuperuser(gateway.db.url, (client) =>
+    client.query(`
+      CREATE FUNCTION test_fail_marked_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.detail::text LIKE '%audit-must-fail%' THEN RAISE EXCEPTION 'audit insert refused for the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_fail_marked_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_fail_marked_audit();`),
+  );
+});
+afterAll(() => gateway?.stop());
+
+const userPrincipal = (t: TestTenant, who: string): Principal => ({ kind: "user", tenantId: t.id, userId: t.users[who]!.id, roles: t.users[who]!.roles });
+const executed = (n: number, extra: Record<string, unknown> = {}) => ({
+  action: "EXECUTED" as const,
+  resourceKind: "POLICY" as const,
+  detail: { n, ...extra },
+});
+
+describe("ExecutionAuditBatcher", () => {
+  it("commits every one of many concurrent events, each with its own actor, in fewer transactions", async () => {
+    const a = await createTenant(gateway.database.prisma, { u1: ["VIEWER"], u2: ["VIEWER"] });
+    const b = await createTenant(gateway.database.prisma, { u3: ["VIEWER"] });
+    const key = await createApiKey(gateway.database.prisma, a.id, ["VIEW"]);
+    const keyPrincipal: Principal = { kind: "apiKey", tenantId: a.id, apiKeyId: key.id, scopes: ["VIEW"] };
+    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 64 });
+
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < 400; i++) {
+      const principal = i % 4 === 3 ? userPrincipal(b, "u3") : [userPrincipal(a, "u1"), userPrincipal(a, "u2"), keyPrincipal][i % 4]!;
+      calls.push(batcher.record(principal, principal.tenantId, executed(i)));
+    }
+    await Promise.all(calls);
+
+    const stats = batcher.stats;
+    expect(stats.events).toBe(400);
+    expect(stats.transactions).toBeLessThan(400 / 4);
+    const rows = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: { in: [a.id, b.id] } }, orderBy: [{ tenantId: "asc" }, { sequence: "asc" }] });
+    expect(rows).toHaveLength(400);
+    const byN = new Map(rows.map((row) => [(row.detail as { n: number }).n, row]));
+    for (let i = 0; i < 400; i++) {
+      const row = byN.get(i)!;
+      expect(row.action).toBe("EXECUTED");
+      if (i % 4 === 3) expect(row).toMatchObject({ tenantId: b.id, actorType: "USER", actorId: b.users.u3!.id });
+      else if (i % 4 === 2) expect(row).toMatchObject({ tenantId: a.id, actorType: "API_KEY", actorId: key.id });
+      else expect(row).toMatchObject({ tenantId: a.id, actorType: "USER", actorId: (i % 4 === 0 ? a.users.u1 : a.users.u2)!.id });
+    }
+    // Within a tenant the chain follows the order of the calls.
+    const aOrder = rows.filter((r) => r.tenantId === a.id).map((r) => (r.detail as { n: number }).n);
+    expect(aOrder).toEqual([...aOrder].sort((x, y) => x - y));
+    for (const t of [a, b]) {
+      expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: t === a ? 300 : 100 });
+    }
+    await batcher.close();
+  });
+
+  it("interleaves with ordinary audited changes in one unbroken chain", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["EDITOR"] });
+    const principal = userPrincipal(t, "u");
+    const batcher = new ExecutionAuditBatcher(gateway.database);
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      work.push(batcher.record(principal, t.id, executed(i)));
+      if (i % 10 === 0) work.push(gateway.services.groups.create(principal, { name: `g${i}` }));
+    }
+    await Promise.all(work);
+    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 66 });
+    await batcher.close();
+  });
+
+  it("fails every caller of a failed batch and loses no event of the others", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    const principal = userPrincipal(t, "u");
+    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 10 });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => batcher.record(principal, t.id, executed(i, i === 25 ? { note: "audit-must-fail" } : {}))),
+    );
+    const rejected = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
+    expect(rejected).toContain(25);
+    expect(rejected.length).toBeLessThanOrEqual(10);
+    const stored = new Set(
+      (await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id } })).map((r) => (r.detail as { n: number }).n),
+    );
+    // Exactly the events whose callers were told "committed" are stored.
+    for (let i = 0; i < 50; i++) expect(stored.has(i)).toBe(!rejected.includes(i));
+    for (const i of rejected) expect((outcomes[i] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
+    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 50 - rejected.length });
+    await batcher.close();
+  });
+
+  it("flushes what is pending on close and refuses events afterwards", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    const principal = userPrincipal(t, "u");
+    const batcher = new ExecutionAuditBatcher(gateway.database);
+    let committed = 0;
+    const pending = Array.from({ length: 30 }, (_, i) => batcher.record(principal, t.id, executed(i)).then(() => void committed++));
+    await batcher.close();
+    expect(committed).toBe(30);
+    await Promise.all(pending);
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(30);
+    await expect(batcher.record(principal, t.id, executed(99))).rejects.toBeInstanceOf(ExecutionAuditClosedError);
+    await batcher.close(); // closing twice is harmless
+  });
+
+  it("is the services' executionAudit, and a single event commits on its own", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    expect(gateway.services.executionAudit).toBeInstanceOf(ExecutionAuditBatcher);
+    await gateway.services.executionAudit.record(userPrincipal(t, "u"), t.id, { action: "EXECUTED", resourceKind: "FLOW", baseId: t.users.u!.id });
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id, action: "EXECUTED", resourceKind: "FLOW" } })).toBe(1);
+  });
+});
