@@ -19,8 +19,27 @@ import { RE2JS } from "re2js";
 export const MAX_PATTERN_LENGTH = 1000;
 /** RE2's bound on `{n,m}`; larger counts would also make the automaton huge. */
 const MAX_REPEAT = 1000;
+/**
+ * Bound on the automaton size after repetitions are expanded (`.{1000}` is 1,000 states, `(ab){3}` 6). Matching
+ * is linear in the input but also proportional to this size when RE2 cannot use its DFA: measured with re2js,
+ * a 5,000-state pattern took 11 s on a 100 kB string, so the bound keeps the worst case to a few
+ * seconds on 100 kB and leaves room for every realistic validation pattern.
+ */
+export const MAX_PATTERN_SIZE = 1000;
+/** re2js runs a lookbehind's automaton at every input position: measured 10–40 times the cost of plain states. */
+const LOOKBEHIND_WEIGHT = 32;
 
-export type CompiledPattern = { ok: true; test(input: string): boolean } | { ok: false; message: string };
+export type CompiledPattern =
+  | {
+      ok: true;
+      test(input: string): boolean;
+      /**
+       * Expanded automaton size (at most MAX_PATTERN_SIZE). Worst-case work of one `test` is about
+       * `cost × input.length` automaton steps, for callers that budget work.
+       */
+      cost: number;
+    }
+  | { ok: false; message: string };
 
 export function compilePattern(source: string): CompiledPattern {
   if (source.length > MAX_PATTERN_LENGTH) {
@@ -31,24 +50,36 @@ export function compilePattern(source: string): CompiledPattern {
   } catch (e) {
     return { ok: false, message: e instanceof Error ? e.message : "Invalid regular expression" };
   }
-  let translated: string;
+  let translated: Piece;
   try {
     translated = new Translator(source).translate();
   } catch (e) {
     if (e instanceof UnsupportedPattern) return { ok: false, message: e.message };
     throw e;
   }
+  if (translated.size > MAX_PATTERN_SIZE) {
+    return {
+      ok: false,
+      message: `regular expression is too large: with repetitions expanded it needs ${translated.size} automaton units (limit ${MAX_PATTERN_SIZE})`,
+    };
+  }
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(translated, RE2JS.LOOKBEHINDS);
+    compiled = RE2JS.compile(translated.re, RE2JS.LOOKBEHINDS);
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e);
     return { ok: false, message: `regular expression is too complex for linear-time matching (${detail})` };
   }
-  return { ok: true, test: (input: string) => compiled.test(input) };
+  return { ok: true, test: (input: string) => compiled.test(input), cost: Math.max(1, translated.size) };
 }
 
 class UnsupportedPattern extends Error {}
+
+/** Translated RE2 text and its automaton size in units: repetitions multiply, lookbehinds weigh more. */
+interface Piece {
+  re: string;
+  size: number;
+}
 
 type Range = readonly [number, number];
 type CharSet = Range[];
@@ -142,7 +173,7 @@ class Translator {
     this.hasNamedGroups = scan.named;
   }
 
-  translate(): string {
+  translate(): Piece {
     const out = this.disjunction();
     if (this.pos !== this.src.length) throw new UnsupportedPattern(`unexpected ")" at offset ${this.pos}`);
     return out;
@@ -152,33 +183,39 @@ class Translator {
     return this.src[this.pos + offset];
   }
 
-  private disjunction(): string {
+  private disjunction(): Piece {
     const alternatives = [this.alternative()];
     while (this.peek() === "|") {
       this.pos++;
       alternatives.push(this.alternative());
     }
-    return alternatives.join("|");
+    return {
+      re: alternatives.map((a) => a.re).join("|"),
+      size: alternatives.reduce((sum, a) => sum + a.size, alternatives.length - 1),
+    };
   }
 
-  private alternative(): string {
-    let out = "";
+  private alternative(): Piece {
+    let re = "";
+    let size = 0;
     for (;;) {
       const c = this.peek();
-      if (c === undefined || c === "|" || c === ")") return out;
-      out += this.term();
+      if (c === undefined || c === "|" || c === ")") return { re, size };
+      const term = this.term();
+      re += term.re;
+      size += term.size;
     }
   }
 
-  private term(): string {
+  private term(): Piece {
     const c = this.peek();
     if (c === "^" || c === "$") {
       this.pos++;
-      return c;
+      return { re: c, size: 1 };
     }
     if (c === "\\" && (this.peek(1) === "b" || this.peek(1) === "B")) {
       this.pos += 2;
-      return `\\${this.src[this.pos - 1]}`;
+      return { re: `\\${this.src[this.pos - 1]}`, size: 1 };
     }
     if (c === "(" && this.peek(1) === "?") {
       const kind = this.src.slice(this.pos, this.pos + 4);
@@ -192,11 +229,12 @@ class Translator {
         const inner = this.disjunction();
         this.expect(")");
         // Lookbehinds are not quantifiable in ECMAScript, so no quantifier follows.
-        return `${kind}${inner})`;
+        return { re: `${kind}${inner.re})`, size: inner.size * LOOKBEHIND_WEIGHT + 1 };
       }
     }
     const atom = this.atom();
-    return atom + this.quantifier();
+    const q = this.quantifier();
+    return { re: atom.re + q.re, size: atom.size * q.factor + (q.re === "" ? 0 : 1) };
   }
 
   private expect(c: string): void {
@@ -211,51 +249,55 @@ class Translator {
     return { min: m[1] ?? "0", max: m[2] === undefined ? (m[1] ?? "0") : m[3] === "" ? null : (m[3] ?? null), length: m[0].length };
   }
 
-  private quantifier(): string {
+  /** The quantifier text and how many copies of its atom the automaton holds (RE2 expands `{n,m}`). */
+  private quantifier(): { re: string; factor: number } {
     const c = this.peek();
-    let out: string;
+    let re: string;
+    let factor: number;
     if (c === "*" || c === "+" || c === "?") {
       this.pos++;
-      out = c;
+      re = c;
+      factor = 1;
     } else if (c === "{") {
       const q = this.bracedQuantifier();
-      if (q === null) return "";
+      if (q === null) return { re: "", factor: 1 };
       this.pos += q.length;
       const min = Number(q.min);
       const max = q.max === null ? null : Number(q.max);
       if (min > MAX_REPEAT || (max !== null && max > MAX_REPEAT)) {
         throw new UnsupportedPattern(`repetition counts above ${MAX_REPEAT} are not supported ("${this.src.slice(this.pos - q.length, this.pos)}")`);
       }
-      out = max === null ? `{${min},}` : max === min ? `{${min}}` : `{${min},${max}}`;
+      re = max === null ? `{${min},}` : max === min ? `{${min}}` : `{${min},${max}}`;
+      factor = Math.max(1, max ?? min + 1);
     } else {
-      return "";
+      return { re: "", factor: 1 };
     }
     if (this.peek() === "?") {
       this.pos++;
-      out += "?";
+      re += "?";
     }
-    return out;
+    return { re, factor };
   }
 
-  private atom(): string {
+  private atom(): Piece {
     const c = this.peek();
     switch (c) {
       case ".":
         this.pos++;
-        return emitSet(complement(LINE_TERMINATORS));
+        return { re: emitSet(complement(LINE_TERMINATORS)), size: 1 };
       case "[":
-        return this.characterClass();
+        return { re: this.characterClass(), size: 1 };
       case "(":
         return this.group();
       case "\\":
-        return this.atomEscape();
+        return { re: this.atomEscape(), size: 1 };
       default:
         // Includes Annex B's literal `{`, `}` and `]`.
-        return literal(this.readSourceCharacter());
+        return { re: literal(this.readSourceCharacter()), size: 1 };
     }
   }
 
-  private group(): string {
+  private group(): Piece {
     this.pos++; // (
     if (this.peek() === "?") {
       if (this.peek(1) === ":") {
@@ -271,7 +313,7 @@ class Translator {
     }
     const inner = this.disjunction();
     this.expect(")");
-    return `(?:${inner})`;
+    return { re: `(?:${inner.re})`, size: inner.size };
   }
 
   /** A source character, with a surrogate pair read as one code point. */

@@ -80,7 +80,20 @@ describe("compilePattern: rejected patterns", () => {
   it("repetition counts RE2 cannot bound", () => {
     expect(failure("a{1001}")).toMatch(/repetition/);
     expect(failure("a{2,99999999999999999999}")).toMatch(/repetition/);
-    expect(failure("((a{100}){100}){100}")).toMatch(/too complex/);
+    expect(failure("((a{100}){100}){100}")).toMatch(/too large/);
+  });
+
+  it("patterns whose expanded automaton would make matching slow", () => {
+    // Each is linear-time, but the work per input character grows with the automaton size.
+    expect(failure(".{1000}.{1000}")).toMatch(/too large: with repetitions expanded it needs 2002 automaton units \(limit 1000\)/);
+    expect(failure("(?:x{1000}|y{1000})")).toMatch(/too large/);
+    expect(failure("(?:a{1,32}){1,31}")).toMatch(/too large/);
+    expect(failure("(?<=.{100})x")).toMatch(/too large/);
+    const ok = compilePattern(".{998}\\d");
+    expect(ok.ok && ok.cost).toBe(1000);
+    expect(ok.ok && ok.test(`${"ab ".repeat(30_000)}`)).toBe(false);
+    const small = compilePattern("(?<=\\$)\\d+");
+    expect(small.ok && small.cost).toBeLessThan(100);
   });
 });
 
@@ -176,12 +189,12 @@ describe("compilePattern agrees with V8 on random patterns", () => {
         const compiled = compilePattern(source);
         if (!compiled.ok) {
           // Only the constructs RE2 cannot run in linear time may be refused.
-          expect(compiled.message).toMatch(/backreference|too complex|repetition|longer than/);
+          expect(compiled.message).toMatch(/backreference|too complex|too large|repetition|longer than/);
           return;
         }
         for (const s of inputs) expect(compiled.test(s), `${source} on ${JSON.stringify(s)}`).toBe(native.test(s));
       }),
       { numRuns: Number(process.env.PATTERN_RUNS ?? 3000) },
     );
-  });
+  }, 120_000);
 });
