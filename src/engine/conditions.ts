@@ -8,7 +8,7 @@ import type { BlockAst, CmpAst, CondAst, CondItemAst, LabelRefAst, OutcomeRefAst
 import { parseError } from "./errors.js";
 import { compileExpr, accessSelector, compileAccess, type CompiledExpr, type ExprScope } from "./expressions.js";
 import { isFormatName } from "./formats.js";
-import { KeyMatcher, segmentsOf } from "./keys.js";
+import { KeyMatcher, scanCounter, segmentsOf } from "./keys.js";
 import { formatValidator, operatorFor, stringTest, type OpFn } from "./operators.js";
 import { compilePattern } from "./pattern.js";
 import {
@@ -350,6 +350,9 @@ function compileOutcomeRef(ast: OutcomeRefAst, scope: CondScope): CompiledCond {
         obj = k === undefined ? undefined : (obj as Record<string, unknown>)[k];
       }
       if (obj !== null && typeof obj === "object" && !Array.isArray(obj)) {
+        const keys = scanCounter.keys;
+        scanCounter.keys = 0;
+        ctx.chargeKeys(keys);
         for (const cand of candidates) {
           const k = cand.find(obj);
           if (k === undefined) continue;

@@ -6,7 +6,7 @@
  */
 import type { AccessAst, ChainAst, ExprAst, LiteralAst } from "./ast.js";
 import { evaluationError, parseError, typeError } from "./errors.js";
-import { KeyMatcher, segmentsOf } from "./keys.js";
+import { KeyMatcher, scanCounter, segmentsOf } from "./keys.js";
 import { NOT_COMPUTED, type Ctx, type Elem, type ExprFn } from "./runtime.js";
 import { DateValue, DurationValue, jsonText, numericValue, renderValue, typeTag } from "./values.js";
 
@@ -88,6 +88,10 @@ function readChain(c: CompiledChain, ctx: Ctx, el: Elem | null): unknown {
       return undefined;
     }
     const key = (c.matchers[i] as KeyMatcher).find(cur);
+    if (scanCounter.keys !== 0) {
+      ctx.chargeKeys(scanCounter.keys);
+      scanCounter.keys = 0;
+    }
     if (key === undefined) {
       ctx.path = path + "." + (c.written[i] as string);
       return undefined;

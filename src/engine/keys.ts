@@ -35,30 +35,38 @@ export function fuzzyEqual(a: string, b: string): boolean {
   return va.some((x) => vb.includes(x));
 }
 
-const MEMO_LIMIT = 4096;
+// Lowercased variants of data keys, shared by every matcher: bounded memory however many matchers or keys there
+// are (a full cache is simply dropped and refilled).
+const KEY_VARIANTS_LIMIT = 10_000;
+const keyVariants = new Map<string, string[]>();
+
+function variantsOfKey(key: string): string[] {
+  let v = keyVariants.get(key);
+  if (v === undefined) {
+    v = lowerVariants(key);
+    if (keyVariants.size >= KEY_VARIANTS_LIMIT) keyVariants.clear();
+    keyVariants.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * Keys visited by fuzzy scans since the evaluator last looked. Evaluation charges them to the step budget, so data
+ * objects with huge key sets cannot make a policy with many fuzzy paths run unboundedly long.
+ */
+export const scanCounter = { keys: 0 };
 
 export class KeyMatcher {
   private readonly variants: ReadonlySet<string>;
-  private readonly memo = new Map<string, boolean>();
 
   constructor(readonly name: string) {
     this.variants = new Set(lowerVariants(name));
   }
 
   private matches(key: string): boolean {
-    let m = this.memo.get(key);
-    if (m === undefined) {
-      m = false;
-      for (const v of lowerVariants(key)) {
-        if (this.variants.has(v)) {
-          m = true;
-          break;
-        }
-      }
-      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-      this.memo.set(key, m);
-    }
-    return m;
+    const v = variantsOfKey(key);
+    for (let i = 0; i < v.length; i++) if (this.variants.has(v[i] as string)) return true;
+    return false;
   }
 
   /** The key of `obj` this name selects, or undefined. Exact key first, then the smallest fuzzy match. */
@@ -66,6 +74,7 @@ export class KeyMatcher {
     if (Object.hasOwn(obj, this.name)) return this.name;
     let best: string | undefined;
     for (const k in obj) {
+      scanCounter.keys++;
       if (best !== undefined && k >= best) continue;
       if (this.matches(k)) best = k;
     }

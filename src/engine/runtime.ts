@@ -58,6 +58,14 @@ export class Ctx {
     return (this.todayTextCache ??= dayToText(this.today));
   }
 
+  /** Fuzzy key scans cost one step per 64 keys visited. */
+  chargeKeys(n: number): void {
+    this.steps += n / 64;
+    if (this.steps > this.maxSteps) {
+      throw evaluationError("evaluation exceeded the step budget of " + String(this.maxSteps) + " (maxSteps)");
+    }
+  }
+
   step(): void {
     if (++this.steps > this.maxSteps) {
       throw evaluationError("evaluation exceeded the step budget of " + String(this.maxSteps) + " (maxSteps)");

@@ -193,3 +193,14 @@ describe("limits", () => {
     expect(budget.error).toMatch(/^Evaluation error: .*maxSteps/);
   });
 });
+
+describe("key scans", () => {
+  it("charges fuzzy scans over huge objects to the step budget", () => {
+    const big: Record<string, number> = {};
+    for (let i = 0; i < 20_000; i++) big["k" + String(i)] = i;
+    const rule = "A **u** is ok if " + Array.from({ length: 200 }, (_, i) => `__missing ${i}__ of **u** exists`).join(" or ") + ".";
+    const res = runPolicy(rule, { u: big }, { now, maxSteps: 10_000 });
+    expect(res.error).toMatch(/^Evaluation error: .*maxSteps/);
+    expect(runPolicy(rule, { u: { missing0: 1 } }, { now }).result).toBe(true);
+  });
+});
