@@ -18,8 +18,10 @@ export enum Action {
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
 const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.EditGroups];
 const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources];
+/** Admins also read the audit log (product §6: "readable by admins and auditors only"). */
 const ADMIN: readonly Action[] = [
   ...PUBLISHER,
+  Action.ReadAudit,
   Action.DeleteResources,
   Action.DeleteGroups,
   Action.ManageRoles,

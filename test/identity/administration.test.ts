@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rolesNotHeld, scopesNotHeld } from "../../src/authorization/grants.js";
 import { createBaseRow } from "../support/authz-fixtures.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -61,31 +62,43 @@ describe("roles", () => {
   });
 
   it("nobody grants or removes a role they do not hold", async () => {
-    // An admin holds viewer…admin, but not auditor.
-    const granted = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
-    expect(errorCodes(granted)).toEqual(["FORBIDDEN"]);
-    expect(granted.errors![0]!.message).toMatch(/AUDITOR/);
-    const removal = await gql(REMOVE, { userId: tenant.users.alice!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
-    expect(errorCodes(removal)).toEqual(["FORBIDDEN"]);
-    // An admin who is also an auditor may.
-    const ok = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "alice"));
-    expect(ok.data.assignRoles.roles).toEqual(["VIEWER", "AUDITOR"]);
-    await gql(REMOVE, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "alice"));
-    // Non-admins may not manage roles at all, not even ones they hold.
+    // Holding is judged on actions: an admin holds every role (auditor included: admins read the audit log),
+    // an editor holds viewer and editor but may not manage roles at all.
+    const admin = { kind: "user" as const, tenantId: tenant.id, userId: tenant.users.ada!.id, roles: ["ADMIN" as const] };
+    const editor = { kind: "user" as const, tenantId: tenant.id, userId: tenant.users.ed!.id, roles: ["EDITOR" as const] };
+    const viewKey = { kind: "apiKey" as const, tenantId: tenant.id, apiKeyId: "k", scopes: ["VIEW" as const, "EDIT" as const] };
+    expect(rolesNotHeld(admin, ["VIEWER", "EDITOR", "PUBLISHER", "ADMIN", "AUDITOR"])).toEqual([]);
+    expect(rolesNotHeld(editor, ["VIEWER", "EDITOR", "PUBLISHER", "ADMIN", "AUDITOR"])).toEqual(["PUBLISHER", "ADMIN", "AUDITOR"]);
+    expect(scopesNotHeld(viewKey, ["VIEW", "EDIT", "PUBLISH", "ADMIN", "AUDIT"])).toEqual(["PUBLISH", "ADMIN", "AUDIT"]);
+    expect(rolesNotHeld({ ...editor, roles: ["AUDITOR"] }, ["VIEWER"])).toEqual(["VIEWER"]); // auditors may not run
+
+    // Through the API: only role managers change roles, not even roles they hold themselves.
     for (const name of ["ed", "pat", "vic"]) {
-      expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["VIEWER"] }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+      const own = tenant.users[name]!.roles;
+      expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: own }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+      expect(errorCodes(await gql(ASSIGN, { userId: tenant.users[name]!.id, roles: ["ADMIN"] }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
+      expect(errorCodes(await gql(REMOVE, { userId: tenant.users.ada!.id, roles: ["ADMIN"] }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
     }
+    // And the services refuse it too, whatever path calls them.
+    await expect(gateway.services.users.assignRoles(editor, tenant.id, tenant.users.vic!.id, ["EDITOR"])).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(gateway.services.apiKeys.create(viewKey, tenant.id, { name: "x", scopes: ["VIEW"] })).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect((await gateway.database.prisma.user.findUniqueOrThrow({ where: { id: tenant.users.vic!.id } })).roles).toEqual(["VIEWER"]);
+    expect((await gateway.database.prisma.user.findUniqueOrThrow({ where: { id: tenant.users.ada!.id } })).roles).toEqual(["ADMIN"]);
+    // An admin may grant the auditor role.
+    const ok = await gql(ASSIGN, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
+    expect(ok.data.assignRoles.roles).toEqual(["VIEWER", "AUDITOR"]);
+    await gql(REMOVE, { userId: tenant.users.vic!.id, roles: ["AUDITOR"] }, await as(tenant, "ada"));
   });
 
-  it("an API key with the admin scope may grant only what its scopes hold", async () => {
-    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["ADMIN"]);
-    expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.ed!.id, roles: ["AUDITOR"] }, { "x-api-key": key }))).toEqual(["FORBIDDEN"]);
+  it("an API key with the admin scope manages roles, audited as the key", async () => {
+    const { key, id } = await createApiKey(gateway.database.prisma, tenant.id, ["ADMIN"]);
     const ok = await gql(ASSIGN, { userId: tenant.users.ed!.id, roles: ["PUBLISHER"] }, { "x-api-key": key });
     expect(ok.data.assignRoles.roles).toEqual(["EDITOR", "PUBLISHER"]);
     const [event] = (await auditEvents(tenant.id, "ASSIGNED")).slice(-1);
-    expect(event).toMatchObject({ actorType: "API_KEY" });
+    expect(event).toMatchObject({ actorType: "API_KEY", actorId: id });
     await gql(REMOVE, { userId: tenant.users.ed!.id, roles: ["PUBLISHER"] }, { "x-api-key": key });
+    const { key: editKey } = await createApiKey(gateway.database.prisma, tenant.id, ["EDIT", "PUBLISH"]);
+    expect(errorCodes(await gql(ASSIGN, { userId: tenant.users.ed!.id, roles: ["EDITOR"] }, { "x-api-key": editKey }))).toEqual(["FORBIDDEN"]);
   });
 
   it("a user of another tenant behaves exactly like a missing one", async () => {
@@ -150,18 +163,17 @@ describe("API key administration", () => {
     expect(JSON.stringify(created_!.detail)).not.toContain(secretShownOnce.slice(18, 50));
   });
 
-  it("nobody issues a key with a scope they do not hold", async () => {
-    const refused = await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW", "AUDIT"] } }, await as(tenant, "ada"));
-    expect(errorCodes(refused)).toEqual(["FORBIDDEN"]);
-    const allowed = await gql(CREATE_KEY, { input: { name: "x", scopes: ["AUDIT"] } }, await as(tenant, "alice"));
+  it("only key managers issue keys, and an admin key may issue narrower ones", async () => {
+    const allowed = await gql(CREATE_KEY, { input: { name: "x", scopes: ["AUDIT"] } }, await as(tenant, "ada"));
     expect(allowed.data.createApiKey.apiKey.scopes).toEqual(["AUDIT"]);
     const { key: adminKey } = await createApiKey(gateway.database.prisma, tenant.id, ["ADMIN"]);
-    expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["AUDIT"] } }, { "x-api-key": adminKey }))).toEqual(["FORBIDDEN"]);
     const byKey = await gql(CREATE_KEY, { input: { name: "child", scopes: ["PUBLISH"] } }, { "x-api-key": adminKey });
     expect(byKey.data.createApiKey.apiKey).toMatchObject({ scopes: ["PUBLISH"], createdById: null });
     for (const name of ["ed", "pat", "vic"]) {
       expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW"] } }, await as(tenant, name)))).toEqual(["FORBIDDEN"]);
     }
+    const { key: publishKey } = await createApiKey(gateway.database.prisma, tenant.id, ["PUBLISH"]);
+    expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW"] } }, { "x-api-key": publishKey }))).toEqual(["FORBIDDEN"]);
   });
 
   it("validates name, scopes and expiry", async () => {

