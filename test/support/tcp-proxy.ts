@@ -8,6 +8,8 @@ export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   port = 0;
+  /** Statements executed through the proxy (Postgres protocol Query and Execute messages). */
+  statements = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -25,6 +27,7 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
+      client.on("data", countStatements(() => this.statements++));
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
@@ -46,4 +49,32 @@ export class TcpProxy {
   async restore(): Promise<void> {
     if (!this.server) await this.start(this.port);
   }
+}
+
+/**
+ * Reads the frontend side of the Postgres wire protocol and reports each statement run: a simple 'Q'uery
+ * or an extended-protocol 'E'xecute. The first message of a connection is the untyped startup message.
+ */
+function countStatements(onStatement: () => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0);
+  let startupSeen = false;
+  return (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      if (!startupSeen) {
+        if (buffered.length < 4) return;
+        const length = buffered.readInt32BE(0);
+        if (buffered.length < length) return;
+        buffered = buffered.subarray(length);
+        startupSeen = true;
+        continue;
+      }
+      if (buffered.length < 5) return;
+      const type = String.fromCharCode(buffered[0]!);
+      const length = buffered.readInt32BE(1);
+      if (buffered.length < length + 1) return;
+      if (type === "Q" || type === "E") onStatement();
+      buffered = buffered.subarray(length + 1);
+    }
+  };
 }
