@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Database } from "../database/database.js";
-import { unauthenticated } from "../errors/domain-error.js";
+import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
 import type { Principal } from "./principal.js";
 import type { TokenVerifier } from "./tokens.js";
@@ -11,6 +11,19 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export interface Authenticator {
   /** null when no credential was sent; throws UNAUTHENTICATED for a bad one. */
   authenticate(headers: IncomingHttpHeaders): Promise<Principal | null>;
+}
+
+/**
+ * A tenant bound to a dedicated database server must be served only from that server. This gateway serves
+ * tenants of the shared database; it refuses bound tenants rather than ever serving them from here.
+ */
+function requireSharedDatabase(binding: string | null): void {
+  if (binding !== null) {
+    throw new DomainError(
+      DomainErrorCode.DatabaseUnavailable,
+      `This organisation is served from its dedicated database '${binding}', which this gateway is not bound to`,
+    );
+  }
 }
 
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
@@ -24,16 +37,21 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
       throw unauthenticated("The bearer token is invalid or expired");
     }
     // Roles are read on every request so a role change takes effect at once.
-    const user = await prisma.user.findUnique({ where: { subject }, select: { id: true, tenantId: true, roles: true } });
+    const user = await prisma.user.findUnique({
+      where: { subject },
+      select: { id: true, tenantId: true, roles: true, tenant: { select: { databaseBinding: true } } },
+    });
     if (!user) throw unauthenticated("The bearer token names no known user");
+    requireSharedDatabase(user.tenant.databaseBinding);
     return { kind: "user", tenantId: user.tenantId, userId: user.id, roles: user.roles };
   }
 
   async function fromApiKey(key: string): Promise<Principal> {
     const parsed = parseApiKey(key);
     if (!parsed) throw unauthenticated("The API key is malformed");
-    const row = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix } });
+    const row = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix }, include: { tenant: { select: { databaseBinding: true } } } });
     if (!row || !apiKeyMatches(key, row.secretHash)) throw unauthenticated("The API key is not valid");
+    requireSharedDatabase(row.tenant.databaseBinding);
     const now = Date.now();
     if (row.revokedAt) throw unauthenticated("The API key has been revoked");
     if (row.expiresAt && row.expiresAt.getTime() <= now) throw unauthenticated("The API key has expired");

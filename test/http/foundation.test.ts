@@ -126,3 +126,33 @@ describe("GraphiQL", () => {
     expect(html).not.toMatch(/import\s*\(\s*["']https?:/);
   });
 });
+
+describe("dedicated-database tenants", () => {
+  it("refuses (fails closed) a tenant bound to a database this gateway does not serve", async () => {
+    const bound = await createTenant(gateway.database.prisma, { bea: ["ADMIN"] });
+    await gateway.database.prisma.tenant.update({ where: { id: bound.id }, data: { databaseBinding: "eu-west-dedicated" } });
+    const token = await gateway.tokenFor(bound.users.bea!.subject);
+    const response = await graphql(gateway.url, print(ViewerDocument), {}, { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(503);
+    expect(errorCodes(response)).toEqual(["SERVICE_UNAVAILABLE"]);
+    expect(response.errors?.[0]?.message).toContain("eu-west-dedicated");
+    const { key } = await createApiKey(gateway.database.prisma, bound.id, ["VIEW"]);
+    expect(errorCodes(await graphql(gateway.url, print(ViewerDocument), {}, { "x-api-key": key }))).toEqual(["SERVICE_UNAVAILABLE"]);
+  });
+});
+
+describe("readiness", () => {
+  it("reports unready while a shipped migration is not applied", async () => {
+    const { prisma } = gateway.database;
+    const [applied] = await prisma.$queryRaw<{ id: string; migration_name: string }[]>`SELECT id, migration_name FROM _prisma_migrations LIMIT 1`;
+    await prisma.$executeRaw`UPDATE _prisma_migrations SET finished_at = NULL WHERE id = ${applied!.id}`;
+    try {
+      const response = await fetch(`${gateway.url}/readyz`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ status: "unready", reason: "migrations pending", pending: [applied!.migration_name] });
+    } finally {
+      await prisma.$executeRaw`UPDATE _prisma_migrations SET finished_at = now() WHERE id = ${applied!.id}`;
+    }
+    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+  });
+});
