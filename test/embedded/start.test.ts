@@ -22,7 +22,7 @@ interface Started {
 
 /** Runs the README's start command (`npm start` = tsx src/main.ts) with no DATABASE_URL: embedded mode. */
 async function startEmbedded(): Promise<Started> {
-  const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", NODE_ENV: "development", LOG_LEVEL: "info" };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: "0", NODE_ENV: "development", LOG_LEVEL: "info" };
   delete env.DATABASE_URL;
   delete env.AUTH_JWT_SECRET;
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
