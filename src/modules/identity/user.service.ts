@@ -187,8 +187,12 @@ function invalidSlug(): never {
   throw invalidInput("slug", "must be 1 to 63 lower-case letters, digits and inner hyphens");
 }
 
-/** Serialises identity changes of one tenant; NOT_FOUND when the tenant does not exist. */
+/**
+ * Serialises identity changes of one tenant; NOT_FOUND when the tenant does not exist. NO KEY UPDATE, not
+ * UPDATE: foreign-key checks of concurrent inserts (audit events…) take KEY SHARE on the tenant row, and an
+ * UPDATE lock would deadlock with a writer that holds the audit chain head and waits for that check.
+ */
 export async function lockTenant(tx: Transaction, tenantId: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${tenantId}::uuid FOR UPDATE`;
+  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${tenantId}::uuid FOR NO KEY UPDATE`;
   if (rows.length === 0) throw notFound("Tenant", tenantId);
 }

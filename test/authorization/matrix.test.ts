@@ -1,0 +1,402 @@
+/**
+ * The authorization matrix: every root query and mutation × every kind of caller (each role, each API-key
+ * scope, anonymous) × owner/other user × never-published/published/deleted × same/other tenant, asserting
+ * "allowed" or the exact error code. Expectations are written from the product rules (spec §2–§6), not from
+ * src/authorization, so the two are checked against each other.
+ *
+ * Fixtures are built once (bulk inserts in beforeAll); every case that changes something gets targets of its
+ * own, so cases run concurrently and in any order.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiKeyScope, Role } from "../../src/generated/prisma/enums.js";
+import { issueApiKey } from "../../src/identity/api-key-format.js";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+
+// ---------------------------------------------------------------------------------------------------------
+// The product's rules, in the test's own words (spec §3).
+type Perm = "read" | "run" | "author" | "publish" | "delete" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit";
+const VIEWER_P: Perm[] = ["read", "run"];
+const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
+const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish"];
+const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit"];
+const AUDITOR_P: Perm[] = ["read", "audit"];
+const ROLE_PERMS: Record<Role, Perm[]> = { VIEWER: VIEWER_P, EDITOR: EDITOR_P, PUBLISHER: PUBLISHER_P, ADMIN: ADMIN_P, AUDITOR: AUDITOR_P };
+const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
+const ROLES: Role[] = ["VIEWER", "EDITOR", "PUBLISHER", "ADMIN", "AUDITOR"];
+const SCOPES: ApiKeyScope[] = ["VIEW", "EDIT", "PUBLISH", "ADMIN", "AUDIT"];
+
+interface Caller {
+  name: string;
+  kind: "anonymous" | "user" | "apiKey";
+  perms: Set<Perm>;
+  userId?: string;
+  headers: Record<string, string>;
+}
+const isAdmin = (c: Caller) => c.perms.has("delete"); // the ownership override of §4
+
+type State = "never-published" | "published" | "deleted";
+type Relation = "owner" | "other";
+type TenantRel = "same" | "other";
+interface BaseCtx {
+  tenant: TenantRel;
+  state: State;
+  rel: Relation;
+}
+
+type Outcome = "ALLOW" | "UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT";
+
+/** The common order of checks: credential, then permission, then existence (foreign ≡ deleted ≡ missing). */
+function gate(caller: Caller, perm: Perm | null): Outcome | null {
+  if (caller.kind === "anonymous") return "UNAUTHENTICATED";
+  if (perm && !caller.perms.has(perm)) return "FORBIDDEN";
+  return null;
+}
+function baseGate(caller: Caller, perm: Perm, ctx: BaseCtx, opts: { deletedIsTarget?: boolean; ownership?: boolean } = {}): Outcome | null {
+  const g = gate(caller, perm);
+  if (g) return g;
+  if (ctx.tenant === "other") return "NOT_FOUND";
+  if (ctx.state === "deleted" && !opts.deletedIsTarget) return "NOT_FOUND";
+  if (opts.ownership && ctx.state === "never-published" && ctx.rel !== "owner" && !isAdmin(caller)) return "FORBIDDEN";
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fixtures.
+const DATA = { Person: { age: 30 } };
+const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
+const flowYaml = (policyBaseId: string) => `
+flow:
+  start:
+    - id: start-1
+      type: start
+      policyId: ${policyBaseId}
+      onTrue:
+        - id: yes
+          type: return
+          returnValue: true
+      onFalse:
+        - id: no
+          type: return
+          returnValue: false
+`;
+
+interface BaseFixture {
+  baseId: string;
+  draftId: string;
+  versionId: string | null;
+}
+interface BaseSpec {
+  tenantId: string;
+  ownerId: string;
+  state: State;
+  kind: "POLICY" | "FLOW";
+  groupId?: string;
+}
+
+let gateway: TestGateway;
+let A: TestTenant;
+let B: TestTenant;
+const callers: Caller[] = [];
+const leafPolicy: Record<string, string> = {};
+const sharedGroup: Record<string, string> = {};
+
+const pendingBases: (BaseSpec & BaseFixture)[] = [];
+const pendingGroups: { id: string; tenantId: string; name: string }[] = [];
+const pendingUsers: { id: string; tenantId: string; roles: Role[] }[] = [];
+const pendingKeys: { id: string; tenantId: string; revoked: boolean }[] = [];
+
+function newBase(spec: BaseSpec): BaseFixture {
+  const fixture = { baseId: randomUUID(), draftId: randomUUID(), versionId: spec.state === "never-published" ? null : randomUUID() };
+  pendingBases.push({ ...spec, ...fixture });
+  return fixture;
+}
+function newGroup(tenantId: string): string {
+  const id = randomUUID();
+  pendingGroups.push({ id, tenantId, name: `g-${id}` });
+  return id;
+}
+function newUser(tenantId: string, roles: Role[]): string {
+  const id = randomUUID();
+  pendingUsers.push({ id, tenantId, roles });
+  return id;
+}
+function newKey(tenantId: string, revoked = false): string {
+  const id = randomUUID();
+  pendingKeys.push({ id, tenantId, revoked });
+  return id;
+}
+
+async function insertPending(): Promise<void> {
+  const { prisma } = gateway.database;
+  const now = new Date();
+  const contentOf = (b: BaseSpec) => (b.kind === "POLICY" ? POLICY : flowYaml(leafPolicy[b.tenantId]!));
+  await prisma.base.createMany({
+    data: pendingBases.map((b) => ({
+      id: b.baseId,
+      tenantId: b.tenantId,
+      kind: b.kind,
+      name: `m-${b.baseId}`,
+      ownership: b.state === "never-published" ? ("USER_OWNED" as const) : ("ORGANISATION_OWNED" as const),
+      ownerId: b.ownerId,
+      createdById: b.ownerId,
+      updatedById: b.ownerId,
+      latestVersionNumber: b.versionId ? 1 : 0,
+      firstPublishedAt: b.versionId ? now : null,
+      deletedAt: b.state === "deleted" ? now : null,
+    })),
+  });
+  await prisma.version.createMany({
+    data: pendingBases.filter((b) => b.versionId).map((b) => ({ id: b.versionId!, tenantId: b.tenantId, baseId: b.baseId, number: 1, content: contentOf(b), description: "v1", createdById: b.ownerId })),
+  });
+  await prisma.draft.createMany({
+    data: pendingBases.map((b) => ({ id: b.draftId, tenantId: b.tenantId, baseId: b.baseId, content: contentOf(b), createdById: b.ownerId, updatedById: b.ownerId })),
+  });
+  await prisma.group.createMany({ data: pendingGroups });
+  await prisma.groupMember.createMany({
+    data: pendingBases.filter((b) => b.groupId).map((b) => ({ groupId: b.groupId!, baseId: b.baseId, tenantId: b.tenantId })),
+  });
+  await prisma.user.createMany({
+    data: pendingUsers.map((u) => ({ id: u.id, tenantId: u.tenantId, subject: `matrix|${u.id}`, email: `${u.id}@matrix.test`, name: "target", roles: u.roles })),
+  });
+  await prisma.apiKey.createMany({
+    data: pendingKeys.map((k) => {
+      const issued = issueApiKey();
+      return { id: k.id, tenantId: k.tenantId, name: "target", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW" as const], revokedAt: k.revoked ? now : null };
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Cases.
+interface Case {
+  op: string;
+  label: string;
+  caller: Caller;
+  query: string;
+  variables: () => Record<string, unknown>;
+  expected: Outcome;
+}
+const cases: Case[] = [];
+const ops = new Set<string>();
+
+function add(op: string, label: string, caller: Caller, query: string, variables: () => Record<string, unknown>, expected: Outcome) {
+  ops.add(op);
+  cases.push({ op, label: `${op} as ${caller.name} ${label}`.trim(), caller, query, variables, expected });
+}
+
+/** Every context of a base operation for this caller: owner/other only in the caller's own tenant, and only users own. */
+function baseContexts(caller: Caller): BaseCtx[] {
+  const contexts: BaseCtx[] = [];
+  for (const state of ["never-published", "published", "deleted"] as State[]) {
+    if (caller.kind === "user") contexts.push({ tenant: "same", state, rel: "owner" });
+    contexts.push({ tenant: "same", state, rel: "other" });
+    contexts.push({ tenant: "other", state, rel: "other" });
+  }
+  return caller.kind === "anonymous" ? contexts.filter((c) => c.tenant === "same") : contexts;
+}
+
+function specFor(caller: Caller, ctx: BaseCtx, kind: "POLICY" | "FLOW", extra: Partial<BaseSpec> = {}): BaseSpec {
+  const tenant = ctx.tenant === "same" ? A : B;
+  const ownerId = ctx.tenant === "other" ? B.users.owner!.id : ctx.rel === "owner" ? caller.userId! : A.users.owner!.id;
+  return { tenantId: tenant.id, ownerId, state: ctx.state, kind, ...extra };
+}
+
+const ctxLabel = (ctx: BaseCtx) => `on ${ctx.tenant === "same" ? "own-tenant" : "other-tenant"} ${ctx.state} base (${ctx.rel})`;
+
+function defineCases(): void {
+  const RUN_FIELDS = "result error record { recordId }";
+  for (const caller of callers) {
+    // --- No resource -------------------------------------------------------------------------------------
+    add("version", "", caller, `{ version { gateway } }`, () => ({}), "ALLOW");
+    add("viewer", "", caller, `{ viewer { credential } }`, () => ({}), gate(caller, null) ?? "ALLOW");
+    add("bases", "", caller, `{ bases(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    add("groups", "", caller, `{ groups(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    add("users", "", caller, `{ users(first: 5) { totalCount } }`, () => ({}), gate(caller, "manageRoles") ?? "ALLOW");
+    add("apiKeys", "", caller, `{ apiKeys(first: 5) { totalCount } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
+    add("auditEvents", "", caller, `{ auditEvents(first: 5) { edges { cursor } } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
+    add("verifyAuditChain", "", caller, `{ verifyAuditChain { __typename } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
+    add("createPolicy", "", caller, `mutation($i: CreateResourceInput!) { createPolicy(input: $i) { id } }`, () => ({ i: { name: `new-${randomUUID()}`, content: POLICY } }), gate(caller, "author") ?? "ALLOW");
+    add("createFlow", "", caller, `mutation($i: CreateResourceInput!) { createFlow(input: $i) { id } }`, () => ({ i: { name: `new-${randomUUID()}`, content: flowYaml(leafPolicy[A.id]!) } }), gate(caller, "author") ?? "ALLOW");
+    add("runRule", "", caller, `mutation($r: String!, $data: JSONObject!) { runRule(rule: $r, data: $data) { result } }`, () => ({ r: POLICY, data: DATA }), gate(caller, "run") ?? "ALLOW");
+    add("createGroup", "", caller, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, () => ({ i: { name: `cg-${randomUUID()}` } }), gate(caller, "editGroups") ?? "ALLOW");
+    add("createApiKey", "", caller, `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
+
+    // --- Tenant-scoped targets that are not bases ---------------------------------------------------------
+    for (const tenant of ["same", "other"] as TenantRel[]) {
+      if (caller.kind === "anonymous" && tenant === "other") continue;
+      const T = () => (tenant === "same" ? A : B);
+      const foreign = (g: Outcome | null) => g ?? (tenant === "other" ? "NOT_FOUND" : "ALLOW");
+      const where = `in ${tenant === "same" ? "own" : "other"} tenant`;
+      // Flow test runs resolve policies in the caller's tenant only.
+      add("testFlow", where, caller, `mutation($d: String!, $data: JSONObject!) { testFlow(definition: $d, data: $data) { result } }`, () => ({ d: flowYaml(leafPolicy[T().id]!), data: DATA }), foreign(gate(caller, "run")));
+      {
+        const id = newGroup(T().id);
+        add("group", where, caller, `query($id: ID!) { group(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "read")));
+      }
+      {
+        const id = newGroup(T().id);
+        add("updateGroup", where, caller, `mutation($id: ID!) { updateGroup(id: $id, input: { description: "changed" }) { id } }`, () => ({ id }), foreign(gate(caller, "editGroups")));
+      }
+      {
+        const id = newGroup(T().id);
+        add("deleteGroup", where, caller, `mutation($id: ID!) { deleteGroup(id: $id) }`, () => ({ id }), foreign(gate(caller, "deleteGroups")));
+      }
+      {
+        const userId = newUser(T().id, ["VIEWER"]);
+        add("assignRoles", where, caller, `mutation($u: ID!) { assignRoles(userId: $u, roles: [EDITOR]) { id } }`, () => ({ u: userId }), foreign(gate(caller, "manageRoles")));
+      }
+      {
+        const userId = newUser(T().id, ["VIEWER", "EDITOR"]);
+        add("removeRoles", where, caller, `mutation($u: ID!) { removeRoles(userId: $u, roles: [EDITOR]) { id } }`, () => ({ u: userId }), foreign(gate(caller, "manageRoles")));
+      }
+      {
+        const keyId = newKey(T().id);
+        add("revokeApiKey", where, caller, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, () => ({ id: keyId }), foreign(gate(caller, "manageKeys")));
+      }
+      if (tenant === "same") {
+        const keyId = newKey(T().id, true);
+        add("revokeApiKey", "of own tenant, already revoked", caller, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, () => ({ id: keyId }), gate(caller, "manageKeys") ?? "CONFLICT");
+      }
+    }
+
+    // --- Bases and records ---------------------------------------------------------------------------------
+    for (const ctx of baseContexts(caller)) {
+      const label = ctxLabel(ctx);
+      const policy = () => newBase(specFor(caller, ctx, "POLICY"));
+      const flow = () => newBase(specFor(caller, ctx, "FLOW"));
+      const read = baseGate(caller, "read", ctx) ?? "ALLOW";
+      const run = baseGate(caller, "run", ctx) ?? "ALLOW";
+      {
+        const b = policy();
+        add("base", label, caller, `query($id: ID!) { base(id: $id) { id } }`, () => ({ id: b.baseId }), read);
+        add("record", label, caller, `query($id: ID!) { record(id: $id) { id } }`, () => ({ id: b.versionId ?? b.draftId }), read);
+        add("records", label, caller, `query($id: ID!) { records(baseId: $id) { id } }`, () => ({ id: b.baseId }), read);
+        add("compareRecords", label, caller, `query($l: ID!, $r: ID!) { compareRecords(leftId: $l, rightId: $r) { left { id } } }`, () => ({ l: b.draftId, r: b.versionId ?? b.draftId }), read);
+        add("runPolicy", label, caller, `mutation($id: ID!, $data: JSONObject!) { runPolicy(baseId: $id, data: $data) { ${RUN_FIELDS} } }`, () => ({ id: b.baseId, data: DATA }), run);
+        add("runPolicyRecord", label, caller, `mutation($id: ID!, $data: JSONObject!) { runPolicyRecord(recordId: $id, data: $data) { ${RUN_FIELDS} } }`, () => ({ id: b.versionId ?? b.draftId, data: DATA }), run);
+        add("runPolicyBatch", label, caller, `mutation($id: ID!, $data: JSON!) { runPolicyBatch(baseId: $id, inputs: [$data]) { result } }`, () => ({ id: b.baseId, data: DATA }), run);
+        add("runStoredTests", label, caller, `mutation($id: ID!) { runStoredTests(recordId: $id) { passed } }`, () => ({ id: b.draftId }), run);
+      }
+      {
+        const f = flow();
+        add("runFlow", label, caller, `mutation($id: ID!, $data: JSONObject!) { runFlow(baseId: $id, data: $data) { result } }`, () => ({ id: f.baseId, data: DATA }), run);
+        add("runFlowRecord", label, caller, `mutation($id: ID!, $data: JSONObject!) { runFlowRecord(recordId: $id, data: $data) { result } }`, () => ({ id: f.versionId ?? f.draftId, data: DATA }), run);
+      }
+      {
+        const b = policy();
+        add("updateDraft", label, caller, `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`, () => ({ id: b.draftId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW");
+      }
+      {
+        const b = policy();
+        add("publishDraft", label, caller, `mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "next" }) { id } }`, () => ({ id: b.draftId }), baseGate(caller, "publish", ctx, { ownership: true }) ?? "ALLOW");
+      }
+      if (ctx.state !== "never-published") {
+        const b = policy();
+        add("createDraftFromVersion", label, caller, `mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id } }`, () => ({ id: b.versionId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW");
+      }
+      {
+        const b = policy();
+        add("deleteBase", label, caller, `mutation($id: ID!) { deleteBase(id: $id) { id } }`, () => ({ id: b.baseId }), baseGate(caller, "delete", ctx) ?? "ALLOW");
+      }
+      {
+        const b = policy();
+        add("restoreBase", label, caller, `mutation($id: ID!) { restoreBase(id: $id) { id } }`, () => ({ id: b.baseId }), baseGate(caller, "delete", ctx, { deletedIsTarget: true }) ?? (ctx.state === "deleted" ? "ALLOW" : "CONFLICT"));
+      }
+      {
+        const b = policy();
+        const to = A.users.target!.id;
+        add("transferOwnership", label, caller, `mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, () => ({ id: b.baseId, to }), baseGate(caller, "transfer", ctx) ?? (ctx.state === "never-published" ? "ALLOW" : "CONFLICT"));
+      }
+      {
+        const b = policy();
+        const groupOf = () => sharedGroup[A.id]!;
+        add("addGroupMember", label, caller, `mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, () => ({ b: b.baseId, g: groupOf() }), baseGate(caller, "editGroups", ctx) ?? "ALLOW");
+      }
+      {
+        const tenantId = ctx.tenant === "same" ? A.id : B.id;
+        const groupId = newGroup(tenantId);
+        const b = newBase({ ...specFor(caller, ctx, "POLICY"), groupId });
+        // The group is in the base's tenant: for a foreign base both are foreign.
+        add("removeGroupMember", label, caller, `mutation($b: ID!, $g: ID!) { removeGroupMember(baseId: $b, groupId: $g) { id } }`, () => ({ b: b.baseId, g: groupId }), baseGate(caller, "editGroups", ctx) ?? "ALLOW");
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+const results = new Map<string, { case: Case; actual: string }[]>();
+const timing = new Map<string, number>();
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  const { prisma } = gateway.database;
+  const roleUsers = Object.fromEntries(ROLES.map((r) => [r.toLowerCase(), [r]])) as Record<string, Role[]>;
+  A = await createTenant(prisma, { ...roleUsers, owner: ["EDITOR"], target: ["VIEWER"] });
+  B = await createTenant(prisma, { owner: ["ADMIN"] });
+  for (const tenant of [A, B]) {
+    const leaf = await prisma.base.create({
+      data: { tenantId: tenant.id, kind: "POLICY", name: "leaf", ownership: "ORGANISATION_OWNED", ownerId: tenant.users.owner!.id, latestVersionNumber: 1, firstPublishedAt: new Date() },
+    });
+    await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
+    leafPolicy[tenant.id] = leaf.id;
+    sharedGroup[tenant.id] = (await prisma.group.create({ data: { tenantId: tenant.id, name: "shared" } })).id;
+  }
+  callers.push({ name: "anonymous", kind: "anonymous", perms: new Set(), headers: {} });
+  for (const role of ROLES) {
+    const user = A.users[role.toLowerCase()]!;
+    callers.push({ name: `user:${role}`, kind: "user", perms: new Set(ROLE_PERMS[role]), userId: user.id, headers: { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` } });
+  }
+  for (const scope of SCOPES) {
+    const { key } = await createApiKey(prisma, A.id, [scope]);
+    callers.push({ name: `key:${scope}`, kind: "apiKey", perms: new Set(ROLE_PERMS[SCOPE_ROLE[scope]]), headers: { "x-api-key": key } });
+  }
+  defineCases();
+  await insertPending();
+  const started = Date.now();
+
+  // Run everything once, with bounded concurrency; each `it` below then reports one operation.
+  const queue = [...cases];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const t0 = performance.now();
+      const response = await graphql(gateway.url, next.query, next.variables(), next.caller.headers);
+      timing.set(next.op, (timing.get(next.op) ?? 0) + performance.now() - t0);
+      const codes = (response.errors ?? []).map((e) => e.extensions?.code ?? "?");
+      const actual = codes.length === 0 ? (response.data ? "ALLOW" : "NO DATA") : codes.length === 1 ? String(codes[0]) : codes.join(",");
+      const list = results.get(next.op) ?? [];
+      list.push({ case: next, actual: actual === next.expected ? actual : `${actual} (${response.errors?.[0]?.message ?? ""})` });
+      results.set(next.op, list);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  if (process.env.MATRIX_TIMING) console.info([...timing].sort((a, b) => b[1] - a[1]).map(([op, ms]) => `${op} ${Math.round(ms)}ms/${results.get(op)!.length}`).join("\n"));
+  console.info(`authorization matrix: ${cases.length} cases over ${ops.size} operations in ${Date.now() - started} ms`);
+}, 120_000);
+afterAll(() => gateway?.stop());
+
+describe("authorization matrix", () => {
+  it("covers every root field of the schema", async () => {
+    const response = await graphql(gateway.url, `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`);
+    const rootFields = [...response.data.__schema.queryType.fields, ...response.data.__schema.mutationType.fields].map((f: { name: string }) => f.name);
+    expect(rootFields.filter((f) => !ops.has(f)).sort()).toEqual([]);
+    expect(cases.length).toBeGreaterThan(500);
+  });
+
+  const OPS = [
+    "version", "viewer", "bases", "groups", "users", "apiKeys", "auditEvents", "verifyAuditChain", "createPolicy", "createFlow", "runRule",
+    "createGroup", "createApiKey", "testFlow", "group", "updateGroup", "deleteGroup", "assignRoles", "removeRoles", "revokeApiKey",
+    "base", "record", "records", "compareRecords", "runPolicy", "runPolicyRecord", "runPolicyBatch", "runStoredTests", "runFlow",
+    "runFlowRecord", "updateDraft", "publishDraft", "createDraftFromVersion", "deleteBase", "restoreBase", "transferOwnership",
+    "addGroupMember", "removeGroupMember",
+  ];
+  for (const op of OPS) {
+    it(op, () => {
+      const outcomes = results.get(op) ?? [];
+      expect(outcomes.length).toBeGreaterThan(0);
+      const wrong = outcomes.filter((o) => !o.actual.startsWith(o.case.expected) || o.actual !== o.case.expected).map((o) => `${o.case.label}: expected ${o.case.expected}, got ${o.actual}`);
+      expect(wrong).toEqual([]);
+    });
+  }
+});
