@@ -105,6 +105,9 @@ describe("creating and editing groups", () => {
     expect(response.data.updateGroup).toEqual({ id, name: "After", description: "old" });
     const described = await gql("ed2", UPDATE, { id, input: { description: "new" } });
     expect(described.data.updateGroup).toEqual({ id, name: "After", description: "new" });
+    // An update that changes nothing writes and records nothing.
+    const same = await gql("eve", UPDATE, { id, input: { name: " After ", description: "new" } });
+    expect(same.data.updateGroup).toEqual({ id, name: "After", description: "new" });
     const events = await groupEvents(id);
     expect(events.map((e) => [e.action, e.resourceKind])).toEqual([
       ["CREATED", "GROUP"],

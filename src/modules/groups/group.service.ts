@@ -84,13 +84,19 @@ export class GroupService {
     if (name === undefined && description === undefined) throw invalidInput("input", "names nothing to change");
     return this.write(name ?? "", async (tx) => {
       const before = await lockGroup(tx, actor.tenantId, groupId, "exclusive");
-      const group = await tx.group.update({
-        where: { id: groupId },
-        data: { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), updatedById: userIdOf(actor), updatedAt: new Date() },
-      });
       const changed: Record<string, { from: string; to: string }> = {};
       if (name !== undefined && name !== before.name) changed.name = { from: before.name, to: name };
       if (description !== undefined && description !== before.description) changed.description = { from: before.description, to: description };
+      if (Object.keys(changed).length === 0) return before; // nothing to write, nothing to record
+      const group = await tx.group.update({
+        where: { id: groupId },
+        data: {
+          ...(changed.name ? { name } : {}),
+          ...(changed.description ? { description } : {}),
+          updatedById: userIdOf(actor),
+          updatedAt: new Date(),
+        },
+      });
       await recordAuditEvent(tx, actor, actor.tenantId, { action: "EDITED", resourceKind: "GROUP", groupId, detail: { changed } });
       return group;
     });
