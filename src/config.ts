@@ -29,6 +29,10 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   SEED_DEMO: z.enum(["auto", "always", "never"]).default("auto"),
+  /** REST execution routes: requests per API key and minute, shared by all gateway processes. */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),
+  /** REST execution routes: requests per client IP and minute that carry no valid API key. */
+  RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -22,6 +22,7 @@ import { graphiql } from "./graphiql.js";
 import { healthRoutes } from "./health.js";
 import { Metrics } from "./metrics.js";
 import { requestContext } from "./request-context.js";
+import { restRoutes } from "../rest/run.routes.js";
 
 export interface AppDependencies {
   config: Config;
@@ -110,6 +111,10 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       },
     }),
   );
+
+  // The REST compatibility shim for execution clients (product.md §7) and its OpenAPI document.
+  const rest = restRoutes({ config, database: deps.database, services: deps.services, authenticator: deps.authenticator });
+  app.use(rest.router);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: "NOT_FOUND", message: "No such route" });

@@ -1,0 +1,106 @@
+import type { Database } from "../database/database.js";
+import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+
+/**
+ * Fixed-window request limits shared by every gateway process through the `rate_limit_windows` table.
+ *
+ * Counting each request with its own `INSERT … ON CONFLICT … DO UPDATE SET count = count + 1` would put a
+ * database round trip (and a row lock on a hot row) on every request. Instead a process *leases* a small
+ * share of a window's allowance with one atomic upsert-increment (`count = count + lease RETURNING count`),
+ * serves that many requests from memory, and leases again when it runs out. What the database counts is
+ * therefore what was handed out, so all processes together never let more than `limit` requests through in
+ * a window; a lease that is not used up before the window ends is simply lost (at most `lease` requests per
+ * process and window). Leases are `limit / 100`, capped at `MAX_LEASE`, so a small limit (as in tests) is
+ * counted request by request, and the default of 6000/min costs one upsert per 60 requests.
+ * Concurrent requests of one process wait on a single lease in flight instead of each starting one.
+ * Rows of past windows are deleted by whichever process first enters a new window.
+ */
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Whole seconds until the current window ends (≥ 1). */
+  retryAfterSeconds: number;
+}
+
+interface Window {
+  start: number;
+  /** Requests this process may still let through in this window, already counted in the database. */
+  available: number;
+  /** The database said the window is used up: refuse without asking again until it ends. */
+  exhausted: boolean;
+  leasing: Promise<void> | null;
+}
+
+const MAX_LEASE = 100;
+
+export class RateLimiter {
+  private readonly windows = new Map<string, Window>();
+  private cleanedWindow = 0;
+  private leaseCount = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Upserts made so far (for tests and the benchmark). */
+  get leases(): number {
+    return this.leaseCount;
+  }
+
+  /** Counts one request against `key`'s allowance of `limit` per window. */
+  async take(key: string, limit: number): Promise<RateLimitDecision> {
+    for (;;) {
+      const now = this.now();
+      const start = now - (now % this.windowMs);
+      let window = this.windows.get(key);
+      if (!window || window.start !== start) {
+        if (start !== this.cleanedWindow) this.cleanUp(start);
+        window = { start, available: 0, exhausted: false, leasing: null };
+        this.windows.set(key, window);
+      }
+      if (window.available > 0) {
+        window.available -= 1;
+        return { allowed: true, retryAfterSeconds: 0 };
+      }
+      if (window.exhausted) {
+        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((start + this.windowMs - now) / 1000)) };
+      }
+      window.leasing ??= this.lease(key, window, limit).finally(() => (window.leasing = null));
+      await window.leasing;
+    }
+  }
+
+  /** Throws RATE_LIMITED (429) when `key` is over its limit. */
+  async enforce(key: string, limit: number): Promise<void> {
+    const decision = await this.take(key, limit);
+    if (!decision.allowed) {
+      throw new DomainError(DomainErrorCode.RateLimited, `Too many requests; retry in ${decision.retryAfterSeconds} s`, {
+        retryAfterSeconds: decision.retryAfterSeconds,
+      });
+    }
+  }
+
+  private async lease(key: string, window: Window, limit: number): Promise<void> {
+    const lease = Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
+    this.leaseCount += 1;
+    const rows = await this.database.prisma.$queryRaw<{ count: number }[]>`
+      INSERT INTO rate_limit_windows (key, window_start, count) VALUES (${key}, ${new Date(window.start)}, ${lease})
+      ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + EXCLUDED.count
+      RETURNING count`;
+    const counted = Number(rows[0]!.count);
+    const granted = Math.max(0, Math.min(lease, limit - (counted - lease)));
+    window.available += granted;
+    if (counted >= limit) window.exhausted = true;
+  }
+
+  /** Forgets past windows here and in the database (rows two windows old can no longer matter). */
+  private cleanUp(currentStart: number): void {
+    this.cleanedWindow = currentStart;
+    for (const [key, window] of this.windows) if (window.start < currentStart) this.windows.delete(key);
+    const before = new Date(currentStart - this.windowMs);
+    this.database.prisma.$executeRaw`DELETE FROM rate_limit_windows WHERE window_start < ${before}`.catch(() => {
+      // Best effort: the next window's first request tries again.
+    });
+  }
+}

@@ -1,0 +1,121 @@
+import type { z } from "zod";
+import { FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
+import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { httpStatusFor } from "../errors/transport-codes.js";
+import { httpErrorFor } from "../http/app.js";
+import { FlowRunError } from "../modules/execution/execution.service.js";
+import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
+import type { PolicyResponse } from "../engine/index.js";
+import type { FlowExecution, NodeExecution } from "../engine/flow/index.js";
+import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
+
+/** The wire shapes of schemas.ts (PolicyResponse, FlowResponse), in the engine's own types. */
+export interface PolicyResponseBody extends PolicyResponse {
+  execution: { orchestrator: { go: string; database: string; total: string }; engine: string; total: string };
+}
+
+export interface FlowResponseBody {
+  result: unknown;
+  nodeResponse: { nodeId: string; nodeType: string; response: PolicyResponse; execution: NodeExecution }[];
+  execution: FlowExecution;
+}
+
+/** Which wire format a route's failures take: dsl.md §11 (`{code, message}`) or §12.4 (`+ details`). */
+export type RouteFamily = "policy" | "flow";
+
+/** A request body that does not match its schema (400 VALIDATION_ERROR). */
+export class RequestValidationError extends Error {
+  override name = "RequestValidationError";
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+    readonly all: string,
+  ) {
+    super(all);
+  }
+}
+
+export function validationErrorFor(error: z.ZodError): RequestValidationError {
+  const describe = (issue: z.core.$ZodIssue) => {
+    const field = issue.path.length > 0 ? issue.path.map(String).join(".") : "body";
+    return { field, problem: issue.message };
+  };
+  const issues = error.issues.map(describe);
+  const first = issues[0] ?? { field: "body", problem: "is invalid" };
+  const all = issues.map(({ field, problem }) => (field === "body" ? `The request body ${problem}` : `'${field}' ${problem}`)).join("; ");
+  return new RequestValidationError(first.field, first.problem, all);
+}
+
+const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
+
+/** dsl.md §11.2. `go` is everything the gateway spent on the request outside the engine and storage reads. */
+export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
+  const { response, timings } = run;
+  const elapsed = process.hrtime.bigint() - requestStartedAt;
+  let go = elapsed - timings.engineNs - timings.databaseNs;
+  if (go < timings.gatewayNs) go = timings.gatewayNs;
+  const orchestrator = go + timings.databaseNs;
+  return {
+    result: response.result,
+    trace: response.trace,
+    rule: response.rule,
+    data: response.data,
+    error: response.error,
+    labels: response.labels,
+    execution: {
+      orchestrator: { go: String(go), database: String(timings.databaseNs), total: String(orchestrator) },
+      engine: String(timings.engineNs),
+      total: String(orchestrator + timings.engineNs),
+    },
+  };
+}
+
+/** dsl.md §12.3. Custom nodes run nothing; they carry zero timings so every entry has the same shape. */
+export function flowResponseBody(run: FlowRun): FlowResponseBody {
+  const { response } = run;
+  return {
+    result: response.result ?? null,
+    nodeResponse: response.nodeResponse.map((node) => ({
+      nodeId: node.nodeId,
+      nodeType: node.nodeType,
+      response: node.response,
+      execution: node.execution ?? ZERO_NODE_EXECUTION,
+    })),
+    execution: response.execution,
+  };
+}
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBodyShape | FlowErrorBodyShape;
+  retryAfterSeconds?: number;
+}
+
+const flowErrorResponse = (error: FlowError): ErrorResponse => ({
+  status: error.code === "POLICY_NOT_FOUND" || error.code === "FLOW_NOT_FOUND" ? 404 : 400,
+  body: { code: error.code, message: error.message, details: error.details },
+});
+
+/** Every failure of a REST execution route as its status and body (product.md §7, dsl.md §11.1, §12.4). */
+export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse {
+  if (error instanceof FlowRunError) return flowErrorResponse(error.flowError);
+  if (error instanceof RequestValidationError) {
+    if (family === "flow") {
+      return {
+        status: 400,
+        body: { code: "VALIDATION_ERROR", message: `validation error on field '${error.field}': ${error.problem}`, details: { field: error.field } },
+      };
+    }
+    return { status: 400, body: { code: "VALIDATION_ERROR", message: error.all } };
+  }
+  const parser = error as { status?: unknown; type?: unknown };
+  if (parser.status === 400 && parser.type === "entity.parse.failed") {
+    if (family === "flow") return flowErrorResponse(invalidJsonBodyError());
+    return { status: 400, body: { code: "VALIDATION_ERROR", message: "The request body is not valid JSON" } };
+  }
+  if (error instanceof DomainError && error.code === DomainErrorCode.RateLimited) {
+    const retryAfterSeconds = Number(error.details.retryAfterSeconds) || 1;
+    return { status: httpStatusFor(error.code), body: { code: error.code, message: error.message }, retryAfterSeconds };
+  }
+  return httpErrorFor(error);
+}
