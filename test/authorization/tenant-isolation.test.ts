@@ -1,0 +1,308 @@
+/**
+ * Property: whatever two tenants do, in whatever order, neither ever sees, counts, runs or changes the
+ * other's data. fast-check generates sequences of operations for two tenants, each either an ordinary
+ * operation on the tenant's own data or an attempt on an ID that belongs to the other tenant. After every
+ * attempt the victim's rows must be unchanged and the answer must be NOT_FOUND (exactly like a missing ID);
+ * listings and counts of each tenant must equal what a model of that tenant alone predicts.
+ */
+import { randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+
+const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
+const DATA = { Person: { age: 30 } };
+
+interface BaseModel {
+  id: string;
+  kind: "POLICY" | "FLOW";
+  draftId: string | null;
+  revision: number;
+  versionIds: string[];
+  deleted: boolean;
+}
+interface TenantModel {
+  tenant: TestTenant;
+  admin: Record<string, string>;
+  viewKey: Record<string, string>;
+  bases: BaseModel[];
+  groups: string[];
+  members: Set<string>;
+  keys: { id: string; revoked: boolean }[];
+  userIds: string[];
+}
+
+type Own =
+  | { t: 0 | 1; op: "create"; kind: "POLICY" | "FLOW" }
+  | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion"; pick: number }
+  | { t: 0 | 1; op: "createGroup" }
+  | { t: 0 | 1; op: "addMember"; pick: number; group: number }
+  | { t: 0 | 1; op: "createKey" }
+  | { t: 0 | 1; op: "revokeKey"; pick: number };
+const ATTACKS = [
+  "base", "record", "records", "run", "runRecord", "runBatch", "runFlow", "update", "publish", "draftFromVersion", "delete", "restore",
+  "transfer", "group", "updateGroup", "deleteGroup", "addForeignBase", "addToForeignGroup", "revokeKey", "assignRoles", "flowOverForeignPolicy",
+] as const;
+type Attack = { t: 0 | 1; op: "attack"; attack: (typeof ATTACKS)[number]; pick: number };
+type Command = Own | Attack;
+
+const tenantIndex = fc.constantFrom<0 | 1>(0, 1);
+const pick = fc.nat(50);
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  fc.record({ t: tenantIndex, op: fc.constant("create" as const), kind: fc.constantFrom<"POLICY" | "FLOW">("POLICY", "FLOW") }),
+  fc.record({ t: tenantIndex, op: fc.constantFrom("publish" as const, "update" as const, "delete" as const, "restore" as const, "run" as const, "draftFromVersion" as const), pick }),
+  fc.record({ t: tenantIndex, op: fc.constant("createGroup" as const) }),
+  fc.record({ t: tenantIndex, op: fc.constant("addMember" as const), pick, group: pick }),
+  fc.record({ t: tenantIndex, op: fc.constant("createKey" as const) }),
+  fc.record({ t: tenantIndex, op: fc.constant("revokeKey" as const), pick }),
+  { arbitrary: fc.record({ t: tenantIndex, op: fc.constant("attack" as const), attack: fc.constantFrom(...ATTACKS), pick }), weight: 3 },
+);
+
+let gateway: TestGateway;
+beforeAll(async () => {
+  gateway = await startTestGateway();
+});
+afterAll(() => gateway?.stop());
+
+const flowOver = (policyBaseId: string) =>
+  `flow:\n  start:\n    - id: s\n      type: start\n      policyId: ${policyBaseId}\n      onTrue:\n        - id: y\n          type: return\n          returnValue: true\n      onFalse:\n        - id: n\n          type: return\n          returnValue: false\n`;
+
+async function newTenantModel(): Promise<TenantModel> {
+  const { prisma } = gateway.database;
+  const tenant = await createTenant(prisma, { admin: ["ADMIN"], viewer: ["VIEWER"] });
+  const { key, id } = await createApiKey(prisma, tenant.id, ["VIEW"]);
+  // Each tenant has one published policy from the start, so flows have something to run.
+  const leaf = await prisma.base.create({ data: { tenantId: tenant.id, kind: "POLICY", name: "leaf", ownership: "ORGANISATION_OWNED", ownerId: tenant.users.admin!.id, latestVersionNumber: 1, firstPublishedAt: new Date() } });
+  const version = await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
+  return {
+    tenant,
+    admin: { authorization: `Bearer ${await gateway.tokenFor(tenant.users.admin!.subject)}` },
+    viewKey: { "x-api-key": key },
+    bases: [{ id: leaf.id, kind: "POLICY", draftId: null, revision: 0, versionIds: [version.id], deleted: false }],
+    groups: [],
+    members: new Set(),
+    keys: [{ id, revoked: false }],
+    userIds: Object.values(tenant.users).map((u) => u.id),
+  };
+}
+
+/** Every row of the tenant that any operation could change, in a stable order. */
+async function snapshot(tenantId: string): Promise<string> {
+  const { prisma } = gateway.database;
+  const where = { tenantId };
+  const rows = await Promise.all([
+    prisma.base.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.draft.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.version.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.group.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.groupMember.findMany({ where, orderBy: [{ groupId: "asc" }, { baseId: "asc" }] }),
+    prisma.user.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.apiKey.findMany({ where, orderBy: { id: "asc" }, select: { id: true, revokedAt: true, scopes: true, name: true } }),
+    prisma.auditEvent.count({ where }),
+  ]);
+  return JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+const at = <T>(items: readonly T[], n: number): T | undefined => (items.length ? items[n % items.length] : undefined);
+const codes = (r: { errors?: { extensions?: { code?: string } }[] }) => (r.errors ?? []).map((e) => e.extensions?.code);
+
+async function apply(command: Command, models: [TenantModel, TenantModel]): Promise<void> {
+  const me = models[command.t];
+  const them = models[1 - command.t]!;
+  const gql = (query: string, variables: Record<string, unknown> = {}, headers = me.admin) => graphql(gateway.url, query, variables, headers);
+  const live = me.bases.filter((b) => !b.deleted);
+
+  if (command.op === "attack") {
+    const victim = them;
+    const theirBase = at(victim.bases, command.pick);
+    const theirPolicy = at(victim.bases.filter((b) => b.kind === "POLICY"), command.pick);
+    const theirRecord = theirBase ? (theirBase.draftId ?? theirBase.versionIds.at(-1)!) : randomUUID();
+    const theirVersion = at(victim.bases.flatMap((b) => b.versionIds), command.pick) ?? randomUUID();
+    const theirDraft = at(victim.bases.flatMap((b) => (b.draftId ? [b.draftId] : [])), command.pick) ?? randomUUID();
+    const theirGroup = at(victim.groups, command.pick) ?? randomUUID();
+    const theirKey = at(victim.keys, command.pick)?.id ?? randomUUID();
+    const theirUser = at(victim.userIds, command.pick)!;
+    const baseId = theirBase?.id ?? randomUUID();
+    const myGroup = at(me.groups, command.pick);
+    const myBase = at(live, command.pick);
+    const attempts: Record<(typeof ATTACKS)[number], () => Promise<ReturnType<typeof gql> extends Promise<infer R> ? R : never>> = {
+      base: () => gql(`query($id: ID!) { base(id: $id) { id } }`, { id: baseId }),
+      record: () => gql(`query($id: ID!) { record(id: $id) { id } }`, { id: theirRecord }),
+      records: () => gql(`query($id: ID!) { records(baseId: $id) { id } }`, { id: baseId }),
+      run: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicy(baseId: $id, data: $d) { result } }`, { id: theirPolicy?.id ?? baseId, d: DATA }, me.viewKey),
+      runRecord: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicyRecord(recordId: $id, data: $d) { result } }`, { id: theirRecord, d: DATA }, me.viewKey),
+      runBatch: () => gql(`mutation($id: ID!, $d: JSON!) { runPolicyBatch(baseId: $id, inputs: [$d]) { result } }`, { id: baseId, d: DATA }, me.viewKey),
+      runFlow: () => gql(`mutation($id: ID!, $d: JSONObject!) { runFlow(baseId: $id, data: $d) { result } }`, { id: baseId, d: DATA }, me.viewKey),
+      update: () => gql(`mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, content: "x" }) { id } }`, { id: theirDraft }),
+      publish: () => gql(`mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "pwn" }) { id } }`, { id: theirDraft }),
+      draftFromVersion: () => gql(`mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id } }`, { id: theirVersion }),
+      delete: () => gql(`mutation($id: ID!) { deleteBase(id: $id) { id } }`, { id: theirRecord }),
+      restore: () => gql(`mutation($id: ID!) { restoreBase(id: $id) { id } }`, { id: baseId }),
+      transfer: () => gql(`mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, { id: baseId, to: me.userIds[0] }),
+      group: () => gql(`query($id: ID!) { group(id: $id) { id } }`, { id: theirGroup }),
+      updateGroup: () => gql(`mutation($id: ID!) { updateGroup(id: $id, input: { name: "pwned" }) { id } }`, { id: theirGroup }),
+      deleteGroup: () => gql(`mutation($id: ID!) { deleteGroup(id: $id) }`, { id: theirGroup }),
+      addForeignBase: () => gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: baseId, g: myGroup ?? randomUUID() }),
+      addToForeignGroup: () => gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: myBase?.id ?? randomUUID(), g: theirGroup }),
+      revokeKey: () => gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: theirKey }),
+      assignRoles: () => gql(`mutation($id: ID!) { assignRoles(userId: $id, roles: [ADMIN]) { id } }`, { id: theirUser }),
+      flowOverForeignPolicy: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirPolicy?.id ?? baseId), d: DATA }, me.viewKey),
+    };
+    const before = await snapshot(victim.tenant.id);
+    const response = await attempts[command.attack]();
+    expect(codes(response), `${command.attack} on the other tenant`).toEqual(["NOT_FOUND"]);
+    expect(response.data ?? null).toBeNull();
+    expect(await snapshot(victim.tenant.id), `${command.attack} changed the other tenant`).toBe(before);
+    return;
+  }
+
+  switch (command.op) {
+    case "create": {
+      const mutation = command.kind === "POLICY" ? "createPolicy" : "createFlow";
+      const content = command.kind === "POLICY" ? POLICY : flowOver(me.bases[0]!.id);
+      const r = await gql(`mutation($i: CreateResourceInput!) { ${mutation}(input: $i) { id base { id } } }`, { i: { name: `n-${randomUUID()}`, content } });
+      const draft = r.data[mutation];
+      me.bases.push({ id: draft.base.id, kind: command.kind, draftId: draft.id, revision: 1, versionIds: [], deleted: false });
+      return;
+    }
+    case "publish": {
+      const b = at(live.filter((x) => x.draftId), command.pick);
+      if (!b) return;
+      const r = await gql(`mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "v" }) { id } }`, { id: b.draftId });
+      expect(r.errors).toBeUndefined();
+      b.versionIds.push(r.data.publishDraft.id);
+      b.draftId = null;
+      return;
+    }
+    case "update": {
+      const b = at(live.filter((x) => x.draftId), command.pick);
+      if (!b) return;
+      const r = await gql(`mutation($id: ID!, $rev: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $rev, description: "d" }) { revision } }`, { id: b.draftId, rev: b.revision });
+      expect(r.errors).toBeUndefined();
+      b.revision = r.data.updateDraft.revision;
+      return;
+    }
+    case "draftFromVersion": {
+      const b = at(live.filter((x) => x.versionIds.length), command.pick);
+      if (!b) return;
+      const r = await gql(`mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id revision } }`, { id: b.versionIds.at(-1) });
+      expect(r.errors).toBeUndefined();
+      b.draftId = r.data.createDraftFromVersion.id;
+      b.revision = r.data.createDraftFromVersion.revision;
+      return;
+    }
+    case "delete": {
+      const b = at(live.slice(1), command.pick); // keep the leaf policy that flows use
+      if (!b) return;
+      expect((await gql(`mutation($id: ID!) { deleteBase(id: $id) { id } }`, { id: b.id })).errors).toBeUndefined();
+      b.deleted = true;
+      return;
+    }
+    case "restore": {
+      const b = at(me.bases.filter((x) => x.deleted), command.pick);
+      if (!b) return;
+      expect((await gql(`mutation($id: ID!) { restoreBase(id: $id) { id } }`, { id: b.id })).errors).toBeUndefined();
+      b.deleted = false;
+      return;
+    }
+    case "run": {
+      const b = at(live, command.pick);
+      if (!b) return;
+      const field = b.kind === "POLICY" ? "runPolicy" : "runFlow";
+      const r = await gql(`mutation($id: ID!, $d: JSONObject!) { ${field}(baseId: $id, data: $d) { result } }`, { id: b.id, d: DATA }, me.viewKey);
+      expect(r.errors).toBeUndefined();
+      expect(r.data[field].result).toBe(true);
+      return;
+    }
+    case "createGroup": {
+      const r = await gql(`mutation($n: String!) { createGroup(input: { name: $n }) { id } }`, { n: `g-${randomUUID()}` });
+      me.groups.push(r.data.createGroup.id);
+      return;
+    }
+    case "addMember": {
+      const b = at(live, command.pick);
+      const g = at(me.groups, command.group);
+      if (!b || !g) return;
+      expect((await gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: b.id, g })).errors).toBeUndefined();
+      me.members.add(`${g}:${b.id}`);
+      return;
+    }
+    case "createKey": {
+      const r = await gql(`mutation { createApiKey(input: { name: "k", scopes: [VIEW] }) { apiKey { id } } }`);
+      me.keys.push({ id: r.data.createApiKey.apiKey.id, revoked: false });
+      return;
+    }
+    case "revokeKey": {
+      const k = at(me.keys.slice(1).filter((x) => !x.revoked), command.pick); // keep the key the runs use
+      if (!k) return;
+      expect((await gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: k.id })).errors).toBeUndefined();
+      k.revoked = true;
+      return;
+    }
+  }
+}
+
+const OBSERVE = [
+  `{ bases(first: 100) { totalCount edges { node { id } } } }`,
+  `{ groups(first: 100) { totalCount edges { node { id } } } }`,
+  `{ users(first: 100) { totalCount edges { node { id } } } }`,
+  `{ apiKeys(first: 100, includeRevoked: true) { totalCount edges { node { id } } } }`,
+  `{ auditEvents(first: 100) { edges { node { baseId groupId actorId } } } }`,
+];
+const GROUP = `query($id: ID!) { group(id: $id) { policies(first: 100) { totalCount edges { node { id } } } flows(first: 100) { totalCount edges { node { id } } } } }`;
+
+/** What each tenant sees and counts is exactly its own model, nothing of the other's. */
+async function observe(models: [TenantModel, TenantModel]): Promise<void> {
+  for (const [i, me] of models.entries()) {
+    const other = models[1 - i]!;
+    const parts = await Promise.all(OBSERVE.map((q) => graphql(gateway.url, q, {}, me.admin)));
+    for (const part of parts) expect(part.errors).toBeUndefined();
+    const r = { data: Object.assign({}, ...parts.map((p) => p.data)) };
+    const ids = (conn: { edges: { node: { id: string } }[] }) => conn.edges.map((e) => e.node.id).sort();
+    const liveIds = me.bases.filter((b) => !b.deleted).map((b) => b.id).sort();
+    expect(ids(r.data.bases)).toEqual(liveIds);
+    expect(r.data.bases.totalCount).toBe(liveIds.length);
+    expect(ids(r.data.groups)).toEqual([...me.groups].sort());
+    expect(r.data.groups.totalCount).toBe(me.groups.length);
+    for (const groupId of me.groups) {
+      const g = (await graphql(gateway.url, GROUP, { id: groupId }, me.admin)).data.group;
+      const members = [...ids(g.policies), ...ids(g.flows)].sort();
+      const expected = me.bases.filter((b) => !b.deleted && me.members.has(`${groupId}:${b.id}`)).map((b) => b.id).sort();
+      expect(members).toEqual(expected);
+      expect(g.policies.totalCount + g.flows.totalCount).toBe(expected.length);
+    }
+    expect(ids(r.data.users)).toEqual([...me.userIds].sort());
+    expect(r.data.users.totalCount).toBe(me.userIds.length);
+    expect(ids(r.data.apiKeys)).toEqual(me.keys.map((k) => k.id).sort());
+    expect(r.data.apiKeys.totalCount).toBe(me.keys.length);
+    const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
+    for (const e of r.data.auditEvents.edges) {
+      for (const id of [e.node.baseId, e.node.groupId, e.node.actorId]) expect(id && foreign.has(id), `audit event naming the other tenant: ${id}`).toBeFalsy();
+    }
+  }
+  // And in the database, every run was recorded in the tenant of the base that ran.
+  const misattributed = await gateway.database.prisma.$queryRaw<{ n: bigint }[]>`
+    SELECT count(*) AS n FROM audit_events e JOIN bases b ON b.id = e.base_id WHERE e.tenant_id <> b.tenant_id`;
+  expect(Number(misattributed[0]!.n)).toBe(0);
+}
+
+const stats = new Map<string, number>();
+
+it("two tenants never see, count, run or change each other's data", async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(commandArb, { minLength: 5, maxLength: 24 }), async (commands) => {
+      const models: [TenantModel, TenantModel] = [await newTenantModel(), await newTenantModel()];
+      for (const [n, command] of commands.entries()) {
+        await apply(command, models);
+        stats.set(command.op === "attack" ? `attack:${command.attack}` : command.op, (stats.get(command.op === "attack" ? `attack:${command.attack}` : command.op) ?? 0) + 1);
+        if (n % 6 === 5) await observe(models);
+      }
+      await observe(models);
+    }),
+    { numRuns: 12, endOnFailure: true },
+  );
+  const attacks = [...stats].filter(([k]) => k.startsWith("attack:")).reduce((n, [, v]) => n + v, 0);
+  console.info(`tenant isolation: ${[...stats.values()].reduce((a, b) => a + b, 0)} commands, ${attacks} cross-tenant attempts over ${[...stats.keys()].filter((k) => k.startsWith("attack:")).length} kinds`);
+  expect(attacks).toBeGreaterThan(20);
+}, 180_000);
