@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RateLimiter } from "../../src/rest/rate-limit.js";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import * as op from "../support/operations.js";
+import { post } from "./support.js";
+
+let gateway: TestGateway;
+let second: TestGateway;
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  const limits = { RATE_LIMIT_PER_MINUTE: "3", RATE_LIMIT_PER_IP_PER_MINUTE: "2" };
+  gateway = await startTestGateway(limits);
+  // A second gateway process on the same database: limits are shared through it.
+  second = await startTestGateway(limits, gateway.db);
+  tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"] });
+});
+afterAll(async () => {
+  await second?.close();
+  await gateway?.stop();
+});
+
+/** Windows are whole minutes: start a counting test early in one so that it cannot straddle two. */
+async function freshWindowAhead(): Promise<void> {
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 50));
+}
+
+const run = (url: string, key?: string) => post(url, "/run", { rule: op.AGE_POLICY, data: { Person: { age: 20 } } }, { key });
+
+describe("per-key and per-IP rate limits, shared by gateway processes", () => {
+  it("lets a key make its allowance across two processes, then answers 429 with Retry-After", async () => {
+    await freshWindowAhead();
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    expect((await run(gateway.url, key)).status).toBe(200);
+    expect((await run(second.url, key)).status).toBe(200);
+    expect((await run(gateway.url, key)).status).toBe(200);
+    for (const url of [second.url, gateway.url]) {
+      const limited = await run(url, key);
+      expect(limited.status).toBe(429);
+      expect(limited.body).toEqual({ code: "RATE_LIMITED", message: expect.any(String) });
+      const retryAfter = Number(limited.headers.get("retry-after"));
+      expect(Number.isInteger(retryAfter)).toBe(true);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+    }
+    // Flow routes answer with the same body.
+    const flow = await post(gateway.url, "/flow/test", { data: {}, flow: "flow:\n  start: []\n" }, { key });
+    expect(flow.status).toBe(429);
+    expect(flow.body).toEqual({ code: "RATE_LIMITED", message: expect.any(String) });
+
+    // Another key of the same tenant has an allowance of its own.
+    const other = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    expect((await run(second.url, other.key)).status).toBe(200);
+  });
+
+  it("limits requests without a valid key per client address: 401 until the allowance is used, then 429", async () => {
+    await freshWindowAhead();
+    await gateway.database.prisma.rateLimitWindow.deleteMany({ where: { key: { startsWith: "ip:" } } });
+    expect((await run(gateway.url)).status).toBe(401);
+    expect((await run(second.url, "vdk_not_a_real_key")).status).toBe(401);
+    const limited = await run(gateway.url);
+    expect(limited.status).toBe(429);
+    expect(limited.body).toEqual({ code: "RATE_LIMITED", message: expect.any(String) });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // A valid key is limited on its own account, not the address's.
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    expect((await run(gateway.url, key)).status).toBe(200);
+  });
+});
+
+describe("RateLimiter", () => {
+  it("leases allowances in shares so a process asks the database once per share, never exceeding the limit", async () => {
+    let now = Date.UTC(2030, 0, 1, 12, 0, 5);
+    const a = new RateLimiter(gateway.database, 60_000, () => now);
+    const b = new RateLimiter(gateway.database, 60_000, () => now);
+    const key = `test:${Math.random()}`;
+    // limit 1000 ⇒ shares of 10.
+    const decisions = await Promise.all(Array.from({ length: 25 }, () => a.take(key, 1000)));
+    expect(decisions.every((d) => d.allowed)).toBe(true);
+    expect(a.leases).toBe(3);
+    const row = await gateway.database.prisma.rateLimitWindow.findFirst({ where: { key } });
+    expect(row?.count).toBe(30);
+
+    // Two processes against a small limit: together they let exactly `limit` requests through.
+    const small = `test:${Math.random()}`;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).take(small, 7)));
+    expect(outcomes.filter((d) => d.allowed)).toHaveLength(7);
+    const refused = outcomes.find((d) => !d.allowed)!;
+    expect(refused.retryAfterSeconds).toBe(55);
+
+    // A new window starts afresh, and its first request clears rows of windows before the previous one.
+    now += 60_000;
+    expect((await a.take(small, 7)).allowed).toBe(true);
+    now += 120_000;
+    expect((await a.take(small, 7)).allowed).toBe(true);
+    await expect
+      .poll(() => gateway.database.prisma.rateLimitWindow.count({ where: { key: { in: [key, small] }, windowStart: { lt: new Date(now - 60_000 - (now % 60_000)) } } }))
+      .toBe(0);
+  });
+});
