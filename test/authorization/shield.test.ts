@@ -1,0 +1,76 @@
+import "reflect-metadata";
+import { execute, parse, type GraphQLSchema } from "graphql";
+import { applyMiddleware } from "graphql-middleware";
+import { Mutation, Query, Resolver, buildSchemaSync } from "type-graphql";
+import { describe, expect, it } from "vitest";
+import { Action } from "../../src/authorization/actions.js";
+import { mayPerform } from "../../src/authorization/authorize.js";
+import { conflict, notFound } from "../../src/errors/domain-error.js";
+import { createErrorFormatter } from "../../src/graphql/format-error.js";
+import { permissionsFor } from "../../src/graphql/permissions.js";
+import { resolvers } from "../../src/graphql/resolvers.js";
+import type { Principal } from "../../src/identity/principal.js";
+
+/** Root fields no module lists: the shield must deny them (fallbackRule deny), whoever asks. */
+@Resolver()
+class UnlistedResolver {
+  @Query(() => String)
+  unlistedQuery(): string {
+    return "leaked";
+  }
+
+  @Mutation(() => String)
+  unlistedMutation(): string {
+    return "changed";
+  }
+}
+
+const schema: GraphQLSchema = buildSchemaSync({ resolvers: [...resolvers, UnlistedResolver], validate: { forbidUnknownValues: false } });
+
+const admin: Principal = { kind: "user", tenantId: "t", userId: "u", roles: ["ADMIN", "AUDITOR"] };
+const format = createErrorFormatter(() => {});
+
+const shielded = applyMiddleware(schema, permissionsFor(schema));
+
+async function run(query: string, principal: Principal | null, services: Record<string, unknown> = {}) {
+  const result = await execute({ schema: shielded, document: parse(query), contextValue: { principal, requestId: "r", services, loaders: {} } });
+  return { data: result.data, errors: (result.errors ?? []).map((e) => format(e.toJSON(), e)) };
+}
+
+describe("the shield", () => {
+  it("denies root fields that no module lists, for every caller, with FORBIDDEN", async () => {
+    for (const principal of [null, admin]) {
+      const q = await run(`{ unlistedQuery }`, principal);
+      expect(q.data).toBeNull();
+      expect(q.errors.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
+      const m = await run(`mutation { unlistedMutation }`, principal);
+      expect(m.errors.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
+    }
+  });
+
+  it("lets resolver errors through unchanged (code, message, details), and masks bugs as internal errors", async () => {
+    const failing = (error: Error) => ({ users: { assignRoles: async () => Promise.reject(error) } });
+    const mutation = `mutation { assignRoles(userId: "u", roles: [VIEWER]) { id } }`;
+    const c = await run(mutation, admin, failing(conflict("already so", { id: "x" })));
+    expect(c.errors).toEqual([expect.objectContaining({ message: "already so", extensions: { code: "CONFLICT", details: { id: "x" } } })]);
+    const n = await run(mutation, admin, failing(notFound("User", "u")));
+    expect(n.errors).toEqual([expect.objectContaining({ message: "User u was not found", extensions: { code: "NOT_FOUND", details: { id: "u" } } })]);
+    const bug = await run(mutation, admin, failing(new TypeError("x is undefined")));
+    expect(bug.errors).toEqual([expect.objectContaining({ message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } })]);
+  });
+
+  it("asks the authorization module: UNAUTHENTICATED without a principal, FORBIDDEN without the action", async () => {
+    const anonymous = await run(`{ users { totalCount } }`, null);
+    expect(anonymous.errors.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
+    const viewer: Principal = { kind: "user", tenantId: "t", userId: "v", roles: ["VIEWER"] };
+    const refused = await run(`{ users { totalCount } }`, viewer);
+    expect(refused.errors.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
+    expect(mayPerform(viewer, Action.ManageRoles)).toBe(false);
+  });
+
+  it("knows a rule for every root field of the real schema", () => {
+    const real = buildSchemaSync({ resolvers, validate: { forbidUnknownValues: false } });
+    // permissionsFor throws on duplicates; every root field must be listed by exactly one module.
+    expect(() => permissionsFor(real)).not.toThrow();
+  });
+});
