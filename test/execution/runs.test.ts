@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
-const headers: Record<string, Record<string, string>> = {};
+let as: Awaited<ReturnType<typeof signIn>>;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { publisher: ["PUBLISHER"], viewer: ["VIEWER"], auditor: ["AUDITOR"] });
   other = await createTenant(gateway.database.prisma, { stranger: ["ADMIN"] });
-  for (const [name, user] of [...Object.entries(tenant.users), ...Object.entries(other.users)]) {
-    headers[name] = { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` };
-  }
+  as = await signIn(gateway, tenant, other);
 });
 afterAll(() => gateway?.stop());
-
-const as = (who: string) => <T = any>(query: string, variables: Record<string, unknown> = {}) => graphql<T>(gateway.url, query, variables, headers[who]);
 
 async function policy(content: string, publishIt: boolean, tests: unknown[] = []) {
   const draft = (await as("publisher")(op.CREATE_POLICY, { input: { name: `p-${Math.random()}`, content, tests } })).data.createPolicy;
@@ -158,7 +154,7 @@ flow:
 
   it("refuses to publish a flow whose node names a missing, deleted or invisible policy, naming the node", async () => {
     const age = await policy(op.AGE_POLICY, true);
-    const foreign = (await graphql(gateway.url, op.CREATE_POLICY, { input: { name: "f", content: op.AGE_POLICY } }, headers.stranger)).data.createPolicy;
+    const foreign = (await as("stranger")(op.CREATE_POLICY, { input: { name: "f", content: op.AGE_POLICY } })).data.createPolicy;
     for (const missing of ["00000000-0000-4000-8000-000000000000", foreign.base.id, "not-an-id"]) {
       const draft = (await as("publisher")(op.CREATE_FLOW, { input: { name: "bad", content: flowYaml(age.baseId, missing) } })).data.createFlow;
       const response = await as("publisher")(op.PUBLISH, { input: { draftId: draft.id, description: "v" } });

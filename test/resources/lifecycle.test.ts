@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
-const headers: Record<string, Record<string, string>> = {};
+let as: Awaited<ReturnType<typeof signIn>>;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
@@ -18,13 +18,9 @@ beforeAll(async () => {
     viewer: ["VIEWER"],
   });
   other = await createTenant(gateway.database.prisma, { stranger: ["ADMIN"] });
-  for (const [name, user] of [...Object.entries(tenant.users), ...Object.entries(other.users)]) {
-    headers[name] = { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` };
-  }
+  as = await signIn(gateway, tenant, other);
 });
 afterAll(() => gateway?.stop());
-
-const as = (who: string) => <T = any>(query: string, variables: Record<string, unknown> = {}) => graphql<T>(gateway.url, query, variables, headers[who]);
 
 async function createPolicy(who = "publisher", content = op.AGE_POLICY, extra: Record<string, unknown> = {}) {
   const response = await as(who)(op.CREATE_POLICY, { input: { name: `policy ${Math.random()}`, content, ...extra } });

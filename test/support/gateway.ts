@@ -65,3 +65,22 @@ export async function graphql<T = any>(
 
 export const errorCodes = (response: GraphQLResponse): (string | undefined)[] =>
   (response.errors ?? []).map((e) => e.extensions?.code);
+
+/**
+ * Signs in every user of the given tenants; `as(name)` then sends operations with that user's token.
+ * User names must be unique across the tenants.
+ */
+export async function signIn(gateway: TestGateway, ...tenants: { users: Record<string, { subject: string }> }[]) {
+  const headers = new Map<string, Record<string, string>>();
+  for (const tenant of tenants) {
+    for (const [name, user] of Object.entries(tenant.users)) {
+      headers.set(name, { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` });
+    }
+  }
+  return (name: string) =>
+    <T = any>(query: string, variables: Record<string, unknown> = {}) => {
+      const userHeaders = headers.get(name);
+      if (!userHeaders) throw new Error(`No signed-in user named ${name}`);
+      return graphql<T>(gateway.url, query, variables, userHeaders);
+    };
+}

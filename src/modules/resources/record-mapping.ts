@@ -1,21 +1,29 @@
 import type { Draft as DraftRow, Version as VersionRow } from "../../generated/prisma/client.js";
-import { type Draft, RecordStatus, type StoredTest, type Version } from "./resource.types.js";
+import { type Draft, RecordStatus, type ResourceRecord, type StoredTest, type Version } from "./resource.types.js";
 
 const asTests = (value: unknown): StoredTest[] => (Array.isArray(value) ? (value as StoredTest[]) : []);
 
-export function toDraft(row: DraftRow): Draft {
+type RecordCore = Omit<ResourceRecord, "status" | "versionNumber" | "description">;
+
+function core(row: DraftRow | VersionRow): RecordCore {
   return {
     id: row.id,
     baseId: row.baseId,
     tenantId: row.tenantId,
-    status: RecordStatus.DRAFT,
-    versionNumber: null,
     content: row.content,
-    description: row.description,
     inputSchema: row.inputSchema,
     tests: asTests(row.tests),
     createdById: row.createdById,
     createdAt: row.createdAt,
+  };
+}
+
+export function toDraft(row: DraftRow): Draft {
+  return {
+    ...core(row),
+    status: RecordStatus.DRAFT,
+    versionNumber: null,
+    description: row.description,
     revision: row.revision,
     updatedById: row.updatedById,
     updatedAt: row.updatedAt,
@@ -23,17 +31,5 @@ export function toDraft(row: DraftRow): Draft {
 }
 
 export function toVersion(row: VersionRow): Version {
-  return {
-    id: row.id,
-    baseId: row.baseId,
-    tenantId: row.tenantId,
-    status: RecordStatus.PUBLISHED,
-    versionNumber: row.number,
-    content: row.content,
-    description: row.description,
-    inputSchema: row.inputSchema,
-    tests: asTests(row.tests),
-    createdById: row.createdById,
-    createdAt: row.createdAt,
-  };
+  return { ...core(row), status: RecordStatus.PUBLISHED, versionNumber: row.number, description: row.description };
 }

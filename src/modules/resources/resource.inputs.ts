@@ -8,16 +8,9 @@ import { StoredTestInput } from "./resource.types.js";
 export const MAX_CONTENT_LENGTH = 100_000;
 export const MAX_TESTS = 200;
 
+/** The optional parts of a record, shared by creating a base and updating its draft. */
 @InputType()
-export class CreateResourceInput {
-  @Field(() => String)
-  @Length(1, 200)
-  name!: string;
-
-  @Field(() => String, { description: "Rule text (policy) or flow definition (flow). May be unfinished: drafts are work in progress." })
-  @MaxLength(MAX_CONTENT_LENGTH)
-  content!: string;
-
+abstract class RecordDetailsInput {
   @Field(() => String, { nullable: true })
   @IsOptional()
   @MaxLength(10_000)
@@ -33,7 +26,18 @@ export class CreateResourceInput {
 }
 
 @InputType()
-export class UpdateDraftInput {
+export class CreateResourceInput extends RecordDetailsInput {
+  @Field(() => String)
+  @Length(1, 200)
+  name!: string;
+
+  @Field(() => String, { description: "Rule text (policy) or flow definition (flow). May be unfinished: drafts are work in progress." })
+  @MaxLength(MAX_CONTENT_LENGTH)
+  content!: string;
+}
+
+@InputType({ description: "Fields left out keep their value; `description` and `inputSchema` set to null are cleared." })
+export class UpdateDraftInput extends RecordDetailsInput {
   @Field(() => ID)
   draftId!: string;
 
@@ -50,19 +54,6 @@ export class UpdateDraftInput {
   @IsOptional()
   @MaxLength(MAX_CONTENT_LENGTH)
   content?: string | null;
-
-  @Field(() => String, { nullable: true })
-  @IsOptional()
-  @MaxLength(10_000)
-  description?: string | null;
-
-  @Field(() => GraphQLJSON, { nullable: true })
-  inputSchema?: unknown;
-
-  @Field(() => [StoredTestInput], { nullable: true })
-  @IsOptional()
-  @ArrayMaxSize(MAX_TESTS)
-  tests?: StoredTestInput[] | null;
 }
 
 @InputType()
