@@ -1,0 +1,210 @@
+/**
+ * Throughput of the REST execution shim against a bare Node HTTP server. Run with `npm run bench:run`.
+ *
+ * Starts a gateway in this process (production settings, logging off) on a fresh database, creates and
+ * publishes the six-rule driving-test policy of dsl.md §14 through GraphQL and issues a VIEW API key; starts
+ * a bare `node:http` server (same process) that parses the same JSON body and echoes it back. Then drives
+ * `POST /run/policy/{baseId}` and the echo server with autocannon (a child process, so it does not share the
+ * servers' event loop), interleaved, at 10 and 50 connections, and prints both throughputs, their ratio and
+ * p99 latency. Every gateway request is a full run: key authentication, rate limiting, resolution, evaluation
+ * and a durable `executed` audit event before the response.
+ *
+ * Targets: ratio ≥ 0.5 and p99 ≤ 15 ms at 50 connections. Absolute figures vary ±30 % on shared machines;
+ * the ratio of one run is what counts.
+ *
+ * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), DATABASE_URL (else a
+ * throw-away database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import "reflect-metadata";
+import { execFile } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { promisify } from "node:util";
+import { loadConfig } from "../src/config.js";
+import { startGateway } from "../src/gateway.js";
+import { issueApiKey } from "../src/identity/api-key-format.js";
+import { signLocalToken } from "../src/identity/tokens.js";
+import { createLogger } from "../src/logging.js";
+import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARMUP_S = 2;
+const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
+
+export const DRIVING_TEST_POLICY = `A **driving test** gets a driving licence
+  if the **driving test** passes the age test
+  and the **driving test** passes the test requirements
+  and the **driving test** has taken the test in the time period.
+
+A **driving test** passes the age test
+  if the __date of birth__ of the **person** of the **driving test** is earlier than 2008-12-12.
+
+A **driving test** passes the test requirements
+  if **driving test** passes the theory test
+  and the **driving test** passes the practical test.
+
+A **driving test** passes the theory test
+  if the __multiple choice__ of the **theory** of the **scores** of the **driving test** is at least 43
+  and the __hazard perception__ of the **theory** of the **scores** of the **driving test** is at least 44.
+
+A **driving test** passes the practical test
+  if the __minor__ of the __practical__ of the __scores__ of the **driving test** is no more than 15
+  and the __major__ of the __practical__ of the __scores__ of the **driving test** is equal to false.
+
+A **driving test** has taken the test in the time period
+  if the __theory__ of the **testDates** of the **driving test** is within 2 years
+  and the __practical__ of the **testDates** of the **driving test** is within 30 days.
+`;
+
+const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+
+export const drivingTestData = () => ({
+  drivingTest: {
+    person: { dateOfBirth: "1990-01-01" },
+    scores: { theory: { multipleChoice: 45, hazardPerception: 75 }, practical: { major: false, minor: 13 } },
+    testDates: { theory: daysAgo(200), practical: daysAgo(5) },
+  },
+});
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+async function drive(url: string, body: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Result> {
+  const args = [autocannonBin, "-c", String(connections), "-d", String(seconds), "-m", "POST", "-j", "-b", body, "-H", "content-type=application/json"];
+  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
+  args.push(url);
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const out = JSON.parse(stdout);
+  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx, total: out.requests.total };
+}
+
+/** The baseline: what Node itself does with the same request — read the body, parse it, answer with JSON. */
+async function startEchoServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+      res.end(JSON.stringify(parsed));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/echo`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: any; errors?: unknown[] };
+  if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
+  return body.data;
+}
+
+async function main(): Promise<void> {
+  let databaseUrl = process.env.DATABASE_URL;
+  let drop = async () => {};
+  if (!databaseUrl) {
+    const db = await createTestDatabase(await ensureTemplateDatabase());
+    databaseUrl = db.url;
+    drop = db.drop;
+  }
+  const config = loadConfig({
+    NODE_ENV: "production",
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    AUTH_JWT_SECRET: SECRET,
+    LOG_LEVEL: "silent",
+    // Limited (every request is counted) but never reached: the benchmark measures the limiter's cost.
+    RATE_LIMIT_PER_MINUTE: "100000000",
+  });
+  const gateway = await startGateway(config, createLogger("silent"));
+  const echo = await startEchoServer();
+  try {
+    const { prisma } = gateway.database;
+    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
+    const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] } });
+    const token = await signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, user.subject);
+    const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
+      input: { name: "driving test", content: DRIVING_TEST_POLICY },
+    });
+    await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
+      input: { draftId: created.createPolicy.id, description: "benchmark" },
+    });
+    const baseId: string = created.createPolicy.base.id;
+    const issued = issueApiKey();
+    await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
+
+    const body = JSON.stringify({ data: drivingTestData() });
+    const runUrl = `${gateway.url}/run/policy/${baseId}`;
+    const headers = { "x-api-key": issued.key, "user-agent": "Go-http-client/1.1" };
+    const check = await fetch(runUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const checked = (await check.json()) as { result?: boolean; error?: string | null };
+    if (check.status !== 200 || checked.result !== true) throw new Error(`unexpected answer ${check.status} ${JSON.stringify(checked).slice(0, 300)}`);
+
+    const auditBefore = gateway.services.executionAudit.stats;
+    const rows = [];
+    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+    let gatewayRequests = 0;
+    for (const connections of [10, 50]) {
+      const runs: { gateway: Result[]; echo: Result[] } = { gateway: [], echo: [] };
+      for (let round = 1; round <= ROUNDS; round++) {
+        await drive(runUrl, body, headers, connections, WARMUP_S);
+        const g = await drive(runUrl, body, headers, connections, DURATION_S);
+        await drive(echo.url, body, headers, connections, WARMUP_S);
+        const e = await drive(echo.url, body, headers, connections, DURATION_S);
+        for (const [name, r] of [["gateway", g], ["echo", e]] as const) {
+          if (r.errors || r.non2xx) throw new Error(`${name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
+        }
+        gatewayRequests += g.total;
+        process.stderr.write(
+          `round ${round}, ${connections} connections: gateway ${g.rps.toFixed(0)} req/s p99 ${g.p99} ms; echo ${e.rps.toFixed(0)} req/s p99 ${e.p99} ms\n`,
+        );
+        runs.gateway.push(g);
+        runs.echo.push(e);
+      }
+      const g = { rps: median(runs.gateway.map((r) => r.rps)), p50: median(runs.gateway.map((r) => r.p50)), p99: median(runs.gateway.map((r) => r.p99)) };
+      const e = { rps: median(runs.echo.map((r) => r.rps)), p50: median(runs.echo.map((r) => r.p50)), p99: median(runs.echo.map((r) => r.p99)) };
+      rows.push({
+        connections,
+        "gateway req/s": Math.round(g.rps),
+        "gateway p50 ms": g.p50,
+        "gateway p99 ms": g.p99,
+        "echo req/s": Math.round(e.rps),
+        "echo p99 ms": e.p99,
+        ratio: Number((g.rps / e.rps).toFixed(3)),
+      });
+    }
+    const audit = gateway.services.executionAudit.stats;
+    const events = audit.events - auditBefore.events;
+    const transactions = audit.transactions - auditBefore.transactions;
+    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy, dsl §14) vs a bare node:http JSON echo; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
+    console.table(rows);
+    const at50 = rows.find((r) => r.connections === 50)!;
+    process.stdout.write(
+      `targets at 50 connections: ratio ${at50.ratio} (≥ 0.5: ${at50.ratio >= 0.5 ? "met" : "not met"}), ` +
+        `p99 ${at50["gateway p99 ms"]} ms (≤ 15 ms: ${at50["gateway p99 ms"] <= 15 ? "met" : "not met"})\n` +
+        `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction); ` +
+        `gateway requests measured ${gatewayRequests}\n`,
+    );
+  } finally {
+    await echo.close();
+    await gateway.close();
+    await drop();
+  }
+}
+
+await main();
