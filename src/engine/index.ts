@@ -86,8 +86,31 @@ export function evaluatePolicy(compiled: CompiledPolicy, data: unknown, options?
   return evaluateProgram(internal.program, data, internal.lines, options, internal.limits);
 }
 
+// Recently compiled texts, so repeated ad-hoc runs (`/run`) skip parsing. Compiled policies are immutable, so
+// sharing them is safe; only modest texts are kept to bound memory.
+const RECENT_LIMIT = 256;
+const RECENT_MAX_TEXT = 16_384;
+const recent = new Map<string, CompiledPolicy>();
+
+function compileCached(text: string): CompiledPolicy {
+  if (text.length > RECENT_MAX_TEXT) return compilePolicy(text);
+  const hit = recent.get(text);
+  if (hit) {
+    recent.delete(text);
+    recent.set(text, hit);
+    return hit;
+  }
+  const c = compilePolicy(text);
+  if (recent.size >= RECENT_LIMIT) {
+    const oldest = recent.keys().next();
+    if (!oldest.done) recent.delete(oldest.value);
+  }
+  recent.set(text, c);
+  return c;
+}
+
 export function runPolicy(text: string, data: unknown, options?: EvaluateOptions): PolicyResponse {
-  return evaluatePolicy(compilePolicy(text), data, options);
+  return evaluatePolicy(compileCached(text), data, options);
 }
 
 export function splitRuleLines(text: string): string[] {
@@ -97,13 +120,13 @@ export function splitRuleLines(text: string): string[] {
 export function validatePolicy(
   text: string,
 ): { ok: true } | { ok: false; message: string; line: number | null; column: number | null } {
-  const c = compilePolicy(text);
+  const c = compileCached(text);
   if (c.error === null) return { ok: true };
   return { ok: false, message: c.error, line: c.errorLine, column: c.errorColumn };
 }
 
 export function explainPolicy(text: string): PolicyExplanation | { error: string } {
-  const c = programs.get(compilePolicy(text));
+  const c = programs.get(compileCached(text));
   if (!c || c.program === null) return { error: c?.error ?? "Parse error" };
   return explainProgram(c.program);
 }
