@@ -369,7 +369,7 @@ function peg$parse(input, options) {
   const peg$r3 = /^[ \t]/;
   const peg$r4 = /^[^\n]/;
   const peg$r5 = /^[A-Za-z0-9_]/;
-  const peg$r6 = /^[A-Za-z0-9_\-]/;
+  const peg$r6 = /^[\t-\n\r .]/;
   const peg$r7 = /^[).]/;
   const peg$r8 = /^[A-Za-z]/;
   const peg$r9 = /^[$\xA7]/;
@@ -397,53 +397,53 @@ function peg$parse(input, options) {
   const peg$e15 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_"], false, false, false);
   const peg$e16 = peg$otherExpectation("outcome text followed by 'if'");
   const peg$e17 = peg$literalExpectation("if", false);
-  const peg$e18 = peg$classExpectation([["A", "Z"], ["a", "z"], ["0", "9"], "_", "-"], false, false, false);
-  const peg$e19 = peg$otherExpectation("connector");
-  const peg$e20 = peg$literalExpectation("!and", false);
-  const peg$e21 = peg$literalExpectation("-and", false);
-  const peg$e22 = peg$literalExpectation("!or", false);
-  const peg$e23 = peg$literalExpectation("-or", false);
-  const peg$e24 = peg$literalExpectation("and", false);
-  const peg$e25 = peg$literalExpectation("or", false);
-  const peg$e26 = peg$classExpectation([")", "."], false, false, false);
-  const peg$e27 = peg$literalExpectation("(", false);
-  const peg$e28 = peg$literalExpectation(")", false);
-  const peg$e29 = peg$literalExpectation("where", false);
-  const peg$e30 = peg$literalExpectation("satisfies", false);
-  const peg$e31 = peg$literalExpectation("any", false);
-  const peg$e32 = peg$literalExpectation("all", false);
-  const peg$e33 = peg$otherExpectation("word");
-  const peg$e34 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
-  const peg$e35 = peg$classExpectation(["$", "\xA7"], false, false, false);
-  const peg$e36 = peg$otherExpectation("label predicate");
-  const peg$e37 = peg$literalExpectation("does", false);
-  const peg$e38 = peg$literalExpectation("not", false);
-  const peg$e39 = peg$literalExpectation("clear", false);
-  const peg$e40 = peg$literalExpectation("succeed", false);
-  const peg$e41 = peg$literalExpectation("qualify", false);
-  const peg$e42 = peg$literalExpectation("pass", false);
-  const peg$e43 = peg$literalExpectation("meet", false);
-  const peg$e44 = peg$literalExpectation("requirements", false);
-  const peg$e45 = peg$literalExpectation("satisfy", false);
-  const peg$e46 = peg$literalExpectation("is", false);
-  const peg$e47 = peg$literalExpectation("valid", false);
-  const peg$e48 = peg$literalExpectation("approved", false);
-  const peg$e49 = peg$literalExpectation("authorized", false);
-  const peg$e50 = peg$literalExpectation("sanctioned", false);
-  const peg$e51 = peg$literalExpectation("certified", false);
-  const peg$e52 = peg$literalExpectation("permitted", false);
-  const peg$e53 = peg$literalExpectation("legitimate", false);
-  const peg$e54 = peg$literalExpectation("satisfied", false);
-  const peg$e55 = peg$literalExpectation("has", false);
-  const peg$e56 = peg$literalExpectation("passed", false);
-  const peg$e57 = peg$literalExpectation("fails", false);
-  const peg$e58 = peg$literalExpectation("clears", false);
-  const peg$e59 = peg$literalExpectation("succeeds", false);
-  const peg$e60 = peg$literalExpectation("qualifies", false);
-  const peg$e61 = peg$literalExpectation("passes", false);
-  const peg$e62 = peg$literalExpectation("meets", false);
-  const peg$e63 = peg$literalExpectation("the", false);
-  const peg$e64 = peg$anyExpectation();
+  const peg$e18 = peg$classExpectation([["\t", "\n"], "\r", " ", "."], false, false, false);
+  const peg$e19 = peg$anyExpectation();
+  const peg$e20 = peg$otherExpectation("connector");
+  const peg$e21 = peg$literalExpectation("!and", false);
+  const peg$e22 = peg$literalExpectation("-and", false);
+  const peg$e23 = peg$literalExpectation("!or", false);
+  const peg$e24 = peg$literalExpectation("-or", false);
+  const peg$e25 = peg$literalExpectation("and", false);
+  const peg$e26 = peg$literalExpectation("or", false);
+  const peg$e27 = peg$classExpectation([")", "."], false, false, false);
+  const peg$e28 = peg$literalExpectation("(", false);
+  const peg$e29 = peg$literalExpectation(")", false);
+  const peg$e30 = peg$literalExpectation("where", false);
+  const peg$e31 = peg$literalExpectation("satisfies", false);
+  const peg$e32 = peg$literalExpectation("any", false);
+  const peg$e33 = peg$literalExpectation("all", false);
+  const peg$e34 = peg$otherExpectation("word");
+  const peg$e35 = peg$classExpectation([["A", "Z"], ["a", "z"]], false, false, false);
+  const peg$e36 = peg$classExpectation(["$", "\xA7"], false, false, false);
+  const peg$e37 = peg$otherExpectation("label predicate");
+  const peg$e38 = peg$literalExpectation("does", false);
+  const peg$e39 = peg$literalExpectation("not", false);
+  const peg$e40 = peg$literalExpectation("clear", false);
+  const peg$e41 = peg$literalExpectation("succeed", false);
+  const peg$e42 = peg$literalExpectation("qualify", false);
+  const peg$e43 = peg$literalExpectation("pass", false);
+  const peg$e44 = peg$literalExpectation("meet", false);
+  const peg$e45 = peg$literalExpectation("requirements", false);
+  const peg$e46 = peg$literalExpectation("satisfy", false);
+  const peg$e47 = peg$literalExpectation("is", false);
+  const peg$e48 = peg$literalExpectation("valid", false);
+  const peg$e49 = peg$literalExpectation("approved", false);
+  const peg$e50 = peg$literalExpectation("authorized", false);
+  const peg$e51 = peg$literalExpectation("sanctioned", false);
+  const peg$e52 = peg$literalExpectation("certified", false);
+  const peg$e53 = peg$literalExpectation("permitted", false);
+  const peg$e54 = peg$literalExpectation("legitimate", false);
+  const peg$e55 = peg$literalExpectation("satisfied", false);
+  const peg$e56 = peg$literalExpectation("has", false);
+  const peg$e57 = peg$literalExpectation("passed", false);
+  const peg$e58 = peg$literalExpectation("fails", false);
+  const peg$e59 = peg$literalExpectation("clears", false);
+  const peg$e60 = peg$literalExpectation("succeeds", false);
+  const peg$e61 = peg$literalExpectation("qualifies", false);
+  const peg$e62 = peg$literalExpectation("passes", false);
+  const peg$e63 = peg$literalExpectation("meets", false);
+  const peg$e64 = peg$literalExpectation("the", false);
   const peg$e65 = peg$literalExpectation("\r", false);
   const peg$e66 = peg$literalExpectation("\n", false);
   const peg$e67 = peg$literalExpectation("#", false);
@@ -1166,7 +1166,7 @@ function peg$parse(input, options) {
     if (s3 === peg$FAILED) {
       s3 = null;
     }
-    s4 = peg$parseIfKw();
+    s4 = peg$parseShIfKw();
     if (s4 !== peg$FAILED) {
       s3 = [s3, s4];
       s2 = s3;
@@ -1235,7 +1235,7 @@ function peg$parse(input, options) {
       if (s2 === peg$FAILED) {
         s2 = null;
       }
-      s3 = peg$parseIfKw();
+      s3 = peg$parseShIfKw();
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
         s5 = peg$parseShList();
@@ -2000,7 +2000,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseOutcomeSpan() {
-    let s0, s1, s2, s3, s4, s5, s6, s7, s8, s9;
+    let s0, s1, s2, s3, s4, s5, s6, s7;
 
     peg$silentFails++;
     s0 = peg$currPos;
@@ -2033,37 +2033,10 @@ function peg$parse(input, options) {
       s6 = peg$FAILED;
     }
     if (s6 !== peg$FAILED) {
-      if (input.substr(peg$currPos, 2) === peg$c8) {
-        s7 = peg$c8;
-        peg$currPos += 2;
-      } else {
-        s7 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e17); }
-      }
+      s7 = peg$parseIfKw();
       if (s7 !== peg$FAILED) {
-        s8 = peg$currPos;
-        peg$silentFails++;
-        s9 = input.charAt(peg$currPos);
-        if (peg$r6.test(s9)) {
-          peg$currPos++;
-        } else {
-          s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e18); }
-        }
-        peg$silentFails--;
-        if (s9 === peg$FAILED) {
-          s8 = undefined;
-        } else {
-          peg$currPos = s8;
-          s8 = peg$FAILED;
-        }
-        if (s8 !== peg$FAILED) {
-          s6 = [s6, s7, s8];
-          s5 = s6;
-        } else {
-          peg$currPos = s5;
-          s5 = peg$FAILED;
-        }
+        s6 = [s6, s7];
+        s5 = s6;
       } else {
         peg$currPos = s5;
         s5 = peg$FAILED;
@@ -2127,37 +2100,10 @@ function peg$parse(input, options) {
         s6 = peg$FAILED;
       }
       if (s6 !== peg$FAILED) {
-        if (input.substr(peg$currPos, 2) === peg$c8) {
-          s7 = peg$c8;
-          peg$currPos += 2;
-        } else {
-          s7 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e17); }
-        }
+        s7 = peg$parseIfKw();
         if (s7 !== peg$FAILED) {
-          s8 = peg$currPos;
-          peg$silentFails++;
-          s9 = input.charAt(peg$currPos);
-          if (peg$r6.test(s9)) {
-            peg$currPos++;
-          } else {
-            s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e18); }
-          }
-          peg$silentFails--;
-          if (s9 === peg$FAILED) {
-            s8 = undefined;
-          } else {
-            peg$currPos = s8;
-            s8 = peg$FAILED;
-          }
-          if (s8 !== peg$FAILED) {
-            s6 = [s6, s7, s8];
-            s5 = s6;
-          } else {
-            peg$currPos = s5;
-            s5 = peg$FAILED;
-          }
+          s6 = [s6, s7];
+          s5 = s6;
         } else {
           peg$currPos = s5;
           s5 = peg$FAILED;
@@ -2239,7 +2185,7 @@ function peg$parse(input, options) {
   }
 
   function peg$parseIfKw() {
-    let s0, s1, s2, s3;
+    let s0, s1, s2, s3, s4;
 
     s0 = peg$currPos;
     if (input.substr(peg$currPos, 2) === peg$c8) {
@@ -2259,6 +2205,67 @@ function peg$parse(input, options) {
         s3 = peg$FAILED;
         if (peg$silentFails === 0) { peg$fail(peg$e18); }
       }
+      if (s3 === peg$FAILED) {
+        s3 = peg$currPos;
+        peg$silentFails++;
+        if (input.length > peg$currPos) {
+          s4 = input.charAt(peg$currPos);
+          peg$currPos++;
+        } else {
+          s4 = peg$FAILED;
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
+        }
+        peg$silentFails--;
+        if (s4 === peg$FAILED) {
+          s3 = undefined;
+        } else {
+          peg$currPos = s3;
+          s3 = peg$FAILED;
+        }
+      }
+      peg$silentFails--;
+      if (s3 !== peg$FAILED) {
+        peg$currPos = s2;
+        s2 = undefined;
+      } else {
+        s2 = peg$FAILED;
+      }
+      if (s2 !== peg$FAILED) {
+        peg$savedPos = s0;
+        s0 = peg$f11();
+      } else {
+        peg$currPos = s0;
+        s0 = peg$FAILED;
+      }
+    } else {
+      peg$currPos = s0;
+      s0 = peg$FAILED;
+    }
+
+    return s0;
+  }
+
+  function peg$parseShIfKw() {
+    let s0, s1, s2, s3;
+
+    s0 = peg$currPos;
+    if (input.substr(peg$currPos, 2) === peg$c8) {
+      s1 = peg$c8;
+      peg$currPos += 2;
+    } else {
+      s1 = peg$FAILED;
+      if (peg$silentFails === 0) { peg$fail(peg$e17); }
+    }
+    if (s1 !== peg$FAILED) {
+      s2 = peg$currPos;
+      peg$silentFails++;
+      s3 = input.charAt(peg$currPos);
+      if (peg$r5.test(s3)) {
+        peg$currPos++;
+      } else {
+        s3 = peg$FAILED;
+        if (peg$silentFails === 0) { peg$fail(peg$e15); }
+      }
       peg$silentFails--;
       if (s3 === peg$FAILED) {
         s2 = undefined;
@@ -2267,8 +2274,8 @@ function peg$parse(input, options) {
         s2 = peg$FAILED;
       }
       if (s2 !== peg$FAILED) {
-        peg$savedPos = s0;
-        s0 = peg$f11();
+        s1 = [s1, s2];
+        s0 = s1;
       } else {
         peg$currPos = s0;
         s0 = peg$FAILED;
@@ -2346,7 +2353,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e20); }
+      if (peg$silentFails === 0) { peg$fail(peg$e21); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 4) === peg$c10) {
@@ -2354,7 +2361,7 @@ function peg$parse(input, options) {
         peg$currPos += 4;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e21); }
+        if (peg$silentFails === 0) { peg$fail(peg$e22); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 3) === peg$c11) {
@@ -2362,7 +2369,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e22); }
+          if (peg$silentFails === 0) { peg$fail(peg$e23); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 3) === peg$c12) {
@@ -2370,7 +2377,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e23); }
+            if (peg$silentFails === 0) { peg$fail(peg$e24); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 3) === peg$c13) {
@@ -2378,7 +2385,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e24); }
+              if (peg$silentFails === 0) { peg$fail(peg$e25); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -2386,7 +2393,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                if (peg$silentFails === 0) { peg$fail(peg$e26); }
               }
             }
           }
@@ -2429,7 +2436,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e19); }
+      if (peg$silentFails === 0) { peg$fail(peg$e20); }
     }
 
     return s0;
@@ -2447,7 +2454,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2535,7 +2542,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -2547,7 +2554,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
@@ -2583,7 +2590,7 @@ function peg$parse(input, options) {
           peg$currPos += 5;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e29); }
+          if (peg$silentFails === 0) { peg$fail(peg$e30); }
         }
         if (s5 === peg$FAILED) {
           if (input.substr(peg$currPos, 9) === peg$c18) {
@@ -2591,7 +2598,7 @@ function peg$parse(input, options) {
             peg$currPos += 9;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e30); }
+            if (peg$silentFails === 0) { peg$fail(peg$e31); }
           }
         }
         if (s5 !== peg$FAILED) {
@@ -2618,7 +2625,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e27); }
+              if (peg$silentFails === 0) { peg$fail(peg$e28); }
             }
             if (s8 !== peg$FAILED) {
               s9 = peg$parse_();
@@ -2630,7 +2637,7 @@ function peg$parse(input, options) {
                   peg$currPos++;
                 } else {
                   s12 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e28); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e29); }
                 }
                 if (s12 !== peg$FAILED) {
                   peg$savedPos = s0;
@@ -2792,7 +2799,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e31); }
+      if (peg$silentFails === 0) { peg$fail(peg$e32); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 3) === peg$c20) {
@@ -2800,7 +2807,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e32); }
+        if (peg$silentFails === 0) { peg$fail(peg$e33); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -2850,7 +2857,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e34); }
+      if (peg$silentFails === 0) { peg$fail(peg$e35); }
     }
     if (s1 !== peg$FAILED) {
       s2 = [];
@@ -2901,7 +2908,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e33); }
+      if (peg$silentFails === 0) { peg$fail(peg$e34); }
     }
 
     return s0;
@@ -2971,7 +2978,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e24); }
+      if (peg$silentFails === 0) { peg$fail(peg$e25); }
     }
     if (s2 === peg$FAILED) {
       if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -2979,7 +2986,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e25); }
+        if (peg$silentFails === 0) { peg$fail(peg$e26); }
       }
     }
     if (s2 !== peg$FAILED) {
@@ -3036,7 +3043,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
       }
       if (s5 !== peg$FAILED) {
@@ -3071,7 +3078,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
@@ -3083,7 +3090,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e28); }
+            if (peg$silentFails === 0) { peg$fail(peg$e29); }
           }
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
@@ -3234,7 +3241,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e35); }
+      if (peg$silentFails === 0) { peg$fail(peg$e36); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$currPos;
@@ -3305,7 +3312,7 @@ function peg$parse(input, options) {
       peg$currPos += 4;
     } else {
       s3 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e37); }
+      if (peg$silentFails === 0) { peg$fail(peg$e38); }
     }
     if (s3 !== peg$FAILED) {
       s4 = peg$parse__();
@@ -3315,7 +3322,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+          if (peg$silentFails === 0) { peg$fail(peg$e39); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parse__();
@@ -3325,7 +3332,7 @@ function peg$parse(input, options) {
               peg$currPos += 5;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e39); }
+              if (peg$silentFails === 0) { peg$fail(peg$e40); }
             }
             if (s7 === peg$FAILED) {
               if (input.substr(peg$currPos, 7) === peg$c24) {
@@ -3333,7 +3340,7 @@ function peg$parse(input, options) {
                 peg$currPos += 7;
               } else {
                 s7 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e40); }
+                if (peg$silentFails === 0) { peg$fail(peg$e41); }
               }
               if (s7 === peg$FAILED) {
                 if (input.substr(peg$currPos, 7) === peg$c25) {
@@ -3341,7 +3348,7 @@ function peg$parse(input, options) {
                   peg$currPos += 7;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e41); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e42); }
                 }
                 if (s7 === peg$FAILED) {
                   if (input.substr(peg$currPos, 4) === peg$c26) {
@@ -3349,7 +3356,7 @@ function peg$parse(input, options) {
                     peg$currPos += 4;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e42); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e43); }
                   }
                   if (s7 === peg$FAILED) {
                     s7 = peg$currPos;
@@ -3358,7 +3365,7 @@ function peg$parse(input, options) {
                       peg$currPos += 4;
                     } else {
                       s8 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e43); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e44); }
                     }
                     if (s8 !== peg$FAILED) {
                       s9 = peg$parse__();
@@ -3368,7 +3375,7 @@ function peg$parse(input, options) {
                           peg$currPos += 12;
                         } else {
                           s10 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e45); }
                         }
                         if (s10 !== peg$FAILED) {
                           s8 = [s8, s9, s10];
@@ -3391,7 +3398,7 @@ function peg$parse(input, options) {
                         peg$currPos += 7;
                       } else {
                         s7 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e45); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e46); }
                       }
                     }
                   }
@@ -3428,7 +3435,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse__();
@@ -3438,7 +3445,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e38); }
+            if (peg$silentFails === 0) { peg$fail(peg$e39); }
           }
           if (s5 !== peg$FAILED) {
             s6 = peg$parse__();
@@ -3448,7 +3455,7 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s7 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                if (peg$silentFails === 0) { peg$fail(peg$e48); }
               }
               if (s7 === peg$FAILED) {
                 if (input.substr(peg$currPos, 8) === peg$c32) {
@@ -3456,7 +3463,7 @@ function peg$parse(input, options) {
                   peg$currPos += 8;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e48); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e49); }
                 }
                 if (s7 === peg$FAILED) {
                   if (input.substr(peg$currPos, 10) === peg$c33) {
@@ -3464,7 +3471,7 @@ function peg$parse(input, options) {
                     peg$currPos += 10;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e50); }
                   }
                   if (s7 === peg$FAILED) {
                     if (input.substr(peg$currPos, 10) === peg$c34) {
@@ -3472,7 +3479,7 @@ function peg$parse(input, options) {
                       peg$currPos += 10;
                     } else {
                       s7 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e50); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e51); }
                     }
                     if (s7 === peg$FAILED) {
                       if (input.substr(peg$currPos, 9) === peg$c35) {
@@ -3480,7 +3487,7 @@ function peg$parse(input, options) {
                         peg$currPos += 9;
                       } else {
                         s7 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e51); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e52); }
                       }
                       if (s7 === peg$FAILED) {
                         if (input.substr(peg$currPos, 9) === peg$c36) {
@@ -3488,7 +3495,7 @@ function peg$parse(input, options) {
                           peg$currPos += 9;
                         } else {
                           s7 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e52); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e53); }
                         }
                         if (s7 === peg$FAILED) {
                           if (input.substr(peg$currPos, 10) === peg$c37) {
@@ -3496,7 +3503,7 @@ function peg$parse(input, options) {
                             peg$currPos += 10;
                           } else {
                             s7 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e53); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e54); }
                           }
                           if (s7 === peg$FAILED) {
                             if (input.substr(peg$currPos, 9) === peg$c38) {
@@ -3504,7 +3511,7 @@ function peg$parse(input, options) {
                               peg$currPos += 9;
                             } else {
                               s7 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e55); }
                             }
                           }
                         }
@@ -3543,7 +3550,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e55); }
+          if (peg$silentFails === 0) { peg$fail(peg$e56); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -3553,7 +3560,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parse__();
@@ -3563,7 +3570,7 @@ function peg$parse(input, options) {
                   peg$currPos += 6;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e56); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e57); }
                 }
                 if (s7 !== peg$FAILED) {
                   s3 = [s3, s4, s5, s6, s7];
@@ -3594,7 +3601,7 @@ function peg$parse(input, options) {
             peg$currPos += 5;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e57); }
+            if (peg$silentFails === 0) { peg$fail(peg$e58); }
           }
         }
       }
@@ -3640,7 +3647,7 @@ function peg$parse(input, options) {
         peg$currPos += 6;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e58); }
+        if (peg$silentFails === 0) { peg$fail(peg$e59); }
       }
       if (s2 === peg$FAILED) {
         if (input.substr(peg$currPos, 8) === peg$c43) {
@@ -3648,7 +3655,7 @@ function peg$parse(input, options) {
           peg$currPos += 8;
         } else {
           s2 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e59); }
+          if (peg$silentFails === 0) { peg$fail(peg$e60); }
         }
         if (s2 === peg$FAILED) {
           if (input.substr(peg$currPos, 9) === peg$c44) {
@@ -3656,7 +3663,7 @@ function peg$parse(input, options) {
             peg$currPos += 9;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e60); }
+            if (peg$silentFails === 0) { peg$fail(peg$e61); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 6) === peg$c45) {
@@ -3664,7 +3671,7 @@ function peg$parse(input, options) {
               peg$currPos += 6;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e61); }
+              if (peg$silentFails === 0) { peg$fail(peg$e62); }
             }
             if (s2 === peg$FAILED) {
               s2 = peg$currPos;
@@ -3673,7 +3680,7 @@ function peg$parse(input, options) {
                 peg$currPos += 5;
               } else {
                 s3 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e62); }
+                if (peg$silentFails === 0) { peg$fail(peg$e63); }
               }
               if (s3 !== peg$FAILED) {
                 s4 = peg$parse__();
@@ -3683,7 +3690,7 @@ function peg$parse(input, options) {
                     peg$currPos += 12;
                   } else {
                     s5 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e44); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e45); }
                   }
                   if (s5 !== peg$FAILED) {
                     s3 = [s3, s4, s5];
@@ -3706,7 +3713,7 @@ function peg$parse(input, options) {
                   peg$currPos += 9;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e30); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e31); }
                 }
                 if (s2 === peg$FAILED) {
                   s2 = peg$currPos;
@@ -3715,7 +3722,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e47); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -3725,7 +3732,7 @@ function peg$parse(input, options) {
                         peg$currPos += 5;
                       } else {
                         s5 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e48); }
                       }
                       if (s5 === peg$FAILED) {
                         if (input.substr(peg$currPos, 8) === peg$c32) {
@@ -3733,7 +3740,7 @@ function peg$parse(input, options) {
                           peg$currPos += 8;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e48); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e49); }
                         }
                         if (s5 === peg$FAILED) {
                           if (input.substr(peg$currPos, 10) === peg$c33) {
@@ -3741,7 +3748,7 @@ function peg$parse(input, options) {
                             peg$currPos += 10;
                           } else {
                             s5 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e49); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e50); }
                           }
                           if (s5 === peg$FAILED) {
                             if (input.substr(peg$currPos, 10) === peg$c34) {
@@ -3749,7 +3756,7 @@ function peg$parse(input, options) {
                               peg$currPos += 10;
                             } else {
                               s5 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e50); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e51); }
                             }
                             if (s5 === peg$FAILED) {
                               if (input.substr(peg$currPos, 9) === peg$c35) {
@@ -3757,7 +3764,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 9;
                               } else {
                                 s5 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e51); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e52); }
                               }
                               if (s5 === peg$FAILED) {
                                 if (input.substr(peg$currPos, 9) === peg$c36) {
@@ -3765,7 +3772,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 9;
                                 } else {
                                   s5 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e52); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e53); }
                                 }
                                 if (s5 === peg$FAILED) {
                                   if (input.substr(peg$currPos, 10) === peg$c37) {
@@ -3773,7 +3780,7 @@ function peg$parse(input, options) {
                                     peg$currPos += 10;
                                   } else {
                                     s5 = peg$FAILED;
-                                    if (peg$silentFails === 0) { peg$fail(peg$e53); }
+                                    if (peg$silentFails === 0) { peg$fail(peg$e54); }
                                   }
                                   if (s5 === peg$FAILED) {
                                     if (input.substr(peg$currPos, 9) === peg$c38) {
@@ -3781,7 +3788,7 @@ function peg$parse(input, options) {
                                       peg$currPos += 9;
                                     } else {
                                       s5 = peg$FAILED;
-                                      if (peg$silentFails === 0) { peg$fail(peg$e54); }
+                                      if (peg$silentFails === 0) { peg$fail(peg$e55); }
                                     }
                                   }
                                 }
@@ -3812,7 +3819,7 @@ function peg$parse(input, options) {
                       peg$currPos += 3;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e56); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parse__();
@@ -3822,7 +3829,7 @@ function peg$parse(input, options) {
                           peg$currPos += 6;
                         } else {
                           s5 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e56); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e57); }
                         }
                         if (s5 !== peg$FAILED) {
                           s3 = [s3, s4, s5];
@@ -3883,7 +3890,7 @@ function peg$parse(input, options) {
     peg$silentFails--;
     if (s0 === peg$FAILED) {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e36); }
+      if (peg$silentFails === 0) { peg$fail(peg$e37); }
     }
 
     return s0;
@@ -3899,7 +3906,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -3956,7 +3963,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s8 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e64); }
+          if (peg$silentFails === 0) { peg$fail(peg$e19); }
         }
         if (s8 !== peg$FAILED) {
           s7 = [s7, s8];
@@ -3989,7 +3996,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s8 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e19); }
             }
             if (s8 !== peg$FAILED) {
               s7 = [s7, s8];
@@ -4060,7 +4067,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s0 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e26); }
+        if (peg$silentFails === 0) { peg$fail(peg$e27); }
       }
       if (s0 === peg$FAILED) {
         s0 = peg$currPos;
@@ -4092,7 +4099,7 @@ function peg$parse(input, options) {
             peg$currPos += 4;
           } else {
             s2 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e20); }
+            if (peg$silentFails === 0) { peg$fail(peg$e21); }
           }
           if (s2 === peg$FAILED) {
             if (input.substr(peg$currPos, 4) === peg$c10) {
@@ -4100,7 +4107,7 @@ function peg$parse(input, options) {
               peg$currPos += 4;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e21); }
+              if (peg$silentFails === 0) { peg$fail(peg$e22); }
             }
             if (s2 === peg$FAILED) {
               if (input.substr(peg$currPos, 3) === peg$c11) {
@@ -4108,7 +4115,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s2 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e22); }
+                if (peg$silentFails === 0) { peg$fail(peg$e23); }
               }
               if (s2 === peg$FAILED) {
                 if (input.substr(peg$currPos, 3) === peg$c12) {
@@ -4116,7 +4123,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e23); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e24); }
                 }
                 if (s2 === peg$FAILED) {
                   if (input.substr(peg$currPos, 3) === peg$c13) {
@@ -4124,7 +4131,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s2 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e25); }
                   }
                   if (s2 === peg$FAILED) {
                     if (input.substr(peg$currPos, 2) === peg$c14) {
@@ -4132,7 +4139,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s2 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e26); }
                     }
                   }
                 }
@@ -4227,7 +4234,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s5 !== peg$FAILED) {
           s6 = peg$parseW();
@@ -4402,7 +4409,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4455,7 +4462,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e55); }
+      if (peg$silentFails === 0) { peg$fail(peg$e56); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -4465,7 +4472,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parse__();
@@ -4507,7 +4514,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s2 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e55); }
+        if (peg$silentFails === 0) { peg$fail(peg$e56); }
       }
       if (s2 !== peg$FAILED) {
         s3 = peg$parse__();
@@ -4662,7 +4669,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4710,7 +4717,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                if (peg$silentFails === 0) { peg$fail(peg$e56); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -4720,7 +4727,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e64); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -4768,7 +4775,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e55); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e56); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -4876,7 +4883,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -4906,7 +4913,7 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s7 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e26); }
                 }
                 if (s7 !== peg$FAILED) {
                   s8 = peg$parse__();
@@ -4988,7 +4995,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -5018,7 +5025,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s7 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e25); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e26); }
                   }
                   if (s7 !== peg$FAILED) {
                     s8 = peg$parse__();
@@ -5100,7 +5107,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -5110,7 +5117,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -5120,7 +5127,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s5 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
                 }
                 if (s5 !== peg$FAILED) {
                   s6 = peg$parse__();
@@ -5194,7 +5201,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            if (peg$silentFails === 0) { peg$fail(peg$e47); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -5270,7 +5277,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -5328,7 +5335,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                if (peg$silentFails === 0) { peg$fail(peg$e47); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -5386,7 +5393,7 @@ function peg$parse(input, options) {
                   peg$currPos += 2;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e47); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -5462,7 +5469,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e47); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
@@ -5472,7 +5479,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e39); }
                       }
                       if (s3 !== peg$FAILED) {
                         s4 = peg$parse__();
@@ -5538,7 +5545,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e47); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -5548,7 +5555,7 @@ function peg$parse(input, options) {
                           peg$currPos += 3;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e64); }
                         }
                         if (s3 !== peg$FAILED) {
                           s4 = peg$parse__();
@@ -5614,7 +5621,7 @@ function peg$parse(input, options) {
                         peg$currPos += 2;
                       } else {
                         s1 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e47); }
                       }
                       if (s1 !== peg$FAILED) {
                         s2 = peg$parse__();
@@ -5672,7 +5679,7 @@ function peg$parse(input, options) {
                           peg$currPos += 2;
                         } else {
                           s1 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e47); }
                         }
                         if (s1 !== peg$FAILED) {
                           s2 = peg$parse__();
@@ -5730,7 +5737,7 @@ function peg$parse(input, options) {
                             peg$currPos += 2;
                           } else {
                             s1 = peg$FAILED;
-                            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                            if (peg$silentFails === 0) { peg$fail(peg$e47); }
                           }
                           if (s1 !== peg$FAILED) {
                             s2 = peg$parse__();
@@ -5788,7 +5795,7 @@ function peg$parse(input, options) {
                               peg$currPos += 2;
                             } else {
                               s1 = peg$FAILED;
-                              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                              if (peg$silentFails === 0) { peg$fail(peg$e47); }
                             }
                             if (s1 !== peg$FAILED) {
                               s2 = peg$parse__();
@@ -5846,7 +5853,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 2;
                               } else {
                                 s1 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e47); }
                               }
                               if (s1 !== peg$FAILED) {
                                 s2 = peg$parse__();
@@ -5886,7 +5893,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 2;
                                 } else {
                                   s1 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e47); }
                                 }
                                 if (s1 !== peg$FAILED) {
                                   s2 = peg$parse__();
@@ -6067,7 +6074,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s3 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e32); }
+          if (peg$silentFails === 0) { peg$fail(peg$e33); }
         }
         if (s3 !== peg$FAILED) {
           s4 = peg$parse__();
@@ -6125,7 +6132,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e31); }
+            if (peg$silentFails === 0) { peg$fail(peg$e32); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
@@ -6173,7 +6180,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -6183,7 +6190,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -6231,7 +6238,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            if (peg$silentFails === 0) { peg$fail(peg$e47); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -6286,7 +6293,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -6326,7 +6333,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -6384,7 +6391,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -6456,7 +6463,7 @@ function peg$parse(input, options) {
       peg$currPos += 2;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+      if (peg$silentFails === 0) { peg$fail(peg$e47); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse__();
@@ -6476,7 +6483,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s5 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s5 !== peg$FAILED) {
               s6 = peg$parse__();
@@ -6532,7 +6539,7 @@ function peg$parse(input, options) {
         peg$currPos += 2;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+        if (peg$silentFails === 0) { peg$fail(peg$e47); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -6552,7 +6559,7 @@ function peg$parse(input, options) {
                 peg$currPos += 3;
               } else {
                 s5 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                if (peg$silentFails === 0) { peg$fail(peg$e64); }
               }
               if (s5 !== peg$FAILED) {
                 s6 = peg$parse__();
@@ -6608,7 +6615,7 @@ function peg$parse(input, options) {
           peg$currPos += 2;
         } else {
           s1 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e46); }
+          if (peg$silentFails === 0) { peg$fail(peg$e47); }
         }
         if (s1 !== peg$FAILED) {
           s2 = peg$parse__();
@@ -6618,7 +6625,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s3 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e38); }
+              if (peg$silentFails === 0) { peg$fail(peg$e39); }
             }
             if (s3 !== peg$FAILED) {
               s4 = peg$parse__();
@@ -6666,7 +6673,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s1 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e46); }
+            if (peg$silentFails === 0) { peg$fail(peg$e47); }
           }
           if (s1 !== peg$FAILED) {
             s2 = peg$parse__();
@@ -6706,7 +6713,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s1 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e46); }
+              if (peg$silentFails === 0) { peg$fail(peg$e47); }
             }
             if (s1 !== peg$FAILED) {
               s2 = peg$parse__();
@@ -6716,7 +6723,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s3 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e39); }
                 }
                 if (s3 !== peg$FAILED) {
                   s4 = peg$parse__();
@@ -6764,7 +6771,7 @@ function peg$parse(input, options) {
                 peg$currPos += 2;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                if (peg$silentFails === 0) { peg$fail(peg$e47); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -6804,7 +6811,7 @@ function peg$parse(input, options) {
                   peg$currPos += 4;
                 } else {
                   s1 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e37); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e38); }
                 }
                 if (s1 !== peg$FAILED) {
                   s2 = peg$parse__();
@@ -6814,7 +6821,7 @@ function peg$parse(input, options) {
                       peg$currPos += 3;
                     } else {
                       s3 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e39); }
                     }
                     if (s3 !== peg$FAILED) {
                       s4 = peg$parse__();
@@ -6884,7 +6891,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e47); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -6894,7 +6901,7 @@ function peg$parse(input, options) {
                           peg$currPos += 3;
                         } else {
                           s3 = peg$FAILED;
-                          if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                          if (peg$silentFails === 0) { peg$fail(peg$e39); }
                         }
                         if (s3 !== peg$FAILED) {
                           s4 = peg$parse__();
@@ -6914,7 +6921,7 @@ function peg$parse(input, options) {
                                   peg$currPos += 5;
                                 } else {
                                   s7 = peg$FAILED;
-                                  if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                                  if (peg$silentFails === 0) { peg$fail(peg$e48); }
                                 }
                                 if (s7 !== peg$FAILED) {
                                   s8 = peg$parse__();
@@ -6966,7 +6973,7 @@ function peg$parse(input, options) {
                         peg$currPos += 2;
                       } else {
                         s1 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e47); }
                       }
                       if (s1 !== peg$FAILED) {
                         s2 = peg$parse__();
@@ -6986,7 +6993,7 @@ function peg$parse(input, options) {
                                 peg$currPos += 5;
                               } else {
                                 s5 = peg$FAILED;
-                                if (peg$silentFails === 0) { peg$fail(peg$e47); }
+                                if (peg$silentFails === 0) { peg$fail(peg$e48); }
                               }
                               if (s5 !== peg$FAILED) {
                                 s6 = peg$parse__();
@@ -7752,7 +7759,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -7918,7 +7925,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s4 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e24); }
+          if (peg$silentFails === 0) { peg$fail(peg$e25); }
         }
         if (s4 !== peg$FAILED) {
           s5 = peg$parseW();
@@ -7940,7 +7947,7 @@ function peg$parse(input, options) {
             peg$currPos += 2;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e25); }
+            if (peg$silentFails === 0) { peg$fail(peg$e26); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parseW();
@@ -8068,7 +8075,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s4 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e24); }
+            if (peg$silentFails === 0) { peg$fail(peg$e25); }
           }
           if (s4 !== peg$FAILED) {
             s5 = peg$parseW();
@@ -8090,7 +8097,7 @@ function peg$parse(input, options) {
               peg$currPos += 2;
             } else {
               s4 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e25); }
+              if (peg$silentFails === 0) { peg$fail(peg$e26); }
             }
             if (s4 !== peg$FAILED) {
               s5 = peg$parseW();
@@ -8522,7 +8529,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s3 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e64); }
           }
           if (s3 !== peg$FAILED) {
             s4 = peg$parse__();
@@ -8642,7 +8649,7 @@ function peg$parse(input, options) {
       peg$currPos++;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e27); }
+      if (peg$silentFails === 0) { peg$fail(peg$e28); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parse_();
@@ -8654,7 +8661,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
@@ -8689,7 +8696,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s2 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e63); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e64); }
                 }
                 if (s2 !== peg$FAILED) {
                   s3 = peg$parse__();
@@ -8866,7 +8873,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s3 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
       if (s3 !== peg$FAILED) {
         s4 = peg$parse_();
@@ -8928,7 +8935,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s8 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e28); }
+            if (peg$silentFails === 0) { peg$fail(peg$e29); }
           }
           if (s8 !== peg$FAILED) {
             peg$savedPos = s0;
@@ -9341,7 +9348,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s7 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s7 !== peg$FAILED) {
               s8 = peg$parse__();
@@ -9397,7 +9404,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s2 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e63); }
+      if (peg$silentFails === 0) { peg$fail(peg$e64); }
     }
     if (s2 !== peg$FAILED) {
       s3 = peg$parse__();
@@ -9429,7 +9436,7 @@ function peg$parse(input, options) {
           peg$currPos += 3;
         } else {
           s9 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e63); }
+          if (peg$silentFails === 0) { peg$fail(peg$e64); }
         }
         if (s9 !== peg$FAILED) {
           s10 = peg$parse__();
@@ -9472,7 +9479,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e64); }
           }
           if (s9 !== peg$FAILED) {
             s10 = peg$parse__();
@@ -9653,7 +9660,7 @@ function peg$parse(input, options) {
             peg$currPos += 3;
           } else {
             s9 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e63); }
+            if (peg$silentFails === 0) { peg$fail(peg$e64); }
           }
           if (s9 !== peg$FAILED) {
             s10 = peg$parse__();
@@ -9717,7 +9724,7 @@ function peg$parse(input, options) {
               peg$currPos += 3;
             } else {
               s9 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e63); }
+              if (peg$silentFails === 0) { peg$fail(peg$e64); }
             }
             if (s9 !== peg$FAILED) {
               s10 = peg$parse__();
@@ -9877,7 +9884,7 @@ function peg$parse(input, options) {
       peg$currPos += 3;
     } else {
       s1 = peg$FAILED;
-      if (peg$silentFails === 0) { peg$fail(peg$e38); }
+      if (peg$silentFails === 0) { peg$fail(peg$e39); }
     }
     if (s1 !== peg$FAILED) {
       s2 = peg$parseW();
@@ -9906,7 +9913,7 @@ function peg$parse(input, options) {
         peg$currPos++;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e27); }
+        if (peg$silentFails === 0) { peg$fail(peg$e28); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse_();
@@ -9918,7 +9925,7 @@ function peg$parse(input, options) {
             peg$currPos++;
           } else {
             s5 = peg$FAILED;
-            if (peg$silentFails === 0) { peg$fail(peg$e28); }
+            if (peg$silentFails === 0) { peg$fail(peg$e29); }
           }
           if (s5 !== peg$FAILED) {
             peg$savedPos = s0;
@@ -10080,7 +10087,7 @@ function peg$parse(input, options) {
         peg$currPos += 3;
       } else {
         s1 = peg$FAILED;
-        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+        if (peg$silentFails === 0) { peg$fail(peg$e39); }
       }
       if (s1 !== peg$FAILED) {
         s2 = peg$parse__();
@@ -10170,7 +10177,7 @@ function peg$parse(input, options) {
                   peg$currPos += 3;
                 } else {
                   s6 = peg$FAILED;
-                  if (peg$silentFails === 0) { peg$fail(peg$e24); }
+                  if (peg$silentFails === 0) { peg$fail(peg$e25); }
                 }
                 if (s6 !== peg$FAILED) {
                   s7 = peg$parseW();
@@ -10240,7 +10247,7 @@ function peg$parse(input, options) {
                 peg$currPos += 4;
               } else {
                 s1 = peg$FAILED;
-                if (peg$silentFails === 0) { peg$fail(peg$e37); }
+                if (peg$silentFails === 0) { peg$fail(peg$e38); }
               }
               if (s1 !== peg$FAILED) {
                 s2 = peg$parse__();
@@ -10250,7 +10257,7 @@ function peg$parse(input, options) {
                     peg$currPos += 3;
                   } else {
                     s3 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e39); }
                   }
                   if (s3 !== peg$FAILED) {
                     s4 = peg$parse__();
@@ -10320,7 +10327,7 @@ function peg$parse(input, options) {
                     peg$currPos += 2;
                   } else {
                     s1 = peg$FAILED;
-                    if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                    if (peg$silentFails === 0) { peg$fail(peg$e47); }
                   }
                   if (s1 !== peg$FAILED) {
                     s2 = peg$parse__();
@@ -10330,7 +10337,7 @@ function peg$parse(input, options) {
                         peg$currPos += 3;
                       } else {
                         s3 = peg$FAILED;
-                        if (peg$silentFails === 0) { peg$fail(peg$e38); }
+                        if (peg$silentFails === 0) { peg$fail(peg$e39); }
                       }
                       if (s3 !== peg$FAILED) {
                         s4 = peg$parse__();
@@ -10378,7 +10385,7 @@ function peg$parse(input, options) {
                       peg$currPos += 2;
                     } else {
                       s1 = peg$FAILED;
-                      if (peg$silentFails === 0) { peg$fail(peg$e46); }
+                      if (peg$silentFails === 0) { peg$fail(peg$e47); }
                     }
                     if (s1 !== peg$FAILED) {
                       s2 = peg$parse__();
@@ -10937,7 +10944,7 @@ function peg$parse(input, options) {
           peg$currPos++;
         } else {
           s5 = peg$FAILED;
-          if (peg$silentFails === 0) { peg$fail(peg$e28); }
+          if (peg$silentFails === 0) { peg$fail(peg$e29); }
         }
         if (s5 !== peg$FAILED) {
           peg$savedPos = s0;
@@ -11428,7 +11435,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e19); }
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
@@ -11516,7 +11523,7 @@ function peg$parse(input, options) {
               peg$currPos++;
             } else {
               s2 = peg$FAILED;
-              if (peg$silentFails === 0) { peg$fail(peg$e64); }
+              if (peg$silentFails === 0) { peg$fail(peg$e19); }
             }
             if (s2 !== peg$FAILED) {
               peg$savedPos = s0;
