@@ -76,6 +76,12 @@ export function compilePolicy(text: string, limits: EngineLimits = DEFAULT_LIMIT
   return compiled;
 }
 
+/**
+ * Evaluates a compiled policy against one data value. Never throws (except on an engine bug): parse, evaluation and
+ * type errors are reported in `error`. The response is read-only: `rule` and the static parts of the trace
+ * (selectors, operator operands as written) are frozen objects shared between evaluations; `data` is the caller's
+ * value, echoed.
+ */
 export function evaluatePolicy(compiled: CompiledPolicy, data: unknown, options?: EvaluateOptions): PolicyResponse {
   const internal = programs.get(compiled);
   if (!internal) return evaluatePolicy(compilePolicy(compiled.text), data, options);
