@@ -165,6 +165,24 @@ describe("parseFlow", () => {
     }
   });
 
+  it("loads JSON text too (JSON is YAML), including tab-indented JSON", () => {
+    const def = {
+      flow: {
+        start: [
+          {
+            id: "s",
+            type: "start",
+            policyId: "p",
+            returnValue: true,
+            onTrue: [{ id: "c", type: "custom", outcome: "tab\there, \"quoted\", é", onTrue: [], onFalse: [] }],
+            onFalse: [{ id: "r", type: "return", returnValue: { a: [1, 2.5e3, null, true] } }],
+          },
+        ],
+      },
+    };
+    for (const indent of [undefined, 2, "\t"]) expect(parseFlow(JSON.stringify(def, null, indent))).toEqual(def);
+  });
+
   it("treats %YAML 1.1 documents with the 1.2 core schema (no merge keys, `yes` is a string)", () => {
     const def = parseFlow("%YAML 1.1\n---\nflow:\n  start:\n    - id: r\n      type: return\n      returnValue: yes\n");
     expect(def.flow.start[0]).toEqual({ id: "r", type: "return", returnValue: "yes" });
