@@ -86,7 +86,9 @@ export function evaluateProgram(
   options: EvaluateOptions | undefined,
   limits: EngineLimits,
 ): PolicyResponse {
-  const now = options?.now ?? new Date();
+  // An invalid injected clock falls back to the real one rather than making every date operator false.
+  const injected = options?.now;
+  const now = injected !== undefined && Number.isFinite(injected.getTime()) ? injected : new Date();
   const maxSteps = options?.maxSteps ?? limits.maxSteps;
   const runtime = runtimeOf(program);
   const ctx = new Ctx(data, todayDay(now), maxSteps, program.rules.length, program.computedExprs.length, runtime);
