@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PolicyResponse } from "../../src/engine/api.js";
 import {
@@ -489,5 +490,83 @@ describe("error helpers", () => {
     ]);
     expect(nf).toBeInstanceOf(Error);
     expect(nf.name).toBe("FlowError");
+  });
+});
+
+describe("runFlow agrees with a direct transcription of the §12.2 pseudo-code", () => {
+  type Raw = Record<string, unknown>;
+  const RESULTS: Record<string, PolicyResponse> = {
+    T: response(true, "t"),
+    F: response(false, "f"),
+    E: response(false, "e", "Evaluation error: Cannot calculate length of 42"),
+  };
+
+  /** The pseudo-code of §12.2, line by line, over the raw definition. */
+  function reference(def: { flow: { start: Raw[] } }): { result: unknown; ids: string[] } {
+    const ids: string[] = [];
+    const exec = (node: Raw): unknown => {
+      const children = (key: string): Raw[] => (Array.isArray(node[key]) ? (node[key] as Raw[]) : []);
+      switch (node.type) {
+        case "start":
+        case "policy": {
+          const res = RESULTS[node.policyId as string] as PolicyResponse;
+          ids.push((node.id as string | undefined) ?? "");
+          const b = node.returnValue === false ? false : res.result;
+          let last: unknown = b;
+          for (const child of b ? children("onTrue") : children("onFalse")) {
+            const r = exec(child);
+            if (r !== null) last = r;
+          }
+          return last;
+        }
+        case "return":
+          return node.returnValue ?? null;
+        default: {
+          ids.push((node.id as string | undefined) ?? "");
+          let last: unknown = node.outcome;
+          for (const child of [...children("onTrue"), ...children("onFalse")]) {
+            const r = exec(child);
+            if (r !== null) last = r;
+          }
+          return last;
+        }
+      }
+    };
+    let result: unknown = null;
+    for (const node of def.flow.start) result = exec(node);
+    return { result, ids };
+  }
+
+  const id = fc.option(fc.string({ maxLength: 3 }), { nil: undefined });
+  const withId = (node: Raw, nodeId: string | undefined): Raw => (nodeId === undefined ? node : { ...node, id: nodeId });
+  const tree = fc.letrec<{ node: Raw; list: Raw[] }>((tie) => ({
+    list: fc.array(tie("node"), { maxLength: 3 }),
+    node: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      fc.tuple(id, fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined })).map(([nodeId, value]) =>
+        withId(value === undefined ? { type: "return" } : { type: "return", returnValue: value }, nodeId),
+      ),
+      fc
+        .tuple(id, fc.constantFrom("start", "policy"), fc.constantFrom("T", "F", "E"), fc.constantFrom(undefined, null, true, false), tie("list"), tie("list"))
+        .map(([nodeId, type, policyId, returnValue, onTrue, onFalse]) =>
+          withId({ type, policyId, ...(returnValue === undefined ? {} : { returnValue }), onTrue, onFalse }, nodeId),
+        ),
+      fc
+        .tuple(id, fc.string({ maxLength: 4 }), tie("list"), tie("list"))
+        .map(([nodeId, outcome, onTrue, onFalse]) => withId({ type: "custom", outcome, onTrue, onFalse }, nodeId)),
+    ),
+  }));
+
+  it("same result and the same pre-order node responses", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(tree.node, { maxLength: 3 }), async (start) => {
+        const raw = { flow: { start } };
+        const expected = reference(raw);
+        const actual = await runFlow(validateFlowDefinition(raw), DATA, fakeRunner(RESULTS));
+        expect(actual.result).toEqual(expected.result);
+        expect(ids(actual)).toEqual(expected.ids);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
