@@ -149,7 +149,9 @@ async function main(): Promise<void> {
     const transactions = batcher.stats.transactions - transactionsBefore;
     const batchedEvents = batcher.stats.events - eventsBefore;
     const stored = await executedEvents();
+    const verifyStarted = performance.now();
     const chain = await verifyChain(prisma, tenant.id);
+    const verifyMs = performance.now() - verifyStarted;
     // Every answered run was recorded (its response waited for the commit), and every commit reported to a
     // caller is stored.
     const noneLost = stored === committed && committed >= auditedOk;
@@ -169,7 +171,8 @@ async function main(): Promise<void> {
         `audited runs answered 2xx: ${auditedOk}; record calls committed: ${committed}; EXECUTED events stored: ${stored} ` +
         `(${noneLost ? "none lost" : "MISMATCH"}); ` +
         `${batchedEvents} events in ${transactions} transactions (${(batchedEvents / Math.max(1, transactions)).toFixed(1)} per transaction); ` +
-        `chain ${chain.valid ? `valid over ${chain.checkedEvents} events` : `BROKEN at ${chain.firstBrokenSequence}: ${chain.reason}`}\n`,
+        `chain ${chain.valid ? `valid over ${chain.checkedEvents} events` : `BROKEN at ${chain.firstBrokenSequence}: ${chain.reason}`} ` +
+        `(verified in ${verifyMs.toFixed(0)} ms)\n`,
     );
     if (!noneLost || !chain.valid) process.exitCode = 1;
   } finally {
