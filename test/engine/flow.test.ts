@@ -157,6 +157,17 @@ describe("parseFlow", () => {
     expect(def.flow.start[0]?.id).toBe("n1");
   });
 
+  it("accepts a YAML flow of the maximum size (1,000 nodes, every field set)", () => {
+    let yaml = "flow:\n  start:\n";
+    for (let i = 0; i < FLOW_LIMITS.maxNodes / 2; i++) {
+      yaml += `    - id: node-${i}\n      type: policy\n      policyId: policy-${i}\n      policyName: "Policy number ${i}"\n`;
+      yaml += `      returnValue: true\n      onTrue: []\n      onFalse:\n        - {id: r${i}, type: return, returnValue: {a: [1, 2, 3]}}\n`;
+    }
+    const def = parseFlow(yaml);
+    expect(def.flow.start).toHaveLength(FLOW_LIMITS.maxNodes / 2);
+    expect(flowPolicyIds(def)).toHaveLength(FLOW_LIMITS.maxNodes / 2);
+  });
+
   it("treats YAML that loads but is not a flow as a validation error on 'flow'", async () => {
     for (const text of ["", "just text", "- a\n- b\n", "flow: 3\n", "flow:\n  nodes: []\n", "flow:\n  start: {id: x}\n"]) {
       const e = await flowError(() => parseFlow(text));

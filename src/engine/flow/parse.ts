@@ -17,17 +17,17 @@ import { validateFlowDefinition } from "./validate.js";
 export const YAML_LIMITS = Object.freeze({
   /** Characters of YAML text. */
   maxLength: 1_048_576,
-  /** Upper bound on collection nesting, measured as described in `nestingBound`. */
+  /** Upper bound on collection nesting, measured as described in `withinYamlBudget`. */
   maxNesting: 1000,
-  /** YAML nodes (scalars, collections, entries); a 1,000-node flow needs about 20,000. */
+  /** YAML nodes (scalars, collections, entries); a 1,000-node flow with every field set needs about 25,000. */
   maxYamlNodes: 100_000,
   /** Alias expansions (`*name`) when building the value. */
   maxAliasCount: 100,
 });
 
 /**
- * True when the YAML stays within the node and nesting budgets. Block collections nest only by indenting further or by a
- * compact indicator (`- - x`, `- a: b`) on the same line, and flow collections by brackets, so
+ * True when the YAML stays within the node and nesting budgets. Block collections nest only by indenting further
+ * or by a compact indicator (`- - x`, `- a: b`) on the same line, and flow collections by brackets, so
  * indentation + indicators on the line + open brackets bounds the depth at every token. Scalars (including
  * quoted ones holding brackets) are single tokens and do not count.
  */
