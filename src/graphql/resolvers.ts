@@ -6,8 +6,9 @@ import { IdentityResolver } from "../modules/identity/identity.resolver.js";
 import { SystemResolver } from "../modules/system/system.resolver.js";
 import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
 import { ExecutionResolver } from "../modules/execution/execution.resolver.js";
+import { LanguageResolver } from "../modules/language/language.resolver.js";
 import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/base.resolver.js";
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver];
