@@ -23,8 +23,9 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
     return { verify: async (token) => subjectOf((await jwtVerify(token, keys, { ...common, algorithms: JWKS_ALGORITHMS })).payload) };
   }
   if (!settings.secret) throw new Error("Token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
-  const key = new TextEncoder().encode(settings.secret);
-  return { verify: async (token) => subjectOf((await jwtVerify(token, key, { ...common, algorithms: LOCAL_ALGORITHMS })).payload) };
+  // Imported once: handing jose the raw bytes would import the key again on every verification.
+  const key = crypto.subtle.importKey("raw", new TextEncoder().encode(settings.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  return { verify: async (token) => subjectOf((await jwtVerify(token, await key, { ...common, algorithms: LOCAL_ALGORITHMS })).payload) };
 }
 
 function subjectOf(payload: { sub?: string }): string {

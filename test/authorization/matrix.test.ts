@@ -221,6 +221,9 @@ function defineCases(): void {
     add("createFlow", "", caller, `mutation($i: CreateResourceInput!) { createFlow(input: $i) { id } }`, () => ({ i: { name: `new-${randomUUID()}`, content: flowYaml(leafPolicy[A.id]!) } }), gate(caller, "author") ?? "ALLOW");
     add("runRule", "", caller, `mutation($r: String!, $data: JSONObject!) { runRule(rule: $r, data: $data) { result } }`, () => ({ r: POLICY, data: DATA }), gate(caller, "run") ?? "ALLOW");
     add("createGroup", "", caller, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, () => ({ i: { name: `cg-${randomUUID()}` } }), gate(caller, "editGroups") ?? "ALLOW");
+    add("validateRule", "", caller, `query($r: String!) { validateRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
+    add("explainRule", "", caller, `query($r: String!) { explainRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
+    add("languageOperators", "", caller, `{ languageOperators { __typename } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add("createApiKey", "", caller, `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
 
     // --- Tenant-scoped targets that are not bases ---------------------------------------------------------
@@ -386,7 +389,7 @@ describe("authorization matrix", () => {
 
   const OPS = [
     "version", "viewer", "bases", "groups", "users", "apiKeys", "auditEvents", "verifyAuditChain", "createPolicy", "createFlow", "runRule",
-    "createGroup", "createApiKey", "testFlow", "group", "updateGroup", "deleteGroup", "assignRoles", "removeRoles", "revokeApiKey",
+    "createGroup", "createApiKey", "validateRule", "explainRule", "languageOperators", "testFlow", "group", "updateGroup", "deleteGroup", "assignRoles", "removeRoles", "revokeApiKey",
     "base", "record", "records", "compareRecords", "runPolicy", "runPolicyRecord", "runPolicyBatch", "runStoredTests", "runFlow",
     "runFlowRecord", "updateDraft", "publishDraft", "createDraftFromVersion", "deleteBase", "restoreBase", "transferOwnership",
     "addGroupMember", "removeGroupMember",
