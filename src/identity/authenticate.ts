@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
+import { ApiKeyRowCache } from "./api-key-cache.js";
 import type { Principal } from "./principal.js";
 import type { TokenVerifier } from "./tokens.js";
 
@@ -28,6 +29,10 @@ function requireSharedDatabase(binding: string | null): void {
 
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
   const { prisma } = database;
+  // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
+  const keyRows = new ApiKeyRowCache(database, (prefix) =>
+    prisma.apiKey.findUnique({ where: { prefix }, include: { tenant: { select: { databaseBinding: true } } } }),
+  );
 
   async function fromToken(token: string): Promise<Principal> {
     let subject: string;
@@ -49,7 +54,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
   async function fromApiKey(key: string): Promise<Principal> {
     const parsed = parseApiKey(key);
     if (!parsed) throw unauthenticated("The API key is malformed");
-    const row = await prisma.apiKey.findUnique({ where: { prefix: parsed.prefix }, include: { tenant: { select: { databaseBinding: true } } } });
+    const row = await keyRows.get(parsed.prefix);
     if (!row || !apiKeyMatches(key, row.secretHash)) throw unauthenticated("The API key is not valid");
     requireSharedDatabase(row.tenant.databaseBinding);
     const now = Date.now();
@@ -57,6 +62,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
     if (row.expiresAt && row.expiresAt.getTime() <= now) throw unauthenticated("The API key has expired");
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
+      row.lastUsedAt = new Date(now); // the cached row too, so the next requests do not write again
     }
     return { kind: "apiKey", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };
   }
