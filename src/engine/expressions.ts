@@ -89,8 +89,10 @@ function readChain(c: CompiledChain, ctx: Ctx, el: Elem | null): unknown {
     }
     const key = (c.matchers[i] as KeyMatcher).find(cur);
     if (scanCounter.keys !== 0) {
-      ctx.chargeKeys(scanCounter.keys);
+      // Reset before charging: the charge may throw the budget error, and the counter is shared.
+      const keys = scanCounter.keys;
       scanCounter.keys = 0;
+      ctx.chargeKeys(keys);
     }
     if (key === undefined) {
       ctx.path = path + "." + (c.written[i] as string);
