@@ -20,12 +20,41 @@ export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
   const common = { issuer: settings.issuer, audience: settings.audience, clockTolerance: 5 };
   if (settings.jwksUrl) {
     const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl));
-    return { verify: async (token) => subjectOf((await jwtVerify(token, keys, { ...common, algorithms: JWKS_ALGORITHMS })).payload) };
+    return rememberVerified(async (token) => (await jwtVerify(token, keys, { ...common, algorithms: JWKS_ALGORITHMS })).payload);
   }
   if (!settings.secret) throw new Error("Token verification needs AUTH_JWT_SECRET or AUTH_JWKS_URL");
   // Imported once: handing jose the raw bytes would import the key again on every verification.
   const key = crypto.subtle.importKey("raw", new TextEncoder().encode(settings.secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-  return { verify: async (token) => subjectOf((await jwtVerify(token, await key, { ...common, algorithms: LOCAL_ALGORITHMS })).payload) };
+  return rememberVerified(async (token) => (await jwtVerify(token, await key, { ...common, algorithms: LOCAL_ALGORITHMS })).payload);
+}
+
+/** How long a verified token is trusted without checking its signature again (never past its expiry). */
+const VERIFIED_TTL_MS = 5 * 60_000;
+const VERIFIED_MAX = 10_000;
+
+/**
+ * A client sends the same token with every request; its signature, issuer and audience cannot change, so a
+ * successful verification is remembered until the token expires (at most VERIFIED_TTL_MS). Only the
+ * subject is remembered: who the user is and what roles they hold are still read on every request. Tokens
+ * without an expiry are never remembered, and neither are failures.
+ */
+function rememberVerified(verify: (token: string) => Promise<{ sub?: string; exp?: number }>): TokenVerifier {
+  const verified = new Map<string, { subject: string; until: number }>();
+  return {
+    async verify(token) {
+      const now = Date.now();
+      const hit = verified.get(token);
+      if (hit && hit.until > now) return hit.subject;
+      if (hit) verified.delete(token);
+      const payload = await verify(token);
+      const subject = subjectOf(payload);
+      if (typeof payload.exp === "number") {
+        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+        verified.set(token, { subject, until: Math.min(payload.exp * 1000, now + VERIFIED_TTL_MS) });
+      }
+      return subject;
+    },
+  };
 }
 
 function subjectOf(payload: { sub?: string }): string {

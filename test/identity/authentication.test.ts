@@ -82,6 +82,17 @@ describe("bearer tokens", () => {
     await expectUnauthenticated({ authorization: `Bearer ${await sign({ sub: "nobody|at-all" })}` }, /no known user/);
   });
 
+  it("still looks the user up on every request, even for a token it has verified before", async () => {
+    const t = await createTenant(gateway.database.prisma, { leaver: ["EDITOR"] });
+    const headers = { authorization: `Bearer ${await sign({ sub: t.users.leaver!.subject })}` };
+    expect((await graphql(gateway.url, VIEWER, {}, headers)).data.viewer.user.roles).toEqual(["EDITOR"]);
+    await gateway.database.prisma.user.update({ where: { id: t.users.leaver!.id }, data: { roles: ["VIEWER"] } });
+    expect((await graphql(gateway.url, VIEWER, {}, headers)).data.viewer.user.roles).toEqual(["VIEWER"]);
+    await gateway.database.prisma.auditEvent.deleteMany({ where: { tenantId: t.id } });
+    await gateway.database.prisma.user.delete({ where: { id: t.users.leaver!.id } });
+    await expectUnauthenticated(headers, /no known user/);
+  });
+
   it("refuses a token without a subject", async () => {
     await expectUnauthenticated({ authorization: `Bearer ${await sign({})}` });
   });
