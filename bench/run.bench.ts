@@ -26,6 +26,7 @@ import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
+import { RateLimiter } from "../src/rest/rate-limit.js";
 import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -71,6 +72,8 @@ export const drivingTestData = () => ({
 
 interface Result {
   rps: number;
+  /** CPU time of this process (gateway and echo server; only one of them is driven at a time) per request, µs. */
+  cpuUs: number;
   p50: number;
   p99: number;
   errors: number;
@@ -82,9 +85,11 @@ async function drive(url: string, body: string, headers: Record<string, string>,
   const args = [autocannonBin, "-c", String(connections), "-d", String(seconds), "-m", "POST", "-j", "-b", body, "-H", "content-type=application/json"];
   for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
   args.push(url);
+  const cpu0 = process.cpuUsage();
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const cpu = process.cpuUsage(cpu0);
   const out = JSON.parse(stdout);
-  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx, total: out.requests.total };
+  return { rps: out.requests.average, cpuUs: (cpu.user + cpu.system) / Math.max(1, out.requests.total), p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx, total: out.requests.total };
 }
 
 /** The baseline: what Node itself does with the same request — read the body, parse it, answer with JSON. */
@@ -164,30 +169,41 @@ async function main(): Promise<void> {
       for (let round = 1; round <= ROUNDS; round++) {
         await drive(runUrl, body, headers, connections, WARMUP_S);
         const g = await drive(runUrl, body, headers, connections, DURATION_S);
-        await drive(echo.url, body, headers, connections, WARMUP_S);
-        const e = await drive(echo.url, body, headers, connections, DURATION_S);
+        // BENCH_SKIP_ECHO=1 drives the gateway alone (for profiling it with --cpu-prof).
+        const skipEcho = process.env.BENCH_SKIP_ECHO === "1";
+        if (!skipEcho) await drive(echo.url, body, headers, connections, WARMUP_S);
+        const e = skipEcho ? g : await drive(echo.url, body, headers, connections, DURATION_S);
         for (const [name, r] of [["gateway", g], ["echo", e]] as const) {
           if (r.errors || r.non2xx) throw new Error(`${name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
         }
         gatewayRequests += g.total;
         process.stderr.write(
-          `round ${round}, ${connections} connections: gateway ${g.rps.toFixed(0)} req/s p99 ${g.p99} ms; echo ${e.rps.toFixed(0)} req/s p99 ${e.p99} ms\n`,
+          `round ${round}, ${connections} connections: gateway ${g.rps.toFixed(0)} req/s p99 ${g.p99} ms ${g.cpuUs.toFixed(0)} µs CPU/req; ` +
+            `echo ${e.rps.toFixed(0)} req/s p99 ${e.p99} ms ${e.cpuUs.toFixed(0)} µs CPU/req\n`,
         );
         runs.gateway.push(g);
         runs.echo.push(e);
       }
-      const g = { rps: median(runs.gateway.map((r) => r.rps)), p50: median(runs.gateway.map((r) => r.p50)), p99: median(runs.gateway.map((r) => r.p99)) };
-      const e = { rps: median(runs.echo.map((r) => r.rps)), p50: median(runs.echo.map((r) => r.p50)), p99: median(runs.echo.map((r) => r.p99)) };
+      const g = { rps: median(runs.gateway.map((r) => r.rps)), cpuUs: median(runs.gateway.map((r) => r.cpuUs)), p50: median(runs.gateway.map((r) => r.p50)), p99: median(runs.gateway.map((r) => r.p99)) };
+      const e = { rps: median(runs.echo.map((r) => r.rps)), cpuUs: median(runs.echo.map((r) => r.cpuUs)), p50: median(runs.echo.map((r) => r.p50)), p99: median(runs.echo.map((r) => r.p99)) };
       rows.push({
         connections,
         "gateway req/s": Math.round(g.rps),
         "gateway p50 ms": g.p50,
         "gateway p99 ms": g.p99,
+        "gateway CPU µs/req": Math.round(g.cpuUs),
         "echo req/s": Math.round(e.rps),
         "echo p99 ms": e.p99,
+        "echo CPU µs/req": Math.round(e.cpuUs),
         ratio: Number((g.rps / e.rps).toFixed(3)),
       });
     }
+    // The rate limiter's own cost per request, in this process, with the benchmark's limit (shares of 100).
+    const limiter = new RateLimiter(gateway.database);
+    const takes = 20_000;
+    const limiterStarted = process.hrtime.bigint();
+    for (let i = 0; i < takes; i++) await limiter.take("bench:limiter", 100_000_000);
+    const limiterUs = Number(process.hrtime.bigint() - limiterStarted) / 1000 / takes;
     const audit = gateway.services.executionAudit.stats;
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
@@ -198,7 +214,8 @@ async function main(): Promise<void> {
       `targets at 50 connections: ratio ${at50.ratio} (≥ 0.5: ${at50.ratio >= 0.5 ? "met" : "not met"}), ` +
         `p99 ${at50["gateway p99 ms"]} ms (≤ 15 ms: ${at50["gateway p99 ms"] <= 15 ? "met" : "not met"})\n` +
         `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction); ` +
-        `gateway requests measured ${gatewayRequests}\n`,
+        `gateway requests measured ${gatewayRequests}\n` +
+        `rate limiter: ${limiterUs.toFixed(2)} µs per request on average (${limiter.leases} upserts for ${takes} requests)\n`,
     );
   } finally {
     await echo.close();

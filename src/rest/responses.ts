@@ -1,3 +1,4 @@
+import type { Response } from "express";
 import type { z } from "zod";
 import { FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
@@ -44,6 +45,18 @@ export function validationErrorFor(error: z.ZodError): RequestValidationError {
   const first = issues[0] ?? { field: "body", problem: "is invalid" };
   const all = issues.map(({ field, problem }) => (field === "body" ? `The request body ${problem}` : `'${field}' ${problem}`)).join("; ");
   return new RequestValidationError(first.field, first.problem, all);
+}
+
+/**
+ * Writes a JSON answer directly: express's res.json would also hash every body for an ETag, which no client
+ * of a POST route uses and which costs a digest of a many-kilobyte trace per run.
+ */
+export function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(text));
+  res.end(text);
 }
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });

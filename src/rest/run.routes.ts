@@ -15,6 +15,7 @@ import {
   flowResponseBody,
   policyResponseBody,
   restErrorFor,
+  sendJson,
   validationErrorFor,
   type RouteFamily,
 } from "./responses.js";
@@ -96,7 +97,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       const { principal, startedAt } = locals(res);
       const outcome = await run(principal, parse(schema, req.body), req);
       // dsl.md §11.2: a rule that does not parse or evaluate is a 400 with the full response body.
-      res.status(outcome.response.error === null ? 200 : 400).json(policyResponseBody(outcome, startedAt));
+      sendJson(res, outcome.response.error === null ? 200 : 400, policyResponseBody(outcome, startedAt));
     },
   ];
 
@@ -105,7 +106,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     jsonBody,
     async (req: Request, res: Response) => {
       const outcome = await run(locals(res).principal, parse(schema, req.body), req);
-      res.status(200).json(flowResponseBody(outcome));
+      sendJson(res, 200, flowResponseBody(outcome));
     },
   ];
 
@@ -143,11 +144,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
 
   router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     const family = (res.locals as Partial<Locals>).family;
-    if (!family) return next(error); // not one of these routes
+    if (!family || res.headersSent) return next(error); // not one of these routes, or too late to answer
     const { status, body, retryAfterSeconds } = restErrorFor(error, family);
     if (status >= 500 && status !== 503) req.log.error({ err: error }, "request failed");
     if (retryAfterSeconds !== undefined) res.setHeader("retry-after", String(retryAfterSeconds));
-    res.status(status).json(body);
+    sendJson(res, status, body);
   });
 
   return { router, rateLimiter };
