@@ -1,7 +1,7 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { actorOf, type Principal } from "../../identity/principal.js";
-import { chainHash, GENESIS_HASH } from "./audit-chain.js";
+import { canonicalAroundSequence, GENESIS_HASH } from "./audit-chain.js";
 
 export type Transaction = Prisma.TransactionClient;
 
@@ -28,34 +28,32 @@ export interface AttributedAuditEvent {
 const storedForm = (detail: Record<string, unknown> | undefined): Record<string, unknown> =>
   detail === undefined ? {} : (JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
 
+/** Anything that runs raw SQL: a transaction, or the client itself for a statement that is atomic alone. */
+export type SqlRunner = Pick<Prisma.TransactionClient, "$executeRaw">;
+
 /**
- * Appends events, each with its own actor, to the tenant's hash chain inside the caller's transaction, so
- * a change and its events commit or roll back together. The chain head row is locked for the rest of the
- * transaction: concurrent writers of one tenant queue there and form one unbroken chain.
+ * Appends events, each with its own actor, to the tenant's hash chain. Inside a caller's transaction the
+ * change and its events commit or roll back together; given the client itself, the append is one atomic
+ * statement of its own (what the execution-event batcher does).
+ *
+ * One statement locks the tenant's chain head (`SELECT … FOR UPDATE`, held until the transaction ends, so
+ * concurrent writers of one tenant — in any number of processes — queue there and form one unbroken chain),
+ * numbers the events after it, chains their hashes in SQL, inserts them and moves the head. The hash is the
+ * one `chainHash` computes: the canonical JSON is prepared here around the sequence number, which only the
+ * locked head decides (see canonicalAroundSequence).
  */
 export async function recordAttributedAuditEvents(
-  tx: Transaction,
+  tx: SqlRunner,
   tenantId: string,
   entries: readonly AttributedAuditEvent[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  // Creates the head on a tenant's first event and locks it (ON CONFLICT DO UPDATE locks the row and returns
-  // its latest committed values) in one round trip.
-  const [head] = await tx.$queryRaw<{ last_sequence: bigint; last_hash: string }[]>`
-    INSERT INTO audit_chain_heads (tenant_id) VALUES (${tenantId}::uuid)
-    ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = EXCLUDED.tenant_id
-    RETURNING last_sequence, last_hash`;
-  let sequence = head?.last_sequence ?? 0n;
-  let previousHash = head?.last_hash ?? GENESIS_HASH;
-  // One timestamp per batch, taken once the head is locked so times follow the chain order. Date.now() is
-  // whole milliseconds, the column's precision, so the stored row rehashes equal.
+  // Whole milliseconds, the column's precision, so the stored row rehashes equal.
   const occurredAt = new Date(Date.now());
   const rows = entries.map(({ principal, event }) => {
-    sequence += 1n;
     const actor = principal ? actorOf(principal) : { actorType: "SYSTEM" as const, actorId: null };
     const fields = {
       tenantId,
-      sequence,
       occurredAt,
       actorType: actor.actorType,
       actorId: actor.actorId,
@@ -67,15 +65,17 @@ export async function recordAttributedAuditEvents(
       groupId: event.groupId ?? null,
       detail: storedForm(event.detail),
     };
-    const row = { ...fields, previousHash, hash: chainHash(previousHash, fields) };
-    previousHash = row.hash;
-    return row;
+    return { ...fields, ...canonicalAroundSequence(fields) };
   });
-  await insertRows(tx, tenantId, rows);
+  if ((await appendRows(tx, tenantId, rows)) === 0) {
+    // The tenant's first event: create its head, then append (a concurrent first writer may have won the race).
+    await tx.$executeRaw`INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash)
+      VALUES (${tenantId}::uuid, 0, ${GENESIS_HASH}) ON CONFLICT (tenant_id) DO NOTHING`;
+    if ((await appendRows(tx, tenantId, rows)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
+  }
 }
 
 interface Row {
-  sequence: bigint;
   occurredAt: Date;
   actorType: string;
   actorId: string | null;
@@ -86,33 +86,51 @@ interface Row {
   version: number | null;
   groupId: string | null;
   detail: Record<string, unknown>;
-  previousHash: string;
-  hash: string;
+  prefix: string;
+  suffix: string;
 }
 
 /**
- * All rows in one INSERT … SELECT FROM unnest(arrays), and the head moved in the same statement. Prisma's
- * createMany builds one parameter per value and is several times slower for batches, which matters for the
- * execution events that arrive by the hundred.
+ * All rows in one INSERT … SELECT FROM unnest(arrays) (Prisma's createMany builds one parameter per value and
+ * is several times slower for batches); a data-modifying CTE always runs to completion, so the events and the
+ * new head are written together. Returns 0 when the tenant has no head yet.
  */
-async function insertRows(tx: Transaction, tenantId: string, rows: readonly Row[]): Promise<void> {
-  const last = rows.at(-1)!;
-  // A data-modifying CTE always runs to completion, so the events and the new head are written together.
-  await tx.$executeRaw`
-    WITH appended AS (
+function appendRows(tx: SqlRunner, tenantId: string, rows: readonly Row[]): Promise<number> {
+  return tx.$executeRaw`
+    WITH RECURSIVE
+    head AS (
+      SELECT last_sequence, last_hash::text AS last_hash FROM audit_chain_heads WHERE tenant_id = ${tenantId}::uuid FOR UPDATE
+    ),
+    parts AS (
+      SELECT ${rows.map((r) => r.prefix)}::text[] AS prefixes, ${rows.map((r) => r.suffix)}::text[] AS suffixes
+    ),
+    chain (position, sequence, previous_hash, hash) AS (
+      SELECT 0, head.last_sequence, NULL::text, head.last_hash FROM head
+      UNION ALL
+      SELECT c.position + 1, c.sequence + 1, c.hash,
+             encode(sha256(convert_to(c.hash || p.prefixes[c.position + 1] || (c.sequence + 1)::text || p.suffixes[c.position + 1], 'UTF8')), 'hex')
+      FROM chain c CROSS JOIN parts p
+      WHERE c.position < cardinality(p.prefixes)
+    ),
+    events AS (
+      SELECT * FROM unnest(
+        ${rows.map((r) => r.occurredAt)}::timestamptz[], ${rows.map((r) => r.actorType)}::text[], ${rows.map((r) => r.actorId)}::uuid[],
+        ${rows.map((r) => r.action)}::text[], ${rows.map((r) => r.resourceKind)}::text[], ${rows.map((r) => r.baseId)}::uuid[],
+        ${rows.map((r) => r.recordId)}::uuid[], ${rows.map((r) => r.version)}::int[], ${rows.map((r) => r.groupId)}::uuid[],
+        ${rows.map((r) => JSON.stringify(r.detail))}::jsonb[]
+      ) WITH ORDINALITY AS e(occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id, version, group_id, detail, position)
+    ),
+    appended AS (
       INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
                                 version, group_id, detail, previous_hash, hash)
-      SELECT ${tenantId}::uuid, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
-             e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
-      FROM unnest(
-        ${rows.map((r) => r.sequence)}::bigint[], ${rows.map((r) => r.occurredAt)}::timestamptz[], ${rows.map((r) => r.actorType)}::text[],
-        ${rows.map((r) => r.actorId)}::uuid[], ${rows.map((r) => r.action)}::text[], ${rows.map((r) => r.resourceKind)}::text[],
-        ${rows.map((r) => r.baseId)}::uuid[], ${rows.map((r) => r.recordId)}::uuid[], ${rows.map((r) => r.version)}::int[],
-        ${rows.map((r) => r.groupId)}::uuid[], ${rows.map((r) => JSON.stringify(r.detail))}::jsonb[],
-        ${rows.map((r) => r.previousHash)}::text[], ${rows.map((r) => r.hash)}::text[]
-      ) AS e(sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id, version, group_id, detail, previous_hash, hash)
+      SELECT ${tenantId}::uuid, c.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
+             e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, c.previous_hash, c.hash
+      FROM chain c JOIN events e ON e.position = c.position
+      RETURNING sequence, hash
     )
-    UPDATE audit_chain_heads SET last_sequence = ${last.sequence}, last_hash = ${last.hash} WHERE tenant_id = ${tenantId}::uuid`;
+    UPDATE audit_chain_heads SET last_sequence = last.sequence, last_hash = last.hash
+    FROM (SELECT sequence, hash FROM appended ORDER BY sequence DESC LIMIT 1) AS last
+    WHERE audit_chain_heads.tenant_id = ${tenantId}::uuid`;
 }
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */

@@ -3,7 +3,7 @@ import type { Principal } from "../../identity/principal.js";
 import { recordAttributedAuditEvents, type AuditEventInput } from "./audit-recorder.js";
 
 export interface ExecutionAuditOptions {
-  /** Most events written in one transaction. */
+  /** Most events written in one statement. */
   maxBatchSize?: number;
 }
 
@@ -32,9 +32,9 @@ export class ExecutionAuditClosedError extends Error {
  * Records execution events (one per stored-resource run) without making the audit log the throughput limit.
  *
  * Group commit per tenant: the first event waits only for the next turn of the event loop, then its batch is
- * written in one transaction. While that transaction runs, later events queue up and go together in the next
- * one, so under load a batch grows with the write latency instead of each run paying for its own transaction
- * and its own wait on the tenant's chain-head lock. `record` resolves only once its event is committed; if a
+ * written in one statement (a transaction of its own). While it runs, later events queue up and go together
+ * in the next one, so under load a batch grows with the write latency instead of each run paying for its own
+ * write and its own wait on the tenant's chain-head lock. `record` resolves only once its event is committed; if a
  * batch fails, every caller in it gets the error, so no event is lost silently.
  */
 export class ExecutionAuditBatcher {
@@ -62,7 +62,7 @@ export class ExecutionAuditBatcher {
     });
   }
 
-  /** Transactions and events written so far (for tests and metrics). */
+  /** Batches (each one statement, its own transaction) and events written so far (for tests and metrics). */
   get stats(): { transactions: number; events: number } {
     return { transactions: this.transactionCount, events: this.eventCount };
   }
@@ -93,12 +93,11 @@ export class ExecutionAuditBatcher {
     const write = async (): Promise<void> => {
       try {
         this.transactionCount += 1;
-        await this.database.prisma.$transaction((tx) =>
-          recordAttributedAuditEvents(
-            tx,
-            tenantId,
-            batch.map(({ principal, event }) => ({ principal, event })),
-          ),
+        // One statement, atomic on its own: no interactive transaction, so a batch costs one round trip.
+        await recordAttributedAuditEvents(
+          this.database.prisma,
+          tenantId,
+          batch.map(({ principal, event }) => ({ principal, event })),
         );
         this.eventCount += batch.length;
         for (const entry of batch) entry.resolve();
