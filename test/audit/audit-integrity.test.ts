@@ -116,6 +116,32 @@ describe("the hash chain", () => {
     expect(await verify(tail)).toMatchObject({ valid: false, checkedEvents: 4, firstBrokenSequence: "5", reason: expect.stringMatching(/missing/) });
   });
 
+  it("reports a row added past the chain head, and rows without any head", async () => {
+    const added = await tenantWithEvents(3);
+    const headless = await tenantWithEvents(2);
+    await asSuperuser(gateway.db.url, async (client) => {
+      await client.query(
+        `INSERT INTO audit_events (tenant_id, sequence, actor_type, action, resource_kind, previous_hash, hash)
+         SELECT tenant_id, 4, actor_type, action, resource_kind, hash, hash FROM audit_events WHERE tenant_id = $1 AND sequence = 3`,
+        [added.id],
+      );
+      await client.query(`DELETE FROM audit_chain_heads WHERE tenant_id = $1`, [headless.id]);
+    });
+    expect(await verify(added)).toMatchObject({ valid: false, checkedEvents: 3, firstBrokenSequence: "4", reason: expect.stringMatching(/beyond the chain head/) });
+    expect(await verify(headless)).toMatchObject({ valid: false, checkedEvents: 0, firstBrokenSequence: "1" });
+  });
+
+  it("checks appends that commit while it runs", async () => {
+    const t = await tenantWithEvents(1);
+    const principal = { kind: "user" as const, tenantId: t.id, userId: t.users.eve!.id, roles: ["EDITOR" as const] };
+    const writes = Array.from({ length: 30 }, (_, i) => gateway.services.groups.create(principal, { name: `during-${i}` }));
+    const service = new AuditService(gateway.database, { verifyPageSize: 2 });
+    const auditor = { kind: "user" as const, tenantId: t.id, userId: t.users.aud!.id, roles: ["AUDITOR" as const] };
+    const during = await Promise.all([service.verify(auditor), ...writes]);
+    expect(during[0]).toMatchObject({ valid: true, firstBrokenSequence: null });
+    expect(await verify(t)).toEqual({ valid: true, checkedEvents: 31, firstBrokenSequence: null, reason: null });
+  });
+
   it("refuses updates and deletes of audit rows through ordinary sessions", async () => {
     const t = await tenantWithEvents(1);
     await expect(gateway.database.prisma.auditEvent.updateMany({ where: { tenantId: t.id }, data: { detail: {} } })).rejects.toThrow(/immutable/);

@@ -10,58 +10,67 @@ export interface ChainVerification {
 
 /**
  * Recomputes a tenant's chain from the genesis hash, streaming events in sequence order a page at a time so a
- * large log never sits in memory at once. Only events up to the chain head read at the start are checked:
- * those committed before it, so concurrent appends neither race nor break the check.
+ * large log never sits in memory at once.
  *
- * A row whose content was changed fails at its own sequence (its recomputed hash differs from the stored one);
- * a removed row fails at the missing sequence; a removed tail fails against the chain head.
+ * Every append writes its events and moves the chain head in one atomic statement, so the events up to a head
+ * that was read are all committed: the check runs up to the head, then compares the last hash with the head's.
+ * An event past the head is either an append that committed meanwhile (the head has moved on to cover it: it
+ * is checked too) or was put there behind the gateway's back.
+ *
+ * A changed row fails at its own sequence (its recomputed hash differs from the stored one), a removed row at
+ * the missing sequence, a removed tail against the chain head, a row added past the head at its sequence.
  */
 export async function verifyChain(prisma: PrismaClient, tenantId: string, pageSize = 500): Promise<ChainVerification> {
-  const head = await prisma.auditChainHead.findUnique({ where: { tenantId } });
-  const lastSequence = head?.lastSequence ?? 0n;
-  const broken = (checkedEvents: number, sequence: bigint, reason: string): ChainVerification => ({
+  const readHead = () => prisma.auditChainHead.findUnique({ where: { tenantId } });
+  const broken = (sequence: bigint, reason: string): ChainVerification => ({
     valid: false,
-    checkedEvents,
+    checkedEvents: checked,
     firstBrokenSequence: sequence,
     reason,
   });
 
+  let head = await readHead();
   let expected = 1n;
   let previousHash = GENESIS_HASH;
   let checked = 0;
-  while (expected <= lastSequence) {
-    const page = await prisma.auditEvent.findMany({
-      where: { tenantId, sequence: { gte: expected, lte: lastSequence } },
-      orderBy: { sequence: "asc" },
-      take: pageSize,
-    });
-    if (page.length === 0) break;
-    for (const event of page) {
-      if (event.sequence !== expected) {
-        return broken(checked, expected, `event ${expected} is missing (the next stored event is ${event.sequence})`);
+  for (;;) {
+    const lastSequence = head?.lastSequence ?? 0n;
+    while (expected <= lastSequence) {
+      const page = await prisma.auditEvent.findMany({
+        where: { tenantId, sequence: { gte: expected, lte: lastSequence } },
+        orderBy: { sequence: "asc" },
+        take: pageSize,
+      });
+      if (page.length === 0) return broken(expected, `events ${expected} to ${lastSequence} are missing`);
+      for (const event of page) {
+        if (event.sequence !== expected) {
+          return broken(expected, `event ${expected} is missing (the next stored event is ${event.sequence})`);
+        }
+        if (event.previousHash !== previousHash) {
+          return broken(expected, `event ${expected} does not link to the event before it`);
+        }
+        const recomputed = chainHash(previousHash, event);
+        if (recomputed !== event.hash) {
+          return broken(expected, `event ${expected} was altered: its content does not match its hash`);
+        }
+        previousHash = recomputed;
+        expected += 1n;
+        checked += 1;
       }
-      if (event.previousHash !== previousHash) {
-        return broken(checked, expected, `event ${expected} does not link to the event before it`);
-      }
-      const recomputed = chainHash(previousHash, event);
-      if (recomputed !== event.hash) {
-        return broken(checked, expected, `event ${expected} was altered: its content does not match its hash`);
-      }
-      previousHash = recomputed;
-      expected += 1n;
-      checked += 1;
     }
+    if (head && head.lastHash !== previousHash) {
+      return broken(lastSequence, `the chain head does not match event ${lastSequence}`);
+    }
+    const beyond = await prisma.auditEvent.findFirst({
+      where: { tenantId, sequence: { gt: lastSequence } },
+      orderBy: { sequence: "asc" },
+      select: { sequence: true },
+    });
+    if (!beyond) return { valid: true, checkedEvents: checked, firstBrokenSequence: null, reason: null };
+    const moved = await readHead();
+    if (!moved || moved.lastSequence < beyond.sequence) {
+      return broken(beyond.sequence, `event ${beyond.sequence} lies beyond the chain head`);
+    }
+    head = moved; // appends committed while checking: check them too
   }
-  if (expected <= lastSequence) {
-    return broken(checked, expected, `events ${expected} to ${lastSequence} are missing`);
-  }
-  if (head && head.lastHash !== previousHash) {
-    return broken(checked, lastSequence, `the chain head does not match event ${lastSequence}`);
-  }
-  if (!head) {
-    // No head means nothing was ever appended through the recorder: any event here was inserted behind its back.
-    const stray = await prisma.auditEvent.findFirst({ where: { tenantId }, orderBy: { sequence: "asc" }, select: { sequence: true } });
-    if (stray) return broken(0, stray.sequence, `event ${stray.sequence} exists without a chain head`);
-  }
-  return { valid: true, checkedEvents: checked, firstBrokenSequence: null, reason: null };
 }
