@@ -12,7 +12,8 @@ import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
  * a window; a lease that is not used up before the window ends is simply lost (at most `lease` requests per
  * process and window). Leases are `limit / 100`, capped at `MAX_LEASE`, so a small limit (as in tests) is
  * counted request by request, and the default of 6000/min costs one upsert per 60 requests.
- * Concurrent requests of one process wait on a single lease in flight instead of each starting one.
+ * Concurrent requests of one process wait on a single lease in flight instead of each starting one, and a
+ * share is renewed in the background once half of it is used, so requests rarely wait for the database.
  * Rows of past windows are deleted by whichever process first enters a new window.
  */
 export interface RateLimitDecision {
@@ -31,6 +32,8 @@ interface Window {
 }
 
 const MAX_LEASE = 100;
+
+const shareFor = (limit: number): number => Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
 
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
@@ -61,6 +64,17 @@ export class RateLimiter {
       }
       if (window.available > 0) {
         window.available -= 1;
+        // Lease the next share while half of this one is left, so that requests do not queue behind a round
+        // trip whenever a share runs out. Shares of one (small limits) are never leased ahead: that would
+        // take allowance another process may need.
+        const share = shareFor(limit);
+        if (share > 1 && window.available <= share / 2 && !window.leasing && !window.exhausted) {
+          window.leasing = this.lease(key, window, limit)
+            .catch(() => {
+              // Ahead of need: a failure here shows again, to a request, when the share is used up.
+            })
+            .finally(() => (window.leasing = null));
+        }
         return { allowed: true, retryAfterSeconds: 0 };
       }
       if (window.exhausted) {
@@ -82,7 +96,7 @@ export class RateLimiter {
   }
 
   private async lease(key: string, window: Window, limit: number): Promise<void> {
-    const lease = Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
+    const lease = shareFor(limit);
     this.leaseCount += 1;
     const rows = await this.database.prisma.$queryRaw<{ count: number }[]>`
       INSERT INTO rate_limit_windows (key, window_start, count) VALUES (${key}, ${new Date(window.start)}, ${lease})

@@ -71,7 +71,7 @@ describe("per-key and per-IP rate limits, shared by gateway processes", () => {
 });
 
 describe("RateLimiter", () => {
-  it("leases allowances in shares so a process asks the database once per share, never exceeding the limit", async () => {
+  it("leases allowances in shares so a process asks the database about once per share, never exceeding the limit", async () => {
     let now = Date.UTC(2030, 0, 1, 12, 0, 5);
     const a = new RateLimiter(gateway.database, 60_000, () => now);
     const b = new RateLimiter(gateway.database, 60_000, () => now);
@@ -79,9 +79,10 @@ describe("RateLimiter", () => {
     // limit 1000 ⇒ shares of 10.
     const decisions = await Promise.all(Array.from({ length: 25 }, () => a.take(key, 1000)));
     expect(decisions.every((d) => d.allowed)).toBe(true);
-    expect(a.leases).toBe(3);
-    const row = await gateway.database.prisma.rateLimitWindow.findFirst({ where: { key } });
-    expect(row?.count).toBe(30);
+    // 25 requests need 3 shares; a 4th may have been leased ahead once half of the 3rd was used.
+    expect(a.leases).toBeGreaterThanOrEqual(3);
+    expect(a.leases).toBeLessThanOrEqual(4);
+    await expect.poll(async () => (await gateway.database.prisma.rateLimitWindow.findFirst({ where: { key } }))?.count).toBe(a.leases * 10);
 
     // Two processes against a small limit: together they let exactly `limit` requests through.
     const small = `test:${Math.random()}`;
