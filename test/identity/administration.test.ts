@@ -176,6 +176,15 @@ describe("API key administration", () => {
     expect(errorCodes(await gql(CREATE_KEY, { input: { name: "x", scopes: ["VIEW"] } }, { "x-api-key": publishKey }))).toEqual(["FORBIDDEN"]);
   });
 
+  it("has no field that could carry a secret or its hash, anywhere but the one-time creation result", async () => {
+    const response = await gql(`{ __schema { types { name fields { name } } } }`, {}, {});
+    const offending = response.data.__schema.types.flatMap((t: { name: string; fields: { name: string }[] | null }) =>
+      (t.fields ?? []).filter((f) => /secret|hash/i.test(f.name)).map((f) => `${t.name}.${f.name}`),
+    );
+    // The audit log's own chain hashes are not secrets.
+    expect(offending.filter((f: string) => !f.startsWith("AuditEvent.") && !f.startsWith("AuditChainVerification."))).toEqual(["CreatedApiKey.secretShownOnce"]);
+  });
+
   it("validates name, scopes and expiry", async () => {
     const admin = await as(tenant, "ada");
     for (const input of [
