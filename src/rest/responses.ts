@@ -52,7 +52,14 @@ export function validationErrorFor(error: z.ZodError): RequestValidationError {
  * of a POST route uses and which costs a digest of a many-kilobyte trace per run.
  */
 export function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  let text: string;
+  try {
+    text = JSON.stringify(body);
+  } catch (error) {
+    // Only the echoed input can be too deep to serialise (the engine refuses to read past 100 levels).
+    if (error instanceof RangeError) throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
+    throw error;
+  }
   res.statusCode = status;
   res.setHeader("content-type", "application/json; charset=utf-8");
   res.setHeader("content-length", Buffer.byteLength(text));

@@ -145,6 +145,21 @@ describe("POST /run: an unsaved rule", () => {
     }
   });
 
+  it("survives hostile bodies: deep nesting and wide data are refused or evaluated, never a crash", async () => {
+    const deep = `{"rule": ${JSON.stringify(AGE)}, "data": {"Person": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}`;
+    const nested = await post(gateway.url, "/run", undefined, { key: keys.view, raw: deep });
+    expect(nested.status).toBe(400);
+    expect(nested.body).toEqual({ code: "VALIDATION_ERROR", message: "'data' is nested too deeply" });
+    const flow = await post(gateway.url, "/flow/test", undefined, { key: keys.view, raw: `{"flow": "flow:\\n  start:\\n    - id: c\\n      type: custom\\n      outcome: x\\n", "data": {"x": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}` });
+    expect(flow.status).toBe(400);
+    expect(flow.body).toEqual({ code: "VALIDATION_ERROR", message: "validation error on field 'data': is nested too deeply", details: { field: "data" } });
+    const wide = { rule: AGE, data: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])) };
+    const response = await post(gateway.url, "/run", wide, { key: keys.view });
+    expect(response.status).toBe(200);
+    expect(response.body.result).toBe(false);
+    expect((await post(gateway.url, "/run", { rule: AGE, data: { Person: { age: 30 } } }, { key: keys.view })).status).toBe(200);
+  });
+
   it("reads the body as JSON whatever content type the client sends", async () => {
     for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-8"]) {
       const response = await post(gateway.url, "/run", { rule: AGE, data: { Person: { age: 40 } } }, { key: keys.view, headers: { "content-type": contentType } });
