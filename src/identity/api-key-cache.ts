@@ -49,6 +49,7 @@ export class ApiKeyRowCache<Row> {
     let set = caches.get(database);
     if (!set) caches.set(database, (set = new Set()));
     set.add(this as ApiKeyRowCache<unknown>);
+    this.subscribe(); // at start-up, so that the first requests can already be cached
   }
 
   /** The key's row, from memory when it is fresh, else from the database. Unknown prefixes are never cached. */
