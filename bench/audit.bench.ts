@@ -41,6 +41,8 @@ const DATA = { applicant: { age: 30, income: 2500 } };
 
 interface Result {
   rps: number;
+  /** Gateway process CPU time per answered request, in microseconds. */
+  cpuUs: number;
   p50: number;
   p99: number;
   ok: number;
@@ -54,7 +56,7 @@ async function drive(url: string, headers: Record<string, string>, body: string,
   args.push(`${url}/graphql`);
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
   const out = JSON.parse(stdout);
-  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, ok: out["2xx"], errors: out.errors, non2xx: out.non2xx };
+  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, ok: out["2xx"], cpuUs: 0, errors: out.errors, non2xx: out.non2xx };
 }
 
 async function graphql(gateway: Gateway, headers: Record<string, string>, query: string, variables: Record<string, unknown>) {
@@ -135,13 +137,19 @@ async function main(): Promise<void> {
       for (const mode of round % 2 ? (["off", "on"] as const) : (["on", "off"] as const)) {
         auditOn = mode === "on";
         const warm = await drive(gateway.url, headers, body, WARMUP_S);
+        const cpuBefore = process.cpuUsage();
         const result = await drive(gateway.url, headers, body, DURATION_S);
         await settle();
+        const cpu = process.cpuUsage(cpuBefore);
+        result.cpuUs = (cpu.user + cpu.system) / Math.max(1, result.ok);
         for (const r of [warm, result]) {
           if (r.errors || r.non2xx) throw new Error(`audit ${mode}: ${r.errors} errors, ${r.non2xx} non-2xx responses`);
           if (mode === "on") auditedOk += r.ok;
         }
-        process.stderr.write(`round ${round} audit ${mode}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms\n`);
+        process.stderr.write(
+          `round ${round} audit ${mode}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ` +
+            `gateway CPU ${result.cpuUs.toFixed(0)} µs/request\n`,
+        );
         const previous = best.get(mode);
         if (!previous || result.rps > previous.rps) best.set(mode, result);
       }
@@ -163,7 +171,13 @@ async function main(): Promise<void> {
       [
         ["audit off", off],
         ["audit on", on],
-      ].map(([name, r]) => ({ mode: name, "req/s": Math.round((r as Result).rps), "p50 ms": (r as Result).p50, "p99 ms": (r as Result).p99 })),
+      ].map(([name, r]) => ({
+        mode: name,
+        "req/s": Math.round((r as Result).rps),
+        "p50 ms": (r as Result).p50,
+        "p99 ms": (r as Result).p99,
+        "gateway CPU µs/req": Math.round((r as Result).cpuUs),
+      })),
     );
     const ratio = on.rps / off.rps;
     process.stdout.write(
