@@ -182,6 +182,9 @@ describe("reading groups", () => {
     expect(errorCodes(bad)).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("vic", `{ groups(first: 0) { totalCount } }`))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("vic", `{ groups(first: 101) { totalCount } }`))).toEqual(["BAD_USER_INPUT"]);
+    const id = (await gql(await as("vi", fresh), `{ groups(first: 1) { edges { node { id } } } }`)).data.groups.edges[0].node.id;
+    const members = await gql(await as("vi", fresh), `query($id: ID!) { group(id: $id) { policies(after: "garbage") { totalCount } } }`, { id });
+    expect(errorCodes(members)).toEqual(["BAD_USER_INPUT"]);
   });
 });
 
