@@ -100,6 +100,28 @@ describe("ExecutionAuditBatcher", () => {
     await batcher.close();
   });
 
+  it("refuses a malformed event on its own, without failing the batch it would have joined", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    const principal = userPrincipal(t, "u");
+    const batcher = new ExecutionAuditBatcher(gateway.database);
+    const malformed = [
+      { action: "EXECUTED" as const, resourceKind: "POLICY" as const, baseId: "not-a-uuid" },
+      { action: "EXECUTED" as const, resourceKind: "POLICY" as const, version: 2 ** 40 },
+      { action: "EXECUTED" as const, resourceKind: "POLICY" as const, detail: { text: "nul \u0000 inside" } },
+      { action: "EXECUTED" as const, resourceKind: "POLICY" as const, detail: { text: "half \ud800 a pair" } },
+      { action: "EXECUTED" as const, resourceKind: "POLICY" as const, detail: { big: 1n } },
+    ];
+    const outcomes = await Promise.allSettled([
+      ...Array.from({ length: 10 }, (_, i) => batcher.record(principal, t.id, executed(i, { text: "backslash-u \\u0000 is fine", emoji: "😀" }))),
+      ...malformed.map((event) => batcher.record(principal, t.id, event)),
+    ]);
+    expect(outcomes.slice(0, 10).every((o) => o.status === "fulfilled")).toBe(true);
+    for (const outcome of outcomes.slice(10)) expect(outcome).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/^Audit event refused/) } });
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(10);
+    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 10 });
+    await batcher.close();
+  });
+
   it("flushes what is pending on close and refuses events afterwards", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
     const principal = userPrincipal(t, "u");

@@ -28,6 +28,35 @@ export interface AttributedAuditEvent {
 const storedForm = (detail: Record<string, unknown> | undefined): Record<string, unknown> =>
   detail === undefined ? {} : (JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UNSTORABLE_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why the database would refuse this event, or null when it would store it. Batching writers check each event
+ * first, so one malformed event fails only its own caller and never the batch it would have joined.
+ */
+export function auditEventProblem(event: AuditEventInput): string | null {
+  for (const field of ["baseId", "recordId", "groupId"] as const) {
+    const value = event[field];
+    if (value != null && !UUID.test(value)) return `${field} is not a UUID`;
+  }
+  if (event.version != null && !(Number.isInteger(event.version) && event.version >= -(2 ** 31) && event.version < 2 ** 31)) {
+    return "version is not a 32-bit integer";
+  }
+  try {
+    // JSONB refuses NUL and unpaired surrogates in text; JSON.stringify throws on cycles and BigInt.
+    let unstorable = false;
+    JSON.stringify(event.detail ?? {}, (key: string, value: unknown) => {
+      if (UNSTORABLE_TEXT.test(key) || (typeof value === "string" && UNSTORABLE_TEXT.test(value))) unstorable = true;
+      return value;
+    });
+    if (unstorable) return "detail contains a NUL character or an unpaired surrogate";
+  } catch (error) {
+    return `detail is not JSON: ${(error as Error).message}`;
+  }
+  return null;
+}
+
 /** Anything that runs raw SQL: a transaction, or the client itself for a statement that is atomic alone. */
 export type SqlRunner = Pick<Prisma.TransactionClient, "$executeRaw">;
 
@@ -48,6 +77,10 @@ export async function recordAttributedAuditEvents(
   entries: readonly AttributedAuditEvent[],
 ): Promise<void> {
   if (entries.length === 0) return;
+  for (const { event } of entries) {
+    const problem = auditEventProblem(event);
+    if (problem) throw new Error(`Audit event refused: ${problem}`);
+  }
   // Whole milliseconds, the column's precision, so the stored row rehashes equal.
   const occurredAt = new Date(Date.now());
   const rows = entries.map(({ principal, event }) => {

@@ -1,6 +1,6 @@
 import type { Database } from "../../database/database.js";
 import type { Principal } from "../../identity/principal.js";
-import { recordAttributedAuditEvents, type AuditEventInput } from "./audit-recorder.js";
+import { auditEventProblem, recordAttributedAuditEvents, type AuditEventInput } from "./audit-recorder.js";
 
 export interface ExecutionAuditOptions {
   /** Most events written in one statement. */
@@ -54,6 +54,8 @@ export class ExecutionAuditBatcher {
   /** Resolves when the event is durably committed to the tenant's audit chain. */
   record(principal: Principal, tenantId: string, event: AuditEventInput): Promise<void> {
     if (this.closed) return Promise.reject(new ExecutionAuditClosedError());
+    const problem = auditEventProblem(event);
+    if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
       if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false }));
