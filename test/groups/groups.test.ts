@@ -91,6 +91,12 @@ describe("creating and editing groups", () => {
     expect(errorCodes(await gql("eve", CREATE, { input: { name: "   " } }))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("eve", CREATE, { input: { name: "x".repeat(201) } }))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("eve", CREATE, { input: { name: "ok", description: "d".repeat(2001) } }))).toEqual(["BAD_USER_INPUT"]);
+    for (const name of ["tab\there", "nul\u0000", "half \ud800"]) {
+      expect(errorCodes(await gql("eve", CREATE, { input: { name } }))).toEqual(["BAD_USER_INPUT"]);
+    }
+    expect(errorCodes(await gql("eve", CREATE, { input: { name: "ok", description: "nul\u0000" } }))).toEqual(["BAD_USER_INPUT"]);
+    const multiline = await gql("eve", CREATE, { input: { name: "Ünïcode 😀 name", description: "line one\nline two" } });
+    expect(multiline.data.createGroup).toMatchObject({ name: "Ünïcode 😀 name", description: "line one\nline two" });
     await createGroup("Unique");
     const again = await gql("ed2", CREATE, { input: { name: "Unique" } });
     expect(errorCodes(again)).toEqual(["CONFLICT"]);

@@ -195,10 +195,14 @@ async function lockBase(tx: Transaction, baseId: string): Promise<BaseFacts | nu
     : null;
 }
 
+/** Postgres text cannot hold these (nor NUL). */
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function validName(raw: string | null | undefined): string {
   const name = (raw ?? "").trim();
   if (name.length === 0) throw invalidInput("name", "must not be empty");
   if (name.length > GROUP_NAME_MAX) throw invalidInput("name", `must be at most ${GROUP_NAME_MAX} characters`);
+  if (/\p{Cc}/u.test(name) || UNPAIRED_SURROGATE.test(name)) throw invalidInput("name", "must not contain control characters or unpaired surrogates");
   return name;
 }
 
@@ -206,6 +210,7 @@ function validDescription(raw: string | null | undefined): string | undefined {
   if (raw == null) return undefined;
   const description = raw.trim();
   if (description.length > GROUP_DESCRIPTION_MAX) throw invalidInput("description", `must be at most ${GROUP_DESCRIPTION_MAX} characters`);
+  if (description.includes("\0") || UNPAIRED_SURROGATE.test(description)) throw invalidInput("description", "must not contain NUL characters or unpaired surrogates");
   return description;
 }
 
