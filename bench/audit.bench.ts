@@ -15,15 +15,13 @@
  * else a throw-away database on the test Postgres (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { promisify } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { startGateway, type Gateway } from "../src/gateway.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { verifyChain } from "../src/modules/audit/audit-verifier.js";
 import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -31,33 +29,12 @@ const WARMUP_S = 2;
 const ROUNDS = 3;
 const TARGET_RATIO = 0.7;
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
-const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
 
 const POLICY = `An **applicant** gets a loan
   if the __age__ of the **applicant** is at least 18
   and the __income__ of the **applicant** is greater than 1000.
 `;
 const DATA = { applicant: { age: 30, income: 2500 } };
-
-interface Result {
-  rps: number;
-  /** Gateway process CPU time per answered request, in microseconds. */
-  cpuUs: number;
-  p50: number;
-  p99: number;
-  ok: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function drive(url: string, headers: Record<string, string>, body: string, seconds: number): Promise<Result> {
-  const args = [autocannonBin, "-c", String(CONNECTIONS), "-d", String(seconds), "-m", "POST", "-j", "-b", body, "-H", "content-type=application/json"];
-  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
-  args.push(`${url}/graphql`);
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
-  const out = JSON.parse(stdout);
-  return { rps: out.requests.average, p50: out.latency.p50, p99: out.latency.p99, ok: out["2xx"], cpuUs: 0, errors: out.errors, non2xx: out.non2xx };
-}
 
 async function graphql(gateway: Gateway, headers: Record<string, string>, query: string, variables: Record<string, unknown>) {
   const response = await fetch(`${gateway.url}/graphql`, {
@@ -129,16 +106,16 @@ async function main(): Promise<void> {
       }
     };
 
-    const best = new Map<string, Result>();
+    const best = new Map<string, LoadResult>();
     let auditedOk = 1; // the probe
     const transactionsBefore = batcher.stats.transactions;
     const eventsBefore = batcher.stats.events;
     for (let round = 1; round <= ROUNDS; round++) {
       for (const mode of round % 2 ? (["off", "on"] as const) : (["on", "off"] as const)) {
         auditOn = mode === "on";
-        const warm = await drive(gateway.url, headers, body, WARMUP_S);
+        const warm = await drive({ url: `${gateway.url}/graphql`, body, headers, connections: CONNECTIONS, seconds: WARMUP_S });
         const cpuBefore = process.cpuUsage();
-        const result = await drive(gateway.url, headers, body, DURATION_S);
+        const result = await drive({ url: `${gateway.url}/graphql`, body, headers, connections: CONNECTIONS, seconds: DURATION_S });
         await settle();
         const cpu = process.cpuUsage(cpuBefore);
         result.cpuUs = (cpu.user + cpu.system) / Math.max(1, result.ok);
@@ -173,10 +150,10 @@ async function main(): Promise<void> {
         ["audit on", on],
       ].map(([name, r]) => ({
         mode: name,
-        "req/s": Math.round((r as Result).rps),
-        "p50 ms": (r as Result).p50,
-        "p99 ms": (r as Result).p99,
-        "gateway CPU µs/req": Math.round((r as Result).cpuUs),
+        "req/s": Math.round((r as LoadResult).rps),
+        "p50 ms": (r as LoadResult).p50,
+        "p99 ms": (r as LoadResult).p99,
+        "gateway CPU µs/req": Math.round((r as LoadResult).cpuUs),
       })),
     );
     const ratio = on.rps / off.rps;

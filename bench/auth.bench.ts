@@ -18,15 +18,13 @@
  * postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { promisify } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import type { Principal } from "../src/identity/principal.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
+import { drive, type LoadResult } from "./support/load.js";
 import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -35,28 +33,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 10;
 const QUERY = JSON.stringify({ query: "{ viewer { credential } }" });
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
-const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
-
-interface Result {
-  rps: number;
-  /** Gateway CPU time (this process: user + system) per request, µs: robust against other load on the machine. */
-  cpuUs: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
-
-async function drive(url: string, headers: Record<string, string>, seconds: number): Promise<Result> {
-  const args = [autocannonBin, "-c", String(CONNECTIONS), "-d", String(seconds), "-m", "POST", "-j", "-b", QUERY, "-H", "content-type=application/json"];
-  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
-  args.push(`${url}/graphql`);
-  const cpu0 = process.cpuUsage();
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
-  const cpu = process.cpuUsage(cpu0);
-  const out = JSON.parse(stdout);
-  return { rps: out.requests.average, cpuUs: (cpu.user + cpu.system) / Math.max(1, out.requests.total), p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx };
-}
 
 async function main(): Promise<void> {
   let databaseUrl = process.env.DATABASE_URL;
@@ -102,19 +78,19 @@ async function main(): Promise<void> {
         throw new Error(`${s.name}: unexpected answer ${check.status} ${body}`);
       }
     }
-    const runs = new Map<string, Result[]>();
+    const runs = new Map<string, LoadResult[]>();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const s of scenarios) {
-        await drive(s.url, s.headers, WARMUP_S);
-        const result = await drive(s.url, s.headers, DURATION_S);
+        await drive({ url: `${s.url}/graphql`, body: QUERY, headers: s.headers, connections: CONNECTIONS, seconds: WARMUP_S });
+        const result = await drive({ url: `${s.url}/graphql`, body: QUERY, headers: s.headers, connections: CONNECTIONS, seconds: DURATION_S });
         if (result.errors || result.non2xx) throw new Error(`${s.name}: ${result.errors} errors, ${result.non2xx} non-2xx responses`);
         process.stderr.write(`round ${round} ${s.name}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms, ${result.cpuUs.toFixed(0)} µs CPU/request\n`);
         runs.set(s.name, [...(runs.get(s.name) ?? []), result]);
       }
     }
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
-    const best = new Map<string, Result>(
-      [...runs].map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), cpuUs: median(rs.map((r) => r.cpuUs)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: 0, non2xx: 0 }]),
+    const best = new Map<string, LoadResult>(
+      [...runs].map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), cpuUs: median(rs.map((r) => r.cpuUs)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: 0, non2xx: 0, ok: median(rs.map((r) => r.ok)), total: median(rs.map((r) => r.total)) }]),
     );
     const base = best.get(scenarios[0]!.name)!;
     const rows = scenarios.map((s) => {

@@ -16,81 +16,22 @@
  * throw-away database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
-import { promisify } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { RateLimiter } from "../src/rest/rate-limit.js";
+import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
 import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_S = 2;
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
-const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
-
-export const DRIVING_TEST_POLICY = `A **driving test** gets a driving licence
-  if the **driving test** passes the age test
-  and the **driving test** passes the test requirements
-  and the **driving test** has taken the test in the time period.
-
-A **driving test** passes the age test
-  if the __date of birth__ of the **person** of the **driving test** is earlier than 2008-12-12.
-
-A **driving test** passes the test requirements
-  if **driving test** passes the theory test
-  and the **driving test** passes the practical test.
-
-A **driving test** passes the theory test
-  if the __multiple choice__ of the **theory** of the **scores** of the **driving test** is at least 43
-  and the __hazard perception__ of the **theory** of the **scores** of the **driving test** is at least 44.
-
-A **driving test** passes the practical test
-  if the __minor__ of the __practical__ of the __scores__ of the **driving test** is no more than 15
-  and the __major__ of the __practical__ of the __scores__ of the **driving test** is equal to false.
-
-A **driving test** has taken the test in the time period
-  if the __theory__ of the **testDates** of the **driving test** is within 2 years
-  and the __practical__ of the **testDates** of the **driving test** is within 30 days.
-`;
-
-const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-
-export const drivingTestData = () => ({
-  drivingTest: {
-    person: { dateOfBirth: "1990-01-01" },
-    scores: { theory: { multipleChoice: 45, hazardPerception: 75 }, practical: { major: false, minor: 13 } },
-    testDates: { theory: daysAgo(200), practical: daysAgo(5) },
-  },
-});
-
-interface Result {
-  rps: number;
-  /** CPU time of this process (gateway and echo server; only one of them is driven at a time) per request, µs. */
-  cpuUs: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  total: number;
-}
-
-async function drive(url: string, body: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Result> {
-  const args = [autocannonBin, "-c", String(connections), "-d", String(seconds), "-m", "POST", "-j", "-b", body, "-H", "content-type=application/json"];
-  for (const [name, value] of Object.entries(headers)) args.push("-H", `${name}=${value}`);
-  args.push(url);
-  const cpu0 = process.cpuUsage();
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
-  const cpu = process.cpuUsage(cpu0);
-  const out = JSON.parse(stdout);
-  return { rps: out.requests.average, cpuUs: (cpu.user + cpu.system) / Math.max(1, out.requests.total), p50: out.latency.p50, p99: out.latency.p99, errors: out.errors, non2xx: out.non2xx, total: out.requests.total };
-}
 
 /** The baseline: what Node itself does with the same request — read the body, parse it, answer with JSON. */
 async function startEchoServer(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -153,7 +94,7 @@ async function main(): Promise<void> {
     const issued = issueApiKey();
     await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
 
-    const body = JSON.stringify({ data: drivingTestData() });
+    const body = JSON.stringify({ data: drivingTestData(new Date()) });
     const runUrl = `${gateway.url}/run/policy/${baseId}`;
     const headers = { "x-api-key": issued.key, "user-agent": "Go-http-client/1.1" };
     const check = await fetch(runUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
@@ -165,14 +106,14 @@ async function main(): Promise<void> {
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
     let gatewayRequests = 0;
     for (const connections of [10, 50]) {
-      const runs: { gateway: Result[]; echo: Result[] } = { gateway: [], echo: [] };
+      const runs: { gateway: LoadResult[]; echo: LoadResult[] } = { gateway: [], echo: [] };
       for (let round = 1; round <= ROUNDS; round++) {
-        await drive(runUrl, body, headers, connections, WARMUP_S);
-        const g = await drive(runUrl, body, headers, connections, DURATION_S);
+        await drive({ url: runUrl, body, headers, connections, seconds: WARMUP_S });
+        const g = await drive({ url: runUrl, body, headers, connections, seconds: DURATION_S });
         // BENCH_SKIP_ECHO=1 drives the gateway alone (for profiling it with --cpu-prof).
         const skipEcho = process.env.BENCH_SKIP_ECHO === "1";
-        if (!skipEcho) await drive(echo.url, body, headers, connections, WARMUP_S);
-        const e = skipEcho ? g : await drive(echo.url, body, headers, connections, DURATION_S);
+        if (!skipEcho) await drive({ url: echo.url, body, headers, connections, seconds: WARMUP_S });
+        const e = skipEcho ? g : await drive({ url: echo.url, body, headers, connections, seconds: DURATION_S });
         for (const [name, r] of [["gateway", g], ["echo", e]] as const) {
           if (r.errors || r.non2xx) throw new Error(`${name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
         }

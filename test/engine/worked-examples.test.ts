@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { runPolicy } from "../../src/engine/index.js";
+import { DRIVING_TEST_POLICY, drivingTestData } from "../support/driving-test.js";
 
 const now = new Date("2025-09-16T00:00:00Z");
 type Expected = boolean | { error: string } | { labels: Record<string, boolean> | null; result: boolean };
@@ -587,36 +588,8 @@ describe("§13.11 parse errors", () => {
 });
 
 describe("§14 benchmark policy", () => {
-  const DRIVING = `A **driving test** gets a driving licence
-  if the **driving test** passes the age test
-  and the **driving test** passes the test requirements
-  and the **driving test** has taken the test in the time period.
-
-A **driving test** passes the age test
-  if the __date of birth__ of the **person** of the **driving test** is earlier than 2008-12-12.
-
-A **driving test** passes the test requirements
-  if **driving test** passes the theory test
-  and the **driving test** passes the practical test.
-
-A **driving test** passes the theory test
-  if the __multiple choice__ of the **theory** of the **scores** of the **driving test** is at least 43
-  and the __hazard perception__ of the **theory** of the **scores** of the **driving test** is at least 44.
-
-A **driving test** passes the practical test
-  if the __minor__ of the __practical__ of the __scores__ of the **driving test** is no more than 15
-  and the __major__ of the __practical__ of the __scores__ of the **driving test** is equal to false.
-
-A **driving test** has taken the test in the time period
-  if the __theory__ of the **testDates** of the **driving test** is within 2 years
-  and the __practical__ of the **testDates** of the **driving test** is within 30 days.`;
-  const data = (major: boolean) => ({
-    drivingTest: {
-      person: { dateOfBirth: "1990-01-01" },
-      scores: { theory: { multipleChoice: 45, hazardPerception: 75 }, practical: { major, minor: 13 } },
-      testDates: { theory: "2025-02-28", practical: "2025-09-11" },
-    },
-  });
+  const DRIVING = DRIVING_TEST_POLICY;
+  const data = (major: boolean) => drivingTestData(now, major);
   it("is true, with a six-entry trace in breadth-first order, and false with a major fault", () => {
     const res = runPolicy(DRIVING, data(false), { now });
     expect(res.error).toBeNull();

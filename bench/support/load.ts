@@ -1,0 +1,45 @@
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { promisify } from "node:util";
+
+const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
+
+export interface LoadResult {
+  rps: number;
+  /** CPU time of this process (the server under test runs here, autocannon in a child) per request, µs. */
+  cpuUs: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** Requests answered with a 2xx status. */
+  ok: number;
+  total: number;
+}
+
+/** Drives POST requests at `url` with autocannon in a child process, so it does not compete for this event loop. */
+export async function drive(options: {
+  url: string;
+  body: string;
+  headers?: Record<string, string>;
+  connections: number;
+  seconds: number;
+}): Promise<LoadResult> {
+  const args = [autocannonBin, "-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-j", "-b", options.body, "-H", "content-type=application/json"];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}=${value}`);
+  args.push(options.url);
+  const cpu0 = process.cpuUsage();
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const cpu = process.cpuUsage(cpu0);
+  const out = JSON.parse(stdout);
+  return {
+    rps: out.requests.average,
+    cpuUs: (cpu.user + cpu.system) / Math.max(1, out.requests.total),
+    p50: out.latency.p50,
+    p99: out.latency.p99,
+    errors: out.errors,
+    non2xx: out.non2xx,
+    ok: out["2xx"],
+    total: out.requests.total,
+  };
+}
