@@ -1,28 +1,16 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { inject } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
+import { errorCodes, graphql, startGatewayBehindProxy, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
 
+let behindProxy: ProxiedGateway;
 let proxy: TcpProxy;
-let db: TestDatabase;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  db = await createTestDatabase(inject("templateDatabase"));
-  const direct = new URL(db.url);
-  proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  const port = await proxy.start();
-  const throughProxy = new URL(db.url);
-  throughProxy.port = String(port);
-  gateway = await startTestGateway({ DATABASE_URL: throughProxy.toString() }, { ...db, url: throughProxy.toString() });
+  behindProxy = await startGatewayBehindProxy();
+  ({ gateway, proxy } = behindProxy);
 });
-afterAll(async () => {
-  await proxy.restore().catch(() => {});
-  await gateway?.stop();
-  await proxy.cut();
-  await db?.drop();
-});
+afterAll(() => behindProxy?.stop());
 
 const versionQuery = "{ version { database } }";
 

@@ -1,34 +1,25 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
+import { graphql, startGatewayBehindProxy, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 // Every statement the gateway sends passes through a counting proxy.
-let db: TestDatabase;
+let behindProxy: ProxiedGateway;
 let proxy: TcpProxy;
 let gateway: TestGateway;
 let tenant: TestTenant;
 let auth: Record<string, string>;
 
 beforeAll(async () => {
-  db = await createTestDatabase(inject("templateDatabase"));
-  const direct = new URL(db.url);
-  proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  const proxied = new URL(db.url);
-  proxied.port = String(await proxy.start());
-  gateway = await startTestGateway({ DATABASE_URL: proxied.toString() }, { ...db, url: proxied.toString() });
+  behindProxy = await startGatewayBehindProxy();
+  ({ gateway, proxy } = behindProxy);
   tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"] });
   auth = { authorization: `Bearer ${await gateway.tokenFor(tenant.users.admin!.subject)}` };
   // 100 bases, each with two versions, a draft and a group membership, written directly for speed.
   await seedBases(100);
 });
-afterAll(async () => {
-  await gateway?.stop();
-  await proxy?.cut();
-  await db?.drop();
-});
+afterAll(() => behindProxy?.stop());
 
 async function seedBases(count: number): Promise<void> {
   const { prisma } = gateway.database;

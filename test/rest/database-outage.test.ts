@@ -1,33 +1,21 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { inject } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
+import { startGatewayBehindProxy, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 import { authoring, loanFlow, post } from "./support.js";
 
+let behindProxy: ProxiedGateway;
 let proxy: TcpProxy;
-let db: TestDatabase;
 let gateway: TestGateway;
 let tenant: TestTenant;
 
 beforeAll(async () => {
-  db = await createTestDatabase(inject("templateDatabase"));
-  const direct = new URL(db.url);
-  proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
-  const port = await proxy.start();
-  const throughProxy = new URL(db.url);
-  throughProxy.port = String(port);
-  gateway = await startTestGateway({ DATABASE_URL: throughProxy.toString() }, { ...db, url: throughProxy.toString() });
+  behindProxy = await startGatewayBehindProxy();
+  ({ gateway, proxy } = behindProxy);
   tenant = await createTenant(gateway.database.prisma, { publisher: ["PUBLISHER"] });
 });
-afterAll(async () => {
-  await proxy.restore().catch(() => {});
-  await gateway?.stop();
-  await proxy.cut();
-  await db?.drop();
-});
+afterAll(() => behindProxy?.stop());
 
 it("answers 503 {code, message} while the database is away, and serves again once it is back", async () => {
   const author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));

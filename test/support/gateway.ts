@@ -4,6 +4,7 @@ import { startGateway, type Gateway } from "../../src/gateway.js";
 import { signLocalToken } from "../../src/identity/tokens.js";
 import { createLogger } from "../../src/logging.js";
 import { createTestDatabase, type TestDatabase } from "./postgres.js";
+import { TcpProxy } from "./tcp-proxy.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -83,4 +84,31 @@ export async function signIn(gateway: TestGateway, ...tenants: { users: Record<s
       if (!userHeaders) throw new Error(`No signed-in user named ${name}`);
       return graphql<T>(gateway.url, query, variables, userHeaders);
     };
+}
+
+export interface ProxiedGateway {
+  gateway: TestGateway;
+  /** Sits between the gateway and Postgres: cut it to simulate an outage, count the statements through it. */
+  proxy: TcpProxy;
+  stop(): Promise<void>;
+}
+
+/** A gateway on a fresh database whose every connection passes through a TCP proxy the test controls. */
+export async function startGatewayBehindProxy(): Promise<ProxiedGateway> {
+  const db = await createTestDatabase(inject("templateDatabase"));
+  const direct = new URL(db.url);
+  const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
+  const proxied = new URL(db.url);
+  proxied.port = String(await proxy.start());
+  const gateway = await startTestGateway({ DATABASE_URL: proxied.toString() }, { ...db, url: proxied.toString() });
+  return {
+    gateway,
+    proxy,
+    async stop() {
+      await proxy.restore().catch(() => {});
+      await gateway.stop();
+      await proxy.cut();
+      await db.drop();
+    },
+  };
 }
