@@ -4,6 +4,11 @@ import type { PrismaClient } from "../generated/prisma/client.js";
 export interface Database {
   readonly kind: "postgres" | "embedded";
   readonly prisma: PrismaClient;
+  /**
+   * One parameterised statement straight to the driver, for the few hot-path reads where Prisma's own
+   * per-query cost dominates (authentication runs on every request).
+   */
+  query<Row>(sql: string, params: readonly unknown[]): Promise<Row[]>;
   /** Cheap round trip that fails within `timeoutMs` when the database is away. */
   ping(timeoutMs: number): Promise<void>;
   /** Names of migrations the database has applied. */

@@ -33,6 +33,9 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
   const database: Database = {
     kind: "embedded",
     prisma,
+    async query<Row>(sql: string, params: readonly unknown[]) {
+      return (await pglite.query<Row>(sql, [...params])).rows;
+    },
     async ping() {
       await pglite.query("SELECT 1");
     },

@@ -31,6 +31,9 @@ export function connectPostgres(options: PostgresOptions): Database {
   return {
     kind: "postgres",
     prisma,
+    async query(sql, params) {
+      return (await pool.query(sql, [...params])).rows;
+    },
     async ping(timeoutMs) {
       await withTimeout(pool.query("SELECT 1"), timeoutMs, "database ping");
     },

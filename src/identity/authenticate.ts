@@ -3,6 +3,7 @@ import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
 import { ApiKeyRowCache } from "./api-key-cache.js";
+import type { Role } from "../generated/prisma/enums.js";
 import type { Principal } from "./principal.js";
 import type { TokenVerifier } from "./tokens.js";
 
@@ -27,6 +28,9 @@ function requireSharedDatabase(binding: string | null): void {
   }
 }
 
+const USER_BY_SUBJECT = `SELECT u.id, u.tenant_id, u.roles::text[] AS roles, t.database_binding
+  FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.subject = $1`;
+
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
   const { prisma } = database;
   // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
@@ -42,13 +46,10 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
       throw unauthenticated("The bearer token is invalid or expired");
     }
     // Roles are read on every request so a role change takes effect at once.
-    const user = await prisma.user.findUnique({
-      where: { subject },
-      select: { id: true, tenantId: true, roles: true, tenant: { select: { databaseBinding: true } } },
-    });
+    const [user] = await database.query<{ id: string; tenant_id: string; roles: Role[]; database_binding: string | null }>(USER_BY_SUBJECT, [subject]);
     if (!user) throw unauthenticated("The bearer token names no known user");
-    requireSharedDatabase(user.tenant.databaseBinding);
-    return { kind: "user", tenantId: user.tenantId, userId: user.id, roles: user.roles };
+    requireSharedDatabase(user.database_binding);
+    return { kind: "user", tenantId: user.tenant_id, userId: user.id, roles: user.roles };
   }
 
   async function fromApiKey(key: string): Promise<Principal> {
