@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client.js";
@@ -32,7 +33,8 @@ export function connectPostgres(options: PostgresOptions): Database {
     kind: "postgres",
     prisma,
     async query(sql, params) {
-      return (await pool.query(sql, [...params])).rows;
+      // Named, so each connection prepares the statement once and Postgres skips parsing and planning after.
+      return (await pool.query({ name: statementName(sql), text: sql, values: [...params] })).rows;
     },
     async ping(timeoutMs) {
       await withTimeout(pool.query("SELECT 1"), timeoutMs, "database ping");
@@ -51,6 +53,14 @@ export function connectPostgres(options: PostgresOptions): Database {
       await pool.end();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) statementNames.set(sql, (name = `verdict_${createHash("sha1").update(sql).digest("hex").slice(0, 16)}`));
+  return name;
 }
 
 /**
