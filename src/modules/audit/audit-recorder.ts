@@ -1,7 +1,7 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { actorOf, type Principal } from "../../identity/principal.js";
-import { canonicalAroundSequence, GENESIS_HASH } from "./audit-chain.js";
+import { canonicalAroundSequence, type ChainedFields, GENESIS_HASH } from "./audit-chain.js";
 
 export type Transaction = Prisma.TransactionClient;
 
@@ -108,16 +108,7 @@ export async function recordAttributedAuditEvents(
   }
 }
 
-interface Row {
-  occurredAt: Date;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  resourceKind: string;
-  baseId: string | null;
-  recordId: string | null;
-  version: number | null;
-  groupId: string | null;
+interface Row extends Omit<ChainedFields, "tenantId" | "sequence" | "detail"> {
   detail: Record<string, unknown>;
   prefix: string;
   suffix: string;
