@@ -20,7 +20,7 @@ import { startGateway, type Gateway } from "../src/gateway.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { verifyChain } from "../src/modules/audit/audit-verifier.js";
-import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+import { benchDatabase } from "./support/database.js";
 import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -48,13 +48,7 @@ async function graphql(gateway: Gateway, headers: Record<string, string>, query:
 }
 
 async function main(): Promise<void> {
-  let databaseUrl = process.env.DATABASE_URL;
-  let drop = async () => {};
-  if (!databaseUrl) {
-    const db = await createTestDatabase(await ensureTemplateDatabase());
-    databaseUrl = db.url;
-    drop = db.drop;
-  }
+  const { url: databaseUrl, drop } = await benchDatabase();
   const config = loadConfig({ NODE_ENV: "production", PORT: "0", DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: SECRET, LOG_LEVEL: "silent" });
   const gateway = await startGateway(config, createLogger("silent"));
   try {

@@ -25,7 +25,7 @@ import type { Principal } from "../src/identity/principal.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { drive, type LoadResult } from "./support/load.js";
-import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+import { benchDatabase } from "./support/database.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const WARMUP_S = 2;
@@ -35,13 +35,7 @@ const QUERY = JSON.stringify({ query: "{ viewer { credential } }" });
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 async function main(): Promise<void> {
-  let databaseUrl = process.env.DATABASE_URL;
-  let drop = async () => {};
-  if (!databaseUrl) {
-    const db = await createTestDatabase(await ensureTemplateDatabase());
-    databaseUrl = db.url;
-    drop = db.drop;
-  }
+  const { url: databaseUrl, drop } = await benchDatabase();
   const config = loadConfig({ NODE_ENV: "production", PORT: "0", DATABASE_URL: databaseUrl, AUTH_JWT_SECRET: SECRET, LOG_LEVEL: "silent" });
   const logger = createLogger("silent");
   const gateways: Gateway[] = [];

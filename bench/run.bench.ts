@@ -25,7 +25,7 @@ import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { RateLimiter } from "../src/rest/rate-limit.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
-import { createTestDatabase, ensureTemplateDatabase } from "../test/support/postgres.js";
+import { benchDatabase } from "./support/database.js";
 import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -61,13 +61,7 @@ async function gql(url: string, token: string, query: string, variables: Record<
 }
 
 async function main(): Promise<void> {
-  let databaseUrl = process.env.DATABASE_URL;
-  let drop = async () => {};
-  if (!databaseUrl) {
-    const db = await createTestDatabase(await ensureTemplateDatabase());
-    databaseUrl = db.url;
-    drop = db.drop;
-  }
+  const { url: databaseUrl, drop } = await benchDatabase();
   const config = loadConfig({
     NODE_ENV: "production",
     PORT: "0",

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
 import { errorCodes, graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { CREDIT_POLICY, loanFlow } from "../support/flows.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;
@@ -100,30 +101,8 @@ describe("running policies", () => {
 });
 
 describe("flows", () => {
-  const flowYaml = (agePolicy: string, creditPolicy: string) => `
-flow:
-  start:
-    - id: start-1
-      type: start
-      policyId: ${agePolicy}
-      onTrue:
-        - id: credit
-          type: policy
-          policyId: ${creditPolicy}
-          onTrue:
-            - id: ok
-              type: return
-              returnValue: true
-          onFalse:
-            - id: review
-              type: custom
-              outcome: manual-review
-      onFalse:
-        - id: no
-          type: return
-          returnValue: false
-`;
-  const CREDIT = `A **Person** is creditworthy if __score__ of **Person** is at least 600.`;
+  const flowYaml = loanFlow;
+  const CREDIT = CREDIT_POLICY;
 
   it("publishes a flow over stored policies and runs it by base and by record, per dsl §12.4", async () => {
     const age = await policy(op.AGE_POLICY, true);
