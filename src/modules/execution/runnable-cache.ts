@@ -58,6 +58,8 @@ export class RunnableCache {
 
   /** A base or record ID, as flow nodes name their policies. */
   async byAnyId(id: string): Promise<Runnable | null> {
+    // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
+    if (this.entries.has(`record:${id}`)) return this.byRecord(id);
     return (await this.byBase(id)) ?? (await this.byRecord(id));
   }
 
