@@ -100,6 +100,31 @@ describe("running policies", () => {
   });
 });
 
+describe("hostile input", () => {
+  it("refuses data nested too deeply to echo with BAD_USER_INPUT, never an internal error", async () => {
+    const depth = 150_000;
+    const data = '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+    const query = `mutation($d: JSONObject!) { runRule(rule: "A **u** is ok if __a__ of **u** is equal to 1.", data: $d) { result error data } }`;
+    const token = await gateway.tokenFor(tenant.users.viewer!.subject);
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: `{"query":${JSON.stringify(query)},"variables":{"d":${data}}}`,
+    });
+    const body = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+    expect(body.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    expect(body.errors?.[0]?.message).toMatch(/nested deeper than 1000 levels/);
+  });
+
+  it("still evaluates data deeper than the engine reads as an evaluation error result", async () => {
+    let data: Record<string, unknown> = { a: 1 };
+    for (let i = 0; i < 200; i++) data = { a: data };
+    const run = await as("viewer")(op.RUN_RULE, { rule: op.AGE_POLICY, data });
+    expect(run.errors).toBeUndefined();
+    expect(run.data.runRule.error).toMatch(/maxDataDepth/);
+  });
+});
+
 describe("flows", () => {
   const flowYaml = loanFlow;
   const CREDIT = CREDIT_POLICY;

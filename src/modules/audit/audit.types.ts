@@ -1,4 +1,4 @@
-import { GraphQLJSONObject } from "graphql-scalars";
+import { GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { ActorType, AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
 import { ConnectionType } from "../../graphql/pagination.js";

@@ -1,4 +1,4 @@
-import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { GraphQLJSON, GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { principalOf } from "../../graphql/principal.js";

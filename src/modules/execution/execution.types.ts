@@ -1,4 +1,4 @@
-import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
+import { GraphQLJSON, GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Field, ID, Int, ObjectType } from "type-graphql";
 import { RecordStatus } from "../resources/resource.types.js";
 

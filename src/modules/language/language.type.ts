@@ -1,4 +1,4 @@
-import { GraphQLJSONObject } from "graphql-scalars";
+import { GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Field, Int, ObjectType } from "type-graphql";
 
 @ObjectType({ description: "Whether a rule text parses, and where it does not." })

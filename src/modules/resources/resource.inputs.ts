@@ -1,4 +1,4 @@
-import { GraphQLJSON } from "graphql-scalars";
+import { GraphQLJSON } from "../../graphql/scalars.js";
 import { ArrayMaxSize, IsOptional, Length, MaxLength, Min } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
 import { BaseKind } from "../../generated/prisma/enums.js";

@@ -1,4 +1,4 @@
-import { GraphQLJSON } from "graphql-scalars";
+import { GraphQLJSON } from "../../graphql/scalars.js";
 import { Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
 import { BaseKind, Ownership } from "../../generated/prisma/enums.js";
 import { ConnectionType } from "../../graphql/pagination.js";
