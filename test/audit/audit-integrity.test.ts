@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditService } from "../../src/modules/audit/audit.service.js";
-import { asSuperuser, insertBase } from "../support/bases.js";
+import { asSuperuser, insertBase, installAuditFailureTrigger } from "../support/bases.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
 import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 
@@ -9,16 +9,8 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
-  // Test-only: make the audit insert fail for events whose detail carries the marker.
-  await asSuperuser(gateway.db.url, (client) =>
-    client.query(`
-      CREATE FUNCTION test_fail_marked_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.detail::text LIKE '%audit-must-fail%' THEN RAISE EXCEPTION 'audit insert refused for the test'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER test_fail_marked_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_fail_marked_audit();`),
-  );
+  await installAuditFailureTrigger(gateway.db.url);
+
 });
 afterAll(() => gateway?.stop());
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/identity/principal.js";
 import { verifyChain } from "../../src/modules/audit/audit-verifier.js";
 import { ExecutionAuditBatcher, ExecutionAuditClosedError } from "../../src/modules/audit/execution-audit.js";
-import { asSuperuser } from "../support/bases.js";
+import { installAuditFailureTrigger } from "../support/bases.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
@@ -10,15 +10,8 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
-  await asSuperuser(gateway.db.url, (client) =>
-    client.query(`
-      CREATE FUNCTION test_fail_marked_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.detail::text LIKE '%audit-must-fail%' THEN RAISE EXCEPTION 'audit insert refused for the test'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER test_fail_marked_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_fail_marked_audit();`),
-  );
+  await installAuditFailureTrigger(gateway.db.url);
+
 });
 afterAll(() => gateway?.stop());
 
