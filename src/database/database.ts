@@ -5,10 +5,12 @@ export interface Database {
   readonly kind: "postgres" | "embedded";
   readonly prisma: PrismaClient;
   /**
-   * One parameterised statement straight to the driver, for the few hot-path reads where Prisma's own
-   * per-query cost dominates (authentication runs on every request).
+   * One parameterised statement straight to the driver, for the few hot-path statements where Prisma's own
+   * per-query cost dominates (authentication, rate-limit leases and run audit events, on every request).
    */
   query<Row>(sql: string, params: readonly unknown[]): Promise<Row[]>;
+  /** Like `query`, for a statement that returns no rows: how many rows it changed. */
+  execute(sql: string, params: readonly unknown[]): Promise<number>;
   /** Cheap round trip that fails within `timeoutMs` when the database is away. */
   ping(timeoutMs: number): Promise<void>;
   /** Names of migrations the database has applied. */

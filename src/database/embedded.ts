@@ -36,6 +36,9 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
     async query<Row>(sql: string, params: readonly unknown[]) {
       return (await pglite.query<Row>(sql, [...params])).rows;
     },
+    async execute(sql: string, params: readonly unknown[]) {
+      return (await pglite.query(sql, [...params])).affectedRows ?? 0;
+    },
     async ping() {
       await pglite.query("SELECT 1");
     },

@@ -36,6 +36,9 @@ export function connectPostgres(options: PostgresOptions): Database {
       // Named, so each connection prepares the statement once and Postgres skips parsing and planning after.
       return (await pool.query({ name: statementName(sql), text: sql, values: [...params] })).rows;
     },
+    async execute(sql, params) {
+      return (await pool.query({ name: statementName(sql), text: sql, values: [...params] })).rowCount ?? 0;
+    },
     async ping(timeoutMs) {
       await withTimeout(pool.query("SELECT 1"), timeoutMs, "database ping");
     },

@@ -33,6 +33,11 @@ interface Window {
 
 const MAX_LEASE = 100;
 
+const LEASE = `INSERT INTO rate_limit_windows (key, window_start, count) VALUES ($1, $2, $3)
+  ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + EXCLUDED.count
+  RETURNING count`;
+const DELETE_BEFORE = `DELETE FROM rate_limit_windows WHERE window_start < $1`;
+
 const shareFor = (limit: number): number => Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
 
 export class RateLimiter {
@@ -98,10 +103,7 @@ export class RateLimiter {
   private async lease(key: string, window: Window, limit: number): Promise<void> {
     const lease = shareFor(limit);
     this.leaseCount += 1;
-    const rows = await this.database.prisma.$queryRaw<{ count: number }[]>`
-      INSERT INTO rate_limit_windows (key, window_start, count) VALUES (${key}, ${new Date(window.start)}, ${lease})
-      ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + EXCLUDED.count
-      RETURNING count`;
+    const rows = await this.database.query<{ count: number }>(LEASE, [key, new Date(window.start), lease]);
     const counted = Number(rows[0]!.count);
     const granted = Math.max(0, Math.min(lease, limit - (counted - lease)));
     window.available += granted;
@@ -113,7 +115,7 @@ export class RateLimiter {
     this.cleanedWindow = currentStart;
     for (const [key, window] of this.windows) if (window.start < currentStart) this.windows.delete(key);
     const before = new Date(currentStart - this.windowMs);
-    this.database.prisma.$executeRaw`DELETE FROM rate_limit_windows WHERE window_start < ${before}`.catch(() => {
+    this.database.execute(DELETE_BEFORE, [before]).catch(() => {
       // Best effort: the next window's first request tries again.
     });
   }

@@ -1,7 +1,7 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { actorOf, type Principal } from "../../identity/principal.js";
-import { canonicalAroundSequence, type ChainedFields, GENESIS_HASH } from "./audit-chain.js";
+import { canonicalAroundSequence, GENESIS_HASH } from "./audit-chain.js";
 
 export type Transaction = Prisma.TransactionClient;
 
@@ -57,13 +57,23 @@ export function auditEventProblem(event: AuditEventInput): string | null {
   return null;
 }
 
-/** Anything that runs raw SQL: a transaction, or the client itself for a statement that is atomic alone. */
-export type SqlRunner = Pick<Prisma.TransactionClient, "$executeRaw">;
+/**
+ * Runs one parameterised statement and says how many rows it changed: a caller's transaction (see
+ * `inTransaction`), or the database itself for a statement that is atomic alone (the execution-event
+ * batcher, which writes through the driver's prepared statements rather than Prisma).
+ */
+export interface StatementRunner {
+  execute(sql: string, params: readonly unknown[]): Promise<number>;
+}
+
+export const inTransaction = (tx: Transaction): StatementRunner => ({
+  execute: (sql, params) => tx.$executeRawUnsafe(sql, ...params),
+});
 
 /**
  * Appends events, each with its own actor, to the tenant's hash chain. Inside a caller's transaction the
- * change and its events commit or roll back together; given the client itself, the append is one atomic
- * statement of its own (what the execution-event batcher does).
+ * change and its events commit or roll back together; given the database itself, the append is one atomic
+ * statement of its own.
  *
  * One statement locks the tenant's chain head (`SELECT … FOR UPDATE`, held until the transaction ends, so
  * concurrent writers of one tenant — in any number of processes — queue there and form one unbroken chain),
@@ -72,15 +82,24 @@ export type SqlRunner = Pick<Prisma.TransactionClient, "$executeRaw">;
  * locked head decides (see canonicalAroundSequence).
  */
 export async function recordAttributedAuditEvents(
-  tx: SqlRunner,
+  sql: StatementRunner,
   tenantId: string,
   entries: readonly AttributedAuditEvent[],
 ): Promise<void> {
-  if (entries.length === 0) return;
   for (const { event } of entries) {
     const problem = auditEventProblem(event);
     if (problem) throw new Error(`Audit event refused: ${problem}`);
   }
+  await appendCheckedAuditEvents(sql, tenantId, entries);
+}
+
+/** recordAttributedAuditEvents for events already found storable by auditEventProblem. */
+export async function appendCheckedAuditEvents(
+  sql: StatementRunner,
+  tenantId: string,
+  entries: readonly AttributedAuditEvent[],
+): Promise<void> {
+  if (entries.length === 0) return;
   // Whole milliseconds, the column's precision, so the stored row rehashes equal.
   const occurredAt = new Date(Date.now());
   const rows = entries.map(({ principal, event }) => {
@@ -98,39 +117,33 @@ export async function recordAttributedAuditEvents(
       groupId: event.groupId ?? null,
       detail: storedForm(event.detail),
     };
-    return { ...fields, ...canonicalAroundSequence(fields) };
+    const { prefix, suffix } = canonicalAroundSequence(fields);
+    return { ...fields, occurredAt: occurredAt.toISOString(), prefix, suffix };
   });
-  if ((await appendRows(tx, tenantId, rows)) === 0) {
+  const params = [tenantId, JSON.stringify(rows)];
+  if ((await sql.execute(APPEND_EVENTS, params)) === 0) {
     // The tenant's first event: create its head, then append (a concurrent first writer may have won the race).
-    await tx.$executeRaw`INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash)
-      VALUES (${tenantId}::uuid, 0, ${GENESIS_HASH}) ON CONFLICT (tenant_id) DO NOTHING`;
-    if ((await appendRows(tx, tenantId, rows)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
+    await sql.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
+    if ((await sql.execute(APPEND_EVENTS, params)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
   }
 }
 
-interface Row extends Omit<ChainedFields, "tenantId" | "sequence" | "detail"> {
-  detail: Record<string, unknown>;
-  prefix: string;
-  suffix: string;
-}
+const CREATE_HEAD = `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1::uuid, 0, $2)
+  ON CONFLICT (tenant_id) DO NOTHING`;
 
 /**
- * All rows in one INSERT … SELECT from one JSON parameter (Prisma's createMany builds one parameter per value,
- * and even one array parameter per column costs it twice the CPU of a single JSON text); a data-modifying CTE
- * always runs to completion, so the events and the new head are written together. Returns 0 when the tenant
- * has no head yet.
+ * All rows in one INSERT … SELECT from one JSON parameter ($2; $1 is the tenant): one parameter instead of
+ * one per value keeps the statement's text constant, so it is prepared once per connection. A data-modifying
+ * CTE always runs to completion, so the events and the new head are written together. Changes no row when
+ * the tenant has no head yet.
  */
-function appendRows(tx: SqlRunner, tenantId: string, rows: readonly Row[]): Promise<number> {
-  const payload = JSON.stringify(
-    rows.map((r) => ({ ...r, occurredAt: r.occurredAt.toISOString() })),
-  );
-  return tx.$executeRaw`
+const APPEND_EVENTS = `
     WITH RECURSIVE
     head AS (
-      SELECT last_sequence, last_hash::text AS last_hash FROM audit_chain_heads WHERE tenant_id = ${tenantId}::uuid FOR UPDATE
+      SELECT last_sequence, last_hash::text AS last_hash FROM audit_chain_heads WHERE tenant_id = $1::uuid FOR UPDATE
     ),
     events AS (
-      SELECT e.position, e.value FROM jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(value, position)
+      SELECT e.position, e.value FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(value, position)
     ),
     parts AS (
       SELECT array_agg(value->>'prefix' ORDER BY position) AS prefixes, array_agg(value->>'suffix' ORDER BY position) AS suffixes
@@ -147,7 +160,7 @@ function appendRows(tx: SqlRunner, tenantId: string, rows: readonly Row[]): Prom
     appended AS (
       INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
                                 version, group_id, detail, previous_hash, hash)
-      SELECT ${tenantId}::uuid, c.sequence, (e.value->>'occurredAt')::timestamptz, (e.value->>'actorType')::"ActorType",
+      SELECT $1::uuid, c.sequence, (e.value->>'occurredAt')::timestamptz, (e.value->>'actorType')::"ActorType",
              (e.value->>'actorId')::uuid, (e.value->>'action')::"AuditAction", (e.value->>'resourceKind')::"AuditResourceKind",
              (e.value->>'baseId')::uuid, (e.value->>'recordId')::uuid, (e.value->>'version')::int, (e.value->>'groupId')::uuid,
              e.value->'detail', c.previous_hash, c.hash
@@ -156,8 +169,7 @@ function appendRows(tx: SqlRunner, tenantId: string, rows: readonly Row[]): Prom
     )
     UPDATE audit_chain_heads SET last_sequence = last.sequence, last_hash = last.hash
     FROM (SELECT sequence, hash FROM appended ORDER BY sequence DESC LIMIT 1) AS last
-    WHERE audit_chain_heads.tenant_id = ${tenantId}::uuid`;
-}
+    WHERE audit_chain_heads.tenant_id = $1::uuid`;
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
 export function recordAuditEvents(
@@ -167,7 +179,7 @@ export function recordAuditEvents(
   events: readonly AuditEventInput[],
 ): Promise<void> {
   return recordAttributedAuditEvents(
-    tx,
+    inTransaction(tx),
     tenantId,
     events.map((event) => ({ principal, event })),
   );

@@ -1,6 +1,6 @@
 import type { Database } from "../../database/database.js";
 import type { Principal } from "../../identity/principal.js";
-import { auditEventProblem, recordAttributedAuditEvents, type AuditEventInput } from "./audit-recorder.js";
+import { appendCheckedAuditEvents, auditEventProblem, type AuditEventInput } from "./audit-recorder.js";
 
 export interface ExecutionAuditOptions {
   /** Most events written in one statement. */
@@ -96,11 +96,8 @@ export class ExecutionAuditBatcher {
       try {
         this.transactionCount += 1;
         // One statement, atomic on its own: no interactive transaction, so a batch costs one round trip.
-        await recordAttributedAuditEvents(
-          this.database.prisma,
-          tenantId,
-          batch.map(({ principal, event }) => ({ principal, event })),
-        );
+        // Each event was checked by `record`, so one malformed event never fails a batch.
+        await appendCheckedAuditEvents(this.database, tenantId, batch);
         this.eventCount += batch.length;
         for (const entry of batch) entry.resolve();
       } catch (error) {
