@@ -46,8 +46,11 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
-  const server = http.createServer(app);
   const metrics = new Metrics();
+  // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
+  // the server; everything else goes to express.
+  const rest = restRoutes({ config, logger, metrics, database: deps.database, services: deps.services, authenticator: deps.authenticator });
+  const server = http.createServer((req, res) => rest.handle(req, res, () => app(req, res)));
 
   const armor = new ApolloArmor({
     maxDepth: { n: 8 },
@@ -111,10 +114,6 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       },
     }),
   );
-
-  // The REST compatibility shim for execution clients (product.md §7) and its OpenAPI document.
-  const rest = restRoutes({ config, database: deps.database, services: deps.services, authenticator: deps.authenticator });
-  app.use(rest.router);
 
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: "NOT_FOUND", message: "No such route" });

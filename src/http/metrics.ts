@@ -11,6 +11,8 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  /** Labelled series by "method route status": looking one up by its labels hashes them on every call. */
+  private readonly series = new Map<string, { observe(value: number): void }>();
   readonly graphqlErrors = new Counter({
     name: "verdict_graphql_errors_total",
     help: "GraphQL errors by code",
@@ -22,12 +24,20 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
+  observeRequest(method: string, route: string, status: number, startedAt: bigint): void {
+    const key = `${method} ${route} ${status}`;
+    let series = this.series.get(key);
+    if (!series) this.series.set(key, (series = this.requestDuration.labels(method, route, String(status))));
+    series.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+  }
+
+  /** For express routes; the REST shim observes its requests itself. */
   middleware() {
     return (req: Request, res: Response, next: NextFunction): void => {
-      const end = this.requestDuration.startTimer();
+      const started = process.hrtime.bigint();
       res.on("finish", () => {
         const route = (req.route?.path as string | undefined) ?? (req.baseUrl || "unmatched");
-        end({ method: req.method, route, status: String(res.statusCode) });
+        this.observeRequest(req.method, route, res.statusCode, started);
       });
       next();
     };

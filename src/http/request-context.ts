@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../logging.js";
 
@@ -11,20 +12,27 @@ declare module "express-serve-static-core" {
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Gives each request an ID (the client's `x-request-id` when well-formed) and a logger that carries it. */
+/** The client's `x-request-id` when it is well-formed, else a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  const sent = req.headers["x-request-id"];
+  return typeof sent === "string" && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
+/** The one access-log line per request, for express routes and the REST shim alike. */
+export function logRequestFinished(logger: Logger, requestId: string, method: string, path: string, status: number, startedAt: bigint): void {
+  // Checked first so that a disabled level costs no object per request.
+  if (!logger.isLevelEnabled("info")) return;
+  logger.info({ requestId, method, path, status, durationMs: Number(process.hrtime.bigint() - startedAt) / 1e6 }, "request finished");
+}
+
+/** Gives each request an ID and a logger that carries it, and logs it when it finishes. */
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const sent = req.header("x-request-id");
-    req.id = sent && CLIENT_REQUEST_ID.test(sent) ? sent : randomUUID();
+    req.id = requestIdOf(req);
     req.log = logger.child({ requestId: req.id });
     res.setHeader("x-request-id", req.id);
     const started = process.hrtime.bigint();
-    res.on("finish", () => {
-      req.log.info(
-        { method: req.method, path: req.baseUrl + req.path, status: res.statusCode, durationMs: Number(process.hrtime.bigint() - started) / 1e6 },
-        "request finished",
-      );
-    });
+    res.on("finish", () => logRequestFinished(logger, req.id, req.method, req.baseUrl + req.path, res.statusCode, started));
     next();
   };
 }

@@ -12,6 +12,7 @@ const commonErrors = {
   "401": json(ref("Error"), "The x-api-key header is missing, or the key is unknown, expired or revoked."),
   "403": json(ref("Error"), "The key lacks the view scope."),
   "413": json(ref("Error"), "The request body is larger than the gateway accepts."),
+  "415": json(ref("Error"), "The request body is compressed (Content-Encoding); send it uncompressed."),
   "429": {
     ...json(ref("Error"), "Too many requests for this key (or, without a valid key, from this address)."),
     headers: { "Retry-After": { description: "Seconds until the limit resets.", schema: { type: "integer", minimum: 1 } } },

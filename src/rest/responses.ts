@@ -1,4 +1,3 @@
-import type { Response } from "express";
 import type { z } from "zod";
 import { FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
@@ -8,6 +7,7 @@ import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
 import type { FlowExecution, NodeExecution } from "../engine/flow/index.js";
+import { BodyError } from "./body.js";
 import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
 
 /** The wire shapes of schemas.ts (PolicyResponse, FlowResponse), in the engine's own types. */
@@ -47,23 +47,14 @@ export function validationErrorFor(error: z.ZodError): RequestValidationError {
   return new RequestValidationError(first.field, first.problem, all);
 }
 
-/**
- * Writes a JSON answer directly: express's res.json would also hash every body for an ETag, which no client
- * of a POST route uses and which costs a digest of a many-kilobyte trace per run.
- */
-export function sendJson(res: Response, status: number, body: unknown): void {
-  let text: string;
+/** The JSON text of an answer. Only the echoed input can be too deep to serialise (the engine reads 100 levels). */
+export function serialize(body: unknown): string {
   try {
-    text = JSON.stringify(body);
+    return JSON.stringify(body);
   } catch (error) {
-    // Only the echoed input can be too deep to serialise (the engine refuses to read past 100 levels).
     if (error instanceof RangeError) throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
     throw error;
   }
-  res.statusCode = status;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.setHeader("content-length", Buffer.byteLength(text));
-  res.end(text);
 }
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
@@ -128,10 +119,16 @@ export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse
     }
     return { status: 400, body: { code: "VALIDATION_ERROR", message: error.all } };
   }
-  const parser = error as { status?: unknown; type?: unknown };
-  if (parser.status === 400 && parser.type === "entity.parse.failed") {
-    if (family === "flow") return flowErrorResponse(invalidJsonBodyError());
-    return { status: 400, body: { code: "VALIDATION_ERROR", message: "The request body is not valid JSON" } };
+  if (error instanceof BodyError) {
+    switch (error.reason) {
+      case "too-large":
+        return { status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: error.message } };
+      case "compressed":
+        return { status: 415, body: { code: "UNSUPPORTED_MEDIA_TYPE", message: error.message } };
+      case "malformed-json":
+        if (family === "flow") return flowErrorResponse(invalidJsonBodyError());
+        return { status: 400, body: { code: "VALIDATION_ERROR", message: error.message } };
+    }
   }
   if (error instanceof DomainError && error.code === DomainErrorCode.RateLimited) {
     const retryAfterSeconds = Number(error.details.retryAfterSeconds) || 1;

@@ -1,45 +1,52 @@
-import express, { type NextFunction, type Request, type Response, Router } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import FindMyWay from "find-my-way";
+import proxyAddr from "proxy-addr";
 import type { z } from "zod";
 import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
 import { flowNotFoundError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
+import { logRequestFinished, requestIdOf } from "../http/request-context.js";
+import type { Metrics } from "../http/metrics.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import type { Principal } from "../identity/principal.js";
+import type { Logger } from "../logging.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
+import { readJsonBody } from "./body.js";
 import { openApiDocument } from "./openapi.js";
 import { RateLimiter } from "./rate-limit.js";
-import {
-  flowResponseBody,
-  policyResponseBody,
-  restErrorFor,
-  sendJson,
-  validationErrorFor,
-  type RouteFamily,
-} from "./responses.js";
+import { flowResponseBody, policyResponseBody, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
 export interface RestDependencies {
   config: Config;
+  logger: Logger;
+  metrics: Metrics;
   database: Database;
   services: Services;
   authenticator: Authenticator;
 }
 
 export interface RestRoutes {
-  router: Router;
-  rateLimiter: RateLimiter;
+  /** Answers the request when it is one of the shim's routes; otherwise calls `next` (the express app). */
+  handle(req: IncomingMessage, res: ServerResponse, next: () => void): void;
 }
 
-interface Locals {
-  startedAt: bigint;
-  family: RouteFamily;
+/** What a route needs of its request, once the key is authenticated. */
+interface Call {
   principal: Principal;
+  params: Record<string, string | undefined>;
+  req: IncomingMessage;
 }
 
-const locals = (res: Response): Locals => res.locals as Locals;
+/** A route answers with a status and a body; failures are thrown and shaped by restErrorFor. */
+type Answer = { status: number; body: unknown };
+type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
+
+/** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
+const trustLoopback = proxyAddr.compile("loopback");
 
 /**
  * The REST compatibility shim (product.md §7): the execution routes existing clients call with an
@@ -49,19 +56,69 @@ const locals = (res: Response): Locals => res.locals as Locals;
  * Order per request: authenticate the key (no body is read for an unauthenticated caller), count the request
  * against the key's rate limit (or the client IP's, when the key is missing or invalid), read and validate the
  * JSON body, run.
+ *
+ * These routes are served from the HTTP server directly (find-my-way for routing) rather than through
+ * express: they carry the execution traffic, and express's router, body parser and per-response listeners
+ * cost more CPU per run than authentication, evaluation and the audit write together.
  */
 export function restRoutes(deps: RestDependencies): RestRoutes {
-  const { config, services } = deps;
-  const router = Router();
+  const { config, services, logger, metrics } = deps;
   const rateLimiter = new RateLimiter(deps.database);
+  const router = FindMyWay({ ignoreTrailingSlash: true });
+  const openApiJson = JSON.stringify(openApiDocument());
 
-  router.get("/openapi.json", (_req, res) => {
-    res.json(openApiDocument());
+  const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
+    const parsed = schema.safeParse(body === undefined ? {} : body);
+    if (!parsed.success) throw validationErrorFor(parsed.error);
+    return parsed.data;
+  };
+
+  const policyRoute = <S extends z.ZodType>(
+    pattern: string,
+    schema: S,
+    run: (principal: Principal, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
+  ): Route => ({
+    pattern,
+    family: "policy",
+    async answer({ principal, params, req }, started) {
+      const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+      // dsl.md §11.2: a rule that does not parse or evaluate is a 400 with the full response body.
+      return { status: outcome.response.error === null ? 200 : 400, body: policyResponseBody(outcome, started) };
+    },
   });
 
-  const authenticate = (family: RouteFamily) => async (req: Request, res: Response, next: NextFunction) => {
-    res.locals.startedAt = process.hrtime.bigint();
-    res.locals.family = family;
+  const flowRoute = <S extends z.ZodType>(
+    pattern: string,
+    schema: S,
+    run: (principal: Principal, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
+  ): Route => ({
+    pattern,
+    family: "flow",
+    async answer({ principal, params, req }) {
+      const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+      return { status: 200, body: flowResponseBody(outcome) };
+    },
+  });
+
+  const { execution } = services;
+  const routes: Route[] = [
+    policyRoute("/run", RunRuleRequest, (principal, body) => execution.runRule(principal, body.rule, body.data)),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (principal, body, params) =>
+      execution.runPolicy(principal, { by: "base", id: params.baseId ?? "" }, body.data),
+    ),
+    policyRoute("/run/policy_version/:policyId", RunDataRequest, (principal, body, params) =>
+      execution.runPolicy(principal, { by: "record", id: params.policyId ?? "" }, body.data),
+    ),
+    flowRoute("/run/flow/:baseId", RunDataRequest, (principal, body, params) =>
+      storedFlow(params.baseId ?? "", (id) => execution.runFlow(principal, { by: "base", id }, body.data)),
+    ),
+    flowRoute("/run/flow_version/:flowId", RunDataRequest, (principal, body, params) =>
+      storedFlow(params.flowId ?? "", (id) => execution.runFlow(principal, { by: "record", id }, body.data)),
+    ),
+    flowRoute("/flow/test", FlowTestRequest, (principal, body) => execution.testFlow(principal, body.flow, body.data)),
+  ];
+
+  const authenticate = async (req: IncomingMessage): Promise<Principal> => {
     const key = req.headers["x-api-key"];
     let principal: Principal | null;
     try {
@@ -71,90 +128,56 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       if (!principal) throw unauthenticated("An API key is required in the x-api-key header");
     } catch (error) {
       if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) {
-        await rateLimiter.enforce(`ip:${req.ip ?? "unknown"}`, config.RATE_LIMIT_PER_IP_PER_MINUTE);
+        await rateLimiter.enforce(`ip:${proxyAddr(req, trustLoopback)}`, config.RATE_LIMIT_PER_IP_PER_MINUTE);
       }
       throw error;
     }
     const limitKey = principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
     await rateLimiter.enforce(limitKey, config.RATE_LIMIT_PER_MINUTE);
-    res.locals.principal = principal;
-    next();
+    return principal;
   };
 
-  // Any content type is read as JSON: some clients send none, or a form type from their HTTP library's default.
-  const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES, type: () => true, strict: false });
-
-  const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
-    const parsed = schema.safeParse(body === undefined ? {} : body);
-    if (!parsed.success) throw validationErrorFor(parsed.error);
-    return parsed.data;
-  };
-
-  const policyRoute = <S extends z.ZodType>(schema: S, run: (principal: Principal, body: z.output<S>, req: Request) => PolicyRun | Promise<PolicyRun>) => [
-    authenticate("policy"),
-    jsonBody,
-    async (req: Request, res: Response) => {
-      const { principal, startedAt } = locals(res);
-      const outcome = await run(principal, parse(schema, req.body), req);
-      // dsl.md §11.2: a rule that does not parse or evaluate is a 400 with the full response body.
-      sendJson(res, outcome.response.error === null ? 200 : 400, policyResponseBody(outcome, startedAt));
-    },
-  ];
-
-  const flowRoute = <S extends z.ZodType>(schema: S, run: (principal: Principal, body: z.output<S>, req: Request) => Promise<FlowRun>) => [
-    authenticate("flow"),
-    jsonBody,
-    async (req: Request, res: Response) => {
-      const outcome = await run(locals(res).principal, parse(schema, req.body), req);
-      sendJson(res, 200, flowResponseBody(outcome));
-    },
-  ];
-
-  const { execution } = services;
-  router.post(
-    "/run",
-    policyRoute(RunRuleRequest, (principal, body) => execution.runRule(principal, body.rule, body.data)),
-  );
-  router.post(
-    "/run/policy/:baseId",
-    policyRoute(RunDataRequest, (principal, body, req) => execution.runPolicy(principal, { by: "base", id: param(req, "baseId") }, body.data)),
-  );
-  router.post(
-    "/run/policy_version/:policyId",
-    policyRoute(RunDataRequest, (principal, body, req) =>
-      execution.runPolicy(principal, { by: "record", id: param(req, "policyId") }, body.data),
-    ),
-  );
-  router.post(
-    "/run/flow/:baseId",
-    flowRoute(RunDataRequest, (principal, body, req) =>
-      storedFlow(param(req, "baseId"), (id) => execution.runFlow(principal, { by: "base", id }, body.data)),
-    ),
-  );
-  router.post(
-    "/run/flow_version/:flowId",
-    flowRoute(RunDataRequest, (principal, body, req) =>
-      storedFlow(param(req, "flowId"), (id) => execution.runFlow(principal, { by: "record", id }, body.data)),
-    ),
-  );
-  router.post(
-    "/flow/test",
-    flowRoute(FlowTestRequest, (principal, body) => execution.testFlow(principal, body.flow, body.data)),
-  );
-
-  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
-    const family = (res.locals as Partial<Locals>).family;
-    if (!family || res.headersSent) return next(error); // not one of these routes, or too late to answer
-    const { status, body, retryAfterSeconds } = restErrorFor(error, family);
-    if (status >= 500 && status !== 503) req.log.error({ err: error }, "request failed");
-    if (retryAfterSeconds !== undefined) res.setHeader("retry-after", String(retryAfterSeconds));
-    sendJson(res, status, body);
+  for (const route of routes) {
+    router.on("POST", route.pattern, (req, res, params) => {
+      const started = process.hrtime.bigint();
+      const requestId = requestIdOf(req);
+      const reply = (status: number, text: string, extraHeaders: string[] = []) => {
+        // The body leaves the gateway in one write; a body that could not be read closes the connection.
+        res.writeHead(status, [
+          "content-type", "application/json; charset=utf-8",
+          "content-length", String(Buffer.byteLength(text)),
+          "x-request-id", requestId,
+          ...extraHeaders,
+          ...(req.complete ? [] : ["connection", "close"]),
+        ]);
+        res.end(text);
+        metrics.observeRequest("POST", route.pattern, status, started);
+        logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
+      };
+      authenticate(req)
+        .then((principal) => route.answer({ principal, params, req }, started))
+        .then(({ status, body }) => reply(status, serialize(body)))
+        .catch((error: unknown) => {
+          if (res.headersSent) return; // the client went away mid-answer: nothing more to say
+          const failure = restErrorFor(error, route.family);
+          if (failure.status >= 500 && failure.status !== 503) logger.error({ err: error, requestId }, "request failed");
+          reply(failure.status, JSON.stringify(failure.body), failure.retryAfterSeconds === undefined ? [] : ["retry-after", String(failure.retryAfterSeconds)]);
+        });
+    });
+  }
+  router.on("GET", "/openapi.json", (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(openApiJson) });
+    res.end(openApiJson);
   });
 
-  return { router, rateLimiter };
+  return {
+    handle(req, res, next) {
+      const found = router.find(req.method as FindMyWay.HTTPMethod, req.url ?? "/");
+      if (!found) return next();
+      found.handler(req, res, found.params, found.store, found.searchParams);
+    },
+  };
 }
-
-const param = (req: Request, name: string): string => String(req.params[name] ?? "");
 
 /** A stored flow that does not exist for the caller is FLOW_NOT_FOUND with its ID (dsl.md §12.4). */
 async function storedFlow(id: string, run: (id: string) => Promise<FlowRun>): Promise<FlowRun> {
