@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalAroundSequence, chainHash, GENESIS_HASH } from "../../src/modules/audit/audit-chain.js";
+import { canonicalAroundSequence, chainHash, GENESIS_HASH, referenceCanonicalForm } from "../../src/modules/audit/audit-chain.js";
 
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -49,6 +49,32 @@ describe("canonicalAroundSequence", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe("chainHash", () => {
+  it("hashes exactly what the general RFC 8785 canonicaliser makes of the event", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          detail: fc.dictionary(fc.string(), json, { maxKeys: 5 }),
+          sequence: fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }),
+          version: fc.option(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
+          actorType: fc.constantFrom("USER", "API_KEY", "SYSTEM"),
+          actorId: fc.option(fc.uuid()),
+          action: fc.constantFrom("CREATED", "EXECUTED", "KEY_REVOKED"),
+          baseId: fc.option(fc.uuid()),
+          recordId: fc.option(fc.uuid()),
+          groupId: fc.option(fc.uuid()),
+          ms: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+        }),
+        ({ ms, detail, ...fields }) => {
+          const event = { ...fields, tenantId: "6a0c5d9e-1f1e-4a4b-9d84-3f0f5a2b7c11", resourceKind: "POLICY", occurredAt: new Date(ms), detail: JSON.parse(JSON.stringify(detail)) };
+          expect(chainHash(GENESIS_HASH, event)).toBe(createHash("sha256").update(GENESIS_HASH + referenceCanonicalForm(event)).digest("hex"));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

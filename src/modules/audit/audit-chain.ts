@@ -19,11 +19,29 @@ export interface ChainedFields {
   detail: unknown;
 }
 
+/**
+ * RFC 8785 (JCS) of an event. The top level has fixed members whose values are strings, null or an integer,
+ * for which JCS is exactly JSON.stringify; so only the free-form detail goes through the general
+ * canonicaliser, and the members are written in JCS order (UTF-16 code units) directly. This runs for every
+ * audited run; the property test in test/audit/audit-chain.test.ts checks it against `canonicalize`.
+ */
 function canonicalForm(event: Omit<ChainedFields, "sequence">, sequence: string): string {
+  const text = JSON.stringify;
+  return (
+    `{"action":${text(event.action)},"actorId":${text(event.actorId)},"actorType":${text(event.actorType)}` +
+    `,"baseId":${text(event.baseId)},"detail":${canonicalize(event.detail ?? {}) ?? "{}"},"groupId":${text(event.groupId)}` +
+    `,"occurredAt":${text(event.occurredAt.toISOString())},"recordId":${text(event.recordId)}` +
+    `,"resourceKind":${text(event.resourceKind)},"sequence":${text(sequence)},"tenantId":${text(event.tenantId)}` +
+    `,"version":${text(event.version)}}`
+  );
+}
+
+/** The general canonicaliser over the same members, which the fast form above must always equal. */
+export function referenceCanonicalForm(event: ChainedFields): string {
   return (
     canonicalize({
       tenantId: event.tenantId,
-      sequence,
+      sequence: event.sequence.toString(),
       occurredAt: event.occurredAt.toISOString(),
       actorType: event.actorType,
       actorId: event.actorId,

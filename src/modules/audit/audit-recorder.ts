@@ -1,7 +1,8 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { actorOf, type Principal } from "../../identity/principal.js";
-import { canonicalAroundSequence, GENESIS_HASH } from "./audit-chain.js";
+import type { Database } from "../../database/database.js";
+import { canonicalAroundSequence, chainHash, type ChainedFields, GENESIS_HASH } from "./audit-chain.js";
 
 export type Transaction = Prisma.TransactionClient;
 
@@ -100,11 +101,21 @@ export async function appendCheckedAuditEvents(
   entries: readonly AttributedAuditEvent[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  // Whole milliseconds, the column's precision, so the stored row rehashes equal.
+  const rows = storedEvents(tenantId, entries).map((fields) => ({ ...fields, occurredAt: fields.occurredAt.toISOString(), ...canonicalAroundSequence(fields) }));
+  const params = [tenantId, JSON.stringify(rows)];
+  if ((await sql.execute(APPEND_EVENTS, params)) === 0) {
+    // The tenant's first event: create its head, then append (a concurrent first writer may have won the race).
+    await sql.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
+    if ((await sql.execute(APPEND_EVENTS, params)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
+  }
+}
+
+/** The events as their rows will read back, all stamped with the present millisecond (the column's precision). */
+function storedEvents(tenantId: string, entries: readonly AttributedAuditEvent[]): Omit<ChainedFields, "sequence">[] {
   const occurredAt = new Date(Date.now());
-  const rows = entries.map(({ principal, event }) => {
+  return entries.map(({ principal, event }) => {
     const actor = principal ? actorOf(principal) : { actorType: "SYSTEM" as const, actorId: null };
-    const fields = {
+    return {
       tenantId,
       occurredAt,
       actorType: actor.actorType,
@@ -117,15 +128,7 @@ export async function appendCheckedAuditEvents(
       groupId: event.groupId ?? null,
       detail: storedForm(event.detail),
     };
-    const { prefix, suffix } = canonicalAroundSequence(fields);
-    return { ...fields, occurredAt: occurredAt.toISOString(), prefix, suffix };
   });
-  const params = [tenantId, JSON.stringify(rows)];
-  if ((await sql.execute(APPEND_EVENTS, params)) === 0) {
-    // The tenant's first event: create its head, then append (a concurrent first writer may have won the race).
-    await sql.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
-    if ((await sql.execute(APPEND_EVENTS, params)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
-  }
 }
 
 const CREATE_HEAD = `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1::uuid, 0, $2)
@@ -170,6 +173,75 @@ const APPEND_EVENTS = `
     UPDATE audit_chain_heads SET last_sequence = last.sequence, last_hash = last.hash
     FROM (SELECT sequence, hash FROM appended ORDER BY sequence DESC LIMIT 1) AS last
     WHERE audit_chain_heads.tenant_id = $1::uuid`;
+
+/** Where a tenant's chain ends: its last sequence number and hash. */
+export interface ChainHead {
+  sequence: bigint;
+  hash: string;
+}
+
+/** The tenant's chain head as committed now; created (at the genesis hash) for the tenant's first event. */
+export async function readChainHead(database: Database, tenantId: string): Promise<ChainHead> {
+  for (;;) {
+    const [head] = await database.query<{ last_sequence: string | bigint; last_hash: string }>(READ_HEAD, [tenantId]);
+    if (head) return { sequence: BigInt(head.last_sequence), hash: head.last_hash };
+    await database.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
+  }
+}
+
+/**
+ * Appends events after `head`, hashing them here, in one statement that moves the head only if it is still
+ * where `head` says (compare-and-swap). Returns the new head, or null when another writer moved it first (the
+ * caller reads the head again and retries). A writer that owns a tenant's appends in its process — the
+ * execution-event batcher — knows the head from its own last append, so its steady state is one statement
+ * per batch, and Postgres only inserts rows: no lock wait, no hashing or JSON chain-building in SQL. The
+ * unique (tenant, sequence) index would refuse a second chain even if the compare-and-swap were bypassed.
+ */
+export async function appendAfterHead(
+  database: Database,
+  tenantId: string,
+  head: ChainHead,
+  entries: readonly AttributedAuditEvent[],
+): Promise<ChainHead | null> {
+  let { sequence, hash } = head;
+  const rows = storedEvents(tenantId, entries).map((fields) => {
+    const previousHash = hash;
+    sequence += 1n;
+    hash = chainHash(previousHash, { ...fields, sequence });
+    return {
+      sequence: sequence.toString(),
+      occurred_at: fields.occurredAt.toISOString(),
+      actor_type: fields.actorType,
+      actor_id: fields.actorId,
+      action: fields.action,
+      resource_kind: fields.resourceKind,
+      base_id: fields.baseId,
+      record_id: fields.recordId,
+      version: fields.version,
+      group_id: fields.groupId,
+      detail: fields.detail,
+      previous_hash: previousHash,
+      hash,
+    };
+  });
+  const inserted = await database.execute(APPEND_AFTER_HEAD, [tenantId, head.sequence.toString(), sequence.toString(), hash, JSON.stringify(rows)]);
+  return inserted === rows.length ? { sequence, hash } : null;
+}
+
+const READ_HEAD = `SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1::uuid`;
+
+const APPEND_AFTER_HEAD = `
+    WITH moved AS (
+      UPDATE audit_chain_heads SET last_sequence = $3::bigint, last_hash = $4
+      WHERE tenant_id = $1::uuid AND last_sequence = $2::bigint
+      RETURNING tenant_id
+    )
+    INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
+                              version, group_id, detail, previous_hash, hash)
+    SELECT moved.tenant_id, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
+           e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
+    FROM moved, json_to_recordset($5::json) AS e(sequence bigint, occurred_at timestamptz, actor_type text, actor_id uuid, action text,
+         resource_kind text, base_id uuid, record_id uuid, version int, group_id uuid, detail jsonb, previous_hash text, hash text)`;
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
 export function recordAuditEvents(

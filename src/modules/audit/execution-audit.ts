@@ -1,6 +1,14 @@
 import type { Database } from "../../database/database.js";
 import type { Principal } from "../../identity/principal.js";
-import { appendCheckedAuditEvents, auditEventProblem, type AuditEventInput } from "./audit-recorder.js";
+import {
+  appendAfterHead,
+  appendCheckedAuditEvents,
+  auditEventProblem,
+  type AttributedAuditEvent,
+  type AuditEventInput,
+  type ChainHead,
+  readChainHead,
+} from "./audit-recorder.js";
 
 export interface ExecutionAuditOptions {
   /** Most events written in one statement. */
@@ -19,7 +27,12 @@ interface TenantQueue {
   /** The batch being written, if any: a tenant's appends serialise on its chain head anyway. */
   flushing: Promise<void> | null;
   scheduled: boolean;
+  /** Where this process's last append left the tenant's chain; unknown after an error or a lost race. */
+  head: ChainHead | null;
 }
+
+/** Compare-and-swap appends that may lose to other writers before this one queues on the head's lock. */
+const OPTIMISTIC_ATTEMPTS = 3;
 
 export class ExecutionAuditClosedError extends Error {
   override name = "ExecutionAuditClosedError";
@@ -58,7 +71,7 @@ export class ExecutionAuditBatcher {
     if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
-      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false }));
+      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false, head: null }));
       queue.pending.push({ principal, event, resolve, reject });
       this.schedule(tenantId, queue);
     });
@@ -95,12 +108,12 @@ export class ExecutionAuditBatcher {
     const write = async (): Promise<void> => {
       try {
         this.transactionCount += 1;
-        // One statement, atomic on its own: no interactive transaction, so a batch costs one round trip.
         // Each event was checked by `record`, so one malformed event never fails a batch.
-        await appendCheckedAuditEvents(this.database, tenantId, batch);
+        await this.append(tenantId, queue, batch);
         this.eventCount += batch.length;
         for (const entry of batch) entry.resolve();
       } catch (error) {
+        queue.head = null; // the batch may or may not have committed
         for (const entry of batch) entry.reject(error);
       }
     };
@@ -112,5 +125,19 @@ export class ExecutionAuditBatcher {
     });
     queue.flushing = flushing;
     return flushing;
+  }
+
+  /**
+   * One statement, atomic on its own (no interactive transaction), appending after the head this process
+   * last left; when another process (or a transaction of a change) moved the head meanwhile, it is read again.
+   * Should other writers keep winning, the batch queues on the head's row lock instead, which cannot lose.
+   */
+  private async append(tenantId: string, queue: TenantQueue, batch: readonly AttributedAuditEvent[]): Promise<void> {
+    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+      queue.head ??= await readChainHead(this.database, tenantId);
+      queue.head = await appendAfterHead(this.database, tenantId, queue.head, batch);
+      if (queue.head) return;
+    }
+    await appendCheckedAuditEvents(this.database, tenantId, batch);
   }
 }
