@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../src/identity/principal.js";
 import { verifyChain } from "../../src/modules/audit/audit-verifier.js";
+import { appendAfterHead, readChainHead } from "../../src/modules/audit/audit-recorder.js";
 import { ExecutionAuditBatcher, ExecutionAuditClosedError } from "../../src/modules/audit/execution-audit.js";
 import { installAuditFailureTrigger } from "../support/bases.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
@@ -57,6 +58,31 @@ describe("ExecutionAuditBatcher", () => {
       expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: t === a ? 300 : 100 });
     }
     await batcher.close();
+  });
+
+  it("keeps one chain when two processes' batchers append to one tenant at once", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    const principal = userPrincipal(t, "u");
+    // Two batchers on one database are what two gateway processes are: each appends after the head it last left.
+    const first = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 8 });
+    const second = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 8 });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? first : second).record(principal, t.id, executed(i))));
+    expect(first.stats.events + second.stats.events).toBe(300);
+    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 300 });
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  it("appends after a stale head nothing at all, and after the current head everything", async () => {
+    const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
+    const entries = [{ principal: userPrincipal(t, "u"), event: executed(1) }];
+    const genesis = await readChainHead(gateway.database, t.id);
+    const moved = await appendAfterHead(gateway.database, t.id, genesis, entries);
+    expect(moved).toMatchObject({ sequence: 1n });
+    expect(await appendAfterHead(gateway.database, t.id, genesis, entries)).toBeNull();
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(1);
+    expect(await appendAfterHead(gateway.database, t.id, moved!, entries)).toMatchObject({ sequence: 2n });
+    expect(await readChainHead(gateway.database, t.id)).toMatchObject({ sequence: 2n });
+    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 2 });
   });
 
   it("interleaves with ordinary audited changes in one unbroken chain", async () => {
