@@ -52,6 +52,12 @@ export class ApiKeyRowCache<Row> {
     this.subscribe(); // at start-up, so that the first requests can already be cached
   }
 
+  /** The key's row when it is in memory and fresh, without reading the database. */
+  peek(prefix: string): Row | undefined {
+    const entry = this.entries.get(prefix);
+    return entry && this.subscribed && this.now() - entry.loadedAt < this.ttlMs ? entry.row : undefined;
+  }
+
   /** The key's row, from memory when it is fresh, else from the database. Unknown prefixes are never cached. */
   async get(prefix: string): Promise<Row | null> {
     const entry = this.entries.get(prefix);

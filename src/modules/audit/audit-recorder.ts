@@ -30,7 +30,12 @@ const storedForm = (detail: Record<string, unknown> | undefined): Record<string,
   detail === undefined ? {} : (JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UNSTORABLE_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * JSONB refuses NUL and unpaired surrogates in text. JSON.stringify writes exactly those as `\u0000` and
+ * `\ud800`–`\udfff` escapes (paired surrogates stay raw), so they show as such an escape after an even run of
+ * backslashes (an odd run would make the backslash itself escaped text).
+ */
+const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
 
 /**
  * Why the database would refuse this event, or null when it would store it. Batching writers check each event
@@ -45,13 +50,8 @@ export function auditEventProblem(event: AuditEventInput): string | null {
     return "version is not a 32-bit integer";
   }
   try {
-    // JSONB refuses NUL and unpaired surrogates in text; JSON.stringify throws on cycles and BigInt.
-    let unstorable = false;
-    JSON.stringify(event.detail ?? {}, (key: string, value: unknown) => {
-      if (UNSTORABLE_TEXT.test(key) || (typeof value === "string" && UNSTORABLE_TEXT.test(value))) unstorable = true;
-      return value;
-    });
-    if (unstorable) return "detail contains a NUL character or an unpaired surrogate";
+    // JSON.stringify throws on cycles and BigInt.
+    if (UNSTORABLE_ESCAPE.test(JSON.stringify(event.detail ?? {}))) return "detail contains a NUL character or an unpaired surrogate";
   } catch (error) {
     return `detail is not JSON: ${(error as Error).message}`;
   }
