@@ -1,3 +1,5 @@
+import http from "node:http";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -287,6 +289,51 @@ describe("authentication, scope and limits on every route", () => {
       expect(response.status, route).toBe(413);
       expect(response.body).toEqual({ code: "PAYLOAD_TOO_LARGE", message: expect.any(String) });
     }
+  });
+
+  it("answers a body declared over the limit with 413 without reading it, and closes that connection", async () => {
+    // Only the headers and a few bytes are sent: the answer must not wait for the promised two megabytes.
+    const answer = await new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+      const request = http.request(`${gateway.url}/run/policy/x`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(2 * 1024 * 1024), "x-api-key": keys.view! },
+      });
+      request.on("response", (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+        response.on("end", () => resolve({ status: response.statusCode!, connection: response.headers.connection, body }));
+      });
+      request.on("error", reject);
+      request.write('{"data":{"blob":"');
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.connection).toBe("close");
+    expect(JSON.parse(answer.body)).toEqual({ code: "PAYLOAD_TOO_LARGE", message: "The request body is larger than 1048576 bytes" });
+  });
+
+  it("refuses a compressed body with 415, naming the encoding", async () => {
+    const response = await fetch(`${gateway.url}/run`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip", "x-api-key": keys.view! },
+      body: gzipSync(JSON.stringify({ rule: AGE, data: { person: { age: 20 } } })),
+    });
+    expect(response.status).toBe(415);
+    expect(await response.json()).toEqual({ code: "UNSUPPORTED_MEDIA_TYPE", message: "Compressed request bodies (content-encoding: gzip) are not accepted" });
+  });
+
+  it("reads a body that starts with a byte-order mark", async () => {
+    const response = await post(gateway.url, "/run", null, { key: keys.view, raw: `\uFEFF${JSON.stringify({ rule: AGE, data: { person: { age: 20 } } })}` });
+    expect(response.status).toBe(200);
+    expect(response.body.result).toBe(true);
+  });
+
+  it("answers with the client's request ID and counts each route in the metrics under its pattern", async () => {
+    const response = await post(gateway.url, "/run", { rule: AGE, data: { person: { age: 20 } } }, { key: keys.view, headers: { "x-request-id": "sdk-call-7" } });
+    expect(response.headers.get("x-request-id")).toBe("sdk-call-7");
+    await post(gateway.url, `/run/policy/${crypto.randomUUID()}`, { data: {} }, { key: keys.view });
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/verdict_http_request_duration_seconds_count\{method="POST",route="\/run",status="200"\} [1-9]/);
+    expect(metrics).toMatch(/verdict_http_request_duration_seconds_count\{method="POST",route="\/run\/policy\/:baseId",status="404"\} [1-9]/);
   });
 
   it("answers unknown REST routes with 404 and keeps GraphQL working beside them", async () => {
