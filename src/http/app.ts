@@ -22,6 +22,7 @@ import { graphiql } from "./graphiql.js";
 import { healthRoutes } from "./health.js";
 import { Metrics } from "./metrics.js";
 import { requestContext } from "./request-context.js";
+import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
 
 export interface AppDependencies {
@@ -94,6 +95,9 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   app.use(requestContext(logger));
   app.use(metrics.middleware());
   app.use(healthRoutes(deps.database, deps.expectedMigrations, config.DATABASE_TIMEOUT_MS));
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -4,7 +4,7 @@ import type { IncomingMessage } from "node:http";
 export class BodyError extends Error {
   override name = "BodyError";
   constructor(
-    readonly reason: "too-large" | "malformed-json" | "compressed",
+    readonly reason: "too-large" | "malformed-json" | "compressed" | "aborted",
     message: string,
   ) {
     super(message);
@@ -41,7 +41,12 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
       chunks.push(chunk);
     };
     req.on("data", onData);
-    req.once("error", reject);
+    // A client that hangs up mid-body gets no answer; its request still ends here rather than waiting forever.
+    const aborted = () => reject(new BodyError("aborted", "The request body was not received completely"));
+    req.once("error", aborted);
+    req.once("close", () => {
+      if (!req.complete) aborted();
+    });
     req.once("end", () => {
       if (size > limitBytes) return;
       if (size === 0) return resolve(undefined);

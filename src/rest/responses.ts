@@ -125,6 +125,8 @@ export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse
         return { status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: error.message } };
       case "compressed":
         return { status: 415, body: { code: "UNSUPPORTED_MEDIA_TYPE", message: error.message } };
+      case "aborted":
+        return { status: 400, body: { code: "VALIDATION_ERROR", message: error.message } };
       case "malformed-json":
         if (family === "flow") return flowErrorResponse(invalidJsonBodyError());
         return { status: 400, body: { code: "VALIDATION_ERROR", message: error.message } };

@@ -15,7 +15,6 @@ import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { openApiDocument } from "./openapi.js";
 import { RateLimiter } from "./rate-limit.js";
 import { flowResponseBody, policyResponseBody, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
@@ -30,7 +29,10 @@ export interface RestDependencies {
 }
 
 export interface RestRoutes {
-  /** Answers the request when it is one of the shim's routes; otherwise calls `next` (the express app). */
+  /**
+   * Answers the request when it is one of the shim's execution routes; otherwise calls `next` (the express
+   * app, which also serves the shim's `/openapi.json`).
+   */
   handle(req: IncomingMessage, res: ServerResponse, next: () => void): void;
 }
 
@@ -65,7 +67,6 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const { config, services, logger, metrics } = deps;
   const rateLimiter = new RateLimiter(deps.database);
   const router = FindMyWay({ ignoreTrailingSlash: true });
-  const openApiJson = JSON.stringify(openApiDocument());
 
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
     const parsed = schema.safeParse(body === undefined ? {} : body);
@@ -165,10 +166,6 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         });
     });
   }
-  router.on("GET", "/openapi.json", (_req, res) => {
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(openApiJson) });
-    res.end(openApiJson);
-  });
 
   return {
     handle(req, res, next) {
