@@ -77,6 +77,22 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   const tenantId = asAdmin.data.viewer.tenant.id;
   const asKey = await graphql(first.url, "{ viewer { credential scopes } }", {}, { "x-api-key": key! });
   expect(asKey.data.viewer).toEqual({ credential: "API_KEY", scopes: ["VIEW"] });
+
+  // A stored policy run through the REST shim is audited on the embedded database too (the first append
+  // creates the tenant's chain head, the next ones append after it).
+  const created = await graphql(first.url, `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`, {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+  });
+  const baseId = created.data.createPolicy.base.id;
+  for (const age of [20, 10, 30]) {
+    const run = await fetch(`${first.url}/run/policy/${baseId}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": key! }, body: JSON.stringify({ data: { person: { age } } }) });
+    expect(run.status).toBe(200);
+    expect(((await run.json()) as { result: boolean }).result).toBe(age >= 18);
+  }
+  const audit = await graphql(first.url, `{ auditEvents(filter: { actions: [EXECUTED] }) { totalCount } verifyAuditChain { valid } }`, {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "AUDITOR")}`,
+  });
+  expect(audit.data).toEqual({ auditEvents: { totalCount: 3 }, verifyAuditChain: { valid: true } });
   expect(await stop(first.child)).toBe(0);
 
   const second = await startEmbedded();
