@@ -11,7 +11,7 @@ import { BodyError } from "./body.js";
 import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
 
 /** The wire shapes of schemas.ts (PolicyResponse, FlowResponse), in the engine's own types. */
-export interface PolicyResponseBody extends PolicyResponse {
+interface PolicyResponseBody extends PolicyResponse {
   execution: { orchestrator: { go: string; database: string; total: string }; engine: string; total: string };
 }
 
@@ -60,7 +60,7 @@ export function serialize(body: unknown): string {
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
 
 /** dsl.md §11.2. `go` is everything the gateway spent on the request outside the engine and storage reads. */
-export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
+function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
   const { response, timings } = run;
   const elapsed = process.hrtime.bigint() - requestStartedAt;
   let go = elapsed - timings.engineNs - timings.databaseNs;
@@ -79,6 +79,23 @@ export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): Po
       total: String(orchestrator + timings.engineNs),
     },
   };
+}
+
+// A policy's `rule` lines are the compiled policy's own frozen array, the same object for every run of it.
+const ruleJson = new WeakMap<readonly string[], string>();
+
+/**
+ * The JSON text of a policy answer, members in the order of dsl.md §11.2. Written out member by member so that
+ * the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not per run.
+ */
+export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint): string {
+  const body = policyResponseBody(run, requestStartedAt);
+  let rule = ruleJson.get(body.rule);
+  if (rule === undefined) ruleJson.set(body.rule, (rule = JSON.stringify(body.rule)));
+  return (
+    `{"result":${body.result},"trace":${JSON.stringify(body.trace)},"rule":${rule},"data":${serialize(body.data) ?? "null"}` +
+    `,"error":${JSON.stringify(body.error)},"labels":${JSON.stringify(body.labels)},"execution":${JSON.stringify(body.execution)}}`
+  );
 }
 
 /** dsl.md §12.3. Custom nodes run nothing; they carry zero timings so every entry has the same shape. */

@@ -16,7 +16,7 @@ import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
 import { RateLimiter } from "./rate-limit.js";
-import { flowResponseBody, policyResponseBody, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
+import { flowResponseBody, policyResponseJson, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
 export interface RestDependencies {
@@ -43,8 +43,8 @@ interface Call {
   req: IncomingMessage;
 }
 
-/** A route answers with a status and a body; failures are thrown and shaped by restErrorFor. */
-type Answer = { status: number; body: unknown };
+/** A route answers with a status and a JSON text; failures are thrown and shaped by restErrorFor. */
+type Answer = { status: number; json: string };
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
 /** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
@@ -84,7 +84,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     async answer({ principal, params, req }, started) {
       const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
       // dsl.md §11.2: a rule that does not parse or evaluate is a 400 with the full response body.
-      return { status: outcome.response.error === null ? 200 : 400, body: policyResponseBody(outcome, started) };
+      return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started) };
     },
   });
 
@@ -97,7 +97,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     family: "flow",
     async answer({ principal, params, req }) {
       const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
-      return { status: 200, body: flowResponseBody(outcome) };
+      return { status: 200, json: serialize(flowResponseBody(outcome)) };
     },
   });
 
@@ -157,7 +157,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       };
       authenticate(req)
         .then((principal) => route.answer({ principal, params, req }, started))
-        .then(({ status, body }) => reply(status, serialize(body)))
+        .then(({ status, json }) => reply(status, json))
         .catch((error: unknown) => {
           if (res.headersSent) return; // the client went away mid-answer: nothing more to say
           const failure = restErrorFor(error, route.family);
