@@ -1,7 +1,7 @@
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
-import { timingSafeEqual } from "node:crypto";
 import { apiKeyMatches, apiKeyPrefix, parseApiKey } from "./api-key-format.js";
 import { ApiKeyRowCache } from "./api-key-cache.js";
 import type { Role } from "../generated/prisma/enums.js";

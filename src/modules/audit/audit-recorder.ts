@@ -67,7 +67,7 @@ export interface StatementRunner {
   execute(sql: string, params: readonly unknown[]): Promise<number>;
 }
 
-export const inTransaction = (tx: Transaction): StatementRunner => ({
+const inTransaction = (tx: Transaction): StatementRunner => ({
   execute: (sql, params) => tx.$executeRawUnsafe(sql, ...params),
 });
 
@@ -82,7 +82,7 @@ export const inTransaction = (tx: Transaction): StatementRunner => ({
  * one `chainHash` computes: the canonical JSON is prepared here around the sequence number, which only the
  * locked head decides (see canonicalAroundSequence).
  */
-export async function recordAttributedAuditEvents(
+async function recordAttributedAuditEvents(
   sql: StatementRunner,
   tenantId: string,
   entries: readonly AttributedAuditEvent[],
