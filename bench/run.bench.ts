@@ -182,6 +182,7 @@ async function main(): Promise<void> {
     const audit = batcher.stats;
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
+    const lostRaces = audit.lostRaces - auditBefore.lostRaces;
     process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy, dsl §14) and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
     console.table(rows);
     const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
       );
     }
     process.stdout.write(
-      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction); ` +
+      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved); ` +
         `gateway requests measured ${gatewayRequests}\n` +
         `rate limiter: ${limiterUs.toFixed(2)} µs CPU per request (${limiter.leases} upserts for ${takes} requests)\n`,
     );

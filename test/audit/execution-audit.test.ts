@@ -72,13 +72,15 @@ describe("ExecutionAuditBatcher", () => {
     await Promise.all([first.close(), second.close()]);
   });
 
-  it("appends after a stale head nothing at all, and after the current head everything", async () => {
+  it("appends after a stale or foreign head nothing at all, and after the current head everything", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
     const entries = [{ principal: userPrincipal(t, "u"), event: executed(1) }];
     const genesis = await readChainHead(gateway.database, t.id);
     const moved = await appendAfterHead(gateway.database, t.id, genesis, entries);
     expect(moved).toMatchObject({ sequence: 1n });
     expect(await appendAfterHead(gateway.database, t.id, genesis, entries)).toBeNull();
+    // The right sequence number with another hash is a head some other writer reached: refused as well.
+    expect(await appendAfterHead(gateway.database, t.id, { sequence: moved!.sequence, hash: "f".repeat(64) }, entries)).toBeNull();
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(1);
     expect(await appendAfterHead(gateway.database, t.id, moved!, entries)).toMatchObject({ sequence: 2n });
     expect(await readChainHead(gateway.database, t.id)).toMatchObject({ sequence: 2n });

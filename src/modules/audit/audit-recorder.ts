@@ -196,6 +196,7 @@ export async function readChainHead(database: Database, tenantId: string): Promi
  * execution-event batcher — knows the head from its own last append, so its steady state is one statement
  * per batch, and Postgres only inserts rows: no lock wait, no hashing or JSON chain-building in SQL. The
  * unique (tenant, sequence) index would refuse a second chain even if the compare-and-swap were bypassed.
+ * The compare covers the hash as well as the sequence number (see APPEND_AFTER_HEAD).
  */
 export async function appendAfterHead(
   database: Database,
@@ -224,23 +225,27 @@ export async function appendAfterHead(
       hash,
     };
   });
-  const inserted = await database.execute(APPEND_AFTER_HEAD, [tenantId, head.sequence.toString(), sequence.toString(), hash, JSON.stringify(rows)]);
-  return inserted === rows.length ? { sequence, hash } : null;
+  const params = [tenantId, head.sequence.toString(), head.hash, sequence.toString(), hash, JSON.stringify(rows)];
+  return (await database.execute(APPEND_AFTER_HEAD, params)) === rows.length ? { sequence, hash } : null;
 }
 
 const READ_HEAD = `SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1::uuid`;
 
+/**
+ * The head moves only from exactly ($2, $3). The hash is compared too, although sequence numbers only grow,
+ * so that a head known in some other way than from a committed append can never link to the wrong event.
+ */
 const APPEND_AFTER_HEAD = `
     WITH moved AS (
-      UPDATE audit_chain_heads SET last_sequence = $3::bigint, last_hash = $4
-      WHERE tenant_id = $1::uuid AND last_sequence = $2::bigint
+      UPDATE audit_chain_heads SET last_sequence = $4::bigint, last_hash = $5
+      WHERE tenant_id = $1::uuid AND last_sequence = $2::bigint AND last_hash = $3
       RETURNING tenant_id
     )
     INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
                               version, group_id, detail, previous_hash, hash)
     SELECT moved.tenant_id, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
            e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
-    FROM moved, json_to_recordset($5::json) AS e(sequence bigint, occurred_at timestamptz, actor_type text, actor_id uuid, action text,
+    FROM moved, json_to_recordset($6::json) AS e(sequence bigint, occurred_at timestamptz, actor_type text, actor_id uuid, action text,
          resource_kind text, base_id uuid, record_id uuid, version int, group_id uuid, detail jsonb, previous_hash text, hash text)`;
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */

@@ -56,6 +56,7 @@ export class ExecutionAuditBatcher {
   private closed = false;
   private transactionCount = 0;
   private eventCount = 0;
+  private lostRaceCount = 0;
 
   constructor(
     private readonly database: Database,
@@ -77,9 +78,9 @@ export class ExecutionAuditBatcher {
     });
   }
 
-  /** Batches (each one statement, its own transaction) and events written so far (for tests and metrics). */
-  get stats(): { transactions: number; events: number } {
-    return { transactions: this.transactionCount, events: this.eventCount };
+  /** Batches (each one statement, its own transaction), events written and heads found moved, so far (for tests and metrics). */
+  get stats(): { transactions: number; events: number; lostRaces: number } {
+    return { transactions: this.transactionCount, events: this.eventCount, lostRaces: this.lostRaceCount };
   }
 
   /** Refuses new events and resolves once everything already recorded is committed (or has failed). */
@@ -137,6 +138,7 @@ export class ExecutionAuditBatcher {
       queue.head ??= await readChainHead(this.database, tenantId);
       queue.head = await appendAfterHead(this.database, tenantId, queue.head, batch);
       if (queue.head) return;
+      this.lostRaceCount += 1;
     }
     await appendCheckedAuditEvents(this.database, tenantId, batch);
   }
