@@ -79,7 +79,7 @@ describe("GET /openapi.json", () => {
 });
 
 describe("real responses conform to the document", () => {
-  it("policy routes: 200, 400 (evaluation and validation), 401, 403, 404, 413", async () => {
+  it("policy routes: 200, 400 (evaluation and validation), 401, 403, 404, 413, 415", async () => {
     const author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
     const policy = await author.policy(op.AGE_POLICY, true);
     const labelled = await author.policy("A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.", true);
@@ -112,6 +112,9 @@ describe("real responses conform to the document", () => {
       const route = path.startsWith("/run/policy/") ? "/run/policy/{baseId}" : path.startsWith("/run/policy_version/") ? "/run/policy_version/{policyId}" : path;
       expectConforms(route, status, response.body, response.headers);
     }
+    const compressed = await post(gateway.url, "/run", { rule: op.AGE_POLICY, data: {} }, { key: keys.view, headers: { "content-encoding": "gzip" } });
+    expect(compressed.status).toBe(415);
+    expectConforms("/run", 415, compressed.body, compressed.headers);
   });
 
   it("flow routes: 200, 400 (each §12.4 code), 401, 403, 404", async () => {
