@@ -28,16 +28,17 @@ export function connectPostgres(options: PostgresOptions): Database {
     transactionOptions: { maxWait: options.poolWaitMs, timeout: 15_000 },
   });
   const listeners = new NotificationListener(options.url, options.onError);
+  // Named, so each connection prepares the statement once and Postgres skips parsing and planning after.
+  const prepared = (sql: string, params: readonly unknown[]) => pool.query({ name: statementName(sql), text: sql, values: [...params] });
 
   return {
     kind: "postgres",
     prisma,
     async query(sql, params) {
-      // Named, so each connection prepares the statement once and Postgres skips parsing and planning after.
-      return (await pool.query({ name: statementName(sql), text: sql, values: [...params] })).rows;
+      return (await prepared(sql, params)).rows;
     },
     async execute(sql, params) {
-      return (await pool.query({ name: statementName(sql), text: sql, values: [...params] })).rowCount ?? 0;
+      return (await prepared(sql, params)).rowCount ?? 0;
     },
     async ping(timeoutMs) {
       await withTimeout(pool.query("SELECT 1"), timeoutMs, "database ping");
