@@ -30,7 +30,7 @@ import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
-import { RateLimiter } from "../src/rest/rate-limit.js";
+import { RateLimiter } from "../src/http/rate-limit.js";
 import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
 import { benchDatabase } from "./support/database.js";

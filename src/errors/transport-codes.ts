@@ -1,13 +1,18 @@
 import { DomainErrorCode } from "./domain-error.js";
 
-export type GraphQLErrorCode =
-  | "UNAUTHENTICATED"
-  | "FORBIDDEN"
-  | "NOT_FOUND"
-  | "BAD_USER_INPUT"
-  | "CONFLICT"
-  | "SERVICE_UNAVAILABLE"
-  | "INTERNAL_SERVER_ERROR";
+/** Every `extensions.code` this API answers with. */
+export const GRAPHQL_ERROR_CODES = [
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "NOT_FOUND",
+  "BAD_USER_INPUT",
+  "CONFLICT",
+  "RATE_LIMITED",
+  "SERVICE_UNAVAILABLE",
+  "INTERNAL_SERVER_ERROR",
+] as const;
+
+export type GraphQLErrorCode = (typeof GRAPHQL_ERROR_CODES)[number];
 
 const unreachable = (code: never): never => {
   throw new Error(`Unmapped domain error code ${String(code)}`);
@@ -29,6 +34,7 @@ export function graphQLCodeFor(code: DomainErrorCode): GraphQLErrorCode {
     case DomainErrorCode.StaleRevision:
       return "CONFLICT";
     case DomainErrorCode.RateLimited:
+      return "RATE_LIMITED";
     case DomainErrorCode.DatabaseUnavailable:
       return "SERVICE_UNAVAILABLE";
     default:

@@ -1,9 +1,10 @@
 import type { GraphQLFormattedError } from "graphql";
 import { unwrapResolverError } from "@apollo/server/errors";
 import { classifyError } from "../errors/classify.js";
-import { graphQLCodeFor } from "../errors/transport-codes.js";
+import { GRAPHQL_ERROR_CODES, graphQLCodeFor } from "../errors/transport-codes.js";
 
-const CLIENT_CODES = new Set(["UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "BAD_USER_INPUT", "CONFLICT", "SERVICE_UNAVAILABLE"]);
+/** Codes already in this API's vocabulary (set before execution, e.g. by authentication or rate limiting), passed through. */
+const CLIENT_CODES = new Set<string>(GRAPHQL_ERROR_CODES.filter((code) => code !== "INTERNAL_SERVER_ERROR"));
 
 /** Apollo's own request-shape codes all mean "the client sent something wrong"; the original stays as `reason`. */
 const REQUEST_SHAPE_CODES = new Set([

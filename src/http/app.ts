@@ -1,5 +1,5 @@
 import http from "node:http";
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin, HeaderMap } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -16,11 +16,14 @@ import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../graphql/loaders.js";
 import type { Authenticator } from "../identity/authenticate.js";
+import type { Principal } from "../identity/principal.js";
+import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
 import { graphiql } from "./graphiql.js";
 import { healthRoutes } from "./health.js";
 import { Metrics } from "./metrics.js";
+import { countRequest, RateLimiter } from "./rate-limit.js";
 import { requestContext } from "./request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
@@ -50,7 +53,8 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const metrics = new Metrics();
   // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
   // the server; everything else goes to express.
-  const rest = restRoutes({ config, logger, metrics, database: deps.database, services: deps.services, authenticator: deps.authenticator });
+  const rateLimiter = new RateLimiter(deps.database);
+  const rest = restRoutes({ config, logger, metrics, rateLimiter, database: deps.database, services: deps.services, authenticator: deps.authenticator });
   const server = http.createServer((req, res) => rest.handle(req, res, () => app(req, res)));
 
   const armor = new ApolloArmor({
@@ -110,7 +114,15 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
-          const principal = await deps.authenticator.authenticate(req.headers);
+          let principal: Principal | null;
+          try {
+            principal = await deps.authenticator.authenticate(req.headers);
+          } catch (error) {
+            // A bad credential counts against the client address's allowance, as on the REST routes.
+            if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countRequest(rateLimiter, config, null, req);
+            throw error;
+          }
+          await countRequest(rateLimiter, config, principal, req);
           return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.database) };
         } catch (error) {
           throw contextError(error);
@@ -145,11 +157,14 @@ export function httpErrorFor(error: unknown): { status: number; body: { code: st
   return { status: 500, body: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
 }
 
-/** Authentication runs before execution, so its failures need their HTTP status and code set here. */
+/** Authentication and rate limiting run before execution, so their failures need their HTTP status, code and headers set here. */
 function contextError(error: unknown): GraphQLError {
   const domain = classifyError(error);
   if (!domain) return new GraphQLError("Internal server error", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  const retryAfter = domain.code === DomainErrorCode.RateLimited ? Number(domain.details.retryAfterSeconds) || 1 : undefined;
+  // Apollo reads `http.headers` as a HeaderMap; graphql-yoga's typings (pulled in by a dependency) declare a record.
+  const headers = retryAfter ? (new HeaderMap([["retry-after", String(retryAfter)]]) as unknown as Record<string, string>) : undefined;
   return new GraphQLError(domain.message, {
-    extensions: { code: graphQLCodeFor(domain.code), http: { status: httpStatusFor(domain.code) } },
+    extensions: { code: graphQLCodeFor(domain.code), http: { status: httpStatusFor(domain.code), ...(headers ? { headers } : {}) } },
   });
 }

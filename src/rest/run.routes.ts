@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
-import proxyAddr from "proxy-addr";
 import type { z } from "zod";
 import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
@@ -15,7 +14,7 @@ import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { RateLimiter } from "./rate-limit.js";
+import { countRequest, type RateLimiter } from "../http/rate-limit.js";
 import { flowResponseBody, policyResponseJson, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -26,6 +25,8 @@ export interface RestDependencies {
   database: Database;
   services: Services;
   authenticator: Authenticator;
+  /** Shared with GraphQL, so a key's allowance covers both ways of running. */
+  rateLimiter: RateLimiter;
 }
 
 export interface RestRoutes {
@@ -47,9 +48,6 @@ interface Call {
 type Answer = { status: number; json: string };
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
-/** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
-const trustLoopback = proxyAddr.compile("loopback");
-
 /**
  * The REST compatibility shim (product.md §7): the execution routes existing clients call with an
  * `x-api-key`. Each route only validates its body, calls the ExecutionService that GraphQL uses (which does
@@ -65,7 +63,6 @@ const trustLoopback = proxyAddr.compile("loopback");
  */
 export function restRoutes(deps: RestDependencies): RestRoutes {
   const { config, services, logger, metrics } = deps;
-  const rateLimiter = new RateLimiter(deps.database);
   const router = FindMyWay({ ignoreTrailingSlash: true });
 
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
@@ -128,13 +125,10 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       principal = await deps.authenticator.authenticate({ "x-api-key": key });
       if (!principal) throw unauthenticated("An API key is required in the x-api-key header");
     } catch (error) {
-      if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) {
-        await rateLimiter.enforce(`ip:${proxyAddr(req, trustLoopback)}`, config.RATE_LIMIT_PER_IP_PER_MINUTE);
-      }
+      if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countRequest(deps.rateLimiter, config, null, req);
       throw error;
     }
-    const limitKey = principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
-    await rateLimiter.enforce(limitKey, config.RATE_LIMIT_PER_MINUTE);
+    await countRequest(deps.rateLimiter, config, principal, req);
     return principal;
   };
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RateLimiter } from "../../src/rest/rate-limit.js";
+import { RateLimiter } from "../../src/http/rate-limit.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { post } from "./support.js";
+import { post } from "../rest/support.js";
 
 let gateway: TestGateway;
 let second: TestGateway;
@@ -29,7 +29,7 @@ async function freshWindowAhead(): Promise<void> {
 
 const run = (url: string, key?: string) => post(url, "/run", { rule: op.AGE_POLICY, data: { Person: { age: 20 } } }, { key });
 
-describe("per-key and per-IP rate limits, shared by gateway processes", () => {
+describe("per-key and per-IP rate limits on the REST routes, shared by gateway processes", () => {
   it("lets a key make its allowance across two processes, then answers 429 with Retry-After", async () => {
     await freshWindowAhead();
     const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
@@ -67,6 +67,43 @@ describe("per-key and per-IP rate limits, shared by gateway processes", () => {
     // A valid key is limited on its own account, not the address's.
     const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
     expect((await run(gateway.url, key)).status).toBe(200);
+  });
+});
+
+describe("one allowance per key, user or address across GraphQL and REST", () => {
+  const graphqlPost = (url: string, headers: Record<string, string>, query = "{ viewer { credential } }") =>
+    fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ query }) });
+
+  it("counts a key's GraphQL and REST requests together, then answers GraphQL with 429 RATE_LIMITED and Retry-After", async () => {
+    await freshWindowAhead();
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    expect((await run(gateway.url, key)).status).toBe(200);
+    expect((await graphqlPost(second.url, { "x-api-key": key })).status).toBe(200);
+    expect((await run(second.url, key)).status).toBe(200);
+    for (const limited of [await graphqlPost(gateway.url, { "x-api-key": key }), await graphqlPost(second.url, { "x-api-key": key })]) {
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      const body = (await limited.json()) as { data?: unknown; errors: { extensions: { code: string } }[] };
+      expect(body.data).toBeUndefined();
+      expect(body.errors.map((e) => e.extensions.code)).toEqual(["RATE_LIMITED"]);
+    }
+    expect((await run(gateway.url, key)).status).toBe(429);
+  });
+
+  it("counts a user's GraphQL requests against the user, and anonymous or badly authenticated ones against the address", async () => {
+    await freshWindowAhead();
+    const token = await gateway.tokenFor(tenant.users.admin!.subject);
+    for (let i = 0; i < 3; i++) expect((await graphqlPost(gateway.url, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await graphqlPost(gateway.url, { authorization: `Bearer ${token}` })).status).toBe(429);
+
+    // A client address of its own (X-Forwarded-For counts from a loopback proxy, which the tests are).
+    const address = { "x-forwarded-for": "203.0.113.7" };
+    expect((await graphqlPost(gateway.url, address, "{ __typename }")).status).toBe(200);
+    const badToken = await graphqlPost(second.url, { ...address, authorization: "Bearer not-a-token" });
+    expect(badToken.status).toBe(401);
+    const limited = await graphqlPost(gateway.url, address, "{ __typename }");
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("RATE_LIMITED");
   });
 });
 

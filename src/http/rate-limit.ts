@@ -1,5 +1,30 @@
+import type { IncomingMessage } from "node:http";
+import proxyAddr from "proxy-addr";
+import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import type { Principal } from "../identity/principal.js";
+
+/** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
+const trustLoopback = proxyAddr.compile("loopback");
+
+/** The client's address, for limits on requests without a valid credential. */
+export const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trustLoopback);
+
+/**
+ * Counts one request, GraphQL or REST alike: against its API key's or user's allowance, or — with no valid
+ * credential — its client address's. Throws RATE_LIMITED (429) when that allowance is used up.
+ */
+export function countRequest(
+  limiter: RateLimiter,
+  config: Pick<Config, "RATE_LIMIT_PER_MINUTE" | "RATE_LIMIT_PER_IP_PER_MINUTE">,
+  principal: Principal | null,
+  req: IncomingMessage,
+): Promise<void> {
+  if (!principal) return limiter.enforce(`ip:${clientAddress(req)}`, config.RATE_LIMIT_PER_IP_PER_MINUTE);
+  const key = principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
+  return limiter.enforce(key, config.RATE_LIMIT_PER_MINUTE);
+}
 
 /**
  * Fixed-window request limits shared by every gateway process through the `rate_limit_windows` table.
