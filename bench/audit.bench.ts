@@ -15,11 +15,10 @@
  * else a throw-away database on the test Postgres (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { loadConfig } from "../src/config.js";
 import { startGateway, type Gateway } from "../src/gateway.js";
-import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { verifyChain } from "../src/modules/audit/audit-verifier.js";
+import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 import { drive, type LoadResult } from "./support/load.js";
 
@@ -28,7 +27,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 const ROUNDS = 3;
 const TARGET_RATIO = 0.7;
-const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 const POLICY = `An **applicant** gets a loan
   if the __age__ of the **applicant** is at least 18
@@ -49,16 +47,7 @@ async function graphql(gateway: Gateway, headers: Record<string, string>, query:
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
-  const config = loadConfig({
-    NODE_ENV: "production",
-    PORT: "0",
-    DATABASE_URL: databaseUrl,
-    AUTH_JWT_SECRET: SECRET,
-    LOG_LEVEL: "silent",
-    // Every request is counted, but no limit is reached: the benchmark includes the limiter's cost.
-    RATE_LIMIT_PER_MINUTE: "100000000",
-    RATE_LIMIT_PER_IP_PER_MINUTE: "100000000",
-  });
+  const config = benchConfig(databaseUrl);
   const gateway = await startGateway(config, createLogger("silent"));
   try {
     const { prisma } = gateway.database;
@@ -66,7 +55,7 @@ async function main(): Promise<void> {
     const user = await prisma.user.create({
       data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["ADMIN"] },
     });
-    const token = await signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, user.subject);
+    const token = await benchToken(config, user.subject);
     const headers = { authorization: `Bearer ${token}` };
 
     const draft = (

@@ -18,13 +18,12 @@
  * postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { loadConfig } from "../src/config.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import type { Principal } from "../src/identity/principal.js";
-import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { drive, type LoadResult } from "./support/load.js";
+import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -32,20 +31,10 @@ const WARMUP_S = 2;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 10;
 const QUERY = JSON.stringify({ query: "{ viewer { credential } }" });
-const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
-  const config = loadConfig({
-    NODE_ENV: "production",
-    PORT: "0",
-    DATABASE_URL: databaseUrl,
-    AUTH_JWT_SECRET: SECRET,
-    LOG_LEVEL: "silent",
-    // Every request is counted, but no limit is reached: the benchmark includes the limiter's cost.
-    RATE_LIMIT_PER_MINUTE: "100000000",
-    RATE_LIMIT_PER_IP_PER_MINUTE: "100000000",
-  });
+  const config = benchConfig(databaseUrl);
   const logger = createLogger("silent");
   const gateways: Gateway[] = [];
   const start = async (options: GatewayOptions) => {
@@ -60,7 +49,7 @@ async function main(): Promise<void> {
     const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] } });
     const issued = issueApiKey();
     await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
-    const token = await signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, user.subject);
+    const token = await benchToken(config, user.subject);
     const principal: Principal = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };
     const bearer = { authorization: `Bearer ${token}` };
 

@@ -25,21 +25,19 @@
 import "reflect-metadata";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { loadConfig } from "../src/config.js";
 import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
-import { signLocalToken } from "../src/identity/tokens.js";
 import { createLogger } from "../src/logging.js";
 import { RateLimiter } from "../src/http/rate-limit.js";
 import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
+import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_S = 2;
-const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 /** A bare server that reads the body, parses it and answers `answer(parsed)` as JSON. */
 async function startBareServer(answer: (parsed: { data?: unknown }) => unknown): Promise<{ url: string; close: () => Promise<void> }> {
@@ -80,15 +78,7 @@ const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floo
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
-  const config = loadConfig({
-    NODE_ENV: "production",
-    PORT: "0",
-    DATABASE_URL: databaseUrl,
-    AUTH_JWT_SECRET: SECRET,
-    LOG_LEVEL: "silent",
-    // Limited (every request is counted) but never reached: the benchmark measures the limiter's cost.
-    RATE_LIMIT_PER_MINUTE: "100000000",
-  });
+  const config = benchConfig(databaseUrl);
   const gateway = await startGateway(config, createLogger("silent"));
   const compiled = compilePolicy(DRIVING_TEST_POLICY);
   const echo = await startBareServer((parsed) => parsed);
@@ -102,7 +92,7 @@ async function main(): Promise<void> {
     const { prisma } = gateway.database;
     const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
     const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] } });
-    const token = await signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, user.subject);
+    const token = await benchToken(config, user.subject);
     const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
       input: { name: "driving test", content: DRIVING_TEST_POLICY },
     });

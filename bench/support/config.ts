@@ -1,0 +1,24 @@
+import { type Config, loadConfig } from "../../src/config.js";
+import { signLocalToken } from "../../src/identity/tokens.js";
+
+const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+
+/**
+ * Production settings on the benchmark's database, logging off. Rate limits count every request but are
+ * never reached, so the benchmarks include the limiter's cost without being cut short by it.
+ */
+export function benchConfig(databaseUrl: string): Config {
+  return loadConfig({
+    NODE_ENV: "production",
+    PORT: "0",
+    DATABASE_URL: databaseUrl,
+    AUTH_JWT_SECRET: SECRET,
+    LOG_LEVEL: "silent",
+    RATE_LIMIT_PER_MINUTE: "100000000",
+    RATE_LIMIT_PER_IP_PER_MINUTE: "100000000",
+  });
+}
+
+/** A bearer token for `subject`, signed as the gateway of `benchConfig` expects. */
+export const benchToken = (config: Config, subject: string): Promise<string> =>
+  signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject);
