@@ -16,14 +16,13 @@ import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../graphql/loaders.js";
 import type { Authenticator } from "../identity/authenticate.js";
-import type { Principal } from "../identity/principal.js";
-import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
 import { graphiql } from "./graphiql.js";
 import { healthRoutes } from "./health.js";
 import { Metrics } from "./metrics.js";
-import { countRequest, RateLimiter } from "./rate-limit.js";
+import { authenticateAndCount, RateLimiter } from "./rate-limit.js";
 import { requestContext } from "./request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
@@ -114,15 +113,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
-          let principal: Principal | null;
-          try {
-            principal = await deps.authenticator.authenticate(req.headers);
-          } catch (error) {
-            // A bad credential counts against the client address's allowance, as on the REST routes.
-            if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countRequest(rateLimiter, config, null, req);
-            throw error;
-          }
-          await countRequest(rateLimiter, config, principal, req);
+          const principal = await authenticateAndCount(rateLimiter, config, req, () => deps.authenticator.authenticate(req.headers));
           return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.database) };
         } catch (error) {
           throw contextError(error);

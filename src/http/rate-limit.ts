@@ -9,22 +9,35 @@ import type { Principal } from "../identity/principal.js";
 const trustLoopback = proxyAddr.compile("loopback");
 
 /** The client's address, for limits on requests without a valid credential. */
-export const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trustLoopback);
+const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trustLoopback);
+
+type Limits = Pick<Config, "RATE_LIMIT_PER_MINUTE" | "RATE_LIMIT_PER_IP_PER_MINUTE">;
 
 /**
- * Counts one request, GraphQL or REST alike: against its API key's or user's allowance, or — with no valid
- * credential — its client address's. Throws RATE_LIMITED (429) when that allowance is used up.
+ * Authenticates a request and counts it, GraphQL or REST alike: against its API key's or user's allowance,
+ * or — with no credential, or a bad one (so guessing keys uses it up) — its client address's. Throws
+ * UNAUTHENTICATED from `authenticate`, or RATE_LIMITED (429) when the allowance is used up.
  */
-export function countRequest(
+export async function authenticateAndCount(
   limiter: RateLimiter,
-  config: Pick<Config, "RATE_LIMIT_PER_MINUTE" | "RATE_LIMIT_PER_IP_PER_MINUTE">,
-  principal: Principal | null,
+  limits: Limits,
   req: IncomingMessage,
-): Promise<void> {
-  if (!principal) return limiter.enforce(`ip:${clientAddress(req)}`, config.RATE_LIMIT_PER_IP_PER_MINUTE);
-  const key = principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
-  return limiter.enforce(key, config.RATE_LIMIT_PER_MINUTE);
+  authenticate: () => Promise<Principal | null>,
+): Promise<Principal | null> {
+  let principal: Principal | null;
+  try {
+    principal = await authenticate();
+  } catch (error) {
+    if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countByAddress(limiter, limits, req);
+    throw error;
+  }
+  if (!principal) await countByAddress(limiter, limits, req);
+  else await limiter.enforce(principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`, limits.RATE_LIMIT_PER_MINUTE);
+  return principal;
 }
+
+const countByAddress = (limiter: RateLimiter, limits: Limits, req: IncomingMessage) =>
+  limiter.enforce(`ip:${clientAddress(req)}`, limits.RATE_LIMIT_PER_IP_PER_MINUTE);
 
 /**
  * Fixed-window request limits shared by every gateway process through the `rate_limit_windows` table.

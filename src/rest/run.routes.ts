@@ -14,7 +14,7 @@ import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { countRequest, type RateLimiter } from "../http/rate-limit.js";
+import { authenticateAndCount, type RateLimiter } from "../http/rate-limit.js";
 import { flowResponseBody, policyResponseJson, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -117,18 +117,13 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   ];
 
   const authenticate = async (req: IncomingMessage): Promise<Principal> => {
-    const key = req.headers["x-api-key"];
-    let principal: Principal | null;
-    try {
-      if (typeof key !== "string" || key.trim() === "") throw unauthenticated("An API key is required in the x-api-key header");
+    const principal = await authenticateAndCount(deps.rateLimiter, config, req, async () => {
+      const key = req.headers["x-api-key"];
+      if (typeof key !== "string" || key.trim() === "") return null;
       // Only the key counts here: execution clients authenticate with keys (a bearer token is not a key).
-      principal = await deps.authenticator.authenticate({ "x-api-key": key });
-      if (!principal) throw unauthenticated("An API key is required in the x-api-key header");
-    } catch (error) {
-      if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countRequest(deps.rateLimiter, config, null, req);
-      throw error;
-    }
-    await countRequest(deps.rateLimiter, config, principal, req);
+      return deps.authenticator.authenticate({ "x-api-key": key });
+    });
+    if (!principal) throw unauthenticated("An API key is required in the x-api-key header");
     return principal;
   };
 
