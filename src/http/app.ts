@@ -53,7 +53,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
   // the server; everything else goes to express.
   const rateLimiter = new RateLimiter(deps.database);
-  const rest = restRoutes({ config, logger, metrics, rateLimiter, database: deps.database, services: deps.services, authenticator: deps.authenticator });
+  const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });
   const server = http.createServer((req, res) => rest.handle(req, res, () => app(req, res)));
 
   const armor = new ApolloArmor({

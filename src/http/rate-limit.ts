@@ -39,21 +39,6 @@ export async function authenticateAndCount(
 const countByAddress = (limiter: RateLimiter, limits: Limits, req: IncomingMessage) =>
   limiter.enforce(`ip:${clientAddress(req)}`, limits.RATE_LIMIT_PER_IP_PER_MINUTE);
 
-/**
- * Fixed-window request limits shared by every gateway process through the `rate_limit_windows` table.
- *
- * Counting each request with its own `INSERT … ON CONFLICT … DO UPDATE SET count = count + 1` would put a
- * database round trip (and a row lock on a hot row) on every request. Instead a process *leases* a small
- * share of a window's allowance with one atomic upsert-increment (`count = count + lease RETURNING count`),
- * serves that many requests from memory, and leases again when it runs out. What the database counts is
- * therefore what was handed out, so all processes together never let more than `limit` requests through in
- * a window; a lease that is not used up before the window ends is simply lost (at most `lease` requests per
- * process and window). Leases are `limit / 100`, capped at `MAX_LEASE`, so a small limit (as in tests) is
- * counted request by request, and the default of 6000/min costs one upsert per 60 requests.
- * Concurrent requests of one process wait on a single lease in flight instead of each starting one, and a
- * share is renewed in the background once half of it is used, so requests rarely wait for the database.
- * Rows of past windows are deleted by whichever process first enters a new window.
- */
 export interface RateLimitDecision {
   allowed: boolean;
   /** Whole seconds until the current window ends (≥ 1). */
@@ -78,6 +63,21 @@ const DELETE_BEFORE = `DELETE FROM rate_limit_windows WHERE window_start < $1`;
 
 const shareFor = (limit: number): number => Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
 
+/**
+ * Fixed-window request limits shared by every gateway process through the `rate_limit_windows` table.
+ *
+ * Counting each request with its own `INSERT … ON CONFLICT … DO UPDATE SET count = count + 1` would put a
+ * database round trip (and a row lock on a hot row) on every request. Instead a process *leases* a small
+ * share of a window's allowance with one atomic upsert-increment (`count = count + lease RETURNING count`),
+ * serves that many requests from memory, and leases again when it runs out. What the database counts is
+ * therefore what was handed out, so all processes together never let more than `limit` requests through in
+ * a window; a lease that is not used up before the window ends is simply lost (at most `lease` requests per
+ * process and window). Leases are `limit / 100`, capped at `MAX_LEASE`, so a small limit (as in tests) is
+ * counted request by request, and the default of 6000/min costs one upsert per 60 requests.
+ * Concurrent requests of one process wait on a single lease in flight instead of each starting one, and a
+ * share is renewed in the background once half of it is used, so requests rarely wait for the database.
+ * Rows of past windows are deleted by whichever process first enters a new window.
+ */
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
   private cleanedWindow = 0;

@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
 import type { z } from "zod";
 import type { Config } from "../config.js";
-import type { Database } from "../database/database.js";
 import { flowNotFoundError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { logRequestFinished, requestIdOf } from "../http/request-context.js";
 import type { Metrics } from "../http/metrics.js";
+import { authenticateAndCount, type RateLimiter } from "../http/rate-limit.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import type { Principal } from "../identity/principal.js";
 import type { Logger } from "../logging.js";
@@ -14,7 +14,6 @@ import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { authenticateAndCount, type RateLimiter } from "../http/rate-limit.js";
 import { flowResponseBody, policyResponseJson, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -22,7 +21,6 @@ export interface RestDependencies {
   config: Config;
   logger: Logger;
   metrics: Metrics;
-  database: Database;
   services: Services;
   authenticator: Authenticator;
   /** Shared with GraphQL, so a key's allowance covers both ways of running. */
