@@ -21,6 +21,12 @@ export interface Database {
    */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Resolves once every notification committed before the call has reached this process's subscribers, so a
+   * cache kept fresh by notifications can answer as if it had read the database. Rejects when that cannot be
+   * known (the listening connection is away or slow); the caller must then read the database.
+   */
+  catchUp(): Promise<void>;
   close(): Promise<void>;
 }
 

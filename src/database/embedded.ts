@@ -53,6 +53,9 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
     async notify(channel, payload) {
       await pglite.query("SELECT pg_notify($1, $2)", [channel, payload]);
     },
+    // One process owns the data, and PGlite hands a committed notification to its listeners before the
+    // committing statement returns: there is never anything to catch up with.
+    async catchUp() {},
     async close() {
       await prisma.$disconnect();
       await pglite.close();

@@ -51,6 +51,7 @@ export function connectPostgres(options: PostgresOptions): Database {
     async notify(channel, payload) {
       await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
     },
+    catchUp: () => listeners.catchUp(),
     async close() {
       await listeners.close();
       await prisma.$disconnect();
@@ -67,10 +68,20 @@ function statementName(sql: string): string {
   return name;
 }
 
+/** A listening connection that cannot answer a trivial query this fast cannot be trusted to be current. */
+const CATCH_UP_TIMEOUT_MS = 1_000;
+
 /**
  * One dedicated connection holds every LISTEN of this process. If it drops, it reconnects with backoff
  * and re-issues the LISTENs. Subscribers receive the payload "*" when the connection drops and again
  * when it is back, so they can drop caches that may have missed a notification meanwhile.
+ *
+ * Catching up is a round trip on that same connection. Postgres signals every listening backend when a
+ * notifying transaction commits, before that COMMIT returns, and a listening backend sends the notifications
+ * it has been signalled about before it answers a later query. So once a query sent after the call is
+ * answered, every notification committed before the call has been handed to the subscribers. Callers
+ * share round trips: one probe is in flight at a time, and callers that arrive while it is in flight
+ * wait for the next one (the one in flight may have been sent before they arrived).
  */
 class NotificationListener {
   private client: pg.Client | null = null;
@@ -79,6 +90,8 @@ class NotificationListener {
   private closed = false;
   private retryDelayMs = 100;
   private everConnected = false;
+  private probeInFlight: Promise<void> | null = null;
+  private nextProbe: Promise<void> | null = null;
 
   constructor(
     private readonly url: string,
@@ -95,6 +108,36 @@ class NotificationListener {
     return async () => {
       set.delete(onMessage);
     };
+  }
+
+  catchUp(): Promise<void> {
+    if (!this.probeInFlight) return this.probe();
+    this.nextProbe ??= this.probeInFlight
+      .catch(() => {})
+      .then(() => {
+        this.nextProbe = null;
+        return this.probe();
+      });
+    return this.nextProbe;
+  }
+
+  private probe(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("The notification listener is closed"));
+    const probe = this.connect()
+      .then((client) =>
+        withTimeout(client.query("SELECT 1"), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
+          // A connection too slow to answer may also be sitting on notifications: start it afresh.
+          this.dropAndReconnect(client);
+          client.end().catch(() => {});
+          throw error;
+        }),
+      )
+      .then(() => undefined)
+      .finally(() => {
+        if (this.probeInFlight === probe) this.probeInFlight = null;
+      });
+    this.probeInFlight = probe;
+    return probe;
   }
 
   private connect(): Promise<pg.Client> {

@@ -3,11 +3,12 @@ import type { Database } from "../database/database.js";
 /**
  * Every gateway process keeps the API-key rows it recently authenticated, so a busy key does not cost a
  * database query per request. A revocation announces the key's prefix on this channel inside its
- * transaction (NOTIFY is delivered only if it commits) and also drops the entry of its own process before it
- * answers, so the revoked key fails on the next request here and, as soon as the notification arrives
- * (milliseconds), everywhere else. When the notification connection drops or comes back, every entry is
- * dropped ("*"): a notification may have been missed. Entries also age out after `ttlMs`, which bounds how
- * long a change made behind the services' back (plain SQL, a tenant's database binding) can go unseen.
+ * transaction (NOTIFY is delivered only if it commits). Before a cached row answers, the cache catches up
+ * with every announcement committed before the request (`Database.catchUp`, one round trip shared by all
+ * requests waiting at that moment), so a revoked key fails on the next request in every process, not just
+ * the one that revoked it. When the notification connection drops, comes back or cannot catch up, cached
+ * rows are not trusted ("*" drops them all). Entries also age out after `ttlMs`, which bounds how long a
+ * change made behind the services' back (plain SQL without an announcement) can go unseen.
  */
 export const API_KEY_CHANGED_CHANNEL = "verdict_api_key_changed";
 
@@ -19,19 +20,12 @@ interface Entry<Row> {
   loadedAt: number;
 }
 
-const caches = new WeakMap<Database, Set<ApiKeyRowCache<unknown>>>();
-
 /** Announces, inside the caller's transaction, that the key with this prefix changed. */
 export async function announceApiKeyChange(
   tx: { $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number> },
   prefix: string,
 ): Promise<void> {
   await tx.$executeRaw`SELECT pg_notify(${API_KEY_CHANGED_CHANNEL}, ${prefix})`;
-}
-
-/** Drops the key from this process's caches at once (after the change committed). */
-export function forgetApiKeyLocally(database: Database, prefix: string): void {
-  for (const cache of caches.get(database) ?? []) cache.forget(prefix);
 }
 
 export class ApiKeyRowCache<Row> {
@@ -42,32 +36,42 @@ export class ApiKeyRowCache<Row> {
 
   constructor(
     private readonly database: Database,
-    private readonly load: (prefix: string) => Promise<Row | null>,
+    private readonly read: (prefix: string) => Promise<Row | null>,
     private readonly ttlMs = DEFAULT_TTL_MS,
     private readonly now: () => number = Date.now,
   ) {
-    let set = caches.get(database);
-    if (!set) caches.set(database, (set = new Set()));
-    set.add(this as ApiKeyRowCache<unknown>);
     this.subscribe(); // at start-up, so that the first requests can already be cached
   }
 
-  /** The key's row when it is in memory and fresh, without reading the database. */
-  peek(prefix: string): Row | undefined {
-    const entry = this.entries.get(prefix);
-    return entry && this.subscribed && this.now() - entry.loadedAt < this.ttlMs ? entry.row : undefined;
+  /** The key's row, from memory when it is cached and fresh, else from the database. Unknown prefixes are never cached. */
+  async get(prefix: string): Promise<Row | null> {
+    return (await this.cached(prefix)) ?? this.load(prefix);
   }
 
-  /** The key's row, from memory when it is fresh, else from the database. Unknown prefixes are never cached. */
-  async get(prefix: string): Promise<Row | null> {
+  private async cached(prefix: string): Promise<Row | undefined> {
+    if (!this.fresh(prefix)) return undefined;
+    try {
+      await this.database.catchUp();
+    } catch {
+      return undefined;
+    }
+    // The entry may have been dropped by an announcement that arrived meanwhile.
+    return this.fresh(prefix)?.row;
+  }
+
+  private fresh(prefix: string): Entry<Row> | undefined {
     const entry = this.entries.get(prefix);
-    if (entry && this.now() - entry.loadedAt < this.ttlMs) return entry.row;
+    if (entry && this.subscribed && this.now() - entry.loadedAt < this.ttlMs) return entry;
     if (entry) this.entries.delete(prefix);
+    return undefined;
+  }
+
+  private async load(prefix: string): Promise<Row | null> {
     // Until announcements reach this process, nothing may be served from memory.
     if (!this.subscribed) this.subscribe();
     const before = this.forgets;
     const loadedAt = this.now();
-    const row = await this.load(prefix);
+    const row = await this.read(prefix);
     if (row && this.subscribed && this.forgets === before) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(prefix, { row, loadedAt });
@@ -75,7 +79,7 @@ export class ApiKeyRowCache<Row> {
     return row;
   }
 
-  forget(prefix: string): void {
+  private forget(prefix: string): void {
     this.forgets += 1;
     if (prefix === "*") this.entries.clear();
     else this.entries.delete(prefix);

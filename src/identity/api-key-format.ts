@@ -22,11 +22,6 @@ export function issueApiKey(): IssuedKey {
   return { key, prefix, secretHash: hashApiKey(key) };
 }
 
-/** The lookup prefix of a key of the right shape (its checksum unchecked), else null. */
-export function apiKeyPrefix(key: string): string | null {
-  return KEY_PATTERN.exec(key)?.[1] ?? null;
-}
-
 /** The lookup prefix of a well-formed key with a valid checksum, else null. */
 export function parseApiKey(key: string): { prefix: string } | null {
   const match = KEY_PATTERN.exec(key);

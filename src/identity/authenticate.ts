@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
-import { apiKeyMatches, apiKeyPrefix, parseApiKey } from "./api-key-format.js";
+import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
 import { ApiKeyRowCache } from "./api-key-cache.js";
 import type { Role } from "../generated/prisma/enums.js";
 import type { Principal } from "./principal.js";
@@ -55,29 +55,28 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
 
   type KeyRow = NonNullable<Awaited<ReturnType<typeof keyRows.get>>>;
   // The key that last matched each cached row: a busy key's next request compares it in constant time instead
-  // of hashing it twice (checksum and secret). A reloaded or revoked row is a new object, so this forgets it.
+  // of hashing it again. A reloaded or revoked row is a new object, so this forgets it.
   const verifiedKeys = new WeakMap<KeyRow, Buffer>();
 
-  function alreadyVerified(key: string): KeyRow | null {
-    const prefix = apiKeyPrefix(key);
-    const row = prefix === null ? undefined : keyRows.peek(prefix);
-    const known = row && verifiedKeys.get(row);
-    if (!row || !known) return null;
+  function matchedBefore(row: KeyRow, key: string): boolean {
+    const known = verifiedKeys.get(row);
+    if (!known) return false;
     const presented = Buffer.from(key);
-    return presented.length === known.length && timingSafeEqual(presented, known) ? row : null;
+    return presented.length === known.length && timingSafeEqual(presented, known);
   }
 
   async function verify(key: string): Promise<KeyRow> {
     const parsed = parseApiKey(key);
     if (!parsed) throw unauthenticated("The API key is malformed");
     const row = await keyRows.get(parsed.prefix);
+    if (row && matchedBefore(row, key)) return row;
     if (!row || !apiKeyMatches(key, row.secretHash)) throw unauthenticated("The API key is not valid");
     verifiedKeys.set(row, Buffer.from(key));
     return row;
   }
 
   async function fromApiKey(key: string): Promise<Principal> {
-    const row = alreadyVerified(key) ?? (await verify(key));
+    const row = await verify(key);
     requireSharedDatabase(row.tenant.databaseBinding);
     const now = Date.now();
     if (row.revokedAt) throw unauthenticated("The API key has been revoked");

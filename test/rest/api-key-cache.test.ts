@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { createAuthenticator } from "../../src/identity/authenticate.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
@@ -6,8 +7,7 @@ import { post } from "./support.js";
 
 /**
  * Authentication keeps recently used key rows in memory (src/identity/api-key-cache.ts). A revocation must
- * still win: at once in the process that revoked, and in every other process as soon as the announcement
- * arrives.
+ * still win at once: on the next request, in the process that revoked and in every other one.
  */
 let a: TestGateway;
 let b: TestGateway;
@@ -39,7 +39,7 @@ it("serves a busy key from memory without reading its row again", async () => {
   expect((await run(b.url, key)).status).toBe(403);
 });
 
-it("a key revoked through one process fails on its next request there, and on the other process once announced", async () => {
+it("a key revoked through one process fails on its next request there and in the other process", async () => {
   const { key, id } = await createApiKey(a.database.prisma, tenant.id, ["VIEW"]);
   expect((await run(a.url, key)).status).toBe(200);
   expect((await run(b.url, key)).status).toBe(200);
@@ -48,16 +48,19 @@ it("a key revoked through one process fails on its next request there, and on th
   const next = await run(a.url, key);
   expect(next.status).toBe(401);
   expect(next.body).toEqual({ code: "UNAUTHENTICATED", message: "The API key has been revoked" });
-  await expect.poll(async () => (await run(b.url, key)).status).toBe(401);
+  expect((await run(b.url, key)).status).toBe(401);
   // GraphQL shares the authenticator.
   const viaGraphQL = await graphql(b.url, "{ __typename }", {}, { "x-api-key": key });
   expect(viaGraphQL.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
 });
 
-it("a key revoked by an operator (no actor, another process) fails everywhere once announced", async () => {
-  const { key, id } = await createApiKey(a.database.prisma, tenant.id, ["VIEW"]);
-  expect((await run(a.url, key)).status).toBe(200);
-  await b.services.apiKeys.revoke(null, tenant.id, id);
-  expect((await run(b.url, key)).status).toBe(401);
-  await expect.poll(async () => (await run(a.url, key)).status).toBe(401);
+it("a key revoked by an operator in another process fails on the very next request, every time", async () => {
+  // Called in-process, not over HTTP, so nothing but the cache's catch-up stands between revocation and check.
+  const authenticator = createAuthenticator(a.database, { verify: () => Promise.reject(new Error("keys only")) });
+  for (let i = 0; i < 20; i++) {
+    const { key, id } = await createApiKey(a.database.prisma, tenant.id, ["VIEW"]);
+    expect(await authenticator.authenticate({ "x-api-key": key })).toMatchObject({ kind: "apiKey", apiKeyId: id });
+    await b.services.apiKeys.revoke(null, tenant.id, id);
+    await expect(authenticator.authenticate({ "x-api-key": key })).rejects.toThrow("The API key has been revoked");
+  }
 });

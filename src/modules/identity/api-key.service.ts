@@ -7,7 +7,7 @@ import type { ApiKeyScope } from "../../generated/prisma/enums.js";
 import { decodeCursor, encodeCursor, toConnection, type Connection } from "../../graphql/pagination.js";
 import { requireUuid } from "../../graphql/ids.js";
 import { issueApiKey } from "../../identity/api-key-format.js";
-import { announceApiKeyChange, forgetApiKeyLocally } from "../../identity/api-key-cache.js";
+import { announceApiKeyChange } from "../../identity/api-key-cache.js";
 import { userIdOf, type Principal } from "../../identity/principal.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 
@@ -92,7 +92,7 @@ export class ApiKeyService {
       if (actor.tenantId !== tenantId) throw notFound("API key", apiKeyId);
       requireAction(actor, Action.ManageApiKeys);
     }
-    const revoked = await this.database.prisma.$transaction(async (tx) => {
+    return this.database.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ revoked_at: Date | null }[]>`
         SELECT revoked_at FROM api_keys WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE`;
       if (locked.length === 0) throw notFound("API key", apiKeyId);
@@ -107,12 +107,10 @@ export class ApiKeyService {
         resourceKind: "API_KEY",
         detail: { apiKeyId: row.id, name: row.name, prefix: row.prefix },
       });
+      // Every process's key cache hears of it before it answers its next request (api-key-cache.ts).
       await announceApiKeyChange(tx, row.prefix);
       return row;
     });
-    // Authentication caches key rows: this process forgets at once, the others on the announcement.
-    forgetApiKeyLocally(this.database, revoked.prefix);
-    return revoked;
   }
 
   /** For operators: the key's tenant, found by id or by its public prefix. */
