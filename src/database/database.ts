@@ -30,6 +30,19 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a cache kept fresh by this database's notifications may answer now: true once it has caught up with
+ * every notification committed before the call, false when that cannot be known (then read the database).
+ */
+export async function caughtUp(database: Database): Promise<boolean> {
+  try {
+    await database.catchUp();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

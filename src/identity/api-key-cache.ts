@@ -1,4 +1,4 @@
-import type { Database } from "../database/database.js";
+import { caughtUp, type Database } from "../database/database.js";
 
 /**
  * Every gateway process keeps the API-key rows it recently authenticated, so a busy key does not cost a
@@ -49,12 +49,7 @@ export class ApiKeyRowCache<Row> {
   }
 
   private async cached(prefix: string): Promise<Row | undefined> {
-    if (!this.fresh(prefix)) return undefined;
-    try {
-      await this.database.catchUp();
-    } catch {
-      return undefined;
-    }
+    if (!this.fresh(prefix) || !(await caughtUp(this.database))) return undefined;
     // The entry may have been dropped by an announcement that arrived meanwhile.
     return this.fresh(prefix)?.row;
   }

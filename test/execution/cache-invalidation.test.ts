@@ -53,3 +53,18 @@ it("an instance runs what another instance just published, edited, deleted or re
   await on(first)(op.RESTORE_BASE, { id: baseId });
   expect((await runOnSecond(baseId, 19)).data.runPolicy.record.versionNumber).toBe(2);
 });
+
+it("a run in one process never uses what another process deleted before the run began", async () => {
+  // Called in-process, not over HTTP, so nothing but the cache's catch-up stands between the change and the run.
+  const admin = tenant.users.admin!;
+  const principal = { kind: "user" as const, tenantId: tenant.id, userId: admin.id, roles: admin.roles };
+  const created = (await on(first)(op.CREATE_POLICY, { input: { name: "raced", content: op.AGE_POLICY } })).data.createPolicy;
+  const target = { by: "base" as const, id: created.base.id };
+  const data = { Person: { age: 30 } };
+  for (let i = 0; i < 20; i++) {
+    expect((await second.services.execution.runPolicy(principal, target, data)).response.result).toBe(true);
+    await first.services.lifecycle.deleteBase(principal, target.id);
+    await expect(second.services.execution.runPolicy(principal, target, data)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await first.services.lifecycle.restoreBase(principal, target.id);
+  }
+});

@@ -86,8 +86,9 @@ export class ExecutionService {
   async runFlow(principal: Principal, target: RunTarget, data: unknown): Promise<FlowRun> {
     requireAction(principal, Action.RunResources);
     requireDataObject(data);
-    const runnable = await this.resolve(principal, target, "FLOW");
-    const response = await this.executeFlow(principal, loadFlow(runnable.content), data);
+    const lookup = this.runnables.forOneOperation();
+    const runnable = await this.resolve(principal, target, "FLOW", lookup);
+    const response = await this.executeFlow(principal, loadFlow(runnable.content), data, lookup);
     await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null }));
     return { response, record: ranRecord(runnable) };
   }
@@ -102,7 +103,8 @@ export class ExecutionService {
   /** Runs a record's stored tests and compares each result with its expectation. */
   async runStoredTests(principal: Principal, recordId: string, tests: readonly { name: string; data: unknown; expected: unknown }[]): Promise<StoredTestOutcome[]> {
     requireAction(principal, Action.RunResources);
-    const runnable = await this.resolve(principal, { by: "record", id: recordId }, null);
+    const lookup = this.runnables.forOneOperation();
+    const runnable = await this.resolve(principal, { by: "record", id: recordId }, null, lookup);
     const outcomes: StoredTestOutcome[] = [];
     for (const test of tests) {
       if (runnable.kind === "POLICY") {
@@ -110,7 +112,7 @@ export class ExecutionService {
         outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
       } else {
         try {
-          const response = await this.executeFlow(principal, loadFlow(runnable.content), test.data);
+          const response = await this.executeFlow(principal, loadFlow(runnable.content), test.data, lookup);
           outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
         } catch (error) {
           if (!(error instanceof FlowRunError)) throw error;
@@ -128,11 +130,11 @@ export class ExecutionService {
     return { response, engineNs: process.hrtime.bigint() - started };
   }
 
-  private async executeFlow(principal: Principal, definition: FlowDefinition, data: unknown) {
+  private async executeFlow(principal: Principal, definition: FlowDefinition, data: unknown, lookup = this.runnables.forOneOperation()) {
     // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
     const runNode: PolicyRunner = async (policyId, nodeData) => {
       const started = process.hrtime.bigint();
-      const runnable = await this.runnables.byAnyId(policyId);
+      const runnable = await lookup.byAnyId(policyId);
       if (!exists(principal, runnable) || runnable.kind !== "POLICY") return null;
       const databaseNs = process.hrtime.bigint() - started;
       const { response, engineNs } = this.evaluate(runnable.compiled!, nodeData);
@@ -147,8 +149,13 @@ export class ExecutionService {
   }
 
   /** Foreign-tenant, deleted, unknown and wrong-kind IDs are all simply not found. */
-  private async resolve(principal: Principal, target: RunTarget, kind: "POLICY" | "FLOW" | null): Promise<Runnable> {
-    const runnable = target.by === "base" ? await this.runnables.byBase(target.id) : await this.runnables.byRecord(target.id);
+  private async resolve(
+    principal: Principal,
+    target: RunTarget,
+    kind: "POLICY" | "FLOW" | null,
+    lookup = this.runnables.forOneOperation(),
+  ): Promise<Runnable> {
+    const runnable = target.by === "base" ? await lookup.byBase(target.id) : await lookup.byRecord(target.id);
     if (!exists(principal, runnable) || (kind && runnable.kind !== kind)) {
       throw notFound(kind === "FLOW" ? "Flow" : kind === "POLICY" ? "Policy" : "Record", target.id);
     }

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { Database } from "../../database/database.js";
+import { caughtUp, type Database } from "../../database/database.js";
 import type { BaseKind, Ownership } from "../../generated/prisma/enums.js";
 import { compilePolicy, type CompiledPolicy } from "../../engine/index.js";
 import { isUuid } from "../../graphql/ids.js";
@@ -24,14 +24,25 @@ export interface Runnable {
 
 const MAX_ENTRIES = 10_000;
 
+export interface RunnableLookup {
+  /** The latest version of the base, else its draft. */
+  byBase(baseId: string): Promise<Runnable | null>;
+  /** That exact draft or version. */
+  byRecord(recordId: string): Promise<Runnable | null>;
+  /** A base or record ID, as flow nodes name their policies. */
+  byAnyId(id: string): Promise<Runnable | null>;
+}
+
 /**
- * Resolves base IDs and record IDs to runnable records without touching the database on the hot path.
+ * Resolves base IDs and record IDs to runnable records without reading their rows on the hot path.
  * Entries are dropped when any gateway process announces a change to their base (Postgres NOTIFY), and
  * everything is dropped when the notification connection is lost or re-established, since a notification
- * may have been missed meanwhile. A load that overlaps an announcement is served but not cached.
+ * may have been missed meanwhile. An entry answers only after catching up with every announcement committed
+ * before the lookup (`Database.catchUp`), so a run sees what any process published or deleted before it
+ * began. A load that overlaps an announcement is served but not cached.
  */
 export class RunnableCache {
-  private readonly entries = new LRUCache<string, Runnable | "missing">({ max: MAX_ENTRIES });
+  private readonly entries = new LRUCache<string, Runnable>({ max: MAX_ENTRIES });
   private readonly keysByBase = new Map<string, Set<string>>();
   private announcements = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
@@ -46,21 +57,22 @@ export class RunnableCache {
     await this.unsubscribe?.();
   }
 
-  /** The latest version of the base, else its draft. */
-  byBase(baseId: string): Promise<Runnable | null> {
-    return this.cached(`base:${baseId}`, () => this.loadByBase(baseId));
-  }
-
-  /** That exact draft or version. */
-  byRecord(recordId: string): Promise<Runnable | null> {
-    return this.cached(`record:${recordId}`, () => this.loadByRecord(recordId));
-  }
-
-  /** A base or record ID, as flow nodes name their policies. */
-  async byAnyId(id: string): Promise<Runnable | null> {
-    // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
-    if (this.entries.has(`record:${id}`)) return this.byRecord(id);
-    return (await this.byBase(id)) ?? (await this.byRecord(id));
+  /**
+   * Lookups for one operation (a run, a flow and its nodes): the first cached answer catches up with
+   * announcements, and the operation's later lookups trust that, so a flow of many nodes waits only once.
+   */
+  forOneOperation(): RunnableLookup {
+    let freshness: Promise<boolean> | null = null;
+    const fresh = () => (freshness ??= caughtUp(this.database));
+    return {
+      byBase: (baseId) => this.cached(`base:${baseId}`, fresh, () => this.loadByBase(baseId)),
+      byRecord: (recordId) => this.cached(`record:${recordId}`, fresh, () => this.loadByRecord(recordId)),
+      // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
+      byAnyId: async (id) =>
+        this.entries.has(`record:${id}`)
+          ? this.cached(`record:${id}`, fresh, () => this.loadByRecord(id))
+          : ((await this.cached(`base:${id}`, fresh, () => this.loadByBase(id))) ?? (await this.cached(`record:${id}`, fresh, () => this.loadByRecord(id)))),
+    };
   }
 
   private forget(baseId: string): void {
@@ -74,9 +86,12 @@ export class RunnableCache {
     this.keysByBase.delete(baseId);
   }
 
-  private async cached(key: string, load: () => Promise<Runnable | null>): Promise<Runnable | null> {
-    const hit = this.entries.get(key);
-    if (hit !== undefined) return hit === "missing" ? null : hit;
+  private async cached(key: string, fresh: () => Promise<boolean>, load: () => Promise<Runnable | null>): Promise<Runnable | null> {
+    if (this.entries.has(key) && (await fresh())) {
+      // The entry may have been dropped by an announcement that arrived meanwhile.
+      const hit = this.entries.get(key);
+      if (hit) return hit;
+    }
     const before = this.announcements;
     const loaded = await load();
     if (this.announcements === before) {
