@@ -71,12 +71,13 @@ function statementName(sql: string): string {
 /** A listening connection that cannot answer a trivial query this fast cannot be trusted to be current. */
 const CATCH_UP_TIMEOUT_MS = 1_000;
 
+
 /**
  * One dedicated connection holds every LISTEN of this process. If it drops, it reconnects with backoff
  * and re-issues the LISTENs. Subscribers receive the payload "*" when the connection drops and again
  * when it is back, so they can drop caches that may have missed a notification meanwhile.
  *
- * Catching up is a round trip on that same connection. Postgres signals every listening backend when a
+ * Catching up is a round trip (an empty query) on that same connection. Postgres signals every listening backend when a
  * notifying transaction commits, before that COMMIT returns, and a listening backend sends the notifications
  * it has been signalled about before it answers a later query. So once a query sent after the call is
  * answered, every notification committed before the call has been handed to the subscribers. Callers
@@ -111,9 +112,10 @@ class NotificationListener {
   }
 
   catchUp(): Promise<void> {
-    if (!this.probeInFlight) return this.probe();
-    this.nextProbe ??= this.probeInFlight
+    // Sent once this turn of the event loop is done, so every request read in the same turn shares it.
+    this.nextProbe ??= (this.probeInFlight ?? Promise.resolve())
       .catch(() => {})
+      .then(() => new Promise((resolve) => setImmediate(resolve)))
       .then(() => {
         this.nextProbe = null;
         return this.probe();
@@ -125,7 +127,8 @@ class NotificationListener {
     if (this.closed) return Promise.reject(new Error("The notification listener is closed"));
     const probe = this.connect()
       .then((client) =>
-        withTimeout(client.query("SELECT 1"), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
+        // An empty query is the cheapest round trip there is: Postgres answers EmptyQueryResponse.
+        withTimeout(client.query(""), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
           // A connection too slow to answer may also be sitting on notifications: start it afresh.
           this.dropAndReconnect(client);
           client.end().catch(() => {});
