@@ -71,15 +71,14 @@ function statementName(sql: string): string {
 /** A listening connection that cannot answer a trivial query this fast cannot be trusted to be current. */
 const CATCH_UP_TIMEOUT_MS = 1_000;
 
-
 /**
  * One dedicated connection holds every LISTEN of this process. If it drops, it reconnects with backoff
  * and re-issues the LISTENs. Subscribers receive the payload "*" when the connection drops and again
  * when it is back, so they can drop caches that may have missed a notification meanwhile.
  *
- * Catching up is a round trip (an empty query) on that same connection. Postgres signals every listening backend when a
- * notifying transaction commits, before that COMMIT returns, and a listening backend sends the notifications
- * it has been signalled about before it answers a later query. So once a query sent after the call is
+ * Catching up is a round trip (an empty query) on that same connection. Postgres signals every listening
+ * backend when a notifying transaction commits, before that COMMIT returns, and a listening backend sends the
+ * notifications it has been signalled about before it answers a later query. So once a query sent after the call is
  * answered, every notification committed before the call has been handed to the subscribers. Callers
  * share round trips: one probe is in flight at a time, and callers that arrive while it is in flight
  * wait for the next one (the one in flight may have been sent before they arrived).

@@ -64,14 +64,13 @@ export class RunnableCache {
   forOneOperation(): RunnableLookup {
     let freshness: Promise<boolean> | null = null;
     const fresh = () => (freshness ??= caughtUp(this.database));
+    const byBase = (baseId: string) => this.cached(`base:${baseId}`, fresh, () => this.loadByBase(baseId));
+    const byRecord = (recordId: string) => this.cached(`record:${recordId}`, fresh, () => this.loadByRecord(recordId));
     return {
-      byBase: (baseId) => this.cached(`base:${baseId}`, fresh, () => this.loadByBase(baseId)),
-      byRecord: (recordId) => this.cached(`record:${recordId}`, fresh, () => this.loadByRecord(recordId)),
+      byBase,
+      byRecord,
       // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
-      byAnyId: async (id) =>
-        this.entries.has(`record:${id}`)
-          ? this.cached(`record:${id}`, fresh, () => this.loadByRecord(id))
-          : ((await this.cached(`base:${id}`, fresh, () => this.loadByBase(id))) ?? (await this.cached(`record:${id}`, fresh, () => this.loadByRecord(id)))),
+      byAnyId: async (id) => (this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id)))),
     };
   }
 
