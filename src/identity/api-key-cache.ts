@@ -74,6 +74,10 @@ export class ApiKeyRowCache<Row> {
     return row;
   }
 
+  // One function for every attempt: a failed subscription stays registered with the listener (it listens
+  // once it connects), so a retry must not add a second handler beside it.
+  private readonly onAnnouncement = (prefix: string): void => this.forget(prefix);
+
   private forget(prefix: string): void {
     this.forgets += 1;
     if (prefix === "*") this.entries.clear();
@@ -82,7 +86,7 @@ export class ApiKeyRowCache<Row> {
 
   private subscribe(): void {
     this.subscribing ??= this.database
-      .listen(API_KEY_CHANGED_CHANNEL, (payload) => this.forget(payload))
+      .listen(API_KEY_CHANGED_CHANNEL, this.onAnnouncement)
       .then(() => {
         this.subscribed = true;
       })
