@@ -1,6 +1,6 @@
 /**
- * Runs every case of the shared conformance file (shared/conformance/dsl-cases.json) as one test named by its id.
- * The file's README lists the `expect` fields; each one present is checked.
+ * Runs every case of the conformance corpus (conformance/dsl-cases.json beside this file) as one test named by its id.
+ * The corpus README lists the `expect` fields; each one present is checked.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -17,12 +17,12 @@ interface Case {
 }
 
 const cases = JSON.parse(
-  readFileSync(new URL("../../../shared/conformance/dsl-cases.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./conformance/dsl-cases.json", import.meta.url), "utf8"),
 ) as Case[];
 
 /**
- * Cases whose expectation contradicts dsl.md. The spec wins (conformance README); each entry says why and gives
- * the expectation the spec implies, which is what the test then checks.
+ * Cases whose expectation contradicts the documented language (docs/language.md). The documentation wins (corpus
+ * README); each entry says why and gives the expectation the documentation implies, which is what the test then checks.
  */
 const OVERRIDES: Record<string, { reason: string; expect: Record<string, unknown> }> = {};
 
