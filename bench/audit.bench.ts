@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const batchedEvents = batcher.stats.events - eventsBefore;
     const stored = await executedEvents();
     const verifyStarted = performance.now();
-    const chain = await verifyChain(prisma, tenant.id);
+    const chain = await verifyChain(gateway.services.stores.audit, tenant.id);
     const verifyMs = performance.now() - verifyStarted;
     // Every answered run was recorded (its response waited for the commit), and every commit reported to a
     // caller is stored.

@@ -10,9 +10,12 @@ import { ViewerService } from "./modules/viewer/viewer.service.js";
 import { ExecutionService } from "./modules/execution/execution.service.js";
 import { RunnableCache } from "./modules/execution/runnable-cache.js";
 import { LifecycleService } from "./modules/resources/lifecycle.service.js";
+import { createStores, type Stores } from "./stores/index.js";
 
 /** The per-process service graph. Services hold the rules; resolvers and routes only translate. */
 export interface Services {
+  /** The stores under the services, for the per-request loaders. */
+  stores: Stores;
   system: SystemService;
   viewer: ViewerService;
   users: UserService;
@@ -28,19 +31,20 @@ export interface Services {
   execution: ExecutionService;
 }
 
-export function createServices(database: Database): Services {
+export function createServices(database: Database, stores: Stores = createStores(database)): Services {
   const executionAudit = new ExecutionAuditBatcher(database);
-  const runnables = new RunnableCache(database);
+  const runnables = new RunnableCache(database, stores.bases);
   return {
-    system: new SystemService(database),
-    viewer: new ViewerService(database),
-    users: new UserService(database),
-    apiKeys: new ApiKeyService(database),
-    ownership: new OwnershipService(database),
-    groups: new GroupService(database),
-    audit: new AuditService(database),
+    stores,
+    system: new SystemService(stores.system),
+    viewer: new ViewerService(stores.tenants, stores.identities),
+    users: new UserService(database, stores.tenants, stores.identities),
+    apiKeys: new ApiKeyService(database, stores.identities),
+    ownership: new OwnershipService(database, stores.bases, stores.identities),
+    groups: new GroupService(database, stores.groups, stores.bases),
+    audit: new AuditService(stores.audit),
     executionAudit,
-    lifecycle: new LifecycleService(database),
+    lifecycle: new LifecycleService(database, stores.bases),
     runnables,
     execution: new ExecutionService(runnables, executionAudit),
   };

@@ -26,9 +26,13 @@ export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">
   return !!base && base.tenantId === principal.tenantId && base.deletedAt === null;
 }
 
-/** Listings (and group listings) show a never-published base only to its owner. */
-export function isListedFor(principal: Principal, base: BaseAccessFacts): boolean {
-  return exists(principal, base) && (base.ownership === "ORGANISATION_OWNED" || isOwner(principal, base));
+/**
+ * Whose listings (bases, group members, the policies a flow may name when published) the principal sees:
+ * its tenant's organisation-owned bases and, for a user, the never-published bases they own. The stores
+ * turn this into their listing filter (src/stores/base.store.ts, `listedWhere` / `listedSql`).
+ */
+export function listingScopeOf(principal: Principal): { tenantId: string; userId: string | null } {
+  return { tenantId: principal.tenantId, userId: principal.kind === "user" ? principal.userId : null };
 }
 
 /** Loading or running by ID: anyone in the tenant who may read (or run) — "has the link". */

@@ -9,6 +9,7 @@ import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 import { signLocalToken } from "../identity/tokens.js";
 import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
+import { createStores } from "../stores/index.js";
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -98,8 +99,9 @@ interface Run {
 }
 
 async function runCommand(command: string, opts: Record<string, unknown>, { config, database, print }: Run): Promise<void> {
-  const users = new UserService(database);
-  const keys = new ApiKeyService(database);
+  const stores = createStores(database);
+  const users = new UserService(database, stores.tenants, stores.identities);
+  const keys = new ApiKeyService(database, stores.identities);
   switch (command) {
     case "tenant create": {
       const tenant = await users.createTenant(required(opts, "slug"), required(opts, "name"));

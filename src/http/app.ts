@@ -114,7 +114,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
           const principal = await authenticateAndCount(rateLimiter, config, req, () => deps.authenticator.authenticate(req.headers));
-          return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.database) };
+          return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.services.stores) };
         } catch (error) {
           throw contextError(error);
         }

@@ -1,16 +1,5 @@
 import { caughtUp, type Database } from "../database/database.js";
-
-/**
- * Every gateway process keeps the API-key rows it recently authenticated, so a busy key does not cost a
- * database query per request. A revocation announces the key's prefix on this channel inside its
- * transaction (NOTIFY is delivered only if it commits). Before a cached row answers, the cache catches up
- * with every announcement committed before the request (`Database.catchUp`, one round trip shared by all
- * requests waiting at that moment), so a revoked key fails on the next request in every process, not just
- * the one that revoked it. When the notification connection drops, comes back or cannot catch up, cached
- * rows are not trusted ("*" drops them all). Entries also age out after `ttlMs`, which bounds how long a
- * change made behind the services' back (plain SQL without an announcement) can go unseen.
- */
-export const API_KEY_CHANGED_CHANNEL = "verdict_api_key_changed";
+import { API_KEY_CHANGED_CHANNEL } from "../stores/identity.store.js";
 
 const DEFAULT_TTL_MS = 10_000;
 const MAX_ENTRIES = 10_000;
@@ -20,14 +9,16 @@ interface Entry<Row> {
   loadedAt: number;
 }
 
-/** Announces, inside the caller's transaction, that the key with this prefix changed. */
-export async function announceApiKeyChange(
-  tx: { $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number> },
-  prefix: string,
-): Promise<void> {
-  await tx.$executeRaw`SELECT pg_notify(${API_KEY_CHANGED_CHANNEL}, ${prefix})`;
-}
-
+/**
+ * Every gateway process keeps the API-key rows it recently authenticated, so a busy key does not cost a
+ * database query per request. A revocation announces the key's prefix on `API_KEY_CHANGED_CHANNEL` inside
+ * its transaction (NOTIFY is delivered only if it commits). Before a cached row answers, the cache catches up
+ * with every announcement committed before the request (`Database.catchUp`, one round trip shared by all
+ * requests waiting at that moment), so a revoked key fails on the next request in every process, not just
+ * the one that revoked it. When the notification connection drops, comes back or cannot catch up, cached
+ * rows are not trusted ("*" drops them all). Entries also age out after `ttlMs`, which bounds how long a
+ * change made behind the services' back (plain SQL without an announcement) can go unseen.
+ */
 export class ApiKeyRowCache<Row> {
   private readonly entries = new Map<string, Entry<Row>>();
   private subscribed = false;

@@ -4,7 +4,7 @@ import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
 import { ApiKeyRowCache } from "./api-key-cache.js";
-import type { Role } from "../generated/prisma/enums.js";
+import { IdentityStore } from "../stores/identity.store.js";
 import type { Principal } from "./principal.js";
 import type { TokenVerifier } from "./tokens.js";
 
@@ -29,15 +29,10 @@ function requireSharedDatabase(binding: string | null): void {
   }
 }
 
-const USER_BY_SUBJECT = `SELECT u.id, u.tenant_id, u.roles::text[] AS roles, t.database_binding
-  FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.subject = $1`;
-
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
-  const { prisma } = database;
+  const identities = new IdentityStore(database);
   // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
-  const keyRows = new ApiKeyRowCache(database, (prefix) =>
-    prisma.apiKey.findUnique({ where: { prefix }, include: { tenant: { select: { databaseBinding: true } } } }),
-  );
+  const keyRows = new ApiKeyRowCache(database, (prefix) => identities.keyCredential(prefix));
 
   async function fromToken(token: string): Promise<Principal> {
     let subject: string;
@@ -47,7 +42,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
       throw unauthenticated("The bearer token is invalid or expired");
     }
     // Roles are read on every request so a role change takes effect at once.
-    const [user] = await database.query<{ id: string; tenant_id: string; roles: Role[]; database_binding: string | null }>(USER_BY_SUBJECT, [subject]);
+    const user = await identities.userBySubject(subject);
     if (!user) throw unauthenticated("The bearer token names no known user");
     requireSharedDatabase(user.database_binding);
     return { kind: "user", tenantId: user.tenant_id, userId: user.id, roles: user.roles };
@@ -82,7 +77,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
     if (row.revokedAt) throw unauthenticated("The API key has been revoked");
     if (row.expiresAt && row.expiresAt.getTime() <= now) throw unauthenticated("The API key has expired");
     if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await prisma.apiKey.update({ where: { id: row.id }, data: { lastUsedAt: new Date(now) } });
+      await identities.touchKey(row.id, new Date(now));
       row.lastUsedAt = new Date(now); // the cached row too, so the next requests do not write again
     }
     return { kind: "apiKey", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };

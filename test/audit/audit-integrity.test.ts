@@ -127,7 +127,7 @@ describe("the hash chain", () => {
     const t = await tenantWithEvents(1);
     const principal = { kind: "user" as const, tenantId: t.id, userId: t.users.eve!.id, roles: ["EDITOR" as const] };
     const writes = Array.from({ length: 30 }, (_, i) => gateway.services.groups.create(principal, { name: `during-${i}` }));
-    const service = new AuditService(gateway.database, { verifyPageSize: 2 });
+    const service = new AuditService(gateway.services.stores.audit, { verifyPageSize: 2 });
     const auditor = { kind: "user" as const, tenantId: t.id, userId: t.users.aud!.id, roles: ["AUDITOR" as const] };
     const during = await Promise.all([service.verify(auditor), ...writes]);
     expect(during[0]).toMatchObject({ valid: true, firstBrokenSequence: null });
@@ -144,7 +144,7 @@ describe("the hash chain", () => {
     const t = await tenantWithEvents(23);
     const principal = { kind: "user" as const, tenantId: t.id, userId: t.users.aud!.id, roles: ["AUDITOR" as const] };
     for (const pageSize of [1, 5, 22, 23, 500]) {
-      const service = new AuditService(gateway.database, { verifyPageSize: pageSize });
+      const service = new AuditService(gateway.services.stores.audit, { verifyPageSize: pageSize });
       expect(await service.verify(principal)).toEqual({ valid: true, checkedEvents: 23, firstBrokenSequence: null, reason: null });
     }
     await asSuperuser(gateway.db.url, async (client) => {
@@ -152,7 +152,7 @@ describe("the hash chain", () => {
       await client.query(`UPDATE audit_events SET actor_id = NULL WHERE tenant_id = $1 AND sequence = 17`, [t.id]);
     });
     for (const pageSize of [1, 5, 16, 17, 500]) {
-      const service = new AuditService(gateway.database, { verifyPageSize: pageSize });
+      const service = new AuditService(gateway.services.stores.audit, { verifyPageSize: pageSize });
       expect(await service.verify(principal)).toMatchObject({ valid: false, checkedEvents: 16, firstBrokenSequence: "17" });
     }
   });

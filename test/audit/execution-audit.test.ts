@@ -55,7 +55,7 @@ describe("ExecutionAuditBatcher", () => {
     const aOrder = rows.filter((r) => r.tenantId === a.id).map((r) => (r.detail as { n: number }).n);
     expect(aOrder).toEqual([...aOrder].sort((x, y) => x - y));
     for (const t of [a, b]) {
-      expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: t === a ? 300 : 100 });
+      expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: t === a ? 300 : 100 });
     }
     await batcher.close();
   });
@@ -68,7 +68,7 @@ describe("ExecutionAuditBatcher", () => {
     const second = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 8 });
     await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? first : second).record(principal, t.id, executed(i))));
     expect(first.stats.events + second.stats.events).toBe(300);
-    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 300 });
+    expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 300 });
     await Promise.all([first.close(), second.close()]);
   });
 
@@ -84,7 +84,7 @@ describe("ExecutionAuditBatcher", () => {
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(1);
     expect(await appendAfterHead(gateway.database, t.id, moved!, entries)).toMatchObject({ sequence: 2n });
     expect(await readChainHead(gateway.database, t.id)).toMatchObject({ sequence: 2n });
-    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 2 });
+    expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 2 });
   });
 
   it("interleaves with ordinary audited changes in one unbroken chain", async () => {
@@ -97,7 +97,7 @@ describe("ExecutionAuditBatcher", () => {
       if (i % 10 === 0) work.push(gateway.services.groups.create(principal, { name: `g${i}` }));
     }
     await Promise.all(work);
-    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 66 });
+    expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 66 });
     await batcher.close();
   });
 
@@ -117,7 +117,7 @@ describe("ExecutionAuditBatcher", () => {
     // Exactly the events whose callers were told "committed" are stored.
     for (let i = 0; i < 50; i++) expect(stored.has(i)).toBe(!rejected.includes(i));
     for (const i of rejected) expect((outcomes[i] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
-    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 50 - rejected.length });
+    expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 50 - rejected.length });
     await batcher.close();
   });
 
@@ -139,7 +139,7 @@ describe("ExecutionAuditBatcher", () => {
     expect(outcomes.slice(0, 10).every((o) => o.status === "fulfilled")).toBe(true);
     for (const outcome of outcomes.slice(10)) expect(outcome).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/^Audit event refused/) } });
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(10);
-    expect(await verifyChain(gateway.database.prisma, t.id)).toMatchObject({ valid: true, checkedEvents: 10 });
+    expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 10 });
     await batcher.close();
   });
 

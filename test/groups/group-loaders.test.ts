@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/database/database.js";
 import type { Principal } from "../../src/identity/principal.js";
 import { createGroupLoaders } from "../../src/modules/groups/group.loaders.js";
+import { GroupStore } from "../../src/stores/group.store.js";
 import { insertBase } from "../support/bases.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -52,7 +53,7 @@ function countingDatabase(): { database: Database; statements: () => number } {
 describe("group loaders", () => {
   it("load the member pages of many groups in two statements per page shape", async () => {
     const { database, statements } = countingDatabase();
-    const loaders = createGroupLoaders(database);
+    const loaders = createGroupLoaders(new GroupStore(database));
     const principal: Principal = { kind: "user", tenantId: tenant.id, userId: tenant.users.eve!.id, roles: ["EDITOR"] };
     const pages = await Promise.all(
       groupIds.flatMap((groupId) => [
@@ -65,14 +66,14 @@ describe("group loaders", () => {
     expect(pages.some((page) => page.pageInfo.hasNextPage)).toBe(true);
     // The batched pages equal what each group would get on its own.
     for (const [i, groupId] of groupIds.entries()) {
-      const alone = await createGroupLoaders(gateway.database).groupMembers.load({ principal, groupId, kind: "POLICY", first: 3, after: null });
+      const alone = await createGroupLoaders(gateway.services.stores.groups).groupMembers.load({ principal, groupId, kind: "POLICY", first: 3, after: null });
       expect(pages[i * 2]).toEqual(alone);
     }
   });
 
   it("load the groups of many bases in one statement", async () => {
     const { database, statements } = countingDatabase();
-    const loaders = createGroupLoaders(database);
+    const loaders = createGroupLoaders(new GroupStore(database));
     const groups = await Promise.all(baseIds.map((id) => loaders.groupsOfBase.load(id)));
     expect(statements()).toBe(1);
     expect(groups[0]!.length).toBe(20);

@@ -1,10 +1,12 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
-import type { Prisma } from "../../generated/prisma/client.js";
 import { actorOf, type Principal } from "../../identity/principal.js";
 import type { Database } from "../../database/database.js";
+import * as store from "../../stores/audit.store.js";
+import type { ChainHead, StatementRunner } from "../../stores/audit.store.js";
+import type { Transaction } from "../../stores/transaction.js";
 import { canonicalAroundSequence, chainHash, type ChainedFields, GENESIS_HASH } from "./audit-chain.js";
 
-export type Transaction = Prisma.TransactionClient;
+export type { ChainHead };
 
 export interface AuditEventInput {
   action: AuditAction;
@@ -59,19 +61,6 @@ export function auditEventProblem(event: AuditEventInput): string | null {
 }
 
 /**
- * Runs one parameterised statement and says how many rows it changed: a caller's transaction (see
- * `inTransaction`), or the database itself for a statement that is atomic alone (the execution-event
- * batcher, which writes through the driver's prepared statements rather than Prisma).
- */
-export interface StatementRunner {
-  execute(sql: string, params: readonly unknown[]): Promise<number>;
-}
-
-const inTransaction = (tx: Transaction): StatementRunner => ({
-  execute: (sql, params) => tx.$executeRawUnsafe(sql, ...params),
-});
-
-/**
  * Appends events, each with its own actor, to the tenant's hash chain. Inside a caller's transaction the
  * change and its events commit or roll back together; given the database itself, the append is one atomic
  * statement of its own.
@@ -102,12 +91,7 @@ export async function appendCheckedAuditEvents(
 ): Promise<void> {
   if (entries.length === 0) return;
   const rows = storedEvents(tenantId, entries).map((fields) => ({ ...fields, occurredAt: fields.occurredAt.toISOString(), ...canonicalAroundSequence(fields) }));
-  const params = [tenantId, JSON.stringify(rows)];
-  if ((await sql.execute(APPEND_EVENTS, params)) === 0) {
-    // The tenant's first event: create its head, then append (a concurrent first writer may have won the race).
-    await sql.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
-    if ((await sql.execute(APPEND_EVENTS, params)) === 0) throw new Error(`The audit chain head of tenant ${tenantId} is missing`);
-  }
+  await store.appendChainedInSql(sql, tenantId, GENESIS_HASH, rows);
 }
 
 /** The events as their rows will read back, all stamped with the present millisecond (the column's precision). */
@@ -131,63 +115,9 @@ function storedEvents(tenantId: string, entries: readonly AttributedAuditEvent[]
   });
 }
 
-const CREATE_HEAD = `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1::uuid, 0, $2)
-  ON CONFLICT (tenant_id) DO NOTHING`;
-
-/**
- * All rows in one INSERT … SELECT from one JSON parameter ($2; $1 is the tenant): one parameter instead of
- * one per value keeps the statement's text constant, so it is prepared once per connection. A data-modifying
- * CTE always runs to completion, so the events and the new head are written together. Changes no row when
- * the tenant has no head yet.
- */
-const APPEND_EVENTS = `
-    WITH RECURSIVE
-    head AS (
-      SELECT last_sequence, last_hash::text AS last_hash FROM audit_chain_heads WHERE tenant_id = $1::uuid FOR UPDATE
-    ),
-    events AS (
-      SELECT e.position, e.value FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(value, position)
-    ),
-    parts AS (
-      SELECT array_agg(value->>'prefix' ORDER BY position) AS prefixes, array_agg(value->>'suffix' ORDER BY position) AS suffixes
-      FROM events
-    ),
-    chain (position, sequence, previous_hash, hash) AS (
-      SELECT 0::bigint, head.last_sequence, NULL::text, head.last_hash FROM head
-      UNION ALL
-      SELECT c.position + 1, c.sequence + 1, c.hash,
-             encode(sha256(convert_to(c.hash || p.prefixes[c.position + 1] || (c.sequence + 1)::text || p.suffixes[c.position + 1], 'UTF8')), 'hex')
-      FROM chain c CROSS JOIN parts p
-      WHERE c.position < cardinality(p.prefixes)
-    ),
-    appended AS (
-      INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
-                                version, group_id, detail, previous_hash, hash)
-      SELECT $1::uuid, c.sequence, (e.value->>'occurredAt')::timestamptz, (e.value->>'actorType')::"ActorType",
-             (e.value->>'actorId')::uuid, (e.value->>'action')::"AuditAction", (e.value->>'resourceKind')::"AuditResourceKind",
-             (e.value->>'baseId')::uuid, (e.value->>'recordId')::uuid, (e.value->>'version')::int, (e.value->>'groupId')::uuid,
-             e.value->'detail', c.previous_hash, c.hash
-      FROM chain c JOIN events e ON e.position = c.position
-      RETURNING sequence, hash
-    )
-    UPDATE audit_chain_heads SET last_sequence = last.sequence, last_hash = last.hash
-    FROM (SELECT sequence, hash FROM appended ORDER BY sequence DESC LIMIT 1) AS last
-    WHERE audit_chain_heads.tenant_id = $1::uuid`;
-
-/** Where a tenant's chain ends: its last sequence number and hash. */
-export interface ChainHead {
-  sequence: bigint;
-  hash: string;
-}
-
 /** The tenant's chain head as committed now; created (at the genesis hash) for the tenant's first event. */
-export async function readChainHead(database: Database, tenantId: string): Promise<ChainHead> {
-  for (;;) {
-    const [head] = await database.query<{ last_sequence: string | bigint; last_hash: string }>(READ_HEAD, [tenantId]);
-    if (head) return { sequence: BigInt(head.last_sequence), hash: head.last_hash };
-    await database.execute(CREATE_HEAD, [tenantId, GENESIS_HASH]);
-  }
-}
+export const readChainHead = (database: Database, tenantId: string): Promise<ChainHead> =>
+  store.readChainHead(database, tenantId, GENESIS_HASH);
 
 /**
  * Appends events after `head`, hashing them here, in one statement that moves the head only if it is still
@@ -225,28 +155,9 @@ export async function appendAfterHead(
       hash,
     };
   });
-  const params = [tenantId, head.sequence.toString(), head.hash, sequence.toString(), hash, JSON.stringify(rows)];
-  return (await database.execute(APPEND_AFTER_HEAD, params)) === rows.length ? { sequence, hash } : null;
+  const next = { sequence, hash };
+  return (await store.appendAfterHead(database, tenantId, head, next, rows)) ? next : null;
 }
-
-const READ_HEAD = `SELECT last_sequence, last_hash FROM audit_chain_heads WHERE tenant_id = $1::uuid`;
-
-/**
- * The head moves only from exactly ($2, $3). The hash is compared too, although sequence numbers only grow,
- * so that a head known in some other way than from a committed append can never link to the wrong event.
- */
-const APPEND_AFTER_HEAD = `
-    WITH moved AS (
-      UPDATE audit_chain_heads SET last_sequence = $4::bigint, last_hash = $5
-      WHERE tenant_id = $1::uuid AND last_sequence = $2::bigint AND last_hash = $3
-      RETURNING tenant_id
-    )
-    INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
-                              version, group_id, detail, previous_hash, hash)
-    SELECT moved.tenant_id, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
-           e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
-    FROM moved, json_to_recordset($6::json) AS e(sequence bigint, occurred_at timestamptz, actor_type text, actor_id uuid, action text,
-         resource_kind text, base_id uuid, record_id uuid, version int, group_id uuid, detail jsonb, previous_hash text, hash text)`;
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
 export function recordAuditEvents(
@@ -256,7 +167,7 @@ export function recordAuditEvents(
   events: readonly AuditEventInput[],
 ): Promise<void> {
   return recordAttributedAuditEvents(
-    inTransaction(tx),
+    store.statementsOf(tx),
     tenantId,
     events.map((event) => ({ principal, event })),
   );

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "../../generated/prisma/client.js";
+import type { AuditStore } from "../../stores/audit.store.js";
 import { chainHash, GENESIS_HASH } from "./audit-chain.js";
 
 export interface ChainVerification {
@@ -20,8 +20,8 @@ export interface ChainVerification {
  * A changed row fails at its own sequence (its recomputed hash differs from the stored one), a removed row at
  * the missing sequence, a removed tail against the chain head, a row added past the head at its sequence.
  */
-export async function verifyChain(prisma: PrismaClient, tenantId: string, pageSize = 500): Promise<ChainVerification> {
-  const readHead = () => prisma.auditChainHead.findUnique({ where: { tenantId } });
+export async function verifyChain(store: AuditStore, tenantId: string, pageSize = 500): Promise<ChainVerification> {
+  const readHead = () => store.head(tenantId);
   const broken = (sequence: bigint, reason: string): ChainVerification => ({
     valid: false,
     checkedEvents: checked,
@@ -36,11 +36,7 @@ export async function verifyChain(prisma: PrismaClient, tenantId: string, pageSi
   for (;;) {
     const lastSequence = head?.lastSequence ?? 0n;
     while (expected <= lastSequence) {
-      const page = await prisma.auditEvent.findMany({
-        where: { tenantId, sequence: { gte: expected, lte: lastSequence } },
-        orderBy: { sequence: "asc" },
-        take: pageSize,
-      });
+      const page = await store.eventsBetween(tenantId, expected, lastSequence, pageSize);
       if (page.length === 0) return broken(expected, `events ${expected} to ${lastSequence} are missing`);
       for (const event of page) {
         if (event.sequence !== expected) {
@@ -61,15 +57,11 @@ export async function verifyChain(prisma: PrismaClient, tenantId: string, pageSi
     if (head && head.lastHash !== previousHash) {
       return broken(lastSequence, `the chain head does not match event ${lastSequence}`);
     }
-    const beyond = await prisma.auditEvent.findFirst({
-      where: { tenantId, sequence: { gt: lastSequence } },
-      orderBy: { sequence: "asc" },
-      select: { sequence: true },
-    });
-    if (!beyond) return { valid: true, checkedEvents: checked, firstBrokenSequence: null, reason: null };
+    const beyond = await store.firstSequenceAfter(tenantId, lastSequence);
+    if (beyond === null) return { valid: true, checkedEvents: checked, firstBrokenSequence: null, reason: null };
     const moved = await readHead();
-    if (!moved || moved.lastSequence < beyond.sequence) {
-      return broken(beyond.sequence, `event ${beyond.sequence} lies beyond the chain head`);
+    if (!moved || moved.lastSequence < beyond) {
+      return broken(beyond, `event ${beyond} lies beyond the chain head`);
     }
     head = moved; // appends committed while checking: check them too
   }

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, Query, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
-import { PageArgs } from "../../graphql/pagination.js";
+import { PageArgs } from "../../shared/pagination.js";
 import { AuditChainVerification, AuditEventConnection, AuditEventFilter } from "./audit.types.js";
 
 @Resolver()

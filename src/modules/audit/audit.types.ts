@@ -1,7 +1,7 @@
 import { GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { ActorType, AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
-import { ConnectionType } from "../../graphql/pagination.js";
+import { ConnectionType } from "../../shared/pagination.js";
 
 registerEnumType(AuditAction, { name: "AuditAction", description: "What an audit event records." });
 registerEnumType(AuditResourceKind, { name: "AuditResourceKind", description: "The kind of thing an audit event is about." });

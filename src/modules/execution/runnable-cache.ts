@@ -2,8 +2,7 @@ import { LRUCache } from "lru-cache";
 import { caughtUp, type Database } from "../../database/database.js";
 import type { BaseKind, Ownership } from "../../generated/prisma/enums.js";
 import { compilePolicy, type CompiledPolicy } from "../../engine/index.js";
-import { isUuid } from "../../graphql/ids.js";
-import { RESOURCE_CHANGED_CHANNEL } from "../resources/resource-changes.js";
+import { type BaseStore, RESOURCE_CHANGED_CHANNEL, type RunnableRow } from "../../stores/base.store.js";
 import { RecordStatus } from "../resources/resource.types.js";
 
 /** What a run needs to know about a record, and its policy compiled once. */
@@ -47,7 +46,10 @@ export class RunnableCache {
   private announcements = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly bases: BaseStore,
+  ) {}
 
   async start(): Promise<void> {
     this.unsubscribe = await this.database.listen(RESOURCE_CHANGED_CHANNEL, (baseId) => this.forget(baseId));
@@ -64,8 +66,8 @@ export class RunnableCache {
   forOneOperation(): RunnableLookup {
     let freshness: Promise<boolean> | null = null;
     const fresh = () => (freshness ??= caughtUp(this.database));
-    const byBase = (baseId: string) => this.cached(`base:${baseId}`, fresh, () => this.loadByBase(baseId));
-    const byRecord = (recordId: string) => this.cached(`record:${recordId}`, fresh, () => this.loadByRecord(recordId));
+    const byBase = (baseId: string) => this.cached(`base:${baseId}`, fresh, async () => runnable(await this.bases.runnableOfBase(baseId)));
+    const byRecord = (recordId: string) => this.cached(`record:${recordId}`, fresh, async () => runnable(await this.bases.runnableRecord(recordId)));
     return {
       byBase,
       byRecord,
@@ -104,38 +106,12 @@ export class RunnableCache {
     }
     return loaded;
   }
-
-  private async loadByBase(baseId: string): Promise<Runnable | null> {
-    if (!isUuid(baseId)) return null;
-    const base = await this.database.prisma.base.findUnique({
-      where: { id: baseId.toLowerCase() },
-      include: { draft: true, versions: { orderBy: { number: "desc" }, take: 1 } },
-    });
-    if (!base) return null;
-    const version = base.versions[0];
-    if (version) return runnable(base, { id: version.id, status: RecordStatus.PUBLISHED, versionNumber: version.number, content: version.content });
-    if (base.draft) return runnable(base, { id: base.draft.id, status: RecordStatus.DRAFT, versionNumber: null, content: base.draft.content });
-    return null;
-  }
-
-  private async loadByRecord(recordId: string): Promise<Runnable | null> {
-    if (!isUuid(recordId)) return null;
-    const id = recordId.toLowerCase();
-    const { prisma } = this.database;
-    const [version, draft] = await Promise.all([
-      prisma.version.findUnique({ where: { id }, include: { base: true } }),
-      prisma.draft.findUnique({ where: { id }, include: { base: true } }),
-    ]);
-    if (version) return runnable(version.base, { id, status: RecordStatus.PUBLISHED, versionNumber: version.number, content: version.content });
-    if (draft) return runnable(draft.base, { id, status: RecordStatus.DRAFT, versionNumber: null, content: draft.content });
-    return null;
-  }
 }
 
-function runnable(
-  base: { id: string; tenantId: string; kind: BaseKind; ownership: Ownership; ownerId: string | null; deletedAt: Date | null },
-  record: { id: string; status: RecordStatus; versionNumber: number | null; content: string },
-): Runnable {
+/** A stored record ready to run: its policy compiled once, here, not on every run. */
+function runnable(row: RunnableRow | null): Runnable | null {
+  if (!row) return null;
+  const { base, record } = row;
   return {
     tenantId: base.tenantId,
     baseId: base.id,
@@ -144,8 +120,8 @@ function runnable(
     ownerId: base.ownerId,
     deletedAt: base.deletedAt,
     recordId: record.id,
-    status: record.status,
-    versionNumber: record.versionNumber,
+    status: record.version === null ? RecordStatus.DRAFT : RecordStatus.PUBLISHED,
+    versionNumber: record.version,
     content: record.content,
     compiled: base.kind === "POLICY" ? compilePolicy(record.content) : null,
   };

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { unauthenticated } from "../../errors/domain-error.js";
 import type { GraphQLContext } from "../../graphql/context.js";
-import { PageArgs } from "../../graphql/pagination.js";
+import { PageArgs } from "../../shared/pagination.js";
 import { BaseConnection } from "../resources/resource.types.js";
 import { CreateGroupInput, Group, GroupConnection, UpdateGroupInput } from "./group.type.js";
 

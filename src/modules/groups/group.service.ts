@@ -1,14 +1,15 @@
 import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
-import { requireBaseFor, type BaseAccessFacts } from "../../authorization/resource-access.js";
+import { requireBaseFor } from "../../authorization/resource-access.js";
 import type { Database } from "../../database/database.js";
-import { conflict, invalidInput, notFound } from "../../errors/domain-error.js";
-import type { Prisma } from "../../generated/prisma/client.js";
-import type { BaseKind } from "../../generated/prisma/enums.js";
-import { requireUuid } from "../../graphql/ids.js";
-import { decodeCursor, encodeCursor, toConnection, type Connection } from "../../graphql/pagination.js";
+import { invalidInput, notFound } from "../../errors/domain-error.js";
+import { requireUuid } from "../../shared/ids.js";
+import type { Connection, PageRequest } from "../../shared/keyset.js";
 import { userIdOf, type Principal } from "../../identity/principal.js";
-import { recordAuditEvent, type Transaction } from "../audit/audit-recorder.js";
+import type { BaseStore } from "../../stores/base.store.js";
+import type { GroupStore } from "../../stores/group.store.js";
+import { inTransaction } from "../../stores/transaction.js";
+import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { GROUP_DESCRIPTION_MAX, GROUP_NAME_MAX, type Group } from "./group.type.js";
 
 export interface GroupInput {
@@ -16,43 +17,26 @@ export interface GroupInput {
   description?: string | null;
 }
 
-export interface PageRequest {
-  first: number;
-  after?: string | null;
-}
-
-const MAX_PAGE = 100;
-
-const isUniqueViolation = (error: unknown): boolean => (error as { code?: unknown })?.code === "P2002";
-
 /**
  * Groups: named sets of policy and flow bases. Everyone in the tenant sees every group; editors create, edit
  * and change members; admins delete. Every change commits together with its audit event.
  */
 export class GroupService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly groups: GroupStore,
+    private readonly bases: BaseStore,
+  ) {}
 
   /** The tenant's groups by name. */
   async list(principal: Principal | null, page: PageRequest): Promise<Connection<Group>> {
     const { tenantId } = requireAction(principal, Action.ReadResources);
-    const first = pageSize(page.first);
-    const where: Prisma.GroupWhereInput = { tenantId };
-    let pageWhere = where;
-    if (page.after) {
-      const [name, id] = decodeCursor(page.after, 2);
-      if (typeof name !== "string" || typeof id !== "string") throw invalidInput("after", "is not a cursor this API produced");
-      pageWhere = { tenantId, OR: [{ name: { gt: name } }, { name, id: { gt: requireUuidCursor(id) } }] };
-    }
-    const [rows, totalCount] = await Promise.all([
-      this.database.prisma.group.findMany({ where: pageWhere, orderBy: [{ name: "asc" }, { id: "asc" }], take: first + 1 }),
-      this.database.prisma.group.count({ where }),
-    ]);
-    return toConnection(rows, first, totalCount, (group) => encodeCursor([group.name, group.id]));
+    return this.groups.list(tenantId, page);
   }
 
   async get(principal: Principal | null, id: string): Promise<Group> {
     const { tenantId } = requireAction(principal, Action.ReadResources);
-    const group = await this.database.prisma.group.findFirst({ where: { id: requireUuid(id, "Group"), tenantId } });
+    const group = await this.groups.find(tenantId, requireUuid(id, "Group"));
     if (!group) throw notFound("Group", id);
     return group;
   }
@@ -62,10 +46,8 @@ export class GroupService {
     const name = validName(input.name);
     const description = validDescription(input.description) ?? "";
     const userId = userIdOf(actor);
-    return this.write(name, async (tx) => {
-      const group = await tx.group.create({
-        data: { tenantId: actor.tenantId, name, description, createdById: userId, updatedById: userId },
-      });
+    return inTransaction(this.database, async (tx) => {
+      const group = await this.groups.create(tx, { tenantId: actor.tenantId, name, description, createdById: userId, updatedById: userId });
       await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "CREATED",
         resourceKind: "GROUP",
@@ -82,20 +64,17 @@ export class GroupService {
     const name = input.name == null ? undefined : validName(input.name);
     const description = validDescription(input.description);
     if (name === undefined && description === undefined) throw invalidInput("input", "names nothing to change");
-    return this.write(name ?? "", async (tx) => {
-      const before = await lockGroup(tx, actor.tenantId, groupId, "exclusive");
+    return inTransaction(this.database, async (tx) => {
+      const before = await this.groups.lock(tx, actor.tenantId, groupId, "update");
       const changed: Record<string, { from: string; to: string }> = {};
       if (name !== undefined && name !== before.name) changed.name = { from: before.name, to: name };
       if (description !== undefined && description !== before.description) changed.description = { from: before.description, to: description };
       if (Object.keys(changed).length === 0) return before; // nothing to write, nothing to record
-      const group = await tx.group.update({
-        where: { id: groupId },
-        data: {
-          ...(changed.name ? { name } : {}),
-          ...(changed.description ? { description } : {}),
-          updatedById: userIdOf(actor),
-          updatedAt: new Date(),
-        },
+      const group = await this.groups.update(tx, groupId, {
+        ...(changed.name ? { name } : {}),
+        ...(changed.description ? { description } : {}),
+        updatedById: userIdOf(actor),
+        updatedAt: new Date(),
       });
       await recordAuditEvent(tx, actor, actor.tenantId, { action: "EDITED", resourceKind: "GROUP", groupId, detail: { changed } });
       return group;
@@ -106,10 +85,9 @@ export class GroupService {
   async delete(principal: Principal | null, id: string): Promise<string> {
     const actor = requireAction(principal, Action.DeleteGroups);
     const groupId = requireUuid(id, "Group");
-    return this.database.prisma.$transaction(async (tx) => {
-      const group = await lockGroup(tx, actor.tenantId, groupId, "exclusive");
-      const { count } = await tx.groupMember.deleteMany({ where: { groupId } });
-      await tx.group.delete({ where: { id: groupId } });
+    return inTransaction(this.database, async (tx) => {
+      const group = await this.groups.lock(tx, actor.tenantId, groupId, "update");
+      const count = await this.groups.delete(tx, groupId);
       await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "DELETED",
         resourceKind: "GROUP",
@@ -134,23 +112,16 @@ export class GroupService {
     const actor = requireAction(principal, Action.EditGroups);
     const groupId = requireUuid(id, "Group");
     const baseId = requireUuid(rawBaseId, "Resource");
-    return this.database.prisma.$transaction(async (tx) => {
+    return inTransaction(this.database, async (tx) => {
       // Shared locks: membership changes of one group run side by side, but not beside its deletion, and a
       // base cannot be soft-deleted between the check and the change.
-      const group = await lockGroup(tx, actor.tenantId, groupId, "shared");
-      const base = await lockBase(tx, baseId);
+      const group = await this.groups.lock(tx, actor.tenantId, groupId, "share");
+      const base = await this.bases.lock(tx, baseId, "share");
       requireBaseFor(actor, base, Action.EditGroups, rawBaseId);
-      let changed: boolean;
-      if (change === "added") {
-        const { count } = await tx.groupMember.createMany({
-          data: [{ groupId, baseId, tenantId: actor.tenantId, addedById: userIdOf(actor) }],
-          skipDuplicates: true,
-        });
-        changed = count > 0;
-      } else {
-        const { count } = await tx.groupMember.deleteMany({ where: { groupId, baseId } });
-        changed = count > 0;
-      }
+      const changed =
+        change === "added"
+          ? await this.groups.addMember(tx, { groupId, baseId, tenantId: actor.tenantId, addedById: userIdOf(actor) })
+          : await this.groups.removeMember(tx, groupId, baseId);
       if (changed) {
         await recordAuditEvent(tx, actor, actor.tenantId, {
           action: "ASSIGNED",
@@ -163,36 +134,6 @@ export class GroupService {
       return group;
     });
   }
-
-  /** Runs a write that may collide with another group's name. */
-  private async write<T>(name: string, work: (tx: Transaction) => Promise<T>): Promise<T> {
-    try {
-      return await this.database.prisma.$transaction(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw conflict(`A group named "${name}" already exists`, { name });
-      throw error;
-    }
-  }
-}
-
-type BaseFacts = BaseAccessFacts & { kind: BaseKind };
-
-async function lockGroup(tx: Transaction, tenantId: string, groupId: string, mode: "shared" | "exclusive"): Promise<Group> {
-  const rows =
-    mode === "shared"
-      ? await tx.$queryRaw<{ id: string }[]>`SELECT id FROM groups WHERE id = ${groupId}::uuid AND tenant_id = ${tenantId}::uuid FOR SHARE`
-      : await tx.$queryRaw<{ id: string }[]>`SELECT id FROM groups WHERE id = ${groupId}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE`;
-  if (rows.length === 0) throw notFound("Group", groupId);
-  return (await tx.group.findUniqueOrThrow({ where: { id: groupId } })) as Group;
-}
-
-async function lockBase(tx: Transaction, baseId: string): Promise<BaseFacts | null> {
-  const [row] = await tx.$queryRaw<
-    { id: string; tenant_id: string; kind: BaseKind; ownership: BaseFacts["ownership"]; owner_id: string | null; deleted_at: Date | null }[]
-  >`SELECT id, tenant_id, kind, ownership, owner_id, deleted_at FROM bases WHERE id = ${baseId}::uuid FOR SHARE`;
-  return row
-    ? { id: row.id, tenantId: row.tenant_id, kind: row.kind, ownership: row.ownership, ownerId: row.owner_id, deletedAt: row.deleted_at }
-    : null;
 }
 
 /** Postgres text cannot hold these (nor NUL). */
@@ -212,17 +153,4 @@ function validDescription(raw: string | null | undefined): string | undefined {
   if (description.length > GROUP_DESCRIPTION_MAX) throw invalidInput("description", `must be at most ${GROUP_DESCRIPTION_MAX} characters`);
   if (description.includes("\0") || UNPAIRED_SURROGATE.test(description)) throw invalidInput("description", "must not contain NUL characters or unpaired surrogates");
   return description;
-}
-
-function pageSize(first: number): number {
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) throw invalidInput("first", `must be between 1 and ${MAX_PAGE}`);
-  return first;
-}
-
-function requireUuidCursor(id: string): string {
-  try {
-    return requireUuid(id, "cursor");
-  } catch {
-    throw invalidInput("after", "is not a cursor this API produced");
-  }
 }

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, ObjectType } from "type-graphql";
-import { ConnectionType } from "../../graphql/pagination.js";
+import { ConnectionType } from "../../shared/pagination.js";
 
 @ObjectType({ description: "A named set of policy and flow bases, visible to everyone in the tenant." })
 export class Group {

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { unauthenticated } from "../../errors/domain-error.js";
 import type { GraphQLContext } from "../../graphql/context.js";
-import { PageArgs } from "../../graphql/pagination.js";
+import { PageArgs } from "../../shared/pagination.js";
 import type { Principal } from "../../identity/principal.js";
 import { Base } from "../resources/resource.types.js";
 import { User } from "../viewer/viewer.type.js";

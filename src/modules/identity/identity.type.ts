@@ -1,7 +1,7 @@
 import { ArrayMaxSize, ArrayMinSize, IsOptional, Length } from "class-validator";
 import { ArgsType, Field, ID, InputType, ObjectType } from "type-graphql";
 import { ApiKeyScope, Role } from "../../generated/prisma/enums.js";
-import { ConnectionType, PageArgs } from "../../graphql/pagination.js";
+import { ConnectionType, PageArgs } from "../../shared/pagination.js";
 import { User } from "../viewer/viewer.type.js";
 
 @ObjectType({ description: "An API key of the tenant. The secret is never part of it: it is shown once, at creation." })

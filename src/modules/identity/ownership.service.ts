@@ -2,14 +2,20 @@ import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
 import type { Database } from "../../database/database.js";
 import { conflict, notFound } from "../../errors/domain-error.js";
-import type { Base } from "../../generated/prisma/client.js";
-import { requireUuid } from "../../graphql/ids.js";
+import { requireUuid } from "../../shared/ids.js";
 import { userIdOf, type Principal } from "../../identity/principal.js";
+import type { Base, BaseStore } from "../../stores/base.store.js";
+import type { IdentityStore } from "../../stores/identity.store.js";
+import { inTransaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 
 /** Moving a never-published base to another user of the tenant (an admin power). */
 export class OwnershipService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly bases: BaseStore,
+    private readonly identities: IdentityStore,
+  ) {}
 
   /**
    * Only USER_OWNED, non-deleted bases of the caller's tenant, and only to a user of that tenant. The base row
@@ -20,20 +26,15 @@ export class OwnershipService {
     const targetId = requireUuid(toUserId, "User");
     requireAction(actor, Action.TransferOwnership);
     const tenantId = actor.tenantId;
-    return this.database.prisma.$transaction(async (tx) => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM bases WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid AND deleted_at IS NULL FOR UPDATE`;
-      if (locked.length === 0) throw notFound("Resource", baseId);
-      const base = await tx.base.findUniqueOrThrow({ where: { id } });
-      const target = await tx.user.findFirst({ where: { id: targetId, tenantId }, select: { id: true } });
+    return inTransaction(this.database, async (tx) => {
+      const base = await this.bases.lock(tx, id, "update");
+      if (!base || base.tenantId !== tenantId || base.deletedAt) throw notFound("Resource", baseId);
+      const target = await this.identities.userInTenant(tenantId, targetId, tx);
       if (!target) throw notFound("User", toUserId);
       if (base.ownership !== "USER_OWNED") {
         throw conflict("Only a base that has never been published can change owner; this one belongs to the organisation", { baseId: id });
       }
-      const updated = await tx.base.update({
-        where: { id },
-        data: { ownerId: target.id, updatedById: userIdOf(actor), updatedAt: new Date() },
-      });
+      const updated = await this.bases.updateBase(tx, id, { ownerId: target.id, updatedById: userIdOf(actor), updatedAt: new Date() });
       await recordAuditEvent(tx, actor, tenantId, {
         action: "ASSIGNED",
         resourceKind: base.kind,

@@ -5,25 +5,15 @@ import { rolesNotHeld } from "../../authorization/grants.js";
 import type { Database } from "../../database/database.js";
 import { conflict, forbidden, invalidInput, notFound } from "../../errors/domain-error.js";
 import type { Role } from "../../generated/prisma/enums.js";
-import { decodeCursor, encodeCursor, toConnection, type Connection } from "../../graphql/pagination.js";
-import { requireUuid } from "../../graphql/ids.js";
+import type { Connection } from "../../shared/keyset.js";
+import { requireUuid } from "../../shared/ids.js";
 import type { Principal } from "../../identity/principal.js";
-import { recordAuditEvent, type Transaction } from "../audit/audit-recorder.js";
+import type { IdentityStore, UserRow } from "../../stores/identity.store.js";
+import type { TenantRow, TenantStore } from "../../stores/tenant.store.js";
+import { inTransaction } from "../../stores/transaction.js";
+import { recordAuditEvent } from "../audit/audit-recorder.js";
 
-export interface TenantRow {
-  id: string;
-  slug: string;
-  name: string;
-}
-
-export interface UserRow {
-  id: string;
-  tenantId: string;
-  subject: string;
-  email: string;
-  name: string;
-  roles: Role[];
-}
+export type { TenantRow, UserRow };
 
 export interface NewUser {
   tenantId: string;
@@ -37,7 +27,6 @@ export interface NewUser {
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
-const USER_SELECT = { id: true, tenantId: true, subject: true, email: true, name: true, roles: true } as const;
 
 /** The first user of a tenant becomes its admin; everyone after starts as a viewer. */
 export const initialRoleFor = (existingUsers: number): Role => (existingUsers === 0 ? "ADMIN" : "VIEWER");
@@ -46,21 +35,21 @@ const unique = <T>(items: readonly T[]): T[] => [...new Set(items)];
 
 /** Tenants and users: provisioning (CLI and any other path) and role administration. */
 export class UserService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly tenants: TenantStore,
+    private readonly identities: IdentityStore,
+  ) {}
 
   async createTenant(slug: string, name: string): Promise<TenantRow> {
     if (!SLUG.test(slug)) invalidSlug();
     if (name.trim().length === 0 || name.length > 200) throw invalidInput("name", "must be 1 to 200 characters");
-    const existing = await this.database.prisma.tenant.findUnique({ where: { slug } });
-    if (existing) throw conflict(`A tenant with slug ${slug} already exists`, { slug });
-    return this.database.prisma.tenant.create({ data: { slug, name: name.trim() }, select: { id: true, slug: true, name: true } });
+    if (await this.tenants.findBySlug(slug)) throw conflict(`A tenant with slug ${slug} already exists`, { slug });
+    return this.tenants.create(slug, name.trim());
   }
 
   async findTenant(slugOrId: string): Promise<TenantRow> {
-    const tenant = await this.database.prisma.tenant.findFirst({
-      where: /^[0-9a-f-]{36}$/i.test(slugOrId) ? { OR: [{ id: slugOrId.toLowerCase() }, { slug: slugOrId }] } : { slug: slugOrId },
-      select: { id: true, slug: true, name: true },
-    });
+    const tenant = await this.tenants.findBySlugOrId(slugOrId);
     if (!tenant) throw notFound("Tenant", slugOrId);
     return tenant;
   }
@@ -82,19 +71,19 @@ export class UserService {
       if (missing.length) throw forbidden(`You cannot grant roles you do not hold: ${missing.join(", ")}`);
     }
     const id = randomUUID();
-    return this.database.prisma.$transaction(async (tx) => {
-      await lockTenant(tx, input.tenantId);
+    return inTransaction(this.database, async (tx) => {
+      await this.tenants.lock(tx, input.tenantId);
       const [existingUsers, sameEmail] = await Promise.all([
-        tx.user.count({ where: { tenantId: input.tenantId } }),
-        tx.user.findFirst({ where: { tenantId: input.tenantId, email }, select: { id: true } }),
+        this.identities.countUsers(tx, input.tenantId),
+        this.identities.emailTaken(tx, input.tenantId, email),
       ]);
       if (sameEmail) throw conflict(`A user with email ${email} already exists in this tenant`, { email });
       const subject = input.subject?.trim() || id;
-      if (await tx.user.findUnique({ where: { subject }, select: { id: true } })) {
+      if (await this.identities.subjectTaken(tx, subject)) {
         throw conflict(`A user with subject ${subject} already exists`, { subject });
       }
       const roles = unique<Role>([initialRoleFor(existingUsers), ...extra]);
-      const user = await tx.user.create({ data: { id, tenantId: input.tenantId, subject, email, name, roles }, select: USER_SELECT });
+      const user = await this.identities.createUser(tx, { id, tenantId: input.tenantId, subject, email, name, roles });
       await recordAuditEvent(tx, actor, input.tenantId, {
         action: "CREATED",
         resourceKind: "USER",
@@ -105,10 +94,7 @@ export class UserService {
   }
 
   async findUser(tenantId: string, emailOrId: string): Promise<UserRow> {
-    const user = await this.database.prisma.user.findFirst({
-      where: { tenantId, ...(/^[0-9a-f-]{36}$/i.test(emailOrId) ? { id: emailOrId.toLowerCase() } : { email: emailOrId.toLowerCase() }) },
-      select: USER_SELECT,
-    });
+    const user = await this.identities.findUser(tenantId, emailOrId);
     if (!user) throw notFound("User", emailOrId);
     return user;
   }
@@ -137,10 +123,10 @@ export class UserService {
       if (actor.tenantId !== tenantId) throw notFound("User", userId);
       requireAction(actor, Action.ManageRoles);
     }
-    return this.database.prisma.$transaction(async (tx) => {
+    return inTransaction(this.database, async (tx) => {
       // Role changes of one tenant queue here, so "the last admin" is decided on settled data.
-      await lockTenant(tx, tenantId);
-      const user = await tx.user.findFirst({ where: { id, tenantId }, select: USER_SELECT });
+      await this.tenants.lock(tx, tenantId);
+      const user = await this.identities.userInTenant(tenantId, id, tx);
       if (!user) throw notFound("User", userId);
       if (actor) {
         const missing = rolesNotHeld(actor, roles);
@@ -152,10 +138,10 @@ export class UserService {
       const removed = user.roles.filter((r) => !next.includes(r));
       if (added.length === 0 && removed.length === 0) return user;
       if (removed.includes("ADMIN")) {
-        const otherAdmins = await tx.user.count({ where: { tenantId, id: { not: user.id }, roles: { has: "ADMIN" } } });
+        const otherAdmins = await this.identities.countOtherAdmins(tx, tenantId, user.id);
         if (otherAdmins === 0) throw conflict("The tenant's last admin cannot lose the ADMIN role", { userId: user.id });
       }
-      const updated = await tx.user.update({ where: { id: user.id }, data: { roles: next }, select: USER_SELECT });
+      const updated = await this.identities.setRoles(tx, user.id, next);
       await recordAuditEvent(tx, actor, tenantId, {
         action: "ASSIGNED",
         resourceKind: "USER",
@@ -168,31 +154,10 @@ export class UserService {
   /** The tenant's users, by email. */
   async listUsers(actor: Principal, first: number, after?: string | null): Promise<Connection<UserRow>> {
     requireAction(actor, Action.ManageRoles);
-    const { prisma } = this.database;
-    const tenantId = actor.tenantId;
-    let where: object = { tenantId };
-    if (after) {
-      const [email, id] = decodeCursor(after, 2) as [string, string];
-      where = { tenantId, OR: [{ email: { gt: String(email) } }, { email: String(email), id: { gt: String(id) } }] };
-    }
-    const [rows, totalCount] = await Promise.all([
-      prisma.user.findMany({ where, orderBy: [{ email: "asc" }, { id: "asc" }], take: first + 1, select: USER_SELECT }),
-      prisma.user.count({ where: { tenantId } }),
-    ]);
-    return toConnection(rows, first, totalCount, (row) => encodeCursor([row.email, row.id]));
+    return this.identities.listUsers(actor.tenantId, { first, after });
   }
 }
 
 function invalidSlug(): never {
   throw invalidInput("slug", "must be 1 to 63 lower-case letters, digits and inner hyphens");
-}
-
-/**
- * Serialises identity changes of one tenant; NOT_FOUND when the tenant does not exist. NO KEY UPDATE, not
- * UPDATE: foreign-key checks of concurrent inserts (audit events…) take KEY SHARE on the tenant row, and an
- * UPDATE lock would deadlock with a writer that holds the audit chain head and waits for that check.
- */
-export async function lockTenant(tx: Transaction, tenantId: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tenants WHERE id = ${tenantId}::uuid FOR NO KEY UPDATE`;
-  if (rows.length === 0) throw notFound("Tenant", tenantId);
 }

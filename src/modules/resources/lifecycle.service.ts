@@ -1,18 +1,19 @@
 import { diffLines } from "diff";
 import type { Database } from "../../database/database.js";
-import { type Base as BaseRow, Prisma } from "../../generated/prisma/client.js";
+import { Prisma } from "../../generated/prisma/client.js";
 import type { BaseKind } from "../../generated/prisma/enums.js";
 import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
-import { requireBaseFor } from "../../authorization/resource-access.js";
+import { listingScopeOf, requireBaseFor } from "../../authorization/resource-access.js";
 import { conflict, DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
-import { isUuid, requireUuid } from "../../graphql/ids.js";
-import { type Connection, decodeCursor, encodeCursor, toConnection } from "../../graphql/pagination.js";
+import { requireUuid } from "../../shared/ids.js";
+import type { Connection } from "../../shared/keyset.js";
 import { type Principal, userIdOf } from "../../identity/principal.js";
-import { recordAuditEvent, type Transaction } from "../audit/audit-recorder.js";
+import { type Base as BaseRow, BaseStore } from "../../stores/base.store.js";
+import { inTransaction, type Transaction } from "../../stores/transaction.js";
+import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { assertPublishable } from "./publishability.js";
 import { toDraft, toVersion } from "./record-mapping.js";
-import { announceResourceChange } from "./resource-changes.js";
 import type { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
 import type { Base, Draft, ResourceRecord, StoredTest, Version } from "./resource.types.js";
 
@@ -28,23 +29,22 @@ export interface RecordComparison {
  * gateway process, all in one transaction.
  */
 export class LifecycleService {
-  constructor(private readonly database: Database) {}
-
-  private get prisma() {
-    return this.database.prisma;
-  }
+  constructor(
+    private readonly database: Database,
+    private readonly bases: BaseStore,
+  ) {}
 
   async create(principal: Principal, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
     requireAction(principal, Action.AuthorResources);
     const userId = userIdOf(principal);
     const name = requireName(input.name);
     const fields = recordFields(kind, input);
-    return this.prisma.$transaction(async (tx) => {
-      const base = await tx.base.create({
-        data: { tenantId: principal.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId },
+    return inTransaction(this.database, async (tx) => {
+      const base = await this.bases.createBase(tx, {
+        tenantId: principal.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId,
       });
-      const draft = await tx.draft.create({
-        data: { tenantId: principal.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId },
+      const draft = await this.bases.createDraft(tx, {
+        tenantId: principal.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId,
       });
       await recordAuditEvent(tx, principal, principal.tenantId, {
         action: "CREATED", resourceKind: kind, baseId: base.id, recordId: draft.id, detail: { name },
@@ -56,7 +56,7 @@ export class LifecycleService {
   async updateDraft(principal: Principal, input: UpdateDraftInput): Promise<Draft> {
     const draftId = requireUuid(input.draftId, "Draft");
     return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.AuthorResources, async (tx, base) => {
-      const draft = await tx.draft.findUnique({ where: { id: draftId } });
+      const draft = await this.bases.findDraft(tx, draftId);
       if (!draft || draft.baseId !== base.id) throw notFound("Draft", draftId);
       requireRevision(draft.revision, input.expectedRevision);
       const userId = userIdOf(principal);
@@ -66,12 +66,9 @@ export class LifecycleService {
         inputSchema: input.inputSchema === undefined ? draft.inputSchema : input.inputSchema,
         tests: input.tests ?? (draft.tests as unknown as StoredTest[]),
       });
-      const updated = await tx.draft.update({
-        where: { id: draftId },
-        data: { ...fields, revision: { increment: 1 }, updatedById: userId, updatedAt: new Date() },
-      });
+      const updated = await this.bases.updateDraft(tx, draftId, { ...fields, updatedById: userId, updatedAt: new Date() });
       const name = input.name == null ? base.name : requireName(input.name);
-      await tx.base.update({ where: { id: base.id }, data: { name, updatedById: userId, updatedAt: new Date() } });
+      await this.bases.updateBase(tx, base.id, { name, updatedById: userId, updatedAt: new Date() });
       await recordAuditEvent(tx, principal, principal.tenantId, {
         action: "EDITED", resourceKind: base.kind, baseId: base.id, recordId: draftId,
         detail: { revision: updated.revision, ...(name !== base.name ? { name } : {}) },
@@ -85,27 +82,22 @@ export class LifecycleService {
     const description = input.description.trim();
     if (!description) throw invalidInput("description", "is required to publish");
     return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.PublishResources, async (tx, base) => {
-      const draft = await tx.draft.findUnique({ where: { id: draftId } });
+      const draft = await this.bases.findDraft(tx, draftId);
       // Two racing publishes of one draft: the second finds it gone once it holds the base lock.
       if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
       if (input.expectedRevision != null) requireRevision(draft.revision, input.expectedRevision);
-      await assertPublishable(tx, principal, base.kind, draft.content);
+      await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(principal), id), base.kind, draft.content);
       const number = base.latestVersionNumber + 1;
       const userId = userIdOf(principal);
       const now = new Date();
-      const version = await tx.version.create({
-        data: {
-          tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
-          inputSchema: draft.inputSchema ?? undefined, tests: draft.tests ?? [], createdById: userId, createdAt: now,
-        },
+      const version = await this.bases.createVersion(tx, {
+        tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
+        inputSchema: draft.inputSchema ?? undefined, tests: draft.tests ?? [], createdById: userId, createdAt: now,
       });
-      await tx.draft.delete({ where: { id: draftId } });
-      await tx.base.update({
-        where: { id: base.id },
-        data: {
-          latestVersionNumber: number, ownership: "ORGANISATION_OWNED", firstPublishedAt: base.firstPublishedAt ?? now,
-          updatedById: userId, updatedAt: now,
-        },
+      await this.bases.deleteDraft(tx, draftId);
+      await this.bases.updateBase(tx, base.id, {
+        latestVersionNumber: number, ownership: "ORGANISATION_OWNED", firstPublishedAt: base.firstPublishedAt ?? now,
+        updatedById: userId, updatedAt: now,
       });
       await recordAuditEvent(tx, principal, principal.tenantId, {
         action: "PUBLISHED", resourceKind: base.kind, baseId: base.id, recordId: version.id, version: number,
@@ -117,24 +109,22 @@ export class LifecycleService {
 
   async draftFromVersion(principal: Principal, versionId: string, replaceExisting: boolean): Promise<Draft> {
     const id = requireUuid(versionId, "Version");
-    const located = await this.prisma.version.findUnique({ where: { id }, select: { baseId: true, tenantId: true } });
+    const located = await this.bases.locateVersion(id);
     if (!located || located.tenantId !== principal.tenantId) throw notFound("Version", versionId);
     return this.changeBase(principal, located.baseId, Action.AuthorResources, async (tx, base) => {
-      const version = await tx.version.findUniqueOrThrow({ where: { id } });
-      const existing = await tx.draft.findUnique({ where: { baseId: base.id } });
+      const version = (await this.bases.findVersion(tx, id))!;
+      const existing = await this.bases.findDraftOfBase(base.id, tx);
       if (existing && !replaceExisting) {
         throw conflict("The base already has a draft; pass replaceExisting to overwrite it", { draftId: existing.id });
       }
-      if (existing) await tx.draft.delete({ where: { id: existing.id } });
+      if (existing) await this.bases.deleteDraft(tx, existing.id);
       const userId = userIdOf(principal);
-      const draft = await tx.draft.create({
-        data: {
-          tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
-          inputSchema: version.inputSchema ?? undefined, tests: version.tests ?? [], sourceVersionId: version.id,
-          createdById: userId, updatedById: userId,
-        },
+      const draft = await this.bases.createDraft(tx, {
+        tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
+        inputSchema: version.inputSchema ?? undefined, tests: version.tests ?? [], sourceVersionId: version.id,
+        createdById: userId, updatedById: userId,
       });
-      await tx.base.update({ where: { id: base.id }, data: { updatedById: userId, updatedAt: new Date() } });
+      await this.bases.updateBase(tx, base.id, { updatedById: userId, updatedAt: new Date() });
       await recordAuditEvent(tx, principal, principal.tenantId, {
         action: "DRAFTED", resourceKind: base.kind, baseId: base.id, recordId: draft.id, version: version.number,
         detail: { fromVersion: version.id, replaced: existing?.id ?? null },
@@ -147,10 +137,7 @@ export class LifecycleService {
   async deleteBase(principal: Principal, id: string): Promise<Base> {
     const baseId = await this.baseIdOfAnyId(principal, id);
     return this.changeBase(principal, baseId, Action.DeleteResources, async (tx, base) => {
-      const deleted = await tx.base.update({
-        where: { id: base.id },
-        data: { deletedAt: new Date(), deletedById: userIdOf(principal) },
-      });
+      const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(principal) });
       await recordAuditEvent(tx, principal, principal.tenantId, { action: "DELETED", resourceKind: base.kind, baseId: base.id });
       return deleted;
     });
@@ -159,65 +146,41 @@ export class LifecycleService {
   async restoreBase(principal: Principal, id: string): Promise<Base> {
     requireAction(principal, Action.DeleteResources);
     const baseId = await this.baseIdOfAnyId(principal, id, { includeDeleted: true });
-    return this.prisma.$transaction(async (tx) => {
-      const base = await lockBase(tx, baseId);
+    return inTransaction(this.database, async (tx) => {
+      const base = await this.bases.lock(tx, baseId, "update");
       if (!base || base.tenantId !== principal.tenantId) throw notFound("Resource", id);
       if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
-      const restored = await tx.base.update({
-        where: { id: base.id },
-        data: { deletedAt: null, deletedById: null, updatedById: userIdOf(principal), updatedAt: new Date() },
+      const restored = await this.bases.updateBase(tx, base.id, {
+        deletedAt: null, deletedById: null, updatedById: userIdOf(principal), updatedAt: new Date(),
       });
       await recordAuditEvent(tx, principal, principal.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
-      await announceResourceChange(tx, base.id);
+      await this.bases.announceChange(tx, base.id);
       return restored;
     });
   }
 
   async getBase(principal: Principal, id: string): Promise<Base> {
-    const base = isUuid(id) ? await this.prisma.base.findUnique({ where: { id: id.toLowerCase() } }) : null;
+    const base = await this.bases.findBase(id);
     return requireBaseFor(principal, base, Action.ReadResources, id) as BaseRow;
   }
 
   async getRecord(principal: Principal, id: string): Promise<ResourceRecord> {
     requireUuid(id, "Record");
-    const recordId = id.toLowerCase();
-    const [draft, version] = await Promise.all([
-      this.prisma.draft.findUnique({ where: { id: recordId }, include: { base: true } }),
-      this.prisma.version.findUnique({ where: { id: recordId }, include: { base: true } }),
-    ]);
-    const found = draft ?? version;
+    const found = await this.bases.findRecord(id);
     requireBaseFor(principal, found?.base, Action.ReadResources, id);
-    return draft ? toDraft(draft) : toVersion(version!);
+    return found!.draft ? toDraft(found!.draft) : toVersion(found!.version!);
   }
 
   /** The draft (if any), then versions newest first. */
   async listRecords(principal: Principal, baseId: string): Promise<ResourceRecord[]> {
     const base = await this.getBase(principal, baseId);
-    const [draft, versions] = await Promise.all([
-      this.prisma.draft.findUnique({ where: { baseId: base.id } }),
-      this.prisma.version.findMany({ where: { baseId: base.id }, orderBy: { number: "desc" } }),
-    ]);
+    const [draft, versions] = await Promise.all([this.bases.findDraftOfBase(base.id), this.bases.versionsOfBase(base.id)]);
     return [...(draft ? [toDraft(draft)] : []), ...versions.map(toVersion)];
   }
 
   async listBases(principal: Principal, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
     requireAction(principal, Action.ReadResources);
-    const where = listingWhere(principal, filter);
-    const keyset: Prisma.BaseWhereInput | undefined = after
-      ? (() => {
-          const [name, id] = decodeCursor(after, 2) as [string, string];
-          return { OR: [{ name: { gt: name } }, { name, id: { gt: id } }] };
-        })()
-      : undefined;
-    const [rows, totalCount] = await Promise.all([
-      this.prisma.base.findMany({
-        where: keyset ? { AND: [where, keyset] } : where,
-        orderBy: [{ name: "asc" }, { id: "asc" }],
-        take: first + 1,
-      }),
-      this.prisma.base.count({ where }),
-    ]);
-    return toConnection(rows, first, totalCount, (row) => encodeCursor([row.name, row.id]));
+    return this.bases.listBases(listingScopeOf(principal), filter, { first, after });
   }
 
   async compare(principal: Principal, leftId: string, rightId: string): Promise<RecordComparison> {
@@ -241,57 +204,29 @@ export class LifecycleService {
     action: Action,
     change: (tx: Transaction, base: BaseRow) => Promise<T>,
   ): Promise<T> {
-    return this.prisma.$transaction(async (tx) => {
-      const base = await lockBase(tx, baseId);
+    return inTransaction(this.database, async (tx) => {
+      const base = await this.bases.lock(tx, baseId, "update");
       requireBaseFor(principal, base, action, baseId);
       const result = await change(tx, base!);
-      await announceResourceChange(tx, baseId);
+      await this.bases.announceChange(tx, baseId);
       return result;
     });
   }
 
   private async baseIdOfDraft(principal: Principal, draftId: string, what: string): Promise<string> {
-    const draft = await this.prisma.draft.findUnique({ where: { id: draftId }, select: { baseId: true, tenantId: true } });
+    const draft = await this.bases.locateDraft(draftId);
     if (!draft || draft.tenantId !== principal.tenantId) throw notFound(what, draftId);
     return draft.baseId;
   }
 
+  /** Any ID of a base (its own or a record's) to the base ID; NOT_FOUND unless it is the caller's tenant's. */
   private async baseIdOfAnyId(principal: Principal, id: string, options: { includeDeleted?: boolean } = {}): Promise<string> {
     requireUuid(id, "Resource");
-    const key = id.toLowerCase();
-    const [base, draft, version] = await Promise.all([
-      this.prisma.base.findUnique({ where: { id: key }, select: { id: true, tenantId: true, deletedAt: true } }),
-      this.prisma.draft.findUnique({ where: { id: key }, select: { baseId: true } }),
-      this.prisma.version.findUnique({ where: { id: key }, select: { baseId: true } }),
-    ]);
-    const baseId = base?.id ?? draft?.baseId ?? version?.baseId;
-    if (!baseId) throw notFound("Resource", id);
-    const facts = base ?? (await this.prisma.base.findUnique({ where: { id: baseId }, select: { tenantId: true, deletedAt: true } }));
-    if (!facts || facts.tenantId !== principal.tenantId || (facts.deletedAt && !options.includeDeleted)) throw notFound("Resource", id);
-    return baseId;
+    const baseId = await this.bases.baseIdOf(id);
+    const base = baseId ? await this.bases.findBase(baseId) : null;
+    if (!base || base.tenantId !== principal.tenantId || (base.deletedAt && !options.includeDeleted)) throw notFound("Resource", id);
+    return baseId!;
   }
-}
-
-async function lockBase(tx: Transaction, baseId: string): Promise<BaseRow | null> {
-  const rows = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM bases WHERE id = ${baseId}::uuid FOR UPDATE`;
-  if (rows.length === 0) return null;
-  return tx.base.findUnique({ where: { id: baseId } });
-}
-
-function listingWhere(principal: Principal, filter: BaseFilter): Prisma.BaseWhereInput {
-  const userId = userIdOf(principal);
-  const visibility: Prisma.BaseWhereInput = userId
-    ? { OR: [{ ownership: "ORGANISATION_OWNED" }, { ownerId: userId }] }
-    : { ownership: "ORGANISATION_OWNED" };
-  const conditions: Prisma.BaseWhereInput[] = [{ tenantId: principal.tenantId, deletedAt: null }, visibility];
-  if (filter.kind) conditions.push({ kind: filter.kind });
-  if (filter.nameContains) conditions.push({ name: { contains: filter.nameContains, mode: "insensitive" } });
-  if (filter.groupId != null) {
-    conditions.push(isUuid(filter.groupId) ? { groupMembers: { some: { groupId: filter.groupId.toLowerCase() } } } : { id: { in: [] } });
-  }
-  if (filter.hasDraft != null) conditions.push(filter.hasDraft ? { draft: { isNot: null } } : { draft: { is: null } });
-  if (filter.published != null) conditions.push({ latestVersionNumber: filter.published ? { gt: 0 } : 0 });
-  return { AND: conditions };
 }
 
 function requireName(name: string): string {

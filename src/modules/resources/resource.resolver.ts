@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
-import { PageArgs } from "../../graphql/pagination.js";
+import { PageArgs } from "../../shared/pagination.js";
 import { principalOf } from "../../graphql/principal.js";
 import { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
 import { Base, BaseConnection, Draft, ResourceRecord, Version } from "./resource.types.js";

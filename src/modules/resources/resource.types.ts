@@ -1,7 +1,7 @@
 import { GraphQLJSON } from "../../graphql/scalars.js";
 import { Field, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from "type-graphql";
 import { BaseKind, Ownership } from "../../generated/prisma/enums.js";
-import { ConnectionType } from "../../graphql/pagination.js";
+import { ConnectionType } from "../../shared/pagination.js";
 
 registerEnumType(BaseKind, { name: "ResourceKind", description: "A policy (rule text) or a flow (decision tree of policies)." });
 registerEnumType(Ownership, {

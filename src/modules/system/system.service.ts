@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Database } from "../../database/database.js";
+import type { SystemStore } from "../../stores/system.store.js";
 import type { ServerVersion } from "./system.type.js";
 
 const GATEWAY_VERSION: string = JSON.parse(
@@ -7,13 +7,10 @@ const GATEWAY_VERSION: string = JSON.parse(
 ).version;
 
 export class SystemService {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly store: SystemStore) {}
 
   async version(): Promise<ServerVersion> {
-    const [rows, migrations] = await Promise.all([
-      this.database.prisma.$queryRaw<{ version: string }[]>`SELECT version() AS version`,
-      this.database.appliedMigrations(),
-    ]);
-    return { gateway: GATEWAY_VERSION, database: rows[0]?.version ?? "unknown", migration: migrations.at(-1) ?? null };
+    const [database, migrations] = await Promise.all([this.store.serverVersion(), this.store.appliedMigrations()]);
+    return { gateway: GATEWAY_VERSION, database: database ?? "unknown", migration: migrations.at(-1) ?? null };
   }
 }

@@ -1,0 +1,28 @@
+import type { Database } from "../database/database.js";
+import { AuditStore } from "./audit.store.js";
+import { BaseStore } from "./base.store.js";
+import { GroupStore } from "./group.store.js";
+import { IdentityStore } from "./identity.store.js";
+import { SystemStore } from "./system.store.js";
+import { TenantStore } from "./tenant.store.js";
+
+/** One store per aggregate; together they hold every SQL statement the services need. */
+export interface Stores {
+  bases: BaseStore;
+  groups: GroupStore;
+  audit: AuditStore;
+  identities: IdentityStore;
+  tenants: TenantStore;
+  system: SystemStore;
+}
+
+export function createStores(database: Database): Stores {
+  return {
+    bases: new BaseStore(database),
+    groups: new GroupStore(database),
+    audit: new AuditStore(database),
+    identities: new IdentityStore(database),
+    tenants: new TenantStore(database),
+    system: new SystemStore(database),
+  };
+}
