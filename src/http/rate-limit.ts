@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import proxyAddr from "proxy-addr";
 import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
+import { RateLimitStore } from "../stores/rate-limit.store.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import type { Principal } from "../identity/principal.js";
 
@@ -56,11 +57,6 @@ interface Window {
 
 const MAX_LEASE = 100;
 
-const LEASE = `INSERT INTO rate_limit_windows (key, window_start, count) VALUES ($1, $2, $3)
-  ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_windows.count + EXCLUDED.count
-  RETURNING count`;
-const DELETE_BEFORE = `DELETE FROM rate_limit_windows WHERE window_start < $1`;
-
 const shareFor = (limit: number): number => Math.max(1, Math.min(MAX_LEASE, Math.floor(limit / 100)));
 
 /**
@@ -82,12 +78,15 @@ export class RateLimiter {
   private readonly windows = new Map<string, Window>();
   private cleanedWindow = 0;
   private leaseCount = 0;
+  private readonly store: RateLimitStore;
 
   constructor(
-    private readonly database: Database,
+    database: Database,
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.store = new RateLimitStore(database);
+  }
 
   /** Upserts made so far (for tests and the benchmark). */
   get leases(): number {
@@ -141,8 +140,7 @@ export class RateLimiter {
   private async lease(key: string, window: Window, limit: number): Promise<void> {
     const lease = shareFor(limit);
     this.leaseCount += 1;
-    const rows = await this.database.query<{ count: number }>(LEASE, [key, new Date(window.start), lease]);
-    const counted = Number(rows[0]!.count);
+    const counted = await this.store.lease(key, new Date(window.start), lease);
     const granted = Math.max(0, Math.min(lease, limit - (counted - lease)));
     window.available += granted;
     if (counted >= limit) window.exhausted = true;
@@ -153,7 +151,7 @@ export class RateLimiter {
     this.cleanedWindow = currentStart;
     for (const [key, window] of this.windows) if (window.start < currentStart) this.windows.delete(key);
     const before = new Date(currentStart - this.windowMs);
-    this.database.execute(DELETE_BEFORE, [before]).catch(() => {
+    this.store.deleteWindowsBefore(before).catch(() => {
       // Best effort: the next window's first request tries again.
     });
   }
