@@ -1,5 +1,6 @@
 import { loadConfig } from "./config.js";
 import { seedDemo } from "./database/seed.js";
+import { seedDemoContentOnce } from "./demo/demo-content.js";
 import { startGateway } from "./gateway.js";
 import { signLocalToken } from "./identity/tokens.js";
 import { createLogger } from "./logging.js";
@@ -11,7 +12,10 @@ try {
   const gateway = await startGateway(config, logger);
   const embedded = !config.DATABASE_URL;
   if (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded)) {
-    await printDemoAccess(gateway, await seedDemo(gateway.database));
+    const seed = await seedDemo(gateway.database);
+    const content = await seedDemoContentOnce(gateway.database, gateway.services, seed);
+    if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
+    await printDemoAccess(gateway, seed);
   }
   logger.info({ url: gateway.url, database: gateway.database.kind }, "gateway started");
 
@@ -43,10 +47,13 @@ async function printDemoAccess(
     "In GraphiQL's Headers tab, authenticate as one demo user with:",
   ];
   if (secret) {
+    const links = ["Or open GraphiQL as one of them (the link fills in the header; it stays in your browser):"];
     for (const user of seed.users) {
       const token = await signLocalToken({ secret, issuer, audience }, user.subject);
       lines.push(`  ${user.role.padEnd(9)} ${user.email.padEnd(22)} {"Authorization": "Bearer ${token}"}`);
+      links.push(`  ${user.role.padEnd(9)} ${gateway.url}/graphql#authorization=Bearer%20${token}`);
     }
+    lines.push(...links);
   }
   lines.push(
     seed.apiKey

@@ -7,6 +7,11 @@ import { DomainError } from "../errors/domain-error.js";
 import { embeddedSecret } from "../gateway.js";
 import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 import { signLocalToken } from "../identity/tokens.js";
+import { Action } from "../authorization/actions.js";
+import { requireAction } from "../authorization/authorize.js";
+import { createDemoContent, DEMO_BASE_NAMES } from "../demo/demo-content.js";
+import type { Principal } from "../identity/principal.js";
+import { createServices, type Services } from "../services.js";
 import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
 import { createStores } from "../stores/index.js";
@@ -31,6 +36,10 @@ stop the gateway first, or mint tokens with --subject, which needs no database).
   key issue     --tenant <slug|id> --name <name> --scope <SCOPE>... [--expires <ISO 8601 time>]
                 Prints the key once; it is stored only as a hash.
   key revoke    --key <id|prefix>
+  demo content  --tenant <slug|id> [--as <email|id>]
+                Adds the demo policies (the driving test among them), a flow, a pending draft and groups,
+                created and audited as that user (default: the tenant's first admin), who must be able to
+                author and publish. Refused when the tenant already has them.
   token mint    (--tenant <slug|id> --user <email|id> | --subject <sub>) [--expires <30d|12h|…>]
                 Signs with AUTH_JWT_SECRET, or the embedded secret in DATA_DIR/jwt-secret.
 
@@ -49,6 +58,7 @@ const COMMANDS: Record<string, Options> = {
   "key issue": { tenant: str, name: str, scope: many, expires: str },
   "key revoke": { key: str },
   "token mint": { tenant: str, user: str, subject: str, expires: str },
+  "demo content": { tenant: str, as: str },
 };
 
 /** Runs one CLI command; returns the process exit code (0 ok, 1 refused or failed, 2 usage). */
@@ -153,6 +163,13 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
       print(`API key ${revoked.prefix} (id ${revoked.id}) revoked`, revoked);
       return;
     }
+    case "demo content": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      const actor = await demoActor(database, users, tenant.id, opts.as as string | undefined);
+      const content = await withServices(database, (services) => createDemoContent(services, { publisher: actor, editor: actor }));
+      print(`demo content added to ${tenant.slug}: ${DEMO_BASE_NAMES.join(", ")}; groups Lending and Licensing`, content);
+      return;
+    }
     case "token mint": {
       const tenant = await users.findTenant(required(opts, "tenant"));
       const user = await users.findUser(tenant.id, required(opts, "user"));
@@ -172,6 +189,30 @@ async function mintToken(config: Config, subject: string, expires: string | unde
   if (!/^\d+\s*(s|m|h|d|w)$/.test(expiresIn)) throw new UsageError("--expires must look like 30d, 12h or 15m");
   const token = await signLocalToken({ secret, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject, expiresIn);
   print(token, { subject, token, expiresIn });
+}
+
+/** The user the demo content is created as: the one named, else the tenant's first admin. */
+async function demoActor(database: Database, users: UserService, tenantId: string, emailOrId: string | undefined): Promise<Principal> {
+  const firstAdmin = async () =>
+    database.prisma.user.findFirst({ where: { tenantId, roles: { has: "ADMIN" } }, orderBy: { createdAt: "asc" }, select: { id: true, roles: true } });
+  const user = emailOrId ? await users.findUser(tenantId, emailOrId) : await firstAdmin();
+  if (!user) throw new UsageError("The tenant has no admin: name a user who may author and publish with --as");
+  const principal: Principal = { kind: "user", tenantId, userId: user.id, roles: user.roles };
+  requireAction(principal, Action.AuthorResources);
+  requireAction(principal, Action.PublishResources);
+  return principal;
+}
+
+/** The service graph for one command; its execution audit batcher is flushed and closed afterwards. */
+async function withServices<T>(database: Database, work: (services: Services) => Promise<T>): Promise<T> {
+  const services = createServices(database);
+  await services.runnables.start();
+  try {
+    return await work(services);
+  } finally {
+    await services.runnables.stop();
+    await services.executionAudit.close();
+  }
 }
 
 function required(opts: Record<string, unknown>, name: string): string {

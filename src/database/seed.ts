@@ -14,6 +14,7 @@ const DEMO_USERS: { role: Role; email: string; name: string }[] = [
 const DEMO_KEY_SCOPES: ApiKeyScope[] = ["VIEW"];
 
 export interface DemoUser {
+  id: string;
   subject: string;
   email: string;
   role: Role;
@@ -32,15 +33,15 @@ export async function seedDemo(database: Database): Promise<DemoSeed> {
   return prisma.$transaction(async (tx) => {
     const existing = await tx.tenant.findUnique({ where: { slug: DEMO_TENANT_SLUG }, include: { users: true } });
     if (existing) {
-      const users = existing.users.map((u) => ({ subject: u.subject, email: u.email, role: u.roles[0] ?? "VIEWER" }));
+      const users = existing.users.map((u) => ({ id: u.id, subject: u.subject, email: u.email, role: u.roles[0] ?? "VIEWER" }));
       return { tenantId: existing.id, users, apiKey: null };
     }
     const tenant = await tx.tenant.create({ data: { slug: DEMO_TENANT_SLUG, name: "Demo Organisation" } });
     const users: DemoUser[] = [];
     for (const demo of DEMO_USERS) {
       const subject = `demo|${demo.email}`;
-      await tx.user.create({ data: { tenantId: tenant.id, subject, email: demo.email, name: demo.name, roles: [demo.role] } });
-      users.push({ subject, email: demo.email, role: demo.role });
+      const user = await tx.user.create({ data: { tenantId: tenant.id, subject, email: demo.email, name: demo.name, roles: [demo.role] } });
+      users.push({ id: user.id, subject, email: demo.email, role: demo.role });
     }
     const issued = issueApiKey();
     await tx.apiKey.create({

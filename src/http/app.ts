@@ -19,6 +19,7 @@ import type { Authenticator } from "../identity/authenticate.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
+import { findDemoExampleIds } from "../demo/demo-example-ids.js";
 import { graphiql } from "./graphiql.js";
 import { healthRoutes } from "./health.js";
 import { Metrics } from "./metrics.js";
@@ -108,7 +109,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES });
   app.use(
     "/graphql",
-    graphiql(!production),
+    graphiql(!production, () => findDemoExampleIds(deps.database)),
     jsonBody,
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {

@@ -1,26 +1,73 @@
 import type { Request, Response, NextFunction } from "express";
+import { exampleTabs, type ExampleIds } from "./graphiql-examples.js";
 
-let page: string | undefined;
+/** The Authorization header the page shows when the URL does not carry one. */
+const PLACEHOLDER_HEADERS = JSON.stringify({ Authorization: "Bearer <a token printed at start-up>" }, null, 2);
+/** Stands for the headers in the rendered options; replaced by a script expression (see `withHeadersFromUrl`). */
+const HEADERS_MARKER = "__VERDICT_HEADERS__";
+const RENDER_CALL = "YogaGraphiQL.renderYogaGraphiQL(";
 
 /**
- * GraphiQL for people exploring the API. The page is self-contained (scripts, styles and workers inline),
- * so it works on machines with no internet. It is rendered once, on first use, to keep start-up fast.
+ * Runs before GraphiQL starts. A link like `/graphql#authorization=Bearer%20<token>` (printed at start-up)
+ * fills every example tab's headers: the fragment never reaches the server or its logs, and it is removed
+ * from the address bar at once. GraphiQL keeps tabs in localStorage and ignores its defaults when it finds
+ * them, so opening such a link starts from fresh example tabs.
  */
-async function graphiqlPage(): Promise<string> {
+const HEADERS_FROM_URL = `
+  window.verdictHeaders = (function () {
+    var placeholder = ${JSON.stringify(PLACEHOLDER_HEADERS)};
+    var params = new URLSearchParams(location.hash.slice(1));
+    var headers = {};
+    if (params.get("authorization")) headers.Authorization = params.get("authorization");
+    if (params.get("x-api-key")) headers["x-api-key"] = params.get("x-api-key");
+    if (Object.keys(headers).length === 0) return placeholder;
+    history.replaceState(null, "", location.pathname + location.search);
+    try {
+      for (var key of Object.keys(localStorage)) if (key.indexOf("graphiql:") === 0) localStorage.removeItem(key);
+    } catch (e) {}
+    return JSON.stringify(headers, null, 2);
+  })();
+`;
+
+const pages = new Map<string, string>();
+
+/**
+ * GraphiQL for people exploring the API, opening with documented example tabs. The page is self-contained
+ * (scripts, styles and workers inline), so it works on machines with no internet. It is rendered once per
+ * set of example IDs (the demo content's, or none).
+ */
+async function graphiqlPage(ids: ExampleIds | null): Promise<string> {
+  const key = JSON.stringify(ids);
+  let page = pages.get(key);
   if (!page) {
     const { renderGraphiQL } = await import("@graphql-yoga/render-graphiql");
-    page = renderGraphiQL({
+    const tabs = exampleTabs(ids).map((tab) => ({ ...tab, headers: HEADERS_MARKER }));
+    const rendered = renderGraphiQL({
       title: "Verdict GraphiQL",
       endpoint: "/graphql",
-      defaultQuery: "query Me {\n  viewer {\n    credential\n    tenant { name }\n    user { email roles }\n  }\n}\n",
-      headers: JSON.stringify({ Authorization: "Bearer <token printed at start-up>" }),
+      defaultTabs: tabs,
+      headers: HEADERS_MARKER,
+      defaultHeaders: HEADERS_MARKER,
+      defaultEditorToolsVisibility: true,
+      subscriptionsProtocol: "WS",
     } as Parameters<typeof renderGraphiQL>[0]);
+    page = withHeadersFromUrl(rendered);
+    pages.clear(); // the demo's IDs change at most a few times: keep only the latest page
+    pages.set(key, page);
   }
   return page;
 }
 
-/** Serves GraphiQL to browsers (GET with Accept: text/html); everything else falls through to Apollo. */
-export function graphiql(enabled: boolean) {
+function withHeadersFromUrl(html: string): string {
+  if (html.split(RENDER_CALL).length !== 2) throw new Error("GraphiQL page: the render call was not found once; has @graphql-yoga/render-graphiql changed?");
+  return html.replace(RENDER_CALL, `${HEADERS_FROM_URL}\n${RENDER_CALL}`).replaceAll(JSON.stringify(HEADERS_MARKER), "window.verdictHeaders");
+}
+
+/**
+ * Serves GraphiQL to browsers (GET with Accept: text/html); everything else falls through to Apollo.
+ * `examples` finds the IDs the example tabs use (the demo tenant's content), or null.
+ */
+export function graphiql(enabled: boolean, examples: () => Promise<ExampleIds | null> = async () => null) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!enabled || req.method !== "GET" || req.accepts(["application/json", "text/html"]) !== "text/html") {
       next();
@@ -30,9 +77,12 @@ export function graphiql(enabled: boolean) {
       next();
       return;
     }
-    graphiqlPage().then(
-      (html) => res.type("html").send(html),
-      (error: unknown) => next(error),
-    );
+    examples()
+      .catch(() => null) // the examples are a convenience: a database hiccup must not hide GraphiQL
+      .then(graphiqlPage)
+      .then(
+        (html) => res.type("html").send(html),
+        (error: unknown) => next(error),
+      );
   };
 }

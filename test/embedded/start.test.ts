@@ -75,6 +75,17 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   });
   expect(asAdmin.data.viewer).toMatchObject({ tenant: { slug: "demo" }, user: { roles: ["ADMIN"] } });
   const tenantId = asAdmin.data.viewer.tenant.id;
+
+  // The first start brings demo content, so GraphiQL's first queries answer with something.
+  const demo = await graphql(first.url, "{ bases { edges { node { name latestVersion { versionNumber } } } } groups { totalCount } }", {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
+  });
+  expect(demo.data.bases.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(
+    expect.arrayContaining(["Driving licence", "Adult applicant", "Credit score", "Loan application"]),
+  );
+  expect(demo.data.groups.totalCount).toBe(2);
+  // A link per demo user opens GraphiQL with that user's header filled in.
+  expect(first.output()).toMatch(new RegExp(`ADMIN\\s+${first.url.replace(/[.]/g, "\\.")}/graphql#authorization=Bearer%20${tokenOf(first.output(), "ADMIN")}`));
   const asKey = await graphql(first.url, "{ viewer { credential scopes } }", {}, { "x-api-key": key! });
   expect(asKey.data.viewer).toEqual({ credential: "API_KEY", scopes: ["VIEW"] });
 
@@ -89,7 +100,7 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
     expect(run.status).toBe(200);
     expect(((await run.json()) as { result: boolean }).result).toBe(age >= 18);
   }
-  const audit = await graphql(first.url, `{ auditEvents(filter: { actions: [EXECUTED] }) { totalCount } verifyAuditChain { valid } }`, {}, {
+  const audit = await graphql(first.url, `query ($baseId: ID!) { auditEvents(filter: { actions: [EXECUTED], baseId: $baseId }) { totalCount } verifyAuditChain { valid } }`, { baseId }, {
     authorization: `Bearer ${tokenOf(first.output(), "AUDITOR")}`,
   });
   expect(audit.data).toEqual({ auditEvents: { totalCount: 3 }, verifyAuditChain: { valid: true } });
@@ -97,6 +108,9 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
 
   const second = await startEmbedded();
   expect(second.output()).toContain("printed on the first start only");
+  // Restarting does not add the demo content again.
+  const afterRestart = await graphql(second.url, "{ bases { totalCount } }", {}, { "x-api-key": key! });
+  expect(afterRestart.data.bases.totalCount).toBe(demo.data.bases.edges.length);
   const again = await graphql(second.url, "{ viewer { tenant { id } } }", {}, { "x-api-key": key! });
   expect(again.data.viewer.tenant.id).toBe(tenantId);
   // A token from the first run still works: the signing secret is kept with the data.
