@@ -9,9 +9,8 @@ import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 import { signLocalToken } from "../identity/tokens.js";
 import { Action } from "../authorization/actions.js";
 import { requireAction } from "../authorization/authorize.js";
-import { createDemoContent, DEMO_BASE_NAMES } from "../demo/demo-content.js";
 import type { Principal } from "../identity/principal.js";
-import { createServices, type Services } from "../services.js";
+import type { Services } from "../services.js";
 import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
 import { createStores } from "../stores/index.js";
@@ -166,6 +165,8 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
     case "demo content": {
       const tenant = await users.findTenant(required(opts, "tenant"));
       const actor = await demoActor(database, users, tenant.id, opts.as as string | undefined);
+      // Loaded only here: the service graph and the engine would slow every other command's start.
+      const { createDemoContent, DEMO_BASE_NAMES } = await import("../demo/demo-content.js");
       const content = await withServices(database, (services) => createDemoContent(services, { publisher: actor, editor: actor }));
       print(`demo content added to ${tenant.slug}: ${DEMO_BASE_NAMES.join(", ")}; groups Lending and Licensing`, content);
       return;
@@ -205,6 +206,7 @@ async function demoActor(database: Database, users: UserService, tenantId: strin
 
 /** The service graph for one command; its execution audit batcher is flushed and closed afterwards. */
 async function withServices<T>(database: Database, work: (services: Services) => Promise<T>): Promise<T> {
+  const { createServices } = await import("../services.js");
   const services = createServices(database);
   await services.runnables.start();
   try {
