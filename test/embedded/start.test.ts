@@ -31,7 +31,7 @@ async function startEmbedded(): Promise<Started> {
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 150_000);
     const check = (): void => {
       const match = /"msg":"gateway started"/.test(output) && /GraphiQL: (http:\/\/[^\s]+)\/graphql/.exec(output);
       if (match) {
@@ -119,4 +119,4 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   });
   expect(oldToken.data.viewer.user.roles).toEqual(["VIEWER"]);
   expect(await stop(second.child)).toBe(0);
-}, 120_000);
+}, 400_000);
