@@ -2,7 +2,7 @@
  * Engine throughput and latency (one core). Run with `npm run bench:engine`.
  * Prints evaluations per second and per-evaluation latency (median, p99) for:
  *   - a one-condition rule,
- *   - the six-rule driving-test policy of dsl.md §14 with full trace,
+ *   - the six-rule driving-test policy (docs/language.md#a-complete-example) with full trace,
  *   - a generated 50-rule policy (one golden rule referencing 49 labelled rules).
  * Policies are compiled once; only `evaluatePolicy` is measured.
  */
@@ -80,7 +80,7 @@ const scenarios: Scenario[] = [
     compiled: compilePolicy("A **Person** gets approved if __age__ of **Person** is greater than 18."),
     data: { Person: { age: 25 } },
   },
-  { name: "driving test (§14, 6 rules, trace)", compiled: compilePolicy(DRIVING), data: DRIVING_DATA },
+  { name: "driving test (6 rules, trace)", compiled: compilePolicy(DRIVING), data: DRIVING_DATA },
   { name: "generated 50-rule policy", compiled: compilePolicy(fifty.text), data: fifty.data },
 ];
 

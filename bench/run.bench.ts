@@ -2,12 +2,12 @@
  * Throughput of the REST execution shim against a bare Node HTTP server. Run with `npm run bench:run`.
  *
  * Starts a gateway in this process (production settings, logging off) on a fresh database, creates and
- * publishes the six-rule driving-test policy of dsl.md §14 through GraphQL and issues a VIEW API key. Then
+ * publishes the six-rule driving-test policy (docs/language.md#a-complete-example) through GraphQL and issues a VIEW API key. Then
  * drives, with autocannon (a child process, so it does not share the servers' event loop), interleaved, at 10
  * and 50 connections:
  *   echo     a bare `node:http` server (same process) that parses the same JSON body and echoes it back: the
  *            baseline of the issue's ratio;
- *   floor    a bare `node:http` server that evaluates the same compiled policy and answers the full §11.2 wire
+ *   floor    a bare `node:http` server that evaluates the same compiled policy and answers the full response wire
  *            body (5 KB of trace, rule lines and data instead of the echo's 0.2 KB), with no authentication,
  *            storage or audit: what any server answering this route must at least do;
  *   gateway  `POST /run/policy/{baseId}`: key authentication, rate limiting, body validation, resolution,
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
     const lostRaces = audit.lostRaces - auditBefore.lostRaces;
-    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy, dsl §14) and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
+    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy) and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
     console.table(rows);
     const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
     if (at50 && !Number.isNaN(at50["ratio to echo"])) {

@@ -4,7 +4,7 @@
  * from elsewhere in the codebase: the engine is a pure library (text + JSON in, JSON-shaped result out).
  */
 
-/** One evaluation's answer, exactly the wire shape of dsl.md §11.2 minus `execution` timings. */
+/** One evaluation's answer, exactly the wire shape of docs/language.md#the-response minus `execution` timings. */
 export interface PolicyResponse {
   result: boolean;
   trace: RuleSetTrace | null;
@@ -37,12 +37,12 @@ export interface RuleTrace {
   result: boolean;
 }
 
-/** Untagged on the wire (dsl.md §10.1); kept loose here so the evaluator can build them cheaply. */
+/** Untagged on the wire (docs/language.md#trace-entries); kept loose here so the evaluator can build them cheaply. */
 export type ConditionTrace = Record<string, unknown>;
 
 export type ErrorKind = "parse" | "evaluation" | "type";
 
-/** Options for one evaluation. `now` is read once per evaluation ("today", dsl.md conventions). */
+/** Options for one evaluation. `now` is read once per evaluation ("today", docs/language.md#overview). */
 export interface EvaluateOptions {
   now?: Date;
   /** Override the default evaluation work budget (number of condition/expression steps). */

@@ -1,7 +1,7 @@
 /**
  * The parse tree produced by `grammar/policy.peggy`. Plain data, built once per policy text; `compile.ts` turns
  * it into closures. Every expression keeps its source text (whitespace collapsed) because the trace reports
- * non-path operands by their text (dsl.md §10.2, §10.3).
+ * non-path operands by their text (docs/language.md#property-paths, #rendered-values).
  */
 
 export interface Span {

@@ -1,6 +1,6 @@
 /**
  * Text -> immutable program: parse (parser.ts), check computed values, select the golden rule, compile every rule
- * to closures and precompute the trace order of §8.5. Everything that does not depend on the data is done here,
+ * to closures and precompute the trace order (docs/language.md#trace-order). Everything that does not depend on the data is done here,
  * once per policy text.
  */
 import type { ComputedDefAst, ExprAst, PolicyAst, RuleAst } from "./ast.js";
@@ -18,7 +18,7 @@ export interface CompiledRule {
   readonly selector: string;
   readonly outcome: string;
   readonly items: readonly CompiledItem[];
-  /** Resolved rule references in source order, descending into groups (§8.5). */
+  /** Resolved rule references in source order, descending into groups (docs/language.md#trace-order). */
   readonly refs: readonly number[];
   readonly selectorNamed: Readonly<{ value: string }>;
   readonly outcomeNamed: Readonly<{ value: string }>;

@@ -1,6 +1,6 @@
 /**
- * Compiles conditions (dsl.md §3.3, §6, §7, §8.2–§8.3) into closures that evaluate and append their trace entry
- * (§10). Static parts of every trace entry (selector, operator, right operand as written) are built and frozen
+ * Compiles conditions (docs/language.md#operators, #combining-conditions, #outcome-references, #label-references) into closures that evaluate and append their trace entry
+ * (#trace-entries). Static parts of every trace entry (selector, operator, right operand as written) are built and frozen
  * once here and shared by all evaluations.
  */
 import type { ConditionTrace } from "./api.js";
@@ -25,14 +25,14 @@ export interface CompiledItem {
   fn: CondFn;
   and: boolean;
   optional: boolean;
-  /** The entry reported for this condition when evaluation fails inside it (§9). */
+  /** The entry reported for this condition when evaluation fails inside it (docs/language.md#partial-trace). */
   failEntry(): ConditionTrace;
 }
 
 export interface CondScope extends ExprScope {
   rules: readonly RuleInfo[];
   self: number;
-  /** Rule indices referenced (resolved), in trace order (§8.5). */
+  /** Rule indices referenced (resolved), in trace order (docs/language.md#trace-order). */
   refs: number[];
   countCondition(): void;
 }
@@ -44,7 +44,7 @@ function named(value: string): Readonly<{ value: string }> {
   return Object.freeze({ value });
 }
 
-/** Runs a condition list with `and` before `or` and optional connectors (§7.1, §7.3). */
+/** Runs a condition list with `and` before `or` and optional connectors (docs/language.md#and-and-or, #optional-conditions). */
 export function evalList(items: readonly CompiledItem[], ctx: Ctx, out: ConditionTrace[], el: Elem | null): boolean {
   let anyGroup = false;
   let cur = true;

@@ -1,5 +1,5 @@
 /**
- * Errors the engine reports inside responses (dsl.md §9). They are thrown internally only to unwind evaluation
+ * Errors the engine reports inside responses (docs/language.md#errors). They are thrown internally only to unwind evaluation
  * and are always caught by the public functions; nothing escapes `evaluatePolicy` except a genuine bug.
  */
 
@@ -39,7 +39,7 @@ export function typeError(description: string): EngineError {
   return new EngineError("type", description);
 }
 
-/** Reads `L:C` back out of a message (`Parse error: --> 1:19 …`), for the parse-error trace (§10.7). */
+/** Reads `L:C` back out of a message (`Parse error: --> 1:19 …`), for the parse-error trace (docs/language.md#parse-error-trace). */
 export function positionOf(message: string): { line: number; column: number } | null {
   const m = /--> (\d+):(\d+)/.exec(message);
   if (!m) return null;

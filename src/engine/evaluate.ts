@@ -1,8 +1,8 @@
 /**
- * Evaluation of a compiled program against one data value (dsl.md §1 steps 3–7, §8.4–§8.5, §9, §10.6).
+ * Evaluation of a compiled program against one data value (docs/language.md#overview steps 3–5, #cycles, #trace-order, #errors, #labels).
  *
  * Rules are evaluated on demand and their result and trace entry cached for the request, so each rule runs once;
- * the trace order is static (compile.ts), which leaves only entry lookups for step 5 of §1.
+ * the trace order is static (compile.ts), which leaves only entry lookups for step 5 of docs/language.md#overview.
  */
 import type { ConditionTrace, EngineLimits, EvaluateOptions, PolicyResponse, RuleTrace } from "./api.js";
 import type { CompiledRule, Program } from "./compile.js";
@@ -42,7 +42,7 @@ class Runtime implements RuleRuntime {
     try {
       result = evalList(rule.items, ctx, conditions, null);
     } catch (e) {
-      // §9: keep the conditions evaluated so far plus one entry for the failing top-level condition. Outer rules
+      // docs/language.md#partial-trace: keep the conditions evaluated so far plus one entry for the failing top-level condition. Outer rules
       // overwrite `partial`, so the one left is the top-level rule's.
       const failing = rule.items[conditions.length];
       if (failing) conditions.push(failing.failEntry());
@@ -100,7 +100,7 @@ export function evaluateProgram(
     for (const i of program.traceOrder) {
       let entry = ctx.ruleEntries[i];
       if (entry === undefined) {
-        // Only reachable if a referenced rule was skipped; evaluate it on its own as §8.5 step 2 describes.
+        // Only reachable if a referenced rule was skipped; evaluate it on its own as docs/language.md#trace-order describes.
         ctx.stack.length = 0;
         runtime.evalRule(ctx, i);
         entry = ctx.ruleEntries[i] as RuleTrace;

@@ -1,8 +1,8 @@
 /**
- * Compiles expressions and data access (dsl.md §3.4, §5, §6.9, §6.11–§6.14) into closures.
+ * Compiles expressions and data access (docs/language.md#reading-data, #computing-values) into closures.
  *
  * Reading conventions: `undefined` is "missing", JSON `null` is null; closures that read data also write the
- * property path of §10.2 to `ctx.path`.
+ * property path (docs/language.md#property-paths) to `ctx.path`.
  */
 import type { AccessAst, ChainAst, ExprAst, LiteralAst } from "./ast.js";
 import { evaluationError, parseError, typeError } from "./errors.js";
@@ -14,9 +14,9 @@ export interface CompiledExpr {
   fn: ExprFn;
   /** True when `fn` writes `ctx.path` (data access, measures, `@name`). */
   dynamicPath: boolean;
-  /** Path for the trace when `dynamicPath` is false: the source text (§10.2). */
+  /** Path for the trace when `dynamicPath` is false: the source text (docs/language.md#property-paths). */
   text: string;
-  /** The right operand as written (§10.3). */
+  /** The right operand as written (docs/language.md#rendered-values). */
   written: { value: unknown; type: string };
   /** Constant value for literals (used by `explainPolicy` and to skip evaluation). */
   literal?: unknown;
@@ -112,7 +112,7 @@ function lookupKey(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Dynamic lookup of §6.14: `left` used as exact key(s) into `target`. */
+/** Dynamic lookup (docs/language.md#lookups): `left` used as exact key(s) into `target`. */
 function lookup(left: unknown, target: unknown, targetPath: string, ctx: Ctx): unknown {
   const isObj = target !== null && typeof target === "object" && !Array.isArray(target);
   if (Array.isArray(left)) {
@@ -155,14 +155,14 @@ export function compileAccess(a: AccessAst): ExprFn {
   };
 }
 
-/** `$.path` with the names as written (§10.3), for data paths used as right operands. */
+/** `$.path` with the names as written (docs/language.md#rendered-values), for data paths used as right operands. */
 export function writtenPath(a: AccessAst): string {
   if (a.chains.length !== 1) return a.text;
   const c = compileChain(a.chains[0] as ChainAst);
   return (c.its ? "its." : "$.") + c.written.join(".");
 }
 
-/** Selector of a comparison trace: the rightmost link's name as written (§10.1). */
+/** Selector of a comparison trace: the rightmost link's name as written (docs/language.md#trace-entries). */
 export function accessSelector(a: AccessAst): string {
   const links = a.chains[0]?.links ?? [];
   const last = links[links.length - 1];

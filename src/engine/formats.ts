@@ -1,5 +1,5 @@
 /**
- * The string formats of dsl.md §6.8 (`is a valid X`, `has the format "X"`).
+ * The string formats of docs/language.md#formats-and-patterns (`is a valid X`, `has the format "X"`).
  *
  * Every check runs in time linear in the value's length: values come from request data, so a format check must
  * never be a denial-of-service lever. Regular expressions that could backtrack badly go through RE2 (re2js);
@@ -9,7 +9,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { RE2JS } from "re2js";
 import { parse as parseToml } from "smol-toml";
 
-/** Every validator phrase word / `has format` name of §6.8, in the table's order. */
+/** Every validator phrase word / `has format` name of docs/language.md#formats-and-patterns, in the table's order. */
 export const FORMAT_NAMES: readonly string[] = Object.freeze([
   "email",
   "url",
@@ -37,7 +37,7 @@ export const FORMAT_NAMES: readonly string[] = Object.freeze([
   "mac address",
 ]);
 
-// The four expressions of §6.8, verbatim.
+// The four expressions the formats are defined by (email, uuid, hex color, data url).
 const EMAIL_SOURCE =
   "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,}$";
 const UUID_SOURCE = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
@@ -71,7 +71,7 @@ const MAC = /^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$|^[0-9A-Fa-f]{2}(?:-[0-9A-Fa-
 const CIDR_V4_PREFIX = /^(?:[0-9]|[12][0-9]|3[0-2])$/;
 const CIDR_V6_PREFIX = /^(?:[0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$/;
 
-/** Lowercases ASCII letters only and collapses whitespace runs (space, tab, CR, LF per §2.1) into one space. */
+/** Lowercases ASCII letters only and collapses whitespace runs (space, tab, CR, LF: docs/language.md#text-and-comments) into one space. */
 function normalizeName(name: string): string {
   return name.replace(/[ \t\r\n]+/g, " ").replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
@@ -136,7 +136,7 @@ function isPhone(value: string): boolean {
   return PHONE_DIGITS.test(stripped.startsWith("+") ? stripped.slice(1) : stripped);
 }
 
-// Node's isIPv6 also accepts a `%zone` suffix, which §6.8 excludes.
+// Node's isIPv6 also accepts a `%zone` suffix, which docs/language.md#formats-and-patterns excludes.
 function isIpv6(value: string): boolean {
   return !value.includes("%") && isIPv6(value);
 }

@@ -1,5 +1,5 @@
 /**
- * Public API of the policy engine (dsl.md). Pure library: text + JSON in, JSON-shaped result out.
+ * Public API of the policy engine (the language: docs/language.md). Pure library: text + JSON in, JSON-shaped result out.
  */
 import type { EngineLimits, EvaluateOptions, PolicyResponse } from "./api.js";
 import { compileProgram, type Program } from "./compile.js";
@@ -26,7 +26,7 @@ export { DEFAULT_LIMITS };
 /** A policy parsed once and reusable for any number of evaluations. Immutable. */
 export interface CompiledPolicy {
   readonly text: string;
-  /** The text split into lines (§11.2 `rule`). */
+  /** The text split into lines (the `rule` field, docs/language.md#the-response). */
   readonly lines: string[];
   /** `Parse error: …` when the text cannot be used, else null. */
   readonly error: string | null;

@@ -1,6 +1,6 @@
 /**
  * Read-only views of a policy for tooling: `explainPolicy` (rules, conditions as data, computed values,
- * references) and `listOperators` (the operator table of dsl.md §6.1 with every accepted phrasing).
+ * references) and `listOperators` (the operator table of docs/language.md#operators with every accepted phrasing).
  */
 import type { AccessAst, CondAst, CondItemAst, ExprAst, RuleAst } from "./ast.js";
 import type { Program } from "./compile.js";

@@ -1,5 +1,5 @@
 /**
- * Name-to-key matching of dsl.md §5.2. A `KeyMatcher` is built once per written segment at compile time; it
+ * Name-to-key matching of docs/language.md#key-matching. A `KeyMatcher` is built once per written segment at compile time; it
  * precomputes the segment's lowercased variants and memoises the verdict for every key it has been shown, so the
  * hot path is one `hasOwn` check plus a map lookup per key of the object.
  */
@@ -82,7 +82,7 @@ export class KeyMatcher {
   }
 }
 
-/** Splits a written link name into segments (`**a.b**` is link `a` then `b`, §5.1). */
+/** Splits a written link name into segments (`**a.b**` is link `a` then `b`, docs/language.md#chains). */
 export function segmentsOf(name: string): string[] {
   return name.split(".").map((s) => s.trim());
 }

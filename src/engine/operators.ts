@@ -1,6 +1,6 @@
 /**
- * Operator semantics of dsl.md §6. An operator returns true/false when its operands suit it and null on a
- * mismatch or missing operand (the condition is then false with `evaluation_details: null`, §10.3). When it
+ * Operator semantics (docs/language.md#operators). An operator returns true/false when its operands suit it and null on a
+ * mismatch or missing operand (the condition is then false with `evaluation_details: null`, docs/language.md#trace-entries). When it
  * returns a boolean it leaves the compared operands in `ctx.dl` / `ctx.dr`.
  */
 import { checkFormat } from "./formats.js";
@@ -24,7 +24,7 @@ function dateTyped(v: unknown, day: number): { value: string; type: string } {
   return { value: dateTextOf(v, day), type: "date" };
 }
 
-/** Text a string operator sees: strings as they are, date literals as written (§5.3). */
+/** Text a string operator sees: strings as they are, date literals as written (docs/language.md#typed-values). */
 function stringOf(v: unknown): string | null {
   if (typeof v === "string") return v;
   if (v instanceof DateValue) return v.text;
@@ -32,7 +32,7 @@ function stringOf(v: unknown): string | null {
 }
 
 /**
- * Equality of §6.3 without touching `ctx`: true/false when comparable, null on a mismatch. Dates compare by day
+ * Equality (docs/language.md#equality) without touching `ctx`: true/false when comparable, null on a mismatch. Dates compare by day
  * when one side is a date and the other is date-coercible.
  */
 export function equalValues(l: unknown, r: unknown, exact: boolean): boolean | null {
@@ -111,7 +111,7 @@ function isWordChar(ch: string): boolean {
   return /[\p{L}\p{N}]/u.test(ch);
 }
 
-/** Case-insensitive whole-word search of §6.5. */
+/** Case-insensitive whole-word search of docs/language.md#strings. */
 export function containsWord(haystack: string, needle: string): boolean {
   const h = haystack.toLowerCase();
   const n = needle.toLowerCase();

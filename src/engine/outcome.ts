@@ -1,4 +1,4 @@
-/** The outcome-key rule of dsl.md §4.4: trim, strip at most one leading verb, trim again. */
+/** The outcome-key rule of docs/language.md#outcome-keys: trim, strip at most one leading verb, trim again. */
 
 const VERBS = [
   "gets", "passes", "is", "has", "receives", "qualifies for", "meets", "satisfies", "achieves", "attains", "earns",

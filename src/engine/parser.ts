@@ -1,6 +1,6 @@
 /**
  * Text -> AST. Wraps the generated PEG parser (grammar/policy.peggy) with the helper functions its actions need
- * and turns its failures into `Parse error: --> L:C …` messages (dsl.md §9).
+ * and turns its failures into `Parse error: --> L:C …` messages (docs/language.md#errors).
  */
 import type { CondItemAst, CondAst, DateAst, DurationAst, PolicyAst } from "./ast.js";
 import { EngineError, parseError } from "./errors.js";
@@ -115,7 +115,7 @@ function describe(err: PeggyError): string {
   return "expected " + list + " but " + found + " found";
 }
 
-/** The parser counts UTF-16 units; §2.1 counts code points. */
+/** The parser counts UTF-16 units; the guide counts code points (docs/language.md#text-and-comments). */
 function codePointColumn(text: string, line: number, column: number): number {
   let start = 0;
   for (let l = 1; l < line; l++) {

@@ -1,5 +1,5 @@
 /**
- * `matches pattern "…"` (dsl.md §6.8): ECMAScript regular expressions, evaluated in linear time.
+ * `matches pattern "…"` (docs/language.md#formats-and-patterns): ECMAScript regular expressions, evaluated in linear time.
  *
  * Patterns come from policy authors and inputs from request data, so a backtracking engine (V8's) would let one
  * request pin a CPU for minutes (`(a+)+$`). Instead the pattern is

@@ -1,6 +1,6 @@
 /**
- * Rule references (dsl.md §8): golden-rule selection (§8.1), resolution of outcome and label references
- * (§8.2.2, §8.3) and property inference (§8.2.3). Resolution is static — it depends only on rule names — so it is
+ * Rule references (docs/language.md#several-rules): golden-rule selection (#golden-rule), resolution of outcome and label
+ * references (#outcome-references, #label-references) and property inference (#property-inference). Resolution is static — it depends only on rule names — so it is
  * done once at compile time.
  */
 import type { CondAst, CondItemAst, RuleAst } from "./ast.js";
@@ -44,7 +44,7 @@ export function significantMatch(ref: string, outcome: string): boolean {
   return true;
 }
 
-/** Outcome keys referenced anywhere in the policy (§8.1 step 2). */
+/** Outcome keys referenced anywhere in the policy (docs/language.md#golden-rule). */
 export function referencedOutcomes(rules: RuleAst[]): Set<string> {
   const set = new Set<string>();
   for (const r of rules) {
@@ -61,7 +61,7 @@ export function referencedOutcomes(rules: RuleAst[]): Set<string> {
   return set;
 }
 
-/** §8.1: index of the golden rule, or a parse error. */
+/** docs/language.md#golden-rule: index of the golden rule, or a parse error. */
 export function selectGolden(rules: RuleAst[]): number {
   if (rules.length === 0) throw parseError("No global rule found");
   if (rules.length === 1) return 0;
@@ -85,7 +85,7 @@ export function selectGolden(rules: RuleAst[]): number {
 
 const REF_PREFIXES = ["passes the", "passes", "has", "has the", "is", "gets", "gets the"];
 
-/** §8.2.2 steps 1–3: the rule an outcome reference names, or -1. */
+/** docs/language.md#outcome-references steps 1–3: the rule an outcome reference names, or -1. */
 export function resolveOutcomeRef(name: string, rules: readonly RuleInfo[], self: number): number {
   for (let i = rules.length - 1; i >= 0; i--) if ((rules[i] as RuleInfo).outcome === name) return i;
   for (let i = 0; i < rules.length; i++) if ((rules[i] as RuleInfo).label === name) return i;
@@ -111,7 +111,7 @@ export function resolveOutcomeRef(name: string, rules: readonly RuleInfo[], self
   return -1;
 }
 
-/** §8.3: label first, then outcome key; no fuzzy matching. */
+/** docs/language.md#label-references: label first, then outcome key; no fuzzy matching. */
 export function resolveLabelRef(name: string, rules: readonly RuleInfo[]): number {
   for (let i = 0; i < rules.length; i++) if ((rules[i] as RuleInfo).label === name) return i;
   for (let i = rules.length - 1; i >= 0; i--) if ((rules[i] as RuleInfo).outcome === name) return i;
@@ -126,7 +126,7 @@ const INFERENCE_PHRASES = [
 ];
 const SUFFIXES = ["", "Passed", "Qualified", "Eligible", "Approved", "Status"];
 
-/** Candidate property names of §8.2.3, as key matchers. */
+/** Candidate property names of docs/language.md#property-inference, as key matchers. */
 export function inferenceCandidates(name: string): KeyMatcher[] {
   let cleaned = name;
   for (const p of INFERENCE_PHRASES) cleaned = cleaned.split(p).join("");
@@ -143,7 +143,7 @@ export function inferenceCandidates(name: string): KeyMatcher[] {
 
 const TRUE_WORDS = new Set(["pass", "true", "yes", "passed", "valid"]);
 
-/** Value of an inferred property and its trace rendering (§8.2.3, §10.4). */
+/** Value of an inferred property and its trace rendering (docs/language.md#property-inference, #trace-entries). */
 export function inferredValue(v: unknown): { result: boolean; rendered: unknown } {
   if (typeof v === "boolean") return { result: v, rendered: { Boolean: v } };
   if (typeof v === "string") return { result: TRUE_WORDS.has(v.toLowerCase()), rendered: { String: v } };

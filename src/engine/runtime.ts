@@ -25,7 +25,7 @@ export interface RuleRuntime {
 export const NOT_COMPUTED: unique symbol = Symbol("not computed");
 
 export class Ctx {
-  /** Property path of the last data read (§10.2), written by access and measure closures. */
+  /** Property path of the last data read (docs/language.md#property-paths), written by access and measure closures. */
   path = "";
   /** `evaluation_details` operands of the last operator call; null when the operator reported a mismatch. */
   dl: TypedValue | null = null;
@@ -37,7 +37,7 @@ export class Ctx {
   readonly onStack: Uint8Array;
   readonly stack: number[] = [];
   private todayTextCache: string | null = null;
-  /** Partial entry of the top-level rule that failed (§9). */
+  /** Partial entry of the top-level rule that failed (docs/language.md#partial-trace). */
   partial: RuleTrace | null = null;
 
   constructor(

@@ -1,4 +1,4 @@
-/** Fixed trace shapes: the synthetic parse-error trace of dsl.md §10.7. */
+/** Fixed trace shapes: the synthetic parse-error trace of docs/language.md#parse-error-trace. */
 import type { RuleSetTrace } from "./api.js";
 import { positionOf } from "./errors.js";
 
@@ -49,7 +49,7 @@ export function parseErrorTrace(message: string, lines: readonly string[]): Rule
   };
 }
 
-/** The `rule` field of §11.2. */
+/** The `rule` field of docs/language.md#the-response. */
 export function splitRuleLines(text: string): string[] {
   if (text.length === 0) return [];
   const parts = text.split("\n");

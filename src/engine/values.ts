@@ -1,6 +1,6 @@
 /**
- * Typed values of dsl.md §5.3: classification of JSON values, calendar dates as day numbers, durations, and the
- * trace rendering of §10.5. Dates are handled as whole UTC days since 1970-01-01 so that every date operator is
+ * Typed values of docs/language.md#typed-values: classification of JSON values, calendar dates as day numbers, durations, and the
+ * trace rendering of docs/language.md#rendered-values. Dates are handled as whole UTC days since 1970-01-01 so that every date operator is
  * integer arithmetic (no `Date` objects on the hot path).
  */
 
@@ -105,7 +105,7 @@ function prefixDay(s: string): number {
   return daysFromCivil(y, m, day);
 }
 
-/** A string that is exactly a real `YYYY-MM-DD` date is typed `date` (§5.3). */
+/** A string that is exactly a real `YYYY-MM-DD` date is typed `date` (docs/language.md#typed-values). */
 export function exactDateDay(s: string): number {
   return s.length === 10 ? prefixDay(s) : NaN;
 }
@@ -114,7 +114,7 @@ export function isDateString(s: string): boolean {
   return s.length === 10 && !Number.isNaN(prefixDay(s));
 }
 
-/** Day of a date-coercible value (§5.3), or NaN. */
+/** Day of a date-coercible value (docs/language.md#typed-values), or NaN. */
 export function coerceDay(v: unknown): number {
   if (v instanceof DateValue) return v.day;
   if (typeof v !== "string") return NaN;
@@ -175,7 +175,7 @@ export function typeTag(v: unknown): TypeTag {
   }
 }
 
-/** The rendered form of a value inside a list (§10.5). */
+/** The rendered form of a value inside a list (docs/language.md#rendered-values). */
 function renderElement(v: unknown): unknown {
   if (v instanceof DateValue) return v.text;
   if (v instanceof DurationValue) return v.rendered;
@@ -217,7 +217,7 @@ export function jsonText(v: unknown): string {
 
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** Number of a number or numeric string (§5.3), else NaN. */
+/** Number of a number or numeric string (docs/language.md#typed-values), else NaN. */
 export function numericValue(v: unknown): number {
   if (typeof v === "number") return v;
   if (typeof v === "string") {

@@ -21,7 +21,7 @@ export interface FlowResponseBody {
   execution: FlowExecution;
 }
 
-/** Which wire format a route's failures take: dsl.md §11 (`{code, message}`) or §12.4 (`+ details`). */
+/** Which wire format a route's failures take: docs/language.md#the-response (`{code, message}`) or #flow-errors (`+ details`). */
 export type RouteFamily = "policy" | "flow";
 
 /** A request body that does not match its schema (400 VALIDATION_ERROR). */
@@ -59,7 +59,7 @@ export function serialize(body: unknown): string {
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
 
-/** dsl.md §11.2. `go` is everything the gateway spent on the request outside the engine and storage reads. */
+/** docs/language.md#the-response. `go` is everything the gateway spent on the request outside the engine and storage reads. */
 function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
   const { response, timings } = run;
   const elapsed = process.hrtime.bigint() - requestStartedAt;
@@ -85,7 +85,7 @@ function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyRes
 const ruleJson = new WeakMap<readonly string[], string>();
 
 /**
- * The JSON text of a policy answer, members in the order of dsl.md §11.2. Written out member by member so that
+ * The JSON text of a policy answer, members in the order of docs/language.md#the-response. Written out member by member so that
  * the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not per run.
  */
 export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint): string {
@@ -98,7 +98,7 @@ export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint): st
   );
 }
 
-/** dsl.md §12.3. Custom nodes run nothing; they carry zero timings so every entry has the same shape. */
+/** docs/language.md#flow-response. Custom nodes run nothing; they carry zero timings so every entry has the same shape. */
 export function flowResponseBody(run: FlowRun): FlowResponseBody {
   const { response } = run;
   return {
@@ -124,7 +124,7 @@ const flowErrorResponse = (error: FlowError): ErrorResponse => ({
   body: { code: error.code, message: error.message, details: error.details },
 });
 
-/** Every failure of a REST execution route as its status and body (product.md §7, dsl.md §11.1, §12.4). */
+/** Every failure of a REST execution route as its status and body (product.md §7, docs/language.md#the-response, #flow-errors). */
 export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse {
   if (error instanceof FlowRunError) return flowErrorResponse(error.flowError);
   if (error instanceof RequestValidationError) {

@@ -78,7 +78,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     family: "policy",
     async answer({ principal, params, req }, started) {
       const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
-      // dsl.md §11.2: a rule that does not parse or evaluate is a 400 with the full response body.
+      // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
       return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started) };
     },
   });
@@ -163,7 +163,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   };
 }
 
-/** A stored flow that does not exist for the caller is FLOW_NOT_FOUND with its ID (dsl.md §12.4). */
+/** A stored flow that does not exist for the caller is FLOW_NOT_FOUND with its ID (docs/language.md#flow-errors). */
 async function storedFlow(id: string, run: (id: string) => Promise<FlowRun>): Promise<FlowRun> {
   try {
     return await run(id);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The wire contract of the REST execution shim (product.md §7, dsl.md §11 and §12). The same schemas validate
+ * The wire contract of the REST execution shim (product.md §7, docs/language.md#the-response and #flows). The same schemas validate
  * requests (routes) and generate the OpenAPI document (openapi.ts), so the two cannot drift apart. Every
  * schema that appears in the document is registered here under its component name.
  */
@@ -14,7 +14,7 @@ const component = <T extends z.ZodType>(schema: T, id: string, description?: str
 
 /*
  * Messages name only the problem; the route says which field (the issue path) in the format of its family
- * (dsl.md §11.1 for policies, §12.4 for flows).
+ * (docs/language.md#the-response for policies, #flow-errors for flows).
  */
 const jsonObject = () =>
   z.record(z.string(), z.unknown(), {
@@ -57,7 +57,7 @@ export const FlowTestRequest = component(
   z.looseObject(
     {
       data: jsonObject().describe("The input data every policy node receives."),
-      flow: requiredString().describe("The flow definition, YAML (or JSON) text (dsl.md §12.1)."),
+      flow: requiredString().describe("The flow definition, YAML (or JSON) text (docs/language.md#flow-definition)."),
     },
     bodyObject,
   ),
@@ -80,7 +80,7 @@ export const PolicyTrace = component(
     ),
   }),
   "PolicyTrace",
-  "The evaluation trace (dsl.md §10): one entry per evaluated rule, in evaluation order.",
+  "The evaluation trace (docs/language.md#trace-entries): one entry per evaluated rule, in evaluation order.",
 );
 
 const policyResponseFields = {
@@ -109,7 +109,7 @@ export const PolicyExecution = component(
 export const PolicyResponse = component(
   z.strictObject({ ...policyResponseFields, execution: PolicyExecution }),
   "PolicyResponse",
-  "One policy evaluation (dsl.md §11.2). Also the body of a 400 for a rule that does not parse or evaluate.",
+  "One policy evaluation (docs/language.md#the-response). Also the body of a 400 for a rule that does not parse or evaluate.",
 );
 
 export const NodePolicyResponse = component(
@@ -138,13 +138,13 @@ export const FlowResponse = component(
     execution: z.strictObject({ orchestrator: nanoseconds, database: nanoseconds, engine: nanoseconds, total: nanoseconds }),
   }),
   "FlowResponse",
-  "One flow run (dsl.md §12.3): node responses in pre-order.",
+  "One flow run (docs/language.md#flow-response): node responses in pre-order.",
 );
 
 export const ErrorBody = component(
   z.strictObject({ code: z.string(), message: z.string() }),
   "Error",
-  "Every failure other than an evaluation error and the flow failures of dsl.md §12.4.",
+  "Every failure other than an evaluation error and the flow failures of docs/language.md#flow-errors.",
 );
 
 export const FlowErrorBody = component(
@@ -154,7 +154,7 @@ export const FlowErrorBody = component(
     details: z.record(z.string(), z.string()),
   }),
   "FlowError",
-  "A flow failure (dsl.md §12.4).",
+  "A flow failure (docs/language.md#flow-errors).",
 );
 
 export type ErrorBodyShape = z.output<typeof ErrorBody>;

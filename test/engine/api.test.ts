@@ -63,7 +63,7 @@ describe("compilePolicy / evaluatePolicy", () => {
 });
 
 describe("splitRuleLines", () => {
-  it("follows §11.2", () => {
+  it("answers the response fields of docs/language.md#the-response", () => {
     expect(splitRuleLines("")).toEqual([]);
     expect(splitRuleLines("a\r\nb\n")).toEqual(["a", "b"]);
     expect(splitRuleLines("a\n\nb")).toEqual(["a", "", "b"]);
@@ -133,7 +133,7 @@ describe("explainPolicy", () => {
 });
 
 describe("listOperators", () => {
-  it("lists every variant of §6.1 with its phrasings", () => {
+  it("lists every operator with its phrasings", () => {
     const ops = listOperators();
     const names = ops.map((o) => o.name);
     expect(new Set(names).size).toBe(names.length);

@@ -47,7 +47,7 @@ function fakeRunner(policies: Record<string, PolicyResponse>, calls: Call[] = []
   };
 }
 
-/** The definition of dsl.md §12.1, verbatim. */
+/** The flow definition example of docs/language.md#flow-definition, with comments. */
 const SPEC_FLOW = `flow:
   start:                      # list of top-level nodes, normally exactly one
     - id: start-1
@@ -89,7 +89,7 @@ async function flowError(promise: Promise<unknown> | (() => unknown)): Promise<F
 const ids = (r: { nodeResponse: { nodeId: string }[] }): string[] => r.nodeResponse.map((n) => n.nodeId);
 
 describe("parseFlow", () => {
-  it("loads the §12.1 definition", () => {
+  it("loads the example definition", () => {
     const def = parseFlow(SPEC_FLOW);
     expect(def.metadata).toEqual({ totalNodes: 5, totalEdges: 4, timestamp: "2025-06-17T22:42:27.457Z" });
     const start = def.flow.start[0];
@@ -122,7 +122,7 @@ describe("parseFlow", () => {
     });
   });
 
-  it("rejects text that does not load as YAML with the exact §12.4 error", async () => {
+  it("rejects text that does not load as YAML with the exact VALIDATION_ERROR (docs/language.md#flow-errors)", async () => {
     const bad = [
       "flow: [1, 2\n",
       "flow:\n  start: []\nflow:\n  start: []\n", // duplicate key
@@ -288,7 +288,7 @@ describe("validateFlowDefinition", () => {
   });
 });
 
-describe("runFlow: the §12.4 scenarios", () => {
+describe("runFlow: the three outcomes of the example flow", () => {
   const def = parseFlow(SPEC_FLOW);
 
   it("age true, credit false ⇒ \"manual-review\" with start-1, credit, review", async () => {
@@ -490,7 +490,7 @@ describe("runFlow semantics", () => {
 });
 
 describe("error helpers", () => {
-  it("FLOW_NOT_FOUND and the body VALIDATION_ERROR of §12.4", () => {
+  it("FLOW_NOT_FOUND and the body VALIDATION_ERROR", () => {
     const nf = flowNotFoundError("flow-9");
     expect([nf.code, nf.message, nf.details]).toEqual(["FLOW_NOT_FOUND", "flow not found: flow-9", { flowId: "flow-9" }]);
     const body = invalidJsonBodyError();
@@ -504,7 +504,7 @@ describe("error helpers", () => {
   });
 });
 
-describe("runFlow agrees with a direct transcription of the §12.2 pseudo-code", () => {
+describe("runFlow agrees with a direct transcription of the flow execution rules (docs/language.md#flow-execution)", () => {
   type Raw = Record<string, unknown>;
   const RESULTS: Record<string, PolicyResponse> = {
     T: response(true, "t"),
@@ -512,7 +512,7 @@ describe("runFlow agrees with a direct transcription of the §12.2 pseudo-code",
     E: response(false, "e", "Evaluation error: Cannot calculate length of 42"),
   };
 
-  /** The pseudo-code of §12.2, line by line, over the raw definition. */
+  /** The execution rules of docs/language.md#flow-execution, step by step, over the raw definition. */
   function reference(def: { flow: { start: Raw[] } }): { result: unknown; ids: string[] } {
     const ids: string[] = [];
     const exec = (node: Raw): unknown => {

@@ -97,7 +97,7 @@ CASES["ipv4 address"] = CASES.ipv4!;
 CASES["ipv6 address"] = CASES.ipv6!;
 
 describe("FORMAT_NAMES", () => {
-  it("lists exactly the 24 names of dsl.md §6.8", () => {
+  it("lists exactly the 24 names of docs/language.md#formats-and-patterns", () => {
     expect([...FORMAT_NAMES].sort()).toEqual(Object.keys(CASES).sort());
     expect(FORMAT_NAMES).toHaveLength(24);
   });
@@ -139,7 +139,7 @@ describe("checkFormat", () => {
     expect(() => checkFormat("nope", "x")).toThrow(RangeError);
   });
 
-  it("reproduces dsl.md §13.5 W30–W33", () => {
+  it("reproduces the worked examples W30–W33", () => {
     // W30 / W32 (`has the format "email"` behaves like `is a valid email`)
     expect(checkFormat("email", "user@example.com")).toBe(true);
     expect(checkFormat("email", "not-an-email")).toBe(false);

@@ -1,7 +1,7 @@
 /**
- * Engine fuzz test: thousands of random and mutated policy texts (mutations of the dsl.md §13/§14 examples)
+ * Engine fuzz test: thousands of random and mutated policy texts (mutations of the worked examples and the driving-test policy)
  * against random and hostile JSON data. Whatever comes in, the engine must answer with a well-formed
- * PolicyResponse whose error is null or carries one of the three §9 prefixes, must never throw, and must stop
+ * PolicyResponse whose error is null or carries one of the three error prefixes (docs/language.md#errors), must never throw, and must stop
  * at its work budget (maxSteps) with an `Evaluation error` naming that limit.
  */
 import fc from "fast-check";
@@ -72,7 +72,7 @@ function safeJson(v: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Policy texts
 
-/** Every policy written in dsl.md §13 (worked examples) and §14 (benchmark), extracted verbatim. */
+/** Every policy of the worked examples (test/engine/worked-examples.test.ts) and the driving-test policy, verbatim. */
 const SEEDS: readonly string[] = [
   "A **user** can access a system\n  if **user** is part of allowed group.\nA **user** is part of allowed group\n  if __id__ of __group__ of **user** is in __allowed groups__ of __permissions__ of **service**.",
   "A **Order** is ready to ship\n  if any __items__ of **Order**\n  where (its __status__ is equal to \"ready\" and its __quantity__ is greater than 0).",
@@ -271,7 +271,7 @@ const randomText: fc.Arbitrary<string> = fc.oneof(
 // ---------------------------------------------------------------------------------------------------------------
 // Data
 
-/** Keys the seeds read (selectors and properties, also camelCased as §5.2 matches them) plus hostile ones. */
+/** Keys the seeds read (selectors and properties, also camelCased as docs/language.md#key-matching matches them) plus hostile ones. */
 const SEED_KEYS = [
   ...new Set(
     SEEDS.flatMap((s) => [...s.matchAll(/\*\*([^*]+)\*\*|__((?:(?!__).)+)__/g)].flatMap((m) => (m[1] ?? m[2] ?? "").split("."))).flatMap(
@@ -340,13 +340,13 @@ const anyData = fc.oneof({ weight: 4, arbitrary: shaped }, { weight: 3, arbitrar
 // ---------------------------------------------------------------------------------------------------------------
 // Properties
 
-describe("engine fuzz: never throws, errors carry a §9 prefix", () => {
+describe("engine fuzz: never throws, errors carry an error prefix", () => {
   it("every seed compiles or fails with a parse error, and evaluates against empty data", () => {
     expect(SEEDS.length).toBeGreaterThan(80);
     for (const seed of SEEDS) evaluateChecked(seed, {});
   });
 
-  it("mutated §13/§14 policies against random data", () => {
+  it("mutated worked-example policies against random data", () => {
     fc.assert(
       fc.property(mutatedPolicy, anyData, (text, data) => {
         evaluateChecked(text, data);

@@ -14,7 +14,7 @@ function failure(source: string): string {
   return compiled.message;
 }
 
-describe("compilePattern: dsl.md examples", () => {
+describe("compilePattern: the worked examples", () => {
   it("W32: ^[A-Z]{3}-\\d{4}$", () => {
     const test = matcher("^[A-Z]{3}-\\d{4}$");
     expect(test("ABC-1234")).toBe(true);

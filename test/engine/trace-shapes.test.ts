@@ -1,4 +1,4 @@
-/** Exact wire shapes of dsl.md §10.7, §10.8 and W66 (deep equality, key order included). */
+/** Exact wire shapes of docs/language.md#parse-error-trace, #the-response and W66 (deep equality, key order included). */
 import { describe, expect, it } from "vitest";
 import { runPolicy } from "../../src/engine/index.js";
 
@@ -35,7 +35,7 @@ function sameJson(a: unknown, b: unknown): void {
   expect(JSON.stringify(a)).toBe(JSON.stringify(b));
 }
 
-describe("§10.8 comparison trace", () => {
+describe("comparison trace", () => {
   it("number found", () => {
     const res = runPolicy(RULE_10_8, { Person: { age: 25 } }, { now });
     sameJson(res.trace, {
@@ -88,7 +88,7 @@ describe("§10.8 comparison trace", () => {
     expect(noRoot.trace?.execution[0]?.conditions[0]?.property).toEqual({ value: null, path: "$.nonexistent_selector" });
   });
 
-  it("operators of §6.6 report a null left value and an empty right operand", () => {
+  it("the empty/null/existence operators report a null left value and an empty right operand", () => {
     const res = runPolicy("A **u** is ok if __email__ of **u** is null.", { u: {} }, { now });
     expect(res.trace?.execution[0]?.conditions[0]).toEqual({
       selector: { value: "u" },
@@ -112,7 +112,7 @@ describe("§10.8 comparison trace", () => {
   });
 });
 
-describe("§10.7 parse-error trace and W66", () => {
+describe("parse-error trace and W66", () => {
   it("W66 full response", () => {
     const res = runPolicy("A **user** passes if.", {}, { now });
     sameJson(res, {
@@ -143,7 +143,7 @@ describe("§10.7 parse-error trace and W66", () => {
   });
 });
 
-describe("§9 partial trace on evaluation errors", () => {
+describe("partial trace on evaluation errors", () => {
   it("keeps earlier conditions and reports the failing one with a null property", () => {
     const res = runPolicy(
       "a. A **o** is ok if __n__ of **o** is greater than 1 and __a__ of **o** / __b__ of **o** is greater than 1 and __n__ of **o** exists.",

@@ -129,7 +129,7 @@ describe("flows", () => {
   const flowYaml = loanFlow;
   const CREDIT = CREDIT_POLICY;
 
-  it("publishes a flow over stored policies and runs it by base and by record, per dsl §12.4", async () => {
+  it("publishes a flow over stored policies and runs it by base and by record, per docs/language.md#flow-definition", async () => {
     const age = await policy(op.AGE_POLICY, true);
     const credit = await policy(CREDIT, true);
     const created = (await as("publisher")(op.CREATE_FLOW, { input: { name: "loan", content: flowYaml(age.baseId, credit.recordId) } })).data.createFlow;

@@ -47,7 +47,7 @@ function expectFlowExecution(execution: any) {
 }
 
 describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}", () => {
-  it("runs the dsl §12.4 example through all three outcomes, with every field of §12.3", async () => {
+  it("runs the guide's flow example through all three outcomes, with every field of the flow response", async () => {
     const flow = await author.flow(loanFlow(age.baseId, credit.baseId), true);
 
     const reviewData = { Person: { age: 30, score: 500 } };
@@ -131,7 +131,7 @@ describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}",
     }
   });
 
-  it("refuses malformed bodies with the §12.4 VALIDATION_ERROR messages and details", async () => {
+  it("refuses malformed bodies with the flow VALIDATION_ERROR messages and details", async () => {
     const flow = await author.flow(loanFlow(age.baseId, credit.baseId), true);
     const bad = await post(gateway.url, `/run/flow/${flow.baseId}`, undefined, { key: viewKey, raw: "{oops" });
     expect(bad.status).toBe(400);
@@ -155,7 +155,7 @@ describe("POST /flow/test: an unsaved flow", () => {
     expectFlowExecution(response.body.execution);
   });
 
-  it("reports every flow failure of §12.4 with its code, status, message and details", async () => {
+  it("reports every flow failure (docs/language.md#flow-errors) with its code, status, message and details", async () => {
     const cases: [unknown, number, string, Record<string, string>, RegExp | string][] = [
       [{ data: {}, flow: "flow: [unclosed" }, 400, "VALIDATION_ERROR", { field: "flow" }, "validation error on field 'flow': invalid YAML flow format"],
       [{ data: {} }, 400, "VALIDATION_ERROR", { field: "flow" }, /^validation error on field 'flow': /],

@@ -117,7 +117,7 @@ describe("real responses conform to the document", () => {
     expectConforms("/run", 415, compressed.body, compressed.headers);
   });
 
-  it("flow routes: 200, 400 (each §12.4 code), 401, 403, 404", async () => {
+  it("flow routes: 200, 400 (each flow error code), 401, 403, 404", async () => {
     const author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
     const age = await author.policy(op.AGE_POLICY, true);
     const credit = await author.policy(CREDIT_POLICY, true);

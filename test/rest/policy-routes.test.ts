@@ -41,7 +41,7 @@ debt_check. A **Person** passes the debt check
 `;
 
 describe("POST /run: an unsaved rule", () => {
-  it("answers every SDK's request with the full §11.2 body, ignoring tests and schema", async () => {
+  it("answers every SDK's request with the full response body, ignoring tests and schema", async () => {
     for (const [sdk, userAgent] of Object.entries(SDK_USER_AGENTS)) {
       const body = {
         rule: AGE,

@@ -38,7 +38,7 @@ export async function post<T = any>(url: string, path: string, body: unknown, ca
   return { status: response.status, headers: response.headers, body: parsed as T };
 }
 
-/** Checks the §11.2 timing identities: decimal nanosecond strings that add up. */
+/** Checks the timing identities of the response (docs/language.md#the-response): decimal nanosecond strings that add up. */
 export function expectPolicyExecution(execution: any, { databaseZero }: { databaseZero: boolean }): void {
   expect(Object.keys(execution).sort()).toEqual(["engine", "orchestrator", "total"]);
   expect(Object.keys(execution.orchestrator).sort()).toEqual(["database", "go", "total"]);

@@ -1,4 +1,4 @@
-/** The six-rule "driving test" policy of dsl.md §14, shared by the tests and the benchmarks. */
+/** The six-rule "driving test" policy (docs/language.md#a-complete-example), shared by the tests and the benchmarks. */
 export const DRIVING_TEST_POLICY = `A **driving test** gets a driving licence
   if the **driving test** passes the age test
   and the **driving test** passes the test requirements

@@ -1,4 +1,4 @@
-/** The flow of dsl.md §12.1 over two stored policies (base or record IDs), and the second policy it uses. */
+/** The example flow of docs/language.md#flow-definition over two stored policies (base or record IDs), and the second policy it uses. */
 export const loanFlow = (agePolicy: string, creditPolicy: string) => `
 flow:
   start:

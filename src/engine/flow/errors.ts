@@ -1,4 +1,4 @@
-/** Flow failures (dsl.md §12.4). The HTTP/GraphQL layer maps `code` to a status and echoes message and details. */
+/** Flow failures (docs/language.md#flow-errors). The HTTP/GraphQL layer maps `code` to a status and echoes message and details. */
 export type FlowErrorCode =
   | "VALIDATION_ERROR"
   | "MISSING_POLICY_ID"
@@ -18,14 +18,14 @@ export class FlowError extends Error {
   }
 }
 
-/** The exact §12.4 error for a flow text that does not load as YAML. */
+/** The exact error (docs/language.md#flow-errors) for a flow text that does not load as YAML. */
 export function invalidYamlError(): FlowError {
   return new FlowError("VALIDATION_ERROR", "validation error on field 'flow': invalid YAML flow format", {
     field: "flow",
   });
 }
 
-/** The exact §12.4 error for a request body that is not JSON (raised by the transport layer). */
+/** The exact error (docs/language.md#flow-errors) for a request body that is not JSON (raised by the transport layer). */
 export function invalidJsonBodyError(): FlowError {
   return new FlowError("VALIDATION_ERROR", "validation error on field 'body': invalid JSON format", { field: "body" });
 }

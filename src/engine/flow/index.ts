@@ -1,4 +1,4 @@
-/** Flows (dsl.md §12): load, validate and run chains of stored policies. */
+/** Flows (docs/language.md#flows): load, validate and run chains of stored policies. */
 export { FlowError, flowNotFoundError, invalidJsonBodyError, invalidYamlError } from "./errors.js";
 export type { FlowErrorCode } from "./errors.js";
 export { parseFlow, YAML_LIMITS } from "./parse.js";

@@ -1,5 +1,5 @@
 /**
- * Loads a flow definition from YAML text (dsl.md §12.1).
+ * Loads a flow definition from YAML text (docs/language.md#flow-definition).
  *
  * The text is untrusted. The `yaml` package never executes anything, but it must still be kept from
  * exhausting the process. Trials on 1 MB texts: `[[[[…` nested 100 000 deep took the process down; a million

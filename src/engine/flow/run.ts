@@ -1,4 +1,4 @@
-/** Runs a validated flow exactly as the pseudo-code of dsl.md §12.2. */
+/** Runs a validated flow exactly as docs/language.md#flow-execution. */
 import type { PolicyResponse } from "../api.js";
 import { FlowError } from "./errors.js";
 import type { FlowDefinition, FlowNode, FlowResponse, NodeResponse, PolicyFlowNode, PolicyRunner } from "./types.js";
@@ -24,12 +24,12 @@ interface RunState {
   engineNs: bigint;
 }
 
-/** The stored policy's response with exactly the §11.2 fields in their order, and never its own `execution`. */
+/** The stored policy's response with exactly the response fields (docs/language.md#the-response) in their order, and never its own `execution`. */
 function policyResponse(res: PolicyResponse): PolicyResponse {
   return { result: res.result, trace: res.trace, rule: res.rule, data: res.data, error: res.error, labels: res.labels };
 }
 
-/** The synthetic response of a custom node (§12.2), key order as written in the spec. */
+/** The synthetic response of a custom node (docs/language.md#flow-execution), keys in the order clients have always received. */
 function customResponse(outcome: string, data: unknown): PolicyResponse {
   return {
     result: true,
@@ -74,7 +74,7 @@ async function execPolicy(node: PolicyFlowNode, state: RunState): Promise<unknow
       total: (ran.databaseNs + ran.engineNs).toString(),
     },
   });
-  // A policy error leaves result false, so the flow goes on along onFalse (§12.2).
+  // A policy error leaves result false, so the flow goes on along onFalse (docs/language.md#flow-execution).
   const branch = node.returnValue === false ? false : ran.response.result === true;
   return runChildren(branch ? node.onTrue : node.onFalse, branch, state);
 }

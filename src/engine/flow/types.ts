@@ -34,7 +34,7 @@ export interface CustomFlowNode {
 
 export type FlowNode = PolicyFlowNode | ReturnFlowNode | CustomFlowNode;
 
-/** Informational only (§12.1); kept when well-typed, dropped otherwise. */
+/** Informational only (docs/language.md#flow-definition); kept when well-typed, dropped otherwise. */
 export interface FlowMetadata {
   totalNodes?: number;
   totalEdges?: number;
@@ -56,7 +56,7 @@ export interface NodeExecution {
 export interface NodeResponse {
   nodeId: string;
   nodeType: "start" | "policy" | "custom";
-  /** The policy's run response without its own `execution` (§12.3). */
+  /** The policy's run response without its own `execution` (docs/language.md#flow-response). */
   response: PolicyResponse;
   /** Present on start/policy nodes; custom nodes run nothing and carry none. */
   execution?: NodeExecution;

@@ -21,7 +21,7 @@ export interface StoredTestOutcome {
   error: string | null;
 }
 
-/** A failure of a flow as a whole (dsl.md §12.4), kept with its wire code for the REST shim. */
+/** A failure of a flow as a whole (docs/language.md#flow-errors), kept with its wire code for the REST shim. */
 export class FlowRunError extends DomainError {
   constructor(readonly flowError: FlowError) {
     super(

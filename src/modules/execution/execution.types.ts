@@ -29,7 +29,7 @@ export class RunTimings {
   gatewayNs!: string;
 }
 
-@ObjectType({ description: "One policy evaluation, in the wire shape of the policy language (dsl.md §11.2)." })
+@ObjectType({ description: "One policy evaluation, in the wire shape of the policy language (docs/language.md#the-response)." })
 export class PolicyRunResult {
   @Field(() => Boolean, { description: "The golden rule's value; false whenever error is set." })
   result!: boolean;
@@ -71,7 +71,7 @@ export class FlowNodeResponse {
   execution!: unknown;
 }
 
-@ObjectType({ description: "One flow run (dsl.md §12.3)." })
+@ObjectType({ description: "One flow run (docs/language.md#flow-response)." })
 export class FlowRunResult {
   @Field(() => GraphQLJSON, { nullable: true, description: "A boolean, a custom outcome string, null, or a return node's value." })
   result!: unknown;
