@@ -12,7 +12,7 @@ import type { Services } from "../services.js";
  * validated and audited exactly like a user's own work.
  */
 
-/** The six-rule "driving test" policy of the language reference (§14). */
+/** The six-rule "driving test" policy (docs/language.md#a-complete-example). */
 export const DRIVING_LICENCE_POLICY = `A **driving test** gets a driving licence
   if the **driving test** passes the age test
   and the **driving test** passes the test requirements
@@ -46,7 +46,7 @@ const CREDIT_V1 = "A **Person** is creditworthy if the __score__ of the **Person
 const CREDIT_V2 = "A **Person** is creditworthy if the __score__ of the **Person** is at least 650.";
 const FREE_SHIPPING = "An **Order** gets free shipping if the __total__ of the **Order** is at least 50.";
 
-/** The flow of the language reference (§12.1): age check, then credit check, borderline cases to a person. */
+/** The example flow of docs/language.md#flow-definition: age check, then credit check, borderline cases to a person. */
 const loanFlow = (agePolicyId: string, creditPolicyId: string): string => `flow:
   start:
     - id: age-check
@@ -134,7 +134,7 @@ export async function createDemoContent(services: Services, actors: DemoActors, 
   const drivingLicenceId = await publishNew(
     "Driving licence",
     DRIVING_LICENCE_POLICY,
-    "The driving test of the language reference: age, theory and practical scores, and recent test dates",
+    "The driving test of the language guide (docs/language.md): age, theory and practical scores, and recent test dates",
     [
       { name: "passes with recent tests (dates relative to the day the demo was created)", data: drivingTestExample(today), expected: true },
       { name: "a major fault fails", data: drivingTestExample(today, { major: true }), expected: false },

@@ -91,7 +91,7 @@ query Me {
 }
 `;
 
-/** Data the §14 driving test passes with (test dates relative to today, as the policy wants recent tests). */
+/** Data the driving test (docs/language.md#a-complete-example) passes with (test dates relative to today, as the policy wants recent tests). */
 function drivingTestData(today: Date) {
   const daysBefore = (days: number) => new Date(today.getTime() - days * 86_400_000).toISOString().slice(0, 10);
   return {

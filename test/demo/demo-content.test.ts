@@ -45,7 +45,7 @@ it("`demo content` fills any tenant with content every GraphiQL query answers fr
   const groups = Object.fromEntries(listed.data.groups.edges.map((e: any) => [e.node.name, e.node]));
   expect(groups.Lending).toEqual({ name: "Lending", policies: { totalCount: 2 }, flows: { totalCount: 1 } });
 
-  // Every stored test of every demo record passes, the §14 driving test among them.
+  // Every stored test of every demo record passes, the driving test among them.
   const records = await as("viewer")(`{ a: records(baseId: "${content.drivingLicenceId}") { id tests { name } } b: records(baseId: "${content.loanApplicationId}") { id tests { name } } }`);
   for (const record of [...records.data.a, ...records.data.b]) {
     const report = await as("viewer")(`mutation ($id: ID!) { runStoredTests(recordId: $id) { passed failed outcomes { name passed error } } }`, { id: record.id });
