@@ -4,7 +4,8 @@
  * section "How to read the examples"; this file is their only interpreter.
  *
  * Besides running the examples it checks that the guide stays complete and citable: every operator phrasing the
- * engine lists appears in some example, every block is of a known kind, and every `docs/language.md#<anchor>` cited
+ * engine lists appears in some example, every verb the guide lists is one the engine strips, every block is of a
+ * known kind, and every `docs/language.md#<anchor>` cited
  * anywhere in the repository names a heading of the guide.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -221,6 +222,17 @@ describe("docs/language.md stays complete and citable", () => {
         const words = form.split(" … ")[0] ?? form;
         expect(shorthand, `${op.name} shorthand "${form}"`).toContain(` ${words} `);
       }
+    }
+  });
+
+  it("lists only verbs the engine strips from outcome keys", () => {
+    const paragraph = /^The verbs: ([\s\S]*?)\n\n/m.exec(GUIDE)?.[1] ?? "";
+    const verbs = [...paragraph.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? "");
+    expect(verbs.length).toBeGreaterThan(50);
+    for (const verb of verbs) {
+      const explained = explainPolicy(`A **x** ${verb} the thing if __y__ of **x** exists.`);
+      if ("error" in explained) throw new Error(`${verb}: ${explained.error}`);
+      expect([explained.rules[0]?.verb, explained.rules[0]?.outcome], verb).toEqual([verb, "the thing"]);
     }
   });
 
