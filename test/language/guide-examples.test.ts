@@ -5,8 +5,7 @@
  *
  * Besides running the examples it checks that the guide stays complete and citable: every operator phrasing the
  * engine lists appears in some example, every verb the guide lists is one the engine strips, every block is of a
- * known kind, and every `docs/language.md#<anchor>` cited
- * anywhere in the repository names a heading of the guide.
+ * known kind, and every `docs/language.md#<anchor>` cited anywhere in the repository names a heading of the guide.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
