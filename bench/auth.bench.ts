@@ -20,7 +20,7 @@
 import "reflect-metadata";
 import { startGateway, type Gateway, type GatewayOptions } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
-import type { Principal } from "../src/identity/principal.js";
+import type { TenantActor } from "../src/identity/actor.js";
 import { createLogger } from "../src/logging.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { benchConfig, benchToken } from "./support/config.js";
@@ -50,11 +50,11 @@ async function main(): Promise<void> {
     const issued = issueApiKey();
     await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
     const token = await benchToken(config, user.subject);
-    const principal: Principal = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };
+    const principal: TenantActor = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };
     const bearer = { authorization: `Bearer ${token}` };
 
-    const bare = await start({ benchmark: { withoutShield: true, fixedPrincipal: principal } });
-    const shieldOnly = await start({ benchmark: { fixedPrincipal: principal } });
+    const bare = await start({ benchmark: { withoutShield: true, fixedActor: principal } });
+    const shieldOnly = await start({ benchmark: { fixedActor: principal } });
     const authOnly = await start({ benchmark: { withoutShield: true } });
     const scenarios: { name: string; url: string; headers: Record<string, string> }[] = [
       { name: "a) no auth, no shield", url: bare.url, headers: {} },

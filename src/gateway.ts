@@ -10,7 +10,7 @@ import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
 import { buildBareSchema, buildSchema } from "./graphql/schema.js";
 import { createHttpApp } from "./http/app.js";
 import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
-import type { Principal } from "./identity/principal.js";
+import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
 import type { Logger } from "./logging.js";
 import { createServices, type Services } from "./services.js";
@@ -29,8 +29,8 @@ export interface GatewayOptions {
   benchmark?: {
     /** Serve the schema without the graphql-shield middleware. */
     withoutShield?: boolean;
-    /** Skip authentication: every request acts as this principal. */
-    fixedPrincipal?: Principal;
+    /** Skip authentication: every request acts as this actor. */
+    fixedActor?: TenantActor;
   };
 }
 
@@ -48,9 +48,9 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   };
   const services = createServices(database);
   await services.runnables.start();
-  const fixedPrincipal = options.benchmark?.fixedPrincipal;
-  const authenticator: Authenticator = fixedPrincipal
-    ? { authenticate: async () => fixedPrincipal }
+  const fixedActor = options.benchmark?.fixedActor;
+  const authenticator: Authenticator = fixedActor
+    ? { authenticate: async () => fixedActor }
     : createAuthenticator(database, createTokenVerifier(tokenSettings));
   const { server, apollo } = await createHttpApp({
     config,

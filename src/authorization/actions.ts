@@ -1,6 +1,6 @@
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 
-/** The closed list of things a principal can be allowed to do. Every check in the gateway names one. */
+/** The closed list of things an actor can be allowed to do. Every check in the gateway names one. */
 export enum Action {
   ReadResources = "read_resources",
   RunResources = "run_resources",
@@ -37,6 +37,9 @@ export const ROLE_ACTIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
   ADMIN: new Set(ADMIN),
   AUDITOR: new Set(AUDITOR),
 };
+
+/** The operator at the CLI may do everything, in any tenant; it is audited as SYSTEM. */
+export const OPERATOR_ACTIONS: ReadonlySet<Action> = new Set(Object.values(Action));
 
 /** API-key scopes mirror the roles (`view` = read + run). */
 export const SCOPE_ACTIONS: Readonly<Record<ApiKeyScope, ReadonlySet<Action>>> = {

@@ -1,18 +1,36 @@
-import { forbidden, unauthenticated } from "../errors/domain-error.js";
-import type { Principal } from "../identity/principal.js";
-import { Action, ROLE_ACTIONS, SCOPE_ACTIONS } from "./actions.js";
+import { forbidden, notFound } from "../errors/domain-error.js";
+import type { Actor } from "../identity/actor.js";
+import { Action, OPERATOR_ACTIONS, ROLE_ACTIONS, SCOPE_ACTIONS } from "./actions.js";
 
-/** Whether the principal's roles (or key scopes) grant the action, before any resource rule. */
-export function mayPerform(principal: Principal, action: Action): boolean {
-  if (principal.kind === "user") return principal.roles.some((role) => ROLE_ACTIONS[role].has(action));
-  return principal.scopes.some((scope) => SCOPE_ACTIONS[scope].has(action));
+/**
+ * Whether the actor may perform the action, before any resource rule: a user by its roles, an API key by its
+ * scopes, the operator by OPERATOR_ACTIONS. The one decision behind shield rules (root fields), nested
+ * GraphQL fields, REST routes, the services and the CLI.
+ */
+export function mayPerform(actor: Actor, action: Action): boolean {
+  switch (actor.kind) {
+    case "user":
+      return actor.roles.some((role) => ROLE_ACTIONS[role].has(action));
+    case "apiKey":
+      return actor.scopes.some((scope) => SCOPE_ACTIONS[scope].has(action));
+    case "operator":
+      return OPERATOR_ACTIONS.has(action);
+  }
 }
 
-/** Throws UNAUTHENTICATED without a principal and FORBIDDEN when the action is not granted. */
-export function requireAction(principal: Principal | null, action: Action): Principal {
-  if (!principal) throw unauthenticated();
-  if (!mayPerform(principal, action)) throw forbidden(`This requires permission to ${action.replace(/_/g, " ")}`);
-  return principal;
+/** FORBIDDEN when the action is not granted. Returns the actor, narrowed to what it was. */
+export function requireAction<A extends Actor>(actor: A, action: Action): A {
+  if (!mayPerform(actor, action)) throw forbidden(`This requires permission to ${action.replace(/_/g, " ")}`);
+  return actor;
+}
+
+/**
+ * An action on something of `tenantId` (a user, a key, the tenant itself): a caller of another tenant finds
+ * nothing there (NOT_FOUND, so other tenants' IDs leak nothing); the operator reaches every tenant.
+ */
+export function requireActionIn(actor: Actor, tenantId: string, action: Action, missing: { what: string; id: string }): void {
+  if (actor.kind !== "operator" && actor.tenantId !== tenantId) throw notFound(missing.what, missing.id);
+  requireAction(actor, action);
 }
 
 export { Action };

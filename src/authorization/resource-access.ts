@@ -1,5 +1,5 @@
 import { forbidden, notFound } from "../errors/domain-error.js";
-import type { Principal } from "../identity/principal.js";
+import type { TenantActor } from "../identity/actor.js";
 import { Action } from "./actions.js";
 import { mayPerform, requireAction } from "./authorize.js";
 
@@ -12,41 +12,41 @@ export interface BaseAccessFacts {
   deletedAt: Date | null;
 }
 
-const isOwner = (principal: Principal, base: BaseAccessFacts): boolean =>
-  principal.kind === "user" && base.ownerId === principal.userId;
+const isOwner = (actor: TenantActor, base: BaseAccessFacts): boolean =>
+  actor.kind === "user" && base.ownerId === actor.userId;
 
 /**
- * Whether a base exists for this principal at all. Foreign-tenant and deleted bases are indistinguishable
+ * Whether a base exists for this actor at all. Foreign-tenant and deleted bases are indistinguishable
  * from missing ones, so the answer never leaks their existence.
  */
 export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">>(
-  principal: Principal,
+  actor: TenantActor,
   base: T | null | undefined,
 ): base is T {
-  return !!base && base.tenantId === principal.tenantId && base.deletedAt === null;
+  return !!base && base.tenantId === actor.tenantId && base.deletedAt === null;
 }
 
 /**
- * Whose listings (bases, group members, the policies a flow may name when published) the principal sees:
+ * Whose listings (bases, group members, the policies a flow may name when published) the actor sees:
  * its tenant's organisation-owned bases and, for a user, the never-published bases they own. The stores
  * turn this into their listing filter (src/stores/base.store.ts, `listedWhere` / `listedSql`).
  */
-export function listingScopeOf(principal: Principal): { tenantId: string; userId: string | null } {
-  return { tenantId: principal.tenantId, userId: principal.kind === "user" ? principal.userId : null };
+export function listingScopeOf(actor: TenantActor): { tenantId: string; userId: string | null } {
+  return { tenantId: actor.tenantId, userId: actor.kind === "user" ? actor.userId : null };
 }
 
 /** Loading or running by ID: anyone in the tenant who may read (or run) — "has the link". */
-export function requireBaseFor(principal: Principal, base: BaseAccessFacts | null | undefined, action: Action, id: string): BaseAccessFacts {
-  if (!exists(principal, base)) throw notFound("Resource", id);
-  requireAction(principal, action);
-  if (action === Action.AuthorResources || action === Action.PublishResources) requireOwnershipRights(principal, base);
+export function requireBaseFor(actor: TenantActor, base: BaseAccessFacts | null | undefined, action: Action, id: string): BaseAccessFacts {
+  if (!exists(actor, base)) throw notFound("Resource", id);
+  requireAction(actor, action);
+  if (action === Action.AuthorResources || action === Action.PublishResources) requireOwnershipRights(actor, base);
   return base;
 }
 
 /** Until its first publish, only the owner (or an admin) may change a base. */
-function requireOwnershipRights(principal: Principal, base: BaseAccessFacts): void {
-  if (base.ownership === "ORGANISATION_OWNED" || isOwner(principal, base)) return;
-  if (mayPerform(principal, Action.DeleteResources)) return; // admins
+function requireOwnershipRights(actor: TenantActor, base: BaseAccessFacts): void {
+  if (base.ownership === "ORGANISATION_OWNED" || isOwner(actor, base)) return;
+  if (mayPerform(actor, Action.DeleteResources)) return; // admins
   throw forbidden("Only the owner or an admin may change a base that has never been published");
 }
 

@@ -6,6 +6,7 @@ import { openDatabase } from "../database/open.js";
 import { DomainError } from "../errors/domain-error.js";
 import { embeddedSecret } from "../gateway.js";
 import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
+import { OPERATOR } from "../identity/actor.js";
 import { signLocalToken } from "../identity/tokens.js";
 import { Action } from "../authorization/actions.js";
 import { requireAction } from "../authorization/authorize.js";
@@ -120,7 +121,7 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
     case "user add": {
       const tenant = await users.findTenant(required(opts, "tenant"));
       const subject = opts.subject as string | undefined;
-      const user = await users.addUser(null, {
+      const user = await users.addUser(OPERATOR, {
         tenantId: tenant.id,
         email: required(opts, "email"),
         name: required(opts, "name"),
@@ -137,8 +138,8 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
       const remove = enumValues(opts.remove, Role, "remove");
       if (add.length === 0 && remove.length === 0) throw new UsageError("Name roles with --add and/or --remove");
       let user = target;
-      if (add.length) user = await users.assignRoles(null, tenant.id, target.id, add);
-      if (remove.length) user = await users.removeRoles(null, tenant.id, target.id, remove);
+      if (add.length) user = await users.assignRoles(OPERATOR, tenant.id, target.id, add);
+      if (remove.length) user = await users.removeRoles(OPERATOR, tenant.id, target.id, remove);
       print(`user ${user.email} now has roles ${user.roles.join(", ") || "(none)"}`, user);
       return;
     }
@@ -148,7 +149,7 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
       if (scopes.length === 0) throw new UsageError("Name at least one --scope");
       const expires = opts.expires ? new Date(String(opts.expires)) : null;
       if (expires && Number.isNaN(expires.getTime())) throw new UsageError("--expires must be an ISO 8601 time");
-      const { apiKey, secret } = await keys.create(null, tenant.id, { name: required(opts, "name"), scopes, expiresAt: expires });
+      const { apiKey, secret } = await keys.create(OPERATOR, tenant.id, { name: required(opts, "name"), scopes, expiresAt: expires });
       print(
         `API key ${apiKey.prefix} (id ${apiKey.id}) for ${tenant.slug}, scopes ${apiKey.scopes.join(", ")}.\n` +
           `Send it as the x-api-key header. It is shown only now:\n${secret}`,
@@ -158,7 +159,7 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
     }
     case "key revoke": {
       const found = await keys.findForOperator(required(opts, "key"));
-      const revoked = await keys.revoke(null, found.tenantId, found.id);
+      const revoked = await keys.revoke(OPERATOR, found.tenantId, found.id);
       print(`API key ${revoked.prefix} (id ${revoked.id}) revoked`, revoked);
       return;
     }

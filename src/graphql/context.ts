@@ -1,10 +1,10 @@
-import type { Principal } from "../identity/principal.js";
+import type { TenantActor } from "../identity/actor.js";
 import type { Services } from "../services.js";
 import type { Loaders } from "./loaders.js";
 
 export interface GraphQLContext {
   requestId: string;
-  principal: Principal | null;
+  actor: TenantActor | null;
   services: Services;
   /** Created per request, so batching never mixes tenants or caches across requests. */
   loaders: Loaders;

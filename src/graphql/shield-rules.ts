@@ -8,18 +8,18 @@ import type { GraphQLContext } from "./context.js";
 
 /** Shield rules are thin: each asks the one authorization module. Resource rules run in the services. */
 export const isAuthenticated = rule({ cache: "contextual" })((_parent, _args, ctx: GraphQLContext) =>
-  ctx.principal ? true : unauthenticated(),
+  ctx.actor ? true : unauthenticated(),
 );
 
 const ruleCache = new Map<Action, IRule>();
 
-/** The principal's roles or key scopes grant `action`. */
+/** The actor's roles or key scopes grant `action`. */
 export function can(action: Action): IRule {
   let cached = ruleCache.get(action);
   if (!cached) {
     cached = rule(`can:${action}`, { cache: "contextual" })((_parent, _args, ctx: GraphQLContext) => {
-      if (!ctx.principal) return unauthenticated();
-      return mayPerform(ctx.principal, action) ? true : forbidden(`This requires permission to ${action.replace(/_/g, " ")}`);
+      if (!ctx.actor) return unauthenticated();
+      return mayPerform(ctx.actor, action) ? true : forbidden(`This requires permission to ${action.replace(/_/g, " ")}`);
     });
     ruleCache.set(action, cached);
   }

@@ -114,8 +114,8 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
-          const principal = await authenticateAndCount(rateLimiter, config, req, () => deps.authenticator.authenticate(req.headers));
-          return { requestId: req.id, principal, services: deps.services, loaders: createLoaders(deps.services.stores) };
+          const actor = await authenticateAndCount(rateLimiter, config, req, () => deps.authenticator.authenticate(req.headers));
+          return { requestId: req.id, actor, services: deps.services, loaders: createLoaders(deps.services.stores) };
         } catch (error) {
           throw contextError(error);
         }

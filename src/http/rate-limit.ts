@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
 import { RateLimitStore } from "../stores/rate-limit.store.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
-import type { Principal } from "../identity/principal.js";
+import type { TenantActor } from "../identity/actor.js";
 
 /** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
 const trustLoopback = proxyAddr.compile("loopback");
@@ -23,18 +23,18 @@ export async function authenticateAndCount(
   limiter: RateLimiter,
   limits: Limits,
   req: IncomingMessage,
-  authenticate: () => Promise<Principal | null>,
-): Promise<Principal | null> {
-  let principal: Principal | null;
+  authenticate: () => Promise<TenantActor | null>,
+): Promise<TenantActor | null> {
+  let actor: TenantActor | null;
   try {
-    principal = await authenticate();
+    actor = await authenticate();
   } catch (error) {
     if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countByAddress(limiter, limits, req);
     throw error;
   }
-  if (!principal) await countByAddress(limiter, limits, req);
-  else await limiter.enforce(principal.kind === "apiKey" ? `key:${principal.apiKeyId}` : `user:${principal.userId}`, limits.RATE_LIMIT_PER_MINUTE);
-  return principal;
+  if (!actor) await countByAddress(limiter, limits, req);
+  else await limiter.enforce(actor.kind === "apiKey" ? `key:${actor.apiKeyId}` : `user:${actor.userId}`, limits.RATE_LIMIT_PER_MINUTE);
+  return actor;
 }
 
 const countByAddress = (limiter: RateLimiter, limits: Limits, req: IncomingMessage) =>

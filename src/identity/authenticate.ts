@@ -5,7 +5,7 @@ import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
 import { ApiKeyRowCache } from "./api-key-cache.js";
 import { IdentityStore } from "../stores/identity.store.js";
-import type { Principal } from "./principal.js";
+import type { TenantActor } from "./actor.js";
 import type { TokenVerifier } from "./tokens.js";
 
 /** Remembering `lastUsedAt` more often than this per key would turn every read into a write. */
@@ -13,7 +13,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface Authenticator {
   /** null when no credential was sent; throws UNAUTHENTICATED for a bad one. */
-  authenticate(headers: IncomingHttpHeaders): Promise<Principal | null>;
+  authenticate(headers: IncomingHttpHeaders): Promise<TenantActor | null>;
 }
 
 /**
@@ -34,7 +34,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
   // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
   const keyRows = new ApiKeyRowCache(database, (prefix) => identities.keyCredential(prefix));
 
-  async function fromToken(token: string): Promise<Principal> {
+  async function fromToken(token: string): Promise<TenantActor> {
     let subject: string;
     try {
       subject = await tokens.verify(token);
@@ -70,7 +70,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
     return row;
   }
 
-  async function fromApiKey(key: string): Promise<Principal> {
+  async function fromApiKey(key: string): Promise<TenantActor> {
     const row = await verify(key);
     requireSharedDatabase(row.tenant.databaseBinding);
     const now = Date.now();

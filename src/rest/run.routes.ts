@@ -8,7 +8,7 @@ import { logRequestFinished, requestIdOf } from "../http/request-context.js";
 import type { Metrics } from "../http/metrics.js";
 import { authenticateAndCount, type RateLimiter } from "../http/rate-limit.js";
 import type { Authenticator } from "../identity/authenticate.js";
-import type { Principal } from "../identity/principal.js";
+import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
@@ -37,7 +37,7 @@ export interface RestRoutes {
 
 /** What a route needs of its request, once the key is authenticated. */
 interface Call {
-  principal: Principal;
+  actor: TenantActor;
   params: Record<string, string | undefined>;
   req: IncomingMessage;
 }
@@ -72,12 +72,12 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const policyRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (principal: Principal, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
+    run: (actor: TenantActor, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
   ): Route => ({
     pattern,
     family: "policy",
-    async answer({ principal, params, req }, started) {
-      const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+    async answer({ actor, params, req }, started) {
+      const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
       return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started) };
     },
@@ -86,43 +86,43 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const flowRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (principal: Principal, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
+    run: (actor: TenantActor, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
   ): Route => ({
     pattern,
     family: "flow",
-    async answer({ principal, params, req }) {
-      const outcome = await run(principal, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+    async answer({ actor, params, req }) {
+      const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
       return { status: 200, json: serialize(flowResponseBody(outcome)) };
     },
   });
 
   const { execution } = services;
   const routes: Route[] = [
-    policyRoute("/run", RunRuleRequest, (principal, body) => execution.runRule(principal, body.rule, body.data)),
-    policyRoute("/run/policy/:baseId", RunDataRequest, (principal, body, params) =>
-      execution.runPolicy(principal, { by: "base", id: params.baseId ?? "" }, body.data),
+    policyRoute("/run", RunRuleRequest, (actor, body) => execution.runRule(actor, body.rule, body.data)),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (actor, body, params) =>
+      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data),
     ),
-    policyRoute("/run/policy_version/:policyId", RunDataRequest, (principal, body, params) =>
-      execution.runPolicy(principal, { by: "record", id: params.policyId ?? "" }, body.data),
+    policyRoute("/run/policy_version/:policyId", RunDataRequest, (actor, body, params) =>
+      execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data),
     ),
-    flowRoute("/run/flow/:baseId", RunDataRequest, (principal, body, params) =>
-      storedFlow(params.baseId ?? "", (id) => execution.runFlow(principal, { by: "base", id }, body.data)),
+    flowRoute("/run/flow/:baseId", RunDataRequest, (actor, body, params) =>
+      storedFlow(params.baseId ?? "", (id) => execution.runFlow(actor, { by: "base", id }, body.data)),
     ),
-    flowRoute("/run/flow_version/:flowId", RunDataRequest, (principal, body, params) =>
-      storedFlow(params.flowId ?? "", (id) => execution.runFlow(principal, { by: "record", id }, body.data)),
+    flowRoute("/run/flow_version/:flowId", RunDataRequest, (actor, body, params) =>
+      storedFlow(params.flowId ?? "", (id) => execution.runFlow(actor, { by: "record", id }, body.data)),
     ),
-    flowRoute("/flow/test", FlowTestRequest, (principal, body) => execution.testFlow(principal, body.flow, body.data)),
+    flowRoute("/flow/test", FlowTestRequest, (actor, body) => execution.testFlow(actor, body.flow, body.data)),
   ];
 
-  const authenticate = async (req: IncomingMessage): Promise<Principal> => {
-    const principal = await authenticateAndCount(deps.rateLimiter, config, req, async () => {
+  const authenticate = async (req: IncomingMessage): Promise<TenantActor> => {
+    const actor = await authenticateAndCount(deps.rateLimiter, config, req, async () => {
       const key = req.headers["x-api-key"];
       if (typeof key !== "string" || key.trim() === "") return null;
       // Only the key counts here: execution clients authenticate with keys (a bearer token is not a key).
       return deps.authenticator.authenticate({ "x-api-key": key });
     });
-    if (!principal) throw unauthenticated("An API key is required in the x-api-key header");
-    return principal;
+    if (!actor) throw unauthenticated("An API key is required in the x-api-key header");
+    return actor;
   };
 
   for (const route of routes) {
@@ -143,7 +143,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };
       authenticate(req)
-        .then((principal) => route.answer({ principal, params, req }, started))
+        .then((actor) => route.answer({ actor, params, req }, started))
         .then(({ status, json }) => reply(status, json))
         .catch((error: unknown) => {
           if (res.headersSent) return; // the client went away mid-answer: nothing more to say

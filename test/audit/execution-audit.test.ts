@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Principal } from "../../src/identity/principal.js";
+import type { TenantActor } from "../../src/identity/actor.js";
 import { verifyChain } from "../../src/modules/audit/audit-verifier.js";
 import { appendAfterHead, readChainHead } from "../../src/modules/audit/audit-recorder.js";
 import { ExecutionAuditBatcher, ExecutionAuditClosedError } from "../../src/modules/audit/execution-audit.js";
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.stop());
 
-const userPrincipal = (t: TestTenant, who: string): Principal => ({ kind: "user", tenantId: t.id, userId: t.users[who]!.id, roles: t.users[who]!.roles });
+const userPrincipal = (t: TestTenant, who: string): TenantActor => ({ kind: "user", tenantId: t.id, userId: t.users[who]!.id, roles: t.users[who]!.roles });
 const executed = (n: number, extra: Record<string, unknown> = {}) => ({
   action: "EXECUTED" as const,
   resourceKind: "POLICY" as const,
@@ -28,7 +28,7 @@ describe("ExecutionAuditBatcher", () => {
     const a = await createTenant(gateway.database.prisma, { u1: ["VIEWER"], u2: ["VIEWER"] });
     const b = await createTenant(gateway.database.prisma, { u3: ["VIEWER"] });
     const key = await createApiKey(gateway.database.prisma, a.id, ["VIEW"]);
-    const keyPrincipal: Principal = { kind: "apiKey", tenantId: a.id, apiKeyId: key.id, scopes: ["VIEW"] };
+    const keyPrincipal: TenantActor = { kind: "apiKey", tenantId: a.id, apiKeyId: key.id, scopes: ["VIEW"] };
     const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 64 });
 
     const calls: Promise<void>[] = [];
@@ -74,7 +74,7 @@ describe("ExecutionAuditBatcher", () => {
 
   it("appends after a stale or foreign head nothing at all, and after the current head everything", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
-    const entries = [{ principal: userPrincipal(t, "u"), event: executed(1) }];
+    const entries = [{ actor: userPrincipal(t, "u"), event: executed(1) }];
     const genesis = await readChainHead(gateway.database, t.id);
     const moved = await appendAfterHead(gateway.database, t.id, genesis, entries);
     expect(moved).toMatchObject({ sequence: 1n });

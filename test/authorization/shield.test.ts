@@ -9,7 +9,7 @@ import { conflict, notFound } from "../../src/errors/domain-error.js";
 import { createErrorFormatter } from "../../src/graphql/format-error.js";
 import { permissionsFor } from "../../src/graphql/permissions.js";
 import { resolvers } from "../../src/graphql/resolvers.js";
-import type { Principal } from "../../src/identity/principal.js";
+import type { TenantActor } from "../../src/identity/actor.js";
 
 /** Root fields no module lists: the shield must deny them (fallbackRule deny), whoever asks. */
 @Resolver()
@@ -27,12 +27,12 @@ class UnlistedResolver {
 
 const schema: GraphQLSchema = buildSchemaSync({ resolvers: [...resolvers, UnlistedResolver], validate: { forbidUnknownValues: false } });
 
-const admin: Principal = { kind: "user", tenantId: "t", userId: "u", roles: ["ADMIN", "AUDITOR"] };
+const admin: TenantActor = { kind: "user", tenantId: "t", userId: "u", roles: ["ADMIN", "AUDITOR"] };
 const format = createErrorFormatter(() => {});
 
 const shielded = applyMiddleware(schema, permissionsFor(schema));
 
-async function run(query: string, principal: Principal | null, services: Record<string, unknown> = {}) {
+async function run(query: string, principal: TenantActor | null, services: Record<string, unknown> = {}) {
   const result = await execute({ schema: shielded, document: parse(query), contextValue: { principal, requestId: "r", services, loaders: {} } });
   return { data: result.data, errors: (result.errors ?? []).map((e) => format(e.toJSON(), e)) };
 }
@@ -62,7 +62,7 @@ describe("the shield", () => {
   it("asks the authorization module: UNAUTHENTICATED without a principal, FORBIDDEN without the action", async () => {
     const anonymous = await run(`{ users { totalCount } }`, null);
     expect(anonymous.errors.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
-    const viewer: Principal = { kind: "user", tenantId: "t", userId: "v", roles: ["VIEWER"] };
+    const viewer: TenantActor = { kind: "user", tenantId: "t", userId: "v", roles: ["VIEWER"] };
     const refused = await run(`{ users { totalCount } }`, viewer);
     expect(refused.errors.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
     expect(mayPerform(viewer, Action.ManageRoles)).toBe(false);

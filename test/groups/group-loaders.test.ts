@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/database/database.js";
-import type { Principal } from "../../src/identity/principal.js";
+import type { TenantActor } from "../../src/identity/actor.js";
 import { createGroupLoaders } from "../../src/modules/groups/group.loaders.js";
 import { GroupStore } from "../../src/stores/group.store.js";
 import { insertBase } from "../support/bases.js";
@@ -54,11 +54,11 @@ describe("group loaders", () => {
   it("load the member pages of many groups in two statements per page shape", async () => {
     const { database, statements } = countingDatabase();
     const loaders = createGroupLoaders(new GroupStore(database));
-    const principal: Principal = { kind: "user", tenantId: tenant.id, userId: tenant.users.eve!.id, roles: ["EDITOR"] };
+    const principal: TenantActor = { kind: "user", tenantId: tenant.id, userId: tenant.users.eve!.id, roles: ["EDITOR"] };
     const pages = await Promise.all(
       groupIds.flatMap((groupId) => [
-        loaders.groupMembers.load({ principal, groupId, kind: "POLICY", first: 3, after: null }),
-        loaders.groupMembers.load({ principal, groupId, kind: "FLOW", first: 3, after: null }),
+        loaders.groupMembers.load({ actor: principal, groupId, kind: "POLICY", first: 3, after: null }),
+        loaders.groupMembers.load({ actor: principal, groupId, kind: "FLOW", first: 3, after: null }),
       ]),
     );
     expect(statements()).toBe(4);
@@ -66,7 +66,7 @@ describe("group loaders", () => {
     expect(pages.some((page) => page.pageInfo.hasNextPage)).toBe(true);
     // The batched pages equal what each group would get on its own.
     for (const [i, groupId] of groupIds.entries()) {
-      const alone = await createGroupLoaders(gateway.services.stores.groups).groupMembers.load({ principal, groupId, kind: "POLICY", first: 3, after: null });
+      const alone = await createGroupLoaders(gateway.services.stores.groups).groupMembers.load({ actor: principal, groupId, kind: "POLICY", first: 3, after: null });
       expect(pages[i * 2]).toEqual(alone);
     }
   });

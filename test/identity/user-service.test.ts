@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { OPERATOR } from "../../src/identity/actor.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initialRoleFor } from "../../src/modules/identity/user.service.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -13,15 +14,15 @@ describe("UserService provisioning", () => {
   it("makes the first user of a tenant its admin and later ones viewers", async () => {
     const users = gateway.services.users;
     const t = await users.createTenant("acme", "Acme Ltd");
-    const first = await users.addUser(null, { tenantId: t.id, email: "First@Acme.test", name: "First" });
-    const second = await users.addUser(null, { tenantId: t.id, email: "second@acme.test", name: "Second" });
-    const third = await users.addUser(null, { tenantId: t.id, email: "third@acme.test", name: "Third", extraRoles: ["EDITOR"] });
+    const first = await users.addUser(OPERATOR, { tenantId: t.id, email: "First@Acme.test", name: "First" });
+    const second = await users.addUser(OPERATOR, { tenantId: t.id, email: "second@acme.test", name: "Second" });
+    const third = await users.addUser(OPERATOR, { tenantId: t.id, email: "third@acme.test", name: "Third", extraRoles: ["EDITOR"] });
     expect([first.roles, second.roles, third.roles]).toEqual([["ADMIN"], ["VIEWER"], ["VIEWER", "EDITOR"]]);
     expect(first.email).toBe("first@acme.test");
     expect(first.subject).toBe(first.id); // embedded tokens name the user by id
     // The rule is per tenant.
     const t2 = await users.createTenant("globex", "Globex");
-    expect((await users.addUser(null, { tenantId: t2.id, email: "x@globex.test", name: "X" })).roles).toEqual(["ADMIN"]);
+    expect((await users.addUser(OPERATOR, { tenantId: t2.id, email: "x@globex.test", name: "X" })).roles).toEqual(["ADMIN"]);
     // And the new users can authenticate at once.
     const me = await graphql(gateway.url, `{ viewer { user { roles } } }`, {}, { authorization: `Bearer ${await gateway.tokenFor(first.subject)}` });
     expect(me.data.viewer.user.roles).toEqual(["ADMIN"]);
@@ -34,7 +35,7 @@ describe("UserService provisioning", () => {
     const users = gateway.services.users;
     const t = await users.createTenant("race", "Race");
     const created = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => users.addUser(null, { tenantId: t.id, email: `u${i}@race.test`, name: `U${i}` })),
+      Array.from({ length: 6 }, (_, i) => users.addUser(OPERATOR, { tenantId: t.id, email: `u${i}@race.test`, name: `U${i}` })),
     );
     expect(created.filter((u) => u.roles.includes("ADMIN"))).toHaveLength(1);
     expect(created.filter((u) => u.roles.join() === "VIEWER")).toHaveLength(5);
@@ -45,8 +46,8 @@ describe("UserService provisioning", () => {
     await expect(users.createTenant("acme", "Again")).rejects.toMatchObject({ code: "CONFLICT" });
     await expect(users.createTenant("Bad Slug", "x")).rejects.toMatchObject({ code: "INVALID_INPUT" });
     const t = await users.findTenant("acme");
-    await expect(users.addUser(null, { tenantId: t.id, email: "FIRST@acme.test", name: "Dup" })).rejects.toMatchObject({ code: "CONFLICT" });
-    await expect(users.addUser(null, { tenantId: t.id, email: "not-an-email", name: "x" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(users.addUser(OPERATOR, { tenantId: t.id, email: "FIRST@acme.test", name: "Dup" })).rejects.toMatchObject({ code: "CONFLICT" });
+    await expect(users.addUser(OPERATOR, { tenantId: t.id, email: "not-an-email", name: "x" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
     await expect(users.findTenant("missing")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 

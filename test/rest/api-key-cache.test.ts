@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { OPERATOR } from "../../src/identity/actor.js";
 import { createAuthenticator } from "../../src/identity/authenticate.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -60,7 +61,7 @@ it("a key revoked by an operator in another process fails on the very next reque
   for (let i = 0; i < 20; i++) {
     const { key, id } = await createApiKey(a.database.prisma, tenant.id, ["VIEW"]);
     expect(await authenticator.authenticate({ "x-api-key": key })).toMatchObject({ kind: "apiKey", apiKeyId: id });
-    await b.services.apiKeys.revoke(null, tenant.id, id);
+    await b.services.apiKeys.revoke(OPERATOR, tenant.id, id);
     await expect(authenticator.authenticate({ "x-api-key": key })).rejects.toThrow("The API key has been revoked");
   }
 });

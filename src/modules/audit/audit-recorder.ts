@@ -1,5 +1,5 @@
 import type { AuditAction, AuditResourceKind } from "../../generated/prisma/enums.js";
-import { actorOf, type Principal } from "../../identity/principal.js";
+import { type Actor, auditActorOf } from "../../identity/actor.js";
 import type { Database } from "../../database/database.js";
 import * as store from "../../stores/audit.store.js";
 import type { ChainHead, StatementRunner } from "../../stores/audit.store.js";
@@ -18,9 +18,9 @@ export interface AuditEventInput {
   detail?: Record<string, unknown>;
 }
 
-/** One event together with who caused it (null: the system itself). */
+/** One event together with who caused it. */
 export interface AttributedAuditEvent {
-  principal: Principal | null;
+  actor: Actor;
   event: AuditEventInput;
 }
 
@@ -97,13 +97,13 @@ export async function appendCheckedAuditEvents(
 /** The events as their rows will read back, all stamped with the present millisecond (the column's precision). */
 function storedEvents(tenantId: string, entries: readonly AttributedAuditEvent[]): Omit<ChainedFields, "sequence">[] {
   const occurredAt = new Date(Date.now());
-  return entries.map(({ principal, event }) => {
-    const actor = principal ? actorOf(principal) : { actorType: "SYSTEM" as const, actorId: null };
+  return entries.map(({ actor, event }) => {
+    const { actorType, actorId } = auditActorOf(actor);
     return {
       tenantId,
       occurredAt,
-      actorType: actor.actorType,
-      actorId: actor.actorId,
+      actorType,
+      actorId,
       action: event.action,
       resourceKind: event.resourceKind,
       baseId: event.baseId ?? null,
@@ -162,20 +162,20 @@ export async function appendAfterHead(
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
 export function recordAuditEvents(
   tx: Transaction,
-  principal: Principal | null,
+  actor: Actor,
   tenantId: string,
   events: readonly AuditEventInput[],
 ): Promise<void> {
   return recordAttributedAuditEvents(
     store.statementsOf(tx),
     tenantId,
-    events.map((event) => ({ principal, event })),
+    events.map((event) => ({ actor, event })),
   );
 }
 
 export const recordAuditEvent = (
   tx: Transaction,
-  principal: Principal | null,
+  actor: Actor,
   tenantId: string,
   event: AuditEventInput,
-): Promise<void> => recordAuditEvents(tx, principal, tenantId, [event]);
+): Promise<void> => recordAuditEvents(tx, actor, tenantId, [event]);

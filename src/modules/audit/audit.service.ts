@@ -5,7 +5,7 @@ import type { AuditAction } from "../../generated/prisma/enums.js";
 import { isUuid } from "../../shared/ids.js";
 import { type Connection, requirePageSize } from "../../shared/keyset.js";
 import type { AuditStore } from "../../stores/audit.store.js";
-import type { Principal } from "../../identity/principal.js";
+import type { TenantActor } from "../../identity/actor.js";
 import type { AuditChainVerification, AuditEvent } from "./audit.types.js";
 import { verifyChain } from "./audit-verifier.js";
 
@@ -29,8 +29,8 @@ export class AuditService {
   ) {}
 
   /** Newest first (by chain sequence), cursor-paginated, filtered by action, base, actor and time range. */
-  async events(principal: Principal | null, query: AuditEventQuery): Promise<Connection<AuditEvent>> {
-    const { tenantId } = requireAction(principal, Action.ReadAudit);
+  async events(actor: TenantActor, query: AuditEventQuery): Promise<Connection<AuditEvent>> {
+    const { tenantId } = requireAction(actor, Action.ReadAudit);
     requirePageSize(query.first);
     const filter = query.filter ?? {};
     const baseId = filter.baseId ? uuidFilter("filter.baseId", filter.baseId) : null;
@@ -46,8 +46,8 @@ export class AuditService {
     };
   }
 
-  async verify(principal: Principal | null): Promise<AuditChainVerification> {
-    const { tenantId } = requireAction(principal, Action.ReadAudit);
+  async verify(actor: TenantActor): Promise<AuditChainVerification> {
+    const { tenantId } = requireAction(actor, Action.ReadAudit);
     const result = await verifyChain(this.store, tenantId, this.options.verifyPageSize);
     return { ...result, firstBrokenSequence: result.firstBrokenSequence?.toString() ?? null };
   }

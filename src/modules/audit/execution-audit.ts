@@ -1,5 +1,5 @@
 import type { Database } from "../../database/database.js";
-import type { Principal } from "../../identity/principal.js";
+import type { TenantActor } from "../../identity/actor.js";
 import {
   appendAfterHead,
   appendCheckedAuditEvents,
@@ -16,7 +16,7 @@ export interface ExecutionAuditOptions {
 }
 
 interface Pending {
-  principal: Principal;
+  actor: TenantActor;
   event: AuditEventInput;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -66,14 +66,14 @@ export class ExecutionAuditBatcher {
   }
 
   /** Resolves when the event is durably committed to the tenant's audit chain. */
-  record(principal: Principal, tenantId: string, event: AuditEventInput): Promise<void> {
+  record(actor: TenantActor, tenantId: string, event: AuditEventInput): Promise<void> {
     if (this.closed) return Promise.reject(new ExecutionAuditClosedError());
     const problem = auditEventProblem(event);
     if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
       if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false, head: null }));
-      queue.pending.push({ principal, event, resolve, reject });
+      queue.pending.push({ actor, event, resolve, reject });
       this.schedule(tenantId, queue);
     });
   }

@@ -1,7 +1,7 @@
 import { GraphQLJSON, GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
-import { principalOf } from "../../graphql/principal.js";
+import { actorOf } from "../../graphql/actor.js";
 import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.types.js";
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
@@ -21,44 +21,44 @@ const toFlowResult = (run: FlowRun): FlowRunResult => ({
 export class ExecutionResolver {
   @Mutation(() => PolicyRunResult, { description: "Runs the base's latest version, else its draft." })
   async runPolicy(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(principalOf(ctx), { by: "base", id: baseId }, data));
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data));
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs exactly this draft or version." })
   async runPolicyRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(principalOf(ctx), { by: "record", id: recordId }, data));
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data));
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs an unsaved rule text." })
   runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(ctx.services.execution.runRule(principalOf(ctx), rule, data));
+    return toPolicyResult(ctx.services.execution.runRule(actorOf(ctx), rule, data));
   }
 
   @Mutation(() => [PolicyRunResult], { description: "Runs many inputs against the base's runnable record." })
   async runPolicyBatch(@Arg("baseId", () => ID) baseId: string, @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[], @Ctx() ctx: GraphQLContext) {
-    return (await ctx.services.execution.runPolicyBatch(principalOf(ctx), { by: "base", id: baseId }, inputs)).map(toPolicyResult);
+    return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs)).map(toPolicyResult);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs the flow base's latest version, else its draft." })
   async runFlow(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(principalOf(ctx), { by: "base", id: baseId }, data));
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs exactly this flow draft or version." })
   async runFlowRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(principalOf(ctx), { by: "record", id: recordId }, data));
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs an unsaved flow definition (YAML or JSON text) against stored policies." })
   async testFlow(@Arg("definition", () => String) definition: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.testFlow(principalOf(ctx), definition, data));
+    return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data));
   }
 
   @Mutation(() => StoredTestReport, { description: "Runs a record's stored tests." })
   async runStoredTests(@Arg("recordId", () => ID) recordId: string, @Ctx() ctx: GraphQLContext): Promise<StoredTestReport> {
-    const principal = principalOf(ctx);
-    const record = await ctx.services.lifecycle.getRecord(principal, recordId);
-    const outcomes = await ctx.services.execution.runStoredTests(principal, record.id, record.tests);
+    const actor = actorOf(ctx);
+    const record = await ctx.services.lifecycle.getRecord(actor, recordId);
+    const outcomes = await ctx.services.execution.runStoredTests(actor, record.id, record.tests);
     const passed = outcomes.filter((o) => o.passed).length;
     return { recordId: record.id, passed, failed: outcomes.length - passed, outcomes };
   }

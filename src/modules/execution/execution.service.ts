@@ -4,7 +4,7 @@ import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
 import { exists } from "../../authorization/resource-access.js";
 import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
-import type { Principal } from "../../identity/principal.js";
+import type { TenantActor } from "../../identity/actor.js";
 import type { ExecutionAuditSink } from "./execution-audit-sink.js";
 import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
@@ -43,14 +43,14 @@ export class ExecutionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async runPolicy(principal: Principal, target: RunTarget, data: unknown): Promise<PolicyRun> {
+  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
-    requireAction(principal, Action.RunResources);
+    requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    const runnable = await this.resolve(principal, target, "POLICY");
+    const runnable = await this.resolve(actor, target, "POLICY");
     const loadedAt = process.hrtime.bigint();
     const { response, engineNs } = this.evaluate(runnable.compiled!, data);
-    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error }));
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error }));
     const databaseNs = loadedAt - started;
     return {
       response,
@@ -60,51 +60,51 @@ export class ExecutionService {
   }
 
   /** An unsaved rule text: nothing stored, nothing audited. */
-  runRule(principal: Principal, text: string, data: unknown): PolicyRun {
+  runRule(actor: TenantActor, text: string, data: unknown): PolicyRun {
     const started = process.hrtime.bigint();
-    requireAction(principal, Action.RunResources);
+    requireAction(actor, Action.RunResources);
     requireDataObject(data);
     const { response, engineNs } = this.evaluate(compilePolicy(text), data);
     return { response, record: null, timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
   }
 
   /** Runs many inputs against one resolved record: one resolution, one audit event. */
-  async runPolicyBatch(principal: Principal, target: RunTarget, inputs: readonly unknown[]): Promise<PolicyRun[]> {
-    requireAction(principal, Action.RunResources);
+  async runPolicyBatch(actor: TenantActor, target: RunTarget, inputs: readonly unknown[]): Promise<PolicyRun[]> {
+    requireAction(actor, Action.RunResources);
     if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
     inputs.forEach((data, index) => requireDataObject(data, `inputs[${index}]`));
-    const runnable = await this.resolve(principal, target, "POLICY");
+    const runnable = await this.resolve(actor, target, "POLICY");
     const runs = inputs.map((data) => {
       const started = process.hrtime.bigint();
       const { response, engineNs } = this.evaluate(runnable.compiled!, data);
       return { response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
     });
-    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length }));
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length }));
     return runs;
   }
 
-  async runFlow(principal: Principal, target: RunTarget, data: unknown): Promise<FlowRun> {
-    requireAction(principal, Action.RunResources);
+  async runFlow(actor: TenantActor, target: RunTarget, data: unknown): Promise<FlowRun> {
+    requireAction(actor, Action.RunResources);
     requireDataObject(data);
     const lookup = this.runnables.forOneOperation();
-    const runnable = await this.resolve(principal, target, "FLOW", lookup);
-    const response = await this.executeFlow(principal, loadFlow(runnable.content), data, lookup);
-    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null }));
+    const runnable = await this.resolve(actor, target, "FLOW", lookup);
+    const response = await this.executeFlow(actor, loadFlow(runnable.content), data, lookup);
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null }));
     return { response, record: ranRecord(runnable) };
   }
 
   /** An unsaved flow definition (YAML or JSON text). Its nodes still run stored policies. */
-  async testFlow(principal: Principal, definition: string, data: unknown): Promise<FlowRun> {
-    requireAction(principal, Action.RunResources);
+  async testFlow(actor: TenantActor, definition: string, data: unknown): Promise<FlowRun> {
+    requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    return { response: await this.executeFlow(principal, loadFlow(definition), data), record: null };
+    return { response: await this.executeFlow(actor, loadFlow(definition), data), record: null };
   }
 
   /** Runs a record's stored tests and compares each result with its expectation. */
-  async runStoredTests(principal: Principal, recordId: string, tests: readonly { name: string; data: unknown; expected: unknown }[]): Promise<StoredTestOutcome[]> {
-    requireAction(principal, Action.RunResources);
+  async runStoredTests(actor: TenantActor, recordId: string, tests: readonly { name: string; data: unknown; expected: unknown }[]): Promise<StoredTestOutcome[]> {
+    requireAction(actor, Action.RunResources);
     const lookup = this.runnables.forOneOperation();
-    const runnable = await this.resolve(principal, { by: "record", id: recordId }, null, lookup);
+    const runnable = await this.resolve(actor, { by: "record", id: recordId }, null, lookup);
     const outcomes: StoredTestOutcome[] = [];
     for (const test of tests) {
       if (runnable.kind === "POLICY") {
@@ -112,7 +112,7 @@ export class ExecutionService {
         outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
       } else {
         try {
-          const response = await this.executeFlow(principal, loadFlow(runnable.content), test.data, lookup);
+          const response = await this.executeFlow(actor, loadFlow(runnable.content), test.data, lookup);
           outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
         } catch (error) {
           if (!(error instanceof FlowRunError)) throw error;
@@ -120,7 +120,7 @@ export class ExecutionService {
         }
       }
     }
-    await this.audit.record(principal, principal.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
     return outcomes;
   }
 
@@ -130,12 +130,12 @@ export class ExecutionService {
     return { response, engineNs: process.hrtime.bigint() - started };
   }
 
-  private async executeFlow(principal: Principal, definition: FlowDefinition, data: unknown, lookup = this.runnables.forOneOperation()) {
+  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, lookup = this.runnables.forOneOperation()) {
     // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
     const runNode: PolicyRunner = async (policyId, nodeData) => {
       const started = process.hrtime.bigint();
       const runnable = await lookup.byAnyId(policyId);
-      if (!exists(principal, runnable) || runnable.kind !== "POLICY") return null;
+      if (!exists(actor, runnable) || runnable.kind !== "POLICY") return null;
       const databaseNs = process.hrtime.bigint() - started;
       const { response, engineNs } = this.evaluate(runnable.compiled!, nodeData);
       return { response, databaseNs, engineNs };
@@ -150,13 +150,13 @@ export class ExecutionService {
 
   /** Foreign-tenant, deleted, unknown and wrong-kind IDs are all simply not found. */
   private async resolve(
-    principal: Principal,
+    actor: TenantActor,
     target: RunTarget,
     kind: "POLICY" | "FLOW" | null,
     lookup = this.runnables.forOneOperation(),
   ): Promise<Runnable> {
     const runnable = target.by === "base" ? await lookup.byBase(target.id) : await lookup.byRecord(target.id);
-    if (!exists(principal, runnable) || (kind && runnable.kind !== kind)) {
+    if (!exists(actor, runnable) || (kind && runnable.kind !== kind)) {
       throw notFound(kind === "FLOW" ? "Flow" : kind === "POLICY" ? "Policy" : "Record", target.id);
     }
     return runnable;

@@ -1,5 +1,5 @@
 import { Ctx, FieldResolver, Resolver, Root } from "type-graphql";
-import { unauthenticated } from "../../errors/domain-error.js";
+import { Action, actorFor } from "../../graphql/actor.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { Base } from "../resources/resource.types.js";
 import { Group } from "./group.type.js";
@@ -8,8 +8,7 @@ import { Group } from "./group.type.js";
 export class BaseGroupsResolver {
   @FieldResolver(() => [Group], { description: "The groups this base belongs to, by name." })
   async groups(@Root() base: Base, @Ctx() ctx: GraphQLContext): Promise<Group[]> {
-    if (!ctx.principal) throw unauthenticated();
-    const tenantId = ctx.principal.tenantId;
+    const { tenantId } = actorFor(ctx, Action.ReadResources);
     return (await ctx.loaders.groupsOfBase.load(base.id)).filter((group) => group.tenantId === tenantId);
   }
 }

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import { listingScopeOf } from "../../authorization/resource-access.js";
 import type { BaseKind } from "../../generated/prisma/enums.js";
-import type { Principal } from "../../identity/principal.js";
+import type { TenantActor } from "../../identity/actor.js";
 import type { Connection } from "../../shared/keyset.js";
 import type { GroupStore } from "../../stores/group.store.js";
 import type { Base } from "../resources/resource.types.js";
@@ -9,7 +9,7 @@ import type { Group } from "./group.type.js";
 
 /** One page of a group's members of one kind, as the caller may see them. */
 export interface GroupMembersKey {
-  principal: Principal;
+  actor: TenantActor;
   groupId: string;
   kind: BaseKind;
   first: number;
@@ -26,12 +26,12 @@ export interface GroupLoaders {
 export function createGroupLoaders(groups: GroupStore): GroupLoaders {
   /** Every key of a bucket has the same shape: one call to the store pages all their groups. */
   function pagesFor(keys: readonly GroupMembersKey[]): Promise<Map<string, Connection<Base>>> {
-    const { principal, kind, first, after } = keys[0]!;
-    return groups.memberPages({ scope: listingScopeOf(principal), groupIds: keys.map((k) => k.groupId), kind, page: { first, after } });
+    const { actor, kind, first, after } = keys[0]!;
+    return groups.memberPages({ scope: listingScopeOf(actor), groupIds: keys.map((k) => k.groupId), kind, page: { first, after } });
   }
 
   const shapeOf = (key: GroupMembersKey): string =>
-    JSON.stringify([listingScopeOf(key.principal), key.kind, key.first, key.after]);
+    JSON.stringify([listingScopeOf(key.actor), key.kind, key.first, key.after]);
 
   return {
     groupMembers: new DataLoader<GroupMembersKey, Connection<Base>, string>(

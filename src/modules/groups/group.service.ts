@@ -5,7 +5,7 @@ import type { Database } from "../../database/database.js";
 import { invalidInput, notFound } from "../../errors/domain-error.js";
 import { requireUuid } from "../../shared/ids.js";
 import type { Connection, PageRequest } from "../../shared/keyset.js";
-import { userIdOf, type Principal } from "../../identity/principal.js";
+import { userIdOf, type TenantActor } from "../../identity/actor.js";
 import type { BaseStore } from "../../stores/base.store.js";
 import type { GroupStore } from "../../stores/group.store.js";
 import { inTransaction } from "../../stores/transaction.js";
@@ -29,20 +29,20 @@ export class GroupService {
   ) {}
 
   /** The tenant's groups by name. */
-  async list(principal: Principal | null, page: PageRequest): Promise<Connection<Group>> {
-    const { tenantId } = requireAction(principal, Action.ReadResources);
+  async list(actor: TenantActor, page: PageRequest): Promise<Connection<Group>> {
+    const { tenantId } = requireAction(actor, Action.ReadResources);
     return this.groups.list(tenantId, page);
   }
 
-  async get(principal: Principal | null, id: string): Promise<Group> {
-    const { tenantId } = requireAction(principal, Action.ReadResources);
+  async get(actor: TenantActor, id: string): Promise<Group> {
+    const { tenantId } = requireAction(actor, Action.ReadResources);
     const group = await this.groups.find(tenantId, requireUuid(id, "Group"));
     if (!group) throw notFound("Group", id);
     return group;
   }
 
-  async create(principal: Principal | null, input: GroupInput): Promise<Group> {
-    const actor = requireAction(principal, Action.EditGroups);
+  async create(actor: TenantActor, input: GroupInput): Promise<Group> {
+    requireAction(actor, Action.EditGroups);
     const name = validName(input.name);
     const description = validDescription(input.description) ?? "";
     const userId = userIdOf(actor);
@@ -58,8 +58,8 @@ export class GroupService {
     });
   }
 
-  async update(principal: Principal | null, id: string, input: GroupInput): Promise<Group> {
-    const actor = requireAction(principal, Action.EditGroups);
+  async update(actor: TenantActor, id: string, input: GroupInput): Promise<Group> {
+    requireAction(actor, Action.EditGroups);
     const groupId = requireUuid(id, "Group");
     const name = input.name == null ? undefined : validName(input.name);
     const description = validDescription(input.description);
@@ -82,8 +82,8 @@ export class GroupService {
   }
 
   /** Deletes the group and its memberships; the bases stay. Returns the deleted group's ID. */
-  async delete(principal: Principal | null, id: string): Promise<string> {
-    const actor = requireAction(principal, Action.DeleteGroups);
+  async delete(actor: TenantActor, id: string): Promise<string> {
+    requireAction(actor, Action.DeleteGroups);
     const groupId = requireUuid(id, "Group");
     return inTransaction(this.database, async (tx) => {
       const group = await this.groups.lock(tx, actor.tenantId, groupId, "update");
@@ -99,17 +99,17 @@ export class GroupService {
   }
 
   /** Adds a policy or flow base to the group; adding a member twice changes nothing (and records nothing). */
-  async addMember(principal: Principal | null, id: string, baseId: string): Promise<Group> {
-    return this.changeMembership(principal, id, baseId, "added");
+  async addMember(actor: TenantActor, id: string, baseId: string): Promise<Group> {
+    return this.changeMembership(actor, id, baseId, "added");
   }
 
   /** Removes a base from the group; removing a base that is not a member changes nothing. */
-  async removeMember(principal: Principal | null, id: string, baseId: string): Promise<Group> {
-    return this.changeMembership(principal, id, baseId, "removed");
+  async removeMember(actor: TenantActor, id: string, baseId: string): Promise<Group> {
+    return this.changeMembership(actor, id, baseId, "removed");
   }
 
-  private async changeMembership(principal: Principal | null, id: string, rawBaseId: string, change: "added" | "removed"): Promise<Group> {
-    const actor = requireAction(principal, Action.EditGroups);
+  private async changeMembership(actor: TenantActor, id: string, rawBaseId: string, change: "added" | "removed"): Promise<Group> {
+    requireAction(actor, Action.EditGroups);
     const groupId = requireUuid(id, "Group");
     const baseId = requireUuid(rawBaseId, "Resource");
     return inTransaction(this.database, async (tx) => {

@@ -1,5 +1,5 @@
 import { Action } from "../../authorization/actions.js";
-import { requireAction } from "../../authorization/authorize.js";
+import { requireAction, requireActionIn } from "../../authorization/authorize.js";
 import { scopesNotHeld } from "../../authorization/grants.js";
 import type { Database } from "../../database/database.js";
 import { conflict, forbidden, invalidInput, notFound } from "../../errors/domain-error.js";
@@ -7,7 +7,7 @@ import type { ApiKeyScope } from "../../generated/prisma/enums.js";
 import type { Connection } from "../../shared/keyset.js";
 import { requireUuid } from "../../shared/ids.js";
 import { issueApiKey } from "../../identity/api-key-format.js";
-import { userIdOf, type Principal } from "../../identity/principal.js";
+import { type Actor, type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { ApiKeyRow, IdentityStore } from "../../stores/identity.store.js";
 import { inTransaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
@@ -27,19 +27,16 @@ export class ApiKeyService {
     private readonly identities: IdentityStore,
   ) {}
 
-  /** Returns the key row and the full key, which is never stored and never shown again. `actor` null: an operator. */
-  async create(actor: Principal | null, tenantId: string, input: NewApiKey): Promise<{ apiKey: ApiKeyRow; secret: string }> {
+  /** Returns the key row and the full key, which is never stored and never shown again. */
+  async create(actor: Actor, tenantId: string, input: NewApiKey): Promise<{ apiKey: ApiKeyRow; secret: string }> {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) throw invalidInput("name", "must be 1 to 200 characters");
     const scopes = [...new Set(input.scopes)];
     if (scopes.length === 0) throw invalidInput("scopes", "name at least one scope");
     if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw invalidInput("expiresAt", "must lie in the future");
-    if (actor) {
-      if (actor.tenantId !== tenantId) throw notFound("Tenant", tenantId);
-      requireAction(actor, Action.ManageApiKeys);
-      const missing = scopesNotHeld(actor, scopes);
-      if (missing.length) throw forbidden(`You cannot grant scopes you do not hold: ${missing.join(", ")}`);
-    }
+    requireActionIn(actor, tenantId, Action.ManageApiKeys, { what: "Tenant", id: tenantId });
+    const missing = scopesNotHeld(actor, scopes);
+    if (missing.length) throw forbidden(`You cannot grant scopes you do not hold: ${missing.join(", ")}`);
     const issued = issueApiKey();
     const apiKey = await inTransaction(this.database, async (tx) => {
       const row = await this.identities.createKey(tx, {
@@ -49,7 +46,7 @@ export class ApiKeyService {
         secretHash: issued.secretHash,
         scopes,
         expiresAt: input.expiresAt ?? null,
-        createdById: actor ? userIdOf(actor) : null,
+        createdById: userIdOf(actor),
       });
       await recordAuditEvent(tx, actor, tenantId, {
         action: "KEY_CREATED",
@@ -62,17 +59,14 @@ export class ApiKeyService {
   }
 
   /** Revokes a key of the tenant; the next request with it fails. Revoking a revoked key is a CONFLICT. */
-  async revoke(actor: Principal | null, tenantId: string, apiKeyId: string): Promise<ApiKeyRow> {
+  async revoke(actor: Actor, tenantId: string, apiKeyId: string): Promise<ApiKeyRow> {
     const id = requireUuid(apiKeyId, "API key");
-    if (actor) {
-      if (actor.tenantId !== tenantId) throw notFound("API key", apiKeyId);
-      requireAction(actor, Action.ManageApiKeys);
-    }
+    requireActionIn(actor, tenantId, Action.ManageApiKeys, { what: "API key", id: apiKeyId });
     return inTransaction(this.database, async (tx) => {
       const locked = await this.identities.lockKey(tx, tenantId, id);
       if (!locked) throw notFound("API key", apiKeyId);
       if (locked.revokedAt) throw conflict("The API key is already revoked", { id });
-      const row = await this.identities.revokeKey(tx, id, actor ? userIdOf(actor) : null);
+      const row = await this.identities.revokeKey(tx, id, userIdOf(actor));
       await recordAuditEvent(tx, actor, tenantId, {
         action: "KEY_REVOKED",
         resourceKind: "API_KEY",
@@ -92,7 +86,7 @@ export class ApiKeyService {
   }
 
   /** The tenant's keys, newest first, without secrets. */
-  async list(actor: Principal, first: number, after: string | null | undefined, includeRevoked: boolean): Promise<Connection<ApiKeyRow>> {
+  async list(actor: TenantActor, first: number, after: string | null | undefined, includeRevoked: boolean): Promise<Connection<ApiKeyRow>> {
     requireAction(actor, Action.ManageApiKeys);
     return this.identities.listKeys(actor.tenantId, includeRevoked, { first, after });
   }

@@ -3,7 +3,7 @@ import { requireAction } from "../../authorization/authorize.js";
 import type { Database } from "../../database/database.js";
 import { conflict, notFound } from "../../errors/domain-error.js";
 import { requireUuid } from "../../shared/ids.js";
-import { userIdOf, type Principal } from "../../identity/principal.js";
+import { userIdOf, type TenantActor } from "../../identity/actor.js";
 import type { Base, BaseStore } from "../../stores/base.store.js";
 import type { IdentityStore } from "../../stores/identity.store.js";
 import { inTransaction } from "../../stores/transaction.js";
@@ -21,7 +21,7 @@ export class OwnershipService {
    * Only USER_OWNED, non-deleted bases of the caller's tenant, and only to a user of that tenant. The base row
    * is locked, so a publish racing this transfer either happens first (CONFLICT here) or after.
    */
-  async transferOwnership(actor: Principal, baseId: string, toUserId: string): Promise<Base> {
+  async transferOwnership(actor: TenantActor, baseId: string, toUserId: string): Promise<Base> {
     const id = requireUuid(baseId, "Resource");
     const targetId = requireUuid(toUserId, "User");
     requireAction(actor, Action.TransferOwnership);

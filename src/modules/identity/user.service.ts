@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Action } from "../../authorization/actions.js";
-import { requireAction } from "../../authorization/authorize.js";
+import { requireAction, requireActionIn } from "../../authorization/authorize.js";
 import { rolesNotHeld } from "../../authorization/grants.js";
 import type { Database } from "../../database/database.js";
 import { conflict, forbidden, invalidInput, notFound } from "../../errors/domain-error.js";
 import type { Role } from "../../generated/prisma/enums.js";
 import type { Connection } from "../../shared/keyset.js";
 import { requireUuid } from "../../shared/ids.js";
-import type { Principal } from "../../identity/principal.js";
+import type { Actor, TenantActor } from "../../identity/actor.js";
 import type { IdentityStore, UserRow } from "../../stores/identity.store.js";
 import type { TenantRow, TenantStore } from "../../stores/tenant.store.js";
 import { inTransaction } from "../../stores/transaction.js";
@@ -56,20 +56,17 @@ export class UserService {
 
   /**
    * Adds a user under the first-user rule. The tenant row is locked for the transaction, so two users
-   * created at once cannot both become the first admin. `actor` null means an operator (the CLI).
+   * created at once cannot both become the first admin.
    */
-  async addUser(actor: Principal | null, input: NewUser): Promise<UserRow> {
+  async addUser(actor: Actor, input: NewUser): Promise<UserRow> {
     const email = input.email.trim().toLowerCase();
     if (!EMAIL.test(email) || email.length > 320) throw invalidInput("email", "is not an email address");
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) throw invalidInput("name", "must be 1 to 200 characters");
     const extra = unique(input.extraRoles ?? []);
-    if (actor) {
-      if (actor.tenantId !== input.tenantId) throw notFound("Tenant", input.tenantId);
-      requireAction(actor, Action.ManageRoles);
-      const missing = rolesNotHeld(actor, extra);
-      if (missing.length) throw forbidden(`You cannot grant roles you do not hold: ${missing.join(", ")}`);
-    }
+    requireActionIn(actor, input.tenantId, Action.ManageRoles, { what: "Tenant", id: input.tenantId });
+    const missing = rolesNotHeld(actor, extra);
+    if (missing.length) throw forbidden(`You cannot grant roles you do not hold: ${missing.join(", ")}`);
     const id = randomUUID();
     return inTransaction(this.database, async (tx) => {
       await this.tenants.lock(tx, input.tenantId);
@@ -100,17 +97,17 @@ export class UserService {
   }
 
   /** Adds roles the caller holds itself. Recorded as ASSIGNED in the same transaction. */
-  assignRoles(actor: Principal | null, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
+  assignRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
     return this.changeRoles(actor, tenantId, userId, roles, "add");
   }
 
   /** Removes roles the caller holds itself; the tenant's last admin cannot lose ADMIN. */
-  removeRoles(actor: Principal | null, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
+  removeRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
     return this.changeRoles(actor, tenantId, userId, roles, "remove");
   }
 
   private async changeRoles(
-    actor: Principal | null,
+    actor: Actor,
     tenantId: string,
     userId: string,
     requested: readonly Role[],
@@ -119,19 +116,14 @@ export class UserService {
     const id = requireUuid(userId, "User");
     const roles = unique(requested);
     if (roles.length === 0) throw invalidInput("roles", "name at least one role");
-    if (actor) {
-      if (actor.tenantId !== tenantId) throw notFound("User", userId);
-      requireAction(actor, Action.ManageRoles);
-    }
+    requireActionIn(actor, tenantId, Action.ManageRoles, { what: "User", id: userId });
     return inTransaction(this.database, async (tx) => {
       // Role changes of one tenant queue here, so "the last admin" is decided on settled data.
       await this.tenants.lock(tx, tenantId);
       const user = await this.identities.userInTenant(tenantId, id, tx);
       if (!user) throw notFound("User", userId);
-      if (actor) {
-        const missing = rolesNotHeld(actor, roles);
-        if (missing.length) throw forbidden(`You cannot ${change === "add" ? "grant" : "remove"} roles you do not hold: ${missing.join(", ")}`);
-      }
+      const missing = rolesNotHeld(actor, roles);
+      if (missing.length) throw forbidden(`You cannot ${change === "add" ? "grant" : "remove"} roles you do not hold: ${missing.join(", ")}`);
       const next =
         change === "add" ? unique([...user.roles, ...roles]) : user.roles.filter((role) => !roles.includes(role));
       const added = next.filter((r) => !user.roles.includes(r));
@@ -152,7 +144,7 @@ export class UserService {
   }
 
   /** The tenant's users, by email. */
-  async listUsers(actor: Principal, first: number, after?: string | null): Promise<Connection<UserRow>> {
+  async listUsers(actor: TenantActor, first: number, after?: string | null): Promise<Connection<UserRow>> {
     requireAction(actor, Action.ManageRoles);
     return this.identities.listUsers(actor.tenantId, { first, after });
   }

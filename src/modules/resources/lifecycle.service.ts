@@ -8,7 +8,7 @@ import { listingScopeOf, requireBaseFor } from "../../authorization/resource-acc
 import { conflict, DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
 import { requireUuid } from "../../shared/ids.js";
 import type { Connection } from "../../shared/keyset.js";
-import { type Principal, userIdOf } from "../../identity/principal.js";
+import { type TenantActor, userIdOf } from "../../identity/actor.js";
 import { type Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
@@ -34,32 +34,32 @@ export class LifecycleService {
     private readonly bases: BaseStore,
   ) {}
 
-  async create(principal: Principal, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
-    requireAction(principal, Action.AuthorResources);
-    const userId = userIdOf(principal);
+  async create(actor: TenantActor, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
+    requireAction(actor, Action.AuthorResources);
+    const userId = userIdOf(actor);
     const name = requireName(input.name);
     const fields = recordFields(kind, input);
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.createBase(tx, {
-        tenantId: principal.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId,
+        tenantId: actor.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId,
       });
       const draft = await this.bases.createDraft(tx, {
-        tenantId: principal.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId,
+        tenantId: actor.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId,
       });
-      await recordAuditEvent(tx, principal, principal.tenantId, {
+      await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "CREATED", resourceKind: kind, baseId: base.id, recordId: draft.id, detail: { name },
       });
       return toDraft(draft);
     });
   }
 
-  async updateDraft(principal: Principal, input: UpdateDraftInput): Promise<Draft> {
+  async updateDraft(actor: TenantActor, input: UpdateDraftInput): Promise<Draft> {
     const draftId = requireUuid(input.draftId, "Draft");
-    return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.AuthorResources, async (tx, base) => {
+    return this.changeBase(actor, await this.baseIdOfDraft(actor, draftId, "Draft"), Action.AuthorResources, async (tx, base) => {
       const draft = await this.bases.findDraft(tx, draftId);
       if (!draft || draft.baseId !== base.id) throw notFound("Draft", draftId);
       requireRevision(draft.revision, input.expectedRevision);
-      const userId = userIdOf(principal);
+      const userId = userIdOf(actor);
       const fields = recordFields(base.kind, {
         content: input.content ?? draft.content,
         description: input.description === undefined ? draft.description : input.description,
@@ -69,7 +69,7 @@ export class LifecycleService {
       const updated = await this.bases.updateDraft(tx, draftId, { ...fields, updatedById: userId, updatedAt: new Date() });
       const name = input.name == null ? base.name : requireName(input.name);
       await this.bases.updateBase(tx, base.id, { name, updatedById: userId, updatedAt: new Date() });
-      await recordAuditEvent(tx, principal, principal.tenantId, {
+      await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "EDITED", resourceKind: base.kind, baseId: base.id, recordId: draftId,
         detail: { revision: updated.revision, ...(name !== base.name ? { name } : {}) },
       });
@@ -77,18 +77,18 @@ export class LifecycleService {
     });
   }
 
-  async publish(principal: Principal, input: PublishDraftInput): Promise<Version> {
+  async publish(actor: TenantActor, input: PublishDraftInput): Promise<Version> {
     const draftId = requireUuid(input.draftId, "Draft");
     const description = input.description.trim();
     if (!description) throw invalidInput("description", "is required to publish");
-    return this.changeBase(principal, await this.baseIdOfDraft(principal, draftId, "Draft"), Action.PublishResources, async (tx, base) => {
+    return this.changeBase(actor, await this.baseIdOfDraft(actor, draftId, "Draft"), Action.PublishResources, async (tx, base) => {
       const draft = await this.bases.findDraft(tx, draftId);
       // Two racing publishes of one draft: the second finds it gone once it holds the base lock.
       if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
       if (input.expectedRevision != null) requireRevision(draft.revision, input.expectedRevision);
-      await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(principal), id), base.kind, draft.content);
+      await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(actor), id), base.kind, draft.content);
       const number = base.latestVersionNumber + 1;
-      const userId = userIdOf(principal);
+      const userId = userIdOf(actor);
       const now = new Date();
       const version = await this.bases.createVersion(tx, {
         tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
@@ -99,7 +99,7 @@ export class LifecycleService {
         latestVersionNumber: number, ownership: "ORGANISATION_OWNED", firstPublishedAt: base.firstPublishedAt ?? now,
         updatedById: userId, updatedAt: now,
       });
-      await recordAuditEvent(tx, principal, principal.tenantId, {
+      await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "PUBLISHED", resourceKind: base.kind, baseId: base.id, recordId: version.id, version: number,
         detail: { fromDraft: draftId, description },
       });
@@ -107,25 +107,25 @@ export class LifecycleService {
     });
   }
 
-  async draftFromVersion(principal: Principal, versionId: string, replaceExisting: boolean): Promise<Draft> {
+  async draftFromVersion(actor: TenantActor, versionId: string, replaceExisting: boolean): Promise<Draft> {
     const id = requireUuid(versionId, "Version");
     const located = await this.bases.locateVersion(id);
-    if (!located || located.tenantId !== principal.tenantId) throw notFound("Version", versionId);
-    return this.changeBase(principal, located.baseId, Action.AuthorResources, async (tx, base) => {
+    if (!located || located.tenantId !== actor.tenantId) throw notFound("Version", versionId);
+    return this.changeBase(actor, located.baseId, Action.AuthorResources, async (tx, base) => {
       const version = (await this.bases.findVersion(tx, id))!;
       const existing = await this.bases.findDraftOfBase(base.id, tx);
       if (existing && !replaceExisting) {
         throw conflict("The base already has a draft; pass replaceExisting to overwrite it", { draftId: existing.id });
       }
       if (existing) await this.bases.deleteDraft(tx, existing.id);
-      const userId = userIdOf(principal);
+      const userId = userIdOf(actor);
       const draft = await this.bases.createDraft(tx, {
         tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
         inputSchema: version.inputSchema ?? undefined, tests: version.tests ?? [], sourceVersionId: version.id,
         createdById: userId, updatedById: userId,
       });
       await this.bases.updateBase(tx, base.id, { updatedById: userId, updatedAt: new Date() });
-      await recordAuditEvent(tx, principal, principal.tenantId, {
+      await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "DRAFTED", resourceKind: base.kind, baseId: base.id, recordId: draft.id, version: version.number,
         detail: { fromVersion: version.id, replaced: existing?.id ?? null },
       });
@@ -134,57 +134,57 @@ export class LifecycleService {
   }
 
   /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
-  async deleteBase(principal: Principal, id: string): Promise<Base> {
-    const baseId = await this.baseIdOfAnyId(principal, id);
-    return this.changeBase(principal, baseId, Action.DeleteResources, async (tx, base) => {
-      const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(principal) });
-      await recordAuditEvent(tx, principal, principal.tenantId, { action: "DELETED", resourceKind: base.kind, baseId: base.id });
+  async deleteBase(actor: TenantActor, id: string): Promise<Base> {
+    const baseId = await this.baseIdOfAnyId(actor, id);
+    return this.changeBase(actor, baseId, Action.DeleteResources, async (tx, base) => {
+      const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(actor) });
+      await recordAuditEvent(tx, actor, actor.tenantId, { action: "DELETED", resourceKind: base.kind, baseId: base.id });
       return deleted;
     });
   }
 
-  async restoreBase(principal: Principal, id: string): Promise<Base> {
-    requireAction(principal, Action.DeleteResources);
-    const baseId = await this.baseIdOfAnyId(principal, id, { includeDeleted: true });
+  async restoreBase(actor: TenantActor, id: string): Promise<Base> {
+    requireAction(actor, Action.DeleteResources);
+    const baseId = await this.baseIdOfAnyId(actor, id, { includeDeleted: true });
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.lock(tx, baseId, "update");
-      if (!base || base.tenantId !== principal.tenantId) throw notFound("Resource", id);
+      if (!base || base.tenantId !== actor.tenantId) throw notFound("Resource", id);
       if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
       const restored = await this.bases.updateBase(tx, base.id, {
-        deletedAt: null, deletedById: null, updatedById: userIdOf(principal), updatedAt: new Date(),
+        deletedAt: null, deletedById: null, updatedById: userIdOf(actor), updatedAt: new Date(),
       });
-      await recordAuditEvent(tx, principal, principal.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
+      await recordAuditEvent(tx, actor, actor.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
       await this.bases.announceChange(tx, base.id);
       return restored;
     });
   }
 
-  async getBase(principal: Principal, id: string): Promise<Base> {
+  async getBase(actor: TenantActor, id: string): Promise<Base> {
     const base = await this.bases.findBase(id);
-    return requireBaseFor(principal, base, Action.ReadResources, id) as BaseRow;
+    return requireBaseFor(actor, base, Action.ReadResources, id) as BaseRow;
   }
 
-  async getRecord(principal: Principal, id: string): Promise<ResourceRecord> {
+  async getRecord(actor: TenantActor, id: string): Promise<ResourceRecord> {
     requireUuid(id, "Record");
     const found = await this.bases.findRecord(id);
-    requireBaseFor(principal, found?.base, Action.ReadResources, id);
+    requireBaseFor(actor, found?.base, Action.ReadResources, id);
     return found!.draft ? toDraft(found!.draft) : toVersion(found!.version!);
   }
 
   /** The draft (if any), then versions newest first. */
-  async listRecords(principal: Principal, baseId: string): Promise<ResourceRecord[]> {
-    const base = await this.getBase(principal, baseId);
+  async listRecords(actor: TenantActor, baseId: string): Promise<ResourceRecord[]> {
+    const base = await this.getBase(actor, baseId);
     const [draft, versions] = await Promise.all([this.bases.findDraftOfBase(base.id), this.bases.versionsOfBase(base.id)]);
     return [...(draft ? [toDraft(draft)] : []), ...versions.map(toVersion)];
   }
 
-  async listBases(principal: Principal, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
-    requireAction(principal, Action.ReadResources);
-    return this.bases.listBases(listingScopeOf(principal), filter, { first, after });
+  async listBases(actor: TenantActor, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
+    requireAction(actor, Action.ReadResources);
+    return this.bases.listBases(listingScopeOf(actor), filter, { first, after });
   }
 
-  async compare(principal: Principal, leftId: string, rightId: string): Promise<RecordComparison> {
-    const [left, right] = await Promise.all([this.getRecord(principal, leftId), this.getRecord(principal, rightId)]);
+  async compare(actor: TenantActor, leftId: string, rightId: string): Promise<RecordComparison> {
+    const [left, right] = await Promise.all([this.getRecord(actor, leftId), this.getRecord(actor, rightId)]);
     const lines = diffLines(left.content, right.content).flatMap((part) =>
       part.value
         .replace(/\n$/, "")
@@ -199,32 +199,32 @@ export class LifecycleService {
    * keeps version numbers gap-free), checks access, runs `change`, and announces it to every process.
    */
   private changeBase<T>(
-    principal: Principal,
+    actor: TenantActor,
     baseId: string,
     action: Action,
     change: (tx: Transaction, base: BaseRow) => Promise<T>,
   ): Promise<T> {
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.lock(tx, baseId, "update");
-      requireBaseFor(principal, base, action, baseId);
+      requireBaseFor(actor, base, action, baseId);
       const result = await change(tx, base!);
       await this.bases.announceChange(tx, baseId);
       return result;
     });
   }
 
-  private async baseIdOfDraft(principal: Principal, draftId: string, what: string): Promise<string> {
+  private async baseIdOfDraft(actor: TenantActor, draftId: string, what: string): Promise<string> {
     const draft = await this.bases.locateDraft(draftId);
-    if (!draft || draft.tenantId !== principal.tenantId) throw notFound(what, draftId);
+    if (!draft || draft.tenantId !== actor.tenantId) throw notFound(what, draftId);
     return draft.baseId;
   }
 
   /** Any ID of a base (its own or a record's) to the base ID; NOT_FOUND unless it is the caller's tenant's. */
-  private async baseIdOfAnyId(principal: Principal, id: string, options: { includeDeleted?: boolean } = {}): Promise<string> {
+  private async baseIdOfAnyId(actor: TenantActor, id: string, options: { includeDeleted?: boolean } = {}): Promise<string> {
     requireUuid(id, "Resource");
     const baseId = await this.bases.baseIdOf(id);
     const base = baseId ? await this.bases.findBase(baseId) : null;
-    if (!base || base.tenantId !== principal.tenantId || (base.deletedAt && !options.includeDeleted)) throw notFound("Resource", id);
+    if (!base || base.tenantId !== actor.tenantId || (base.deletedAt && !options.includeDeleted)) throw notFound("Resource", id);
     return baseId!;
   }
 }

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, Field, ID, Mutation, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { PageArgs } from "../../shared/pagination.js";
-import { principalOf } from "../../graphql/principal.js";
+import { actorOf } from "../../graphql/actor.js";
 import { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
 import { Base, BaseConnection, Draft, ResourceRecord, Version } from "./resource.types.js";
 
@@ -37,12 +37,12 @@ export class RecordComparison {
 export class ResourceResolver {
   @Query(() => Base, { description: "A policy or flow base by its ID." })
   base(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
-    return ctx.services.lifecycle.getBase(principalOf(ctx), id);
+    return ctx.services.lifecycle.getBase(actorOf(ctx), id);
   }
 
   @Query(() => ResourceRecord, { description: "A draft or version by its record ID." })
   record(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ResourceRecord> {
-    return ctx.services.lifecycle.getRecord(principalOf(ctx), id);
+    return ctx.services.lifecycle.getRecord(actorOf(ctx), id);
   }
 
   @Query(() => BaseConnection, { description: "Bases the caller may see, by name." })
@@ -51,37 +51,37 @@ export class ResourceResolver {
     @Arg("filter", () => BaseFilter, { nullable: true }) filter: BaseFilter | null,
     @Ctx() ctx: GraphQLContext,
   ) {
-    return ctx.services.lifecycle.listBases(principalOf(ctx), filter ?? {}, page.first, page.after);
+    return ctx.services.lifecycle.listBases(actorOf(ctx), filter ?? {}, page.first, page.after);
   }
 
   @Query(() => [ResourceRecord], { description: "The base's draft (if any), then its versions, newest first." })
   records(@Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<ResourceRecord[]> {
-    return ctx.services.lifecycle.listRecords(principalOf(ctx), baseId);
+    return ctx.services.lifecycle.listRecords(actorOf(ctx), baseId);
   }
 
   @Query(() => RecordComparison, { description: "A line diff of two records' contents." })
   compareRecords(@Arg("leftId", () => ID) leftId: string, @Arg("rightId", () => ID) rightId: string, @Ctx() ctx: GraphQLContext) {
-    return ctx.services.lifecycle.compare(principalOf(ctx), leftId, rightId);
+    return ctx.services.lifecycle.compare(actorOf(ctx), leftId, rightId);
   }
 
   @Mutation(() => Draft, { description: "A new policy base with its first draft, owned by the caller until published." })
   createPolicy(@Arg("input", () => CreateResourceInput) input: CreateResourceInput, @Ctx() ctx: GraphQLContext): Promise<Draft> {
-    return ctx.services.lifecycle.create(principalOf(ctx), "POLICY", input);
+    return ctx.services.lifecycle.create(actorOf(ctx), "POLICY", input);
   }
 
   @Mutation(() => Draft, { description: "A new flow base with its first draft, owned by the caller until published." })
   createFlow(@Arg("input", () => CreateResourceInput) input: CreateResourceInput, @Ctx() ctx: GraphQLContext): Promise<Draft> {
-    return ctx.services.lifecycle.create(principalOf(ctx), "FLOW", input);
+    return ctx.services.lifecycle.create(actorOf(ctx), "FLOW", input);
   }
 
   @Mutation(() => Draft)
   updateDraft(@Arg("input", () => UpdateDraftInput) input: UpdateDraftInput, @Ctx() ctx: GraphQLContext): Promise<Draft> {
-    return ctx.services.lifecycle.updateDraft(principalOf(ctx), input);
+    return ctx.services.lifecycle.updateDraft(actorOf(ctx), input);
   }
 
   @Mutation(() => Version, { description: "Turns the draft into the next version and removes the draft." })
   publishDraft(@Arg("input", () => PublishDraftInput) input: PublishDraftInput, @Ctx() ctx: GraphQLContext): Promise<Version> {
-    return ctx.services.lifecycle.publish(principalOf(ctx), input);
+    return ctx.services.lifecycle.publish(actorOf(ctx), input);
   }
 
   @Mutation(() => Draft, { description: "Copies a version into the draft; an existing draft is replaced only when asked." })
@@ -90,16 +90,16 @@ export class ResourceResolver {
     @Arg("replaceExisting", () => Boolean, { defaultValue: false }) replaceExisting: boolean,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Draft> {
-    return ctx.services.lifecycle.draftFromVersion(principalOf(ctx), versionId, replaceExisting);
+    return ctx.services.lifecycle.draftFromVersion(actorOf(ctx), versionId, replaceExisting);
   }
 
   @Mutation(() => Base, { description: "Soft-deletes the base of this base or record ID, with all its records." })
   deleteBase(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
-    return ctx.services.lifecycle.deleteBase(principalOf(ctx), id);
+    return ctx.services.lifecycle.deleteBase(actorOf(ctx), id);
   }
 
   @Mutation(() => Base)
   restoreBase(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
-    return ctx.services.lifecycle.restoreBase(principalOf(ctx), id);
+    return ctx.services.lifecycle.restoreBase(actorOf(ctx), id);
   }
 }

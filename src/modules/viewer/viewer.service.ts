@@ -1,5 +1,5 @@
 import { unauthenticated } from "../../errors/domain-error.js";
-import type { Principal } from "../../identity/principal.js";
+import type { TenantActor } from "../../identity/actor.js";
 import type { IdentityStore } from "../../stores/identity.store.js";
 import type { TenantStore } from "../../stores/tenant.store.js";
 import { CredentialKind, type Tenant, type User, type Viewer } from "./viewer.type.js";
@@ -11,21 +11,21 @@ export class ViewerService {
   ) {}
 
   /** What the credential itself says; the tenant and user are read only when asked for. */
-  viewer(principal: Principal): Viewer {
+  viewer(actor: TenantActor): Viewer {
     return {
-      credential: principal.kind === "user" ? CredentialKind.USER : CredentialKind.API_KEY,
-      scopes: principal.kind === "apiKey" ? [...principal.scopes] : [],
+      credential: actor.kind === "user" ? CredentialKind.USER : CredentialKind.API_KEY,
+      scopes: actor.kind === "apiKey" ? [...actor.scopes] : [],
     };
   }
 
-  async tenant(principal: Principal): Promise<Tenant> {
-    const tenant = await this.tenants.find(principal.tenantId);
+  async tenant(actor: TenantActor): Promise<Tenant> {
+    const tenant = await this.tenants.find(actor.tenantId);
     if (!tenant) throw unauthenticated("The credential's tenant no longer exists");
     return tenant;
   }
 
-  async user(principal: Principal): Promise<User | null> {
-    if (principal.kind !== "user") return null;
-    return this.identities.userInTenant(principal.tenantId, principal.userId);
+  async user(actor: TenantActor): Promise<User | null> {
+    if (actor.kind !== "user") return null;
+    return this.identities.userInTenant(actor.tenantId, actor.userId);
   }
 }
