@@ -33,7 +33,7 @@ const format = createErrorFormatter(() => {});
 const shielded = applyMiddleware(schema, permissionsFor(schema));
 
 async function run(query: string, principal: TenantActor | null, services: Record<string, unknown> = {}) {
-  const result = await execute({ schema: shielded, document: parse(query), contextValue: { principal, requestId: "r", services, loaders: {} } });
+  const result = await execute({ schema: shielded, document: parse(query), contextValue: { actor: principal, requestId: "r", services, loaders: {} } });
   return { data: result.data, errors: (result.errors ?? []).map((e) => format(e.toJSON(), e)) };
 }
 
