@@ -6,15 +6,14 @@ import { openDatabase } from "../database/open.js";
 import { DomainError } from "../errors/domain-error.js";
 import { embeddedSecret } from "../gateway.js";
 import { ApiKeyScope, Role } from "../generated/prisma/enums.js";
-import { OPERATOR } from "../identity/actor.js";
 import { signLocalToken } from "../identity/tokens.js";
 import { Action } from "../authorization/actions.js";
 import { requireAction } from "../authorization/authorize.js";
-import type { Principal } from "../identity/principal.js";
+import { OPERATOR, type TenantActor } from "../identity/actor.js";
 import type { Services } from "../services.js";
 import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
-import { createStores } from "../stores/index.js";
+import { createStores, type Stores } from "../stores/index.js";
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -165,7 +164,7 @@ async function runCommand(command: string, opts: Record<string, unknown>, { conf
     }
     case "demo content": {
       const tenant = await users.findTenant(required(opts, "tenant"));
-      const actor = await demoActor(database, users, tenant.id, opts.as as string | undefined);
+      const actor = await demoActor(stores, users, tenant.id, opts.as as string | undefined);
       // Loaded only here: the service graph and the engine would slow every other command's start.
       const { createDemoContent, DEMO_BASE_NAMES } = await import("../demo/demo-content.js");
       const content = await withServices(database, (services) => createDemoContent(services, { publisher: actor, editor: actor }));
@@ -194,15 +193,13 @@ async function mintToken(config: Config, subject: string, expires: string | unde
 }
 
 /** The user the demo content is created as: the one named, else the tenant's first admin. */
-async function demoActor(database: Database, users: UserService, tenantId: string, emailOrId: string | undefined): Promise<Principal> {
-  const firstAdmin = async () =>
-    database.prisma.user.findFirst({ where: { tenantId, roles: { has: "ADMIN" } }, orderBy: { createdAt: "asc" }, select: { id: true, roles: true } });
-  const user = emailOrId ? await users.findUser(tenantId, emailOrId) : await firstAdmin();
+async function demoActor(stores: Stores, users: UserService, tenantId: string, emailOrId: string | undefined): Promise<TenantActor> {
+  const user = emailOrId ? await users.findUser(tenantId, emailOrId) : await stores.identities.firstAdmin(tenantId);
   if (!user) throw new UsageError("The tenant has no admin: name a user who may author and publish with --as");
-  const principal: Principal = { kind: "user", tenantId, userId: user.id, roles: user.roles };
-  requireAction(principal, Action.AuthorResources);
-  requireAction(principal, Action.PublishResources);
-  return principal;
+  const actor: TenantActor = { kind: "user", tenantId, userId: user.id, roles: user.roles };
+  requireAction(actor, Action.AuthorResources);
+  requireAction(actor, Action.PublishResources);
+  return actor;
 }
 
 /** The service graph for one command; its execution audit batcher is flushed and closed afterwards. */

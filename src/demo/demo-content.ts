@@ -2,7 +2,7 @@ import type { Database } from "../database/database.js";
 import type { DemoSeed } from "../database/seed.js";
 import { conflict } from "../errors/domain-error.js";
 import type { Role } from "../generated/prisma/enums.js";
-import type { Principal } from "../identity/principal.js";
+import type { TenantActor } from "../identity/actor.js";
 import type { Services } from "../services.js";
 
 /**
@@ -90,9 +90,9 @@ export const DEMO_BASE_NAMES = ["Driving licence", "Adult applicant", "Credit sc
 
 export interface DemoActors {
   /** Creates, edits and publishes the organisation's policies and the groups (needs author and publish). */
-  publisher: Principal;
+  publisher: TenantActor;
   /** Owns a never-published draft and proposes a change to a published policy (needs author). */
-  editor: Principal;
+  editor: TenantActor;
 }
 
 export interface DemoContent {
@@ -123,7 +123,7 @@ export async function createDemoContent(services: Services, actors: DemoActors, 
     return draft.baseId;
   };
   /** Copies the latest version into a draft, changes it and (unless `publish` is false) publishes it. */
-  const revise = async (actor: Principal, baseId: string, content: string, description: string, publish = true) => {
+  const revise = async (actor: TenantActor, baseId: string, content: string, description: string, publish = true) => {
     const [latest] = (await lifecycle.listRecords(actor, baseId)).filter((r) => r.status === "PUBLISHED");
     const copy = await lifecycle.draftFromVersion(actor, latest!.id, false);
     const edited = await lifecycle.updateDraft(actor, { draftId: copy.id, expectedRevision: copy.revision, content, description });
@@ -195,8 +195,8 @@ export async function createDemoContent(services: Services, actors: DemoActors, 
  * the demo content does not get it back.
  */
 export async function seedDemoContentOnce(database: Database, services: Services, seed: DemoSeed): Promise<DemoContent | null> {
-  if ((await database.prisma.base.count({ where: { tenantId: seed.tenantId } })) > 0) return null;
-  const actor = (role: Role): Principal => {
+  if ((await services.stores.bases.countAllBases(seed.tenantId)) > 0) return null;
+  const actor = (role: Role): TenantActor => {
     const user = seed.users.find((u) => u.role === role);
     if (!user) throw new Error(`The demo tenant has no ${role} user`);
     return { kind: "user", tenantId: seed.tenantId, userId: user.id, roles: [role] };

@@ -219,6 +219,20 @@ export class BaseStore {
     });
   }
 
+  /** How many bases the tenant has ever had, deleted ones included. */
+  countAllBases(tenantId: string): Promise<number> {
+    return this.prisma.base.count({ where: { tenantId } });
+  }
+
+  /** The tenant's bases (not deleted) with these names, oldest first, each with its draft's ID and revision. */
+  basesNamed(tenantId: string, names: readonly string[]): Promise<{ id: string; name: string; draft: { id: string; revision: number } | null }[]> {
+    return this.prisma.base.findMany({
+      where: { tenantId, deletedAt: null, name: { in: [...names] } },
+      select: { name: true, id: true, draft: { select: { id: true, revision: true } } },
+      orderBy: { createdAt: "asc" },
+    });
+  }
+
   /** Whether an ID (base or record) names a policy listed for the scope. */
   async isListedPolicy(tx: Transaction, scope: ListingScope, id: string): Promise<boolean> {
     const baseId = await this.baseIdOf(id, tx);

@@ -104,6 +104,11 @@ export class IdentityStore {
     return reader.user.findFirst({ where: { id: userId, tenantId }, select: USER_SELECT });
   }
 
+  /** The tenant's earliest admin. */
+  firstAdmin(tenantId: string): Promise<UserRow | null> {
+    return this.prisma.user.findFirst({ where: { tenantId, roles: { has: "ADMIN" } }, orderBy: { createdAt: "asc" }, select: USER_SELECT });
+  }
+
   countOtherAdmins(tx: Transaction, tenantId: string, userId: string): Promise<number> {
     return tx.user.count({ where: { tenantId, id: { not: userId }, roles: { has: "ADMIN" } } });
   }
