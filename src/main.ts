@@ -1,5 +1,5 @@
 import { loadConfig } from "./config.js";
-import { seedDemo } from "./database/seed.js";
+import { seedDemo } from "./demo/seed.js";
 import { seedDemoContentOnce } from "./demo/demo-content.js";
 import { startGateway } from "./gateway.js";
 import { signLocalToken } from "./identity/tokens.js";

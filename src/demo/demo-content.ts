@@ -1,5 +1,5 @@
 import type { Database } from "../database/database.js";
-import type { DemoSeed } from "../database/seed.js";
+import type { DemoSeed } from "./seed.js";
 import { conflict } from "../errors/domain-error.js";
 import type { Role } from "../generated/prisma/enums.js";
 import type { TenantActor } from "../identity/actor.js";

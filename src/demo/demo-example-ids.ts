@@ -1,5 +1,5 @@
 import type { Database } from "../database/database.js";
-import { DEMO_TENANT_SLUG } from "../database/seed.js";
+import { DEMO_TENANT_SLUG } from "./seed.js";
 import type { ExampleIds } from "../http/graphiql-examples.js";
 import { BaseStore } from "../stores/base.store.js";
 import { TenantStore } from "../stores/tenant.store.js";

@@ -1,6 +1,6 @@
 import type { TenantActor } from "../identity/actor.js";
 import type { Services } from "../services.js";
-import type { Loaders } from "./loaders.js";
+import type { Loaders } from "../loaders.js";
 
 export interface GraphQLContext {
   requestId: string;

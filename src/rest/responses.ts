@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
-import { httpErrorFor } from "../http/app.js";
+import { httpErrorFor } from "../http/error-body.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";

@@ -7,8 +7,8 @@ import { Action } from "../../src/authorization/actions.js";
 import { mayPerform } from "../../src/authorization/authorize.js";
 import { conflict, notFound } from "../../src/errors/domain-error.js";
 import { createErrorFormatter } from "../../src/graphql/format-error.js";
-import { permissionsFor } from "../../src/graphql/permissions.js";
-import { resolvers } from "../../src/graphql/resolvers.js";
+import { permissionsFor } from "../../src/server/permissions.js";
+import { resolvers } from "../../src/server/resolvers.js";
 import type { TenantActor } from "../../src/identity/actor.js";
 
 /** Root fields no module lists: the shield must deny them (fallbackRule deny), whoever asks. */

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Browser } from "puppeteer-core";
-import { seedDemo } from "../../src/database/seed.js";
+import { seedDemo } from "../../src/demo/seed.js";
 import { seedDemoContentOnce } from "../../src/demo/demo-content.js";
 import { EXAMPLE_OPERATION_NAMES } from "../../src/http/graphiql-examples.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";

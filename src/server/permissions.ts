@@ -10,7 +10,7 @@ import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
 import { executionPermissions } from "../modules/execution/execution.permissions.js";
 import { languagePermissions } from "../modules/language/language.permissions.js";
 import { resourcePermissions } from "../modules/resources/resource.permissions.js";
-import type { ModulePermissions } from "./shield-rules.js";
+import type { ModulePermissions } from "../graphql/shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
 const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions];

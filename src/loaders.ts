@@ -1,7 +1,7 @@
-import type { Stores } from "../stores/index.js";
-import { createGroupLoaders, type GroupLoaders } from "../modules/groups/group.loaders.js";
-import { createResourceLoaders, type ResourceLoaders } from "../modules/resources/resource.loaders.js";
-import { createUserLoaders, type UserLoaders } from "../modules/viewer/user.loaders.js";
+import type { Stores } from "./stores/index.js";
+import { createGroupLoaders, type GroupLoaders } from "./modules/groups/group.loaders.js";
+import { createResourceLoaders, type ResourceLoaders } from "./modules/resources/resource.loaders.js";
+import { createUserLoaders, type UserLoaders } from "./modules/viewer/user.loaders.js";
 
 /** Every module's DataLoaders, created fresh for each request. */
 export interface Loaders extends UserLoaders, ResourceLoaders, GroupLoaders {}

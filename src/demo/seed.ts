@@ -1,4 +1,4 @@
-import type { Database } from "./database.js";
+import type { Database } from "../database/database.js";
 import { issueApiKey } from "../identity/api-key-format.js";
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 

@@ -12,19 +12,20 @@ import { isProduction } from "../config.js";
 import type { Database } from "../database/database.js";
 import { classifyError } from "../errors/classify.js";
 import { graphQLCodeFor, httpStatusFor } from "../errors/transport-codes.js";
+import { httpErrorFor } from "../http/error-body.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
-import { createLoaders } from "../graphql/loaders.js";
+import { createLoaders } from "../loaders.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
 import { findDemoExampleIds } from "../demo/demo-example-ids.js";
-import { graphiql } from "./graphiql.js";
-import { healthRoutes } from "./health.js";
-import { Metrics } from "./metrics.js";
-import { authenticateAndCount, RateLimiter } from "./rate-limit.js";
-import { requestContext } from "./request-context.js";
+import { graphiql } from "../http/graphiql.js";
+import { healthRoutes } from "../http/health.js";
+import { Metrics } from "../http/metrics.js";
+import { authenticateAndCount, RateLimiter } from "../http/rate-limit.js";
+import { requestContext } from "../http/request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
 
@@ -133,20 +134,6 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   });
 
   return { server, apollo, metrics };
-}
-
-/** Errors raised outside GraphQL execution (body parsing, authentication, REST routes) as `{code, message}`. */
-export function httpErrorFor(error: unknown): { status: number; body: { code: string; message: string } } {
-  const parserStatus = (error as { status?: unknown; type?: unknown }).status;
-  if (parserStatus === 413) {
-    return { status: 413, body: { code: "PAYLOAD_TOO_LARGE", message: "The request body is too large" } };
-  }
-  if (parserStatus === 400 && (error as { type?: unknown }).type === "entity.parse.failed") {
-    return { status: 400, body: { code: "VALIDATION_ERROR", message: "The request body is not valid JSON" } };
-  }
-  const domain = classifyError(error);
-  if (domain) return { status: httpStatusFor(domain.code), body: { code: domain.code, message: domain.message } };
-  return { status: 500, body: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" } };
 }
 
 /** Authentication and rate limiting run before execution, so their failures need their HTTP status, code and headers set here. */
