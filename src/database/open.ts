@@ -1,12 +1,13 @@
 import path from "node:path";
 import pg from "pg";
 import type { Config } from "../config.js";
+import { PROJECT_ROOT } from "../project-root.js";
 import type { Database } from "./database.js";
 import { openEmbedded } from "./embedded.js";
 import { applyMigrations } from "./migrator.js";
 import { connectPostgres } from "./postgres.js";
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, "prisma/migrations");
 
 export interface OpenDatabaseOptions {
   log: (message: string) => void;

@@ -1,17 +1,19 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, expect, it } from "vitest";
 import { graphql } from "../support/gateway.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let dataDir: string;
+let compiledDataDir: string;
 const running = new Set<ChildProcess>();
 
 afterAll(async () => {
   for (const child of running) child.kill("SIGKILL");
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  for (const dir of [dataDir, compiledDataDir]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 interface Started {
@@ -20,12 +22,16 @@ interface Started {
   output: () => string;
 }
 
-/** Runs the README's start command (`npm start` = tsx src/main.ts) with no DATABASE_URL: embedded mode. */
-async function startEmbedded(): Promise<Started> {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: "0", NODE_ENV: "development", LOG_LEVEL: "info" };
+/**
+ * Runs the README's start command (`npm start` = tsx src/main.ts) with no DATABASE_URL: embedded mode.
+ * `compiled` runs `npm run start:prod` (node dist/main.js) instead.
+ */
+async function startEmbedded(folder = dataDir, compiled = false): Promise<Started> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: folder, PORT: "0", NODE_ENV: "development", LOG_LEVEL: "info" };
   delete env.DATABASE_URL;
   delete env.AUTH_JWT_SECRET;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const args = compiled ? ["dist/main.js"] : ["--import", "tsx", "src/main.ts"];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
@@ -119,4 +125,27 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   });
   expect(oldToken.data.viewer.user.roles).toEqual(["VIEWER"]);
   expect(await stop(second.child)).toBe(0);
+}, 400_000);
+
+it("the production build (npm run build, then node dist/main.js) starts, migrates, seeds and serves", async () => {
+  // tsc, not tsx: decorator metadata, the generated Prisma client and the parser are compiled JavaScript here.
+  await promisify(execFile)(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: ROOT });
+  compiledDataDir = await mkdtemp(path.join(tmpdir(), "verdict-compiled-"));
+  const started = await startEmbedded(compiledDataDir, true);
+
+  expect((await fetch(`${started.url}/readyz`)).status).toBe(200);
+  // Files read at run time (package.json, prisma/migrations) resolve from dist/ as from src/.
+  const version = await graphql(started.url, "{ version { gateway migration } }");
+  expect(version.data.version).toEqual({ gateway: expect.stringMatching(/^\d+\.\d+\.\d+/), migration: expect.any(String) });
+  const asEditor = await graphql(started.url, `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`, {}, {
+    authorization: `Bearer ${tokenOf(started.output(), "EDITOR")}`,
+  });
+  const baseId = asEditor.data.createPolicy.base.id;
+  const key = /Demo API key[^{]*\{"x-api-key": "([^"]+)"\}/.exec(started.output())![1]!;
+  const run = await fetch(`${started.url}/run/policy/${baseId}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": key }, body: JSON.stringify({ data: { person: { age: 20 } } }) });
+  expect(((await run.json()) as { result: boolean }).result).toBe(true);
+  const page = await fetch(`${started.url}/graphql`, { headers: { accept: "text/html" } });
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("GraphiQL");
+  expect(await stop(started.child)).toBe(0);
 }, 400_000);

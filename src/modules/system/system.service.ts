@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PROJECT_ROOT } from "../../project-root.js";
 import type { SystemStore } from "../../stores/system.store.js";
 import type { ServerVersion } from "./system.type.js";
 
 const GATEWAY_VERSION: string = JSON.parse(
-  readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+  readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"),
 ).version;
 
 export class SystemService {

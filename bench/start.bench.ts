@@ -1,0 +1,134 @@
+/**
+ * Start-up: process start → first `GET /readyz` 200, and the resident memory once idle. Run with
+ * `npm run bench:start` (it builds `dist/` first).
+ *
+ * Two ways to start, on the embedded database (no DATABASE_URL), each on a fresh data folder (creates the
+ * database, applies the migrations, seeds the demo tenant) and again on the folder it left (opens it):
+ *   tsx       `tsx src/main.ts`   what `npm start` runs (without npm's own ~0.3 s)
+ *   compiled  `node dist/main.js` what `npm run start:prod` runs
+ * The clock starts just before the process is spawned; `/readyz` is polled every 10 ms on a port chosen
+ * beforehand. Idle RSS is `process_resident_memory_bytes` from `/metrics` 3 s after ready (the gateway's
+ * own process; tsx's launcher process is not counted). Each row runs ROUNDS times, interleaved; the median
+ * counts. Shared machines make absolute times noisy: compare the rows of one run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const IDLE_MS = 3_000;
+const READY_TIMEOUT_MS = 180_000;
+
+interface Variant {
+  name: string;
+  command: string;
+  args: string[];
+}
+
+const VARIANTS: Variant[] = [
+  { name: "tsx", command: path.join(ROOT, "node_modules/.bin/tsx"), args: ["src/main.ts"] },
+  { name: "compiled", command: process.execPath, args: ["dist/main.js"] },
+];
+
+interface Sample {
+  readyMs: number;
+  rssBytes: number;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${url}/readyz`);
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+async function residentBytes(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const match = /^process_resident_memory_bytes (\d+)/m.exec(text);
+  if (!match) throw new Error("no process_resident_memory_bytes in /metrics");
+  return Number(match[1]);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function measure(variant: Variant, dataDir: string): Promise<Sample> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: "127.0.0.1", NODE_ENV: "development" };
+  delete env.DATABASE_URL;
+  delete env.AUTH_JWT_SECRET;
+  let output = "";
+  const started = process.hrtime.bigint();
+  const child = spawn(variant.command, variant.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  try {
+    while (!(await isReady(url))) {
+      if (child.exitCode !== null) throw new Error(`${variant.name} exited with ${child.exitCode}:\n${output}`);
+      if (Number(process.hrtime.bigint() - started) / 1e6 > READY_TIMEOUT_MS) throw new Error(`${variant.name} not ready:\n${output}`);
+      await sleep(10);
+    }
+    const readyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    await sleep(IDLE_MS);
+    return { readyMs, rssBytes: await residentBytes(url) };
+  } finally {
+    await stop(child);
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+async function main(): Promise<void> {
+  if (!existsSync(path.join(ROOT, "dist/main.js"))) throw new Error("dist/main.js is missing: run `npm run build` first");
+  const rows = new Map<string, Sample[]>();
+  const record = (name: string, sample: Sample): void => {
+    rows.set(name, [...(rows.get(name) ?? []), sample]);
+    process.stdout.write(`  ${name.padEnd(26)} ready ${sample.readyMs.toFixed(0).padStart(6)} ms, idle RSS ${(sample.rssBytes / 2 ** 20).toFixed(0)} MiB\n`);
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stdout.write(`round ${round}/${ROUNDS}\n`);
+    for (const variant of VARIANTS) {
+      const dataDir = await mkdtemp(path.join(tmpdir(), "verdict-start-bench-"));
+      try {
+        record(`${variant.name}, fresh data dir`, await measure(variant, dataDir));
+        record(`${variant.name}, existing data dir`, await measure(variant, dataDir));
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    }
+  }
+  process.stdout.write(`\nmedian of ${ROUNDS} (target: ready ≤ 2000 ms on the embedded database)\n`);
+  process.stdout.write("| start | ready (ms) | idle RSS (MiB) |\n|---|---|---|\n");
+  for (const [name, samples] of rows) {
+    const ready = median(samples.map((s) => s.readyMs));
+    const rss = median(samples.map((s) => s.rssBytes)) / 2 ** 20;
+    process.stdout.write(`| ${name} | ${ready.toFixed(0)} | ${rss.toFixed(0)} |\n`);
+  }
+}
+
+await main();
