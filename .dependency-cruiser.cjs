@@ -8,7 +8,7 @@
  *   cli/ demo/    the administration CLI, the demo tenant of the embedded start
  *   modules/      the domains: services (rules) and their GraphQL types and resolvers
  *   graphql/      what resolvers are written with: context type, scalars, shield rules, principalOf
- *   authorization/ identity/ errors/ database/   foundations
+ *   stores/ shared/ authorization/ identity/ errors/ database/   foundations
  *   engine/       the policy language, a pure library
  *
  * Type-only imports count: a cycle of types is still a cycle in the design.
@@ -62,27 +62,47 @@ module.exports = {
         "Inside a module only its GraphQL face (*.resolver.ts, *.type(s).ts, *.inputs.ts, *.permissions.ts) uses " +
         "src/graphql; services, loaders and the rest hold rules that REST and the CLI share.",
       from: { path: "^src/modules/", pathNot: "\\.(resolver|types?|inputs|permissions)\\.ts$" },
-      to: {
-        path: "^src/graphql/",
-        // TEMPORARY, narrowly scoped: IDs and keyset pagination still live in src/graphql until the store
-        // refactor (issue #13 point 3) moves them out; remove these two paths then.
-        pathNot: ["^src/graphql/ids\\.ts$", "^src/graphql/pagination\\.ts$"],
-      },
+      to: { path: "^src/graphql/" },
     },
     {
       name: "foundations-not-upward",
       severity: "error",
       comment:
-        "The foundations (database, errors, identity, authorization, engine) serve the modules and transports, " +
-        "so they never import them, nor the GraphQL kit, the CLI or the demo.",
-      from: { path: "^src/(database|errors|identity|authorization|engine)/" },
+        "The foundations (stores, shared, database, errors, identity, authorization, engine) serve the modules " +
+        "and transports, so they never import them, nor the GraphQL kit, the CLI or the demo.",
+      from: { path: "^src/(stores|shared|database|errors|identity|authorization|engine)/" },
       to: { path: "^src/(modules|graphql|server|http|rest|cli|demo)/" },
+    },
+    {
+      name: "http-is-plumbing",
+      severity: "error",
+      comment:
+        "src/http is what both HTTP transports share (request IDs, metrics, rate limiting, health, error bodies): " +
+        "it knows neither of them nor the domains.",
+      from: { path: "^src/http/" },
+      to: { path: "^src/(server|rest|modules|graphql|cli|demo)/" },
+    },
+    {
+      name: "rest-beside-graphql",
+      severity: "error",
+      comment: "The REST routes call the services directly, never through GraphQL.",
+      from: { path: "^src/rest/" },
+      to: { path: "^src/(graphql|server|cli|demo)/" },
+    },
+    {
+      name: "cli-not-transports",
+      severity: "error",
+      comment:
+        "The CLI and the demo seed use services and foundations, not the HTTP or GraphQL faces (the demo may " +
+        "fill in src/http's GraphiQL example IDs).",
+      from: { path: "^src/(cli|demo)/" },
+      to: { path: "^src/(server|http|rest|graphql)/", pathNot: "^src/http/graphiql-examples\\.ts$" },
     },
     {
       name: "transports-only-from-wiring",
       severity: "error",
       comment: "Only the wiring (root files) starts the server assembly; nothing below it imports src/server.",
-      from: { path: "^src/[^/]+/" , pathNot: "^src/server/" },
+      from: { path: "^src/[^/]+/", pathNot: "^src/server/" },
       to: { path: "^src/server/" },
     },
   ],

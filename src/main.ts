@@ -13,7 +13,7 @@ try {
   const embedded = !config.DATABASE_URL;
   if (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded)) {
     const seed = await seedDemo(gateway.database);
-    const content = await seedDemoContentOnce(gateway.database, gateway.services, seed);
+    const content = await seedDemoContentOnce(gateway.services, seed);
     if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
     await printDemoAccess(gateway, seed);
   }

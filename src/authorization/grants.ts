@@ -1,6 +1,6 @@
 import type { ApiKeyScope, Role } from "../generated/prisma/enums.js";
 import type { Actor } from "../identity/actor.js";
-import { Action, ROLE_ACTIONS, SCOPE_ACTIONS } from "./actions.js";
+import { type Action, ROLE_ACTIONS, SCOPE_ACTIONS } from "./actions.js";
 import { mayPerform } from "./authorize.js";
 
 /**

@@ -10,7 +10,7 @@ import path from "node:path";
 
 /** One dedicated connection. A query without parameters may hold several statements. */
 export interface MigrationConnection {
-  query(sql: string, params?: unknown[]): Promise<{ rows: any[] }>;
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 /** Prisma's advisory lock key, so a Prisma CLI and this migrator never run at the same time. */

@@ -1,4 +1,3 @@
-import type { Database } from "../database/database.js";
 import type { DemoSeed } from "./seed.js";
 import { conflict } from "../errors/domain-error.js";
 import type { Role } from "../generated/prisma/enums.js";
@@ -194,7 +193,7 @@ export async function createDemoContent(services: Services, actors: DemoActors, 
  * with any base at all (even deleted ones) is left alone, so restarts never add it again and a user who removed
  * the demo content does not get it back.
  */
-export async function seedDemoContentOnce(database: Database, services: Services, seed: DemoSeed): Promise<DemoContent | null> {
+export async function seedDemoContentOnce(services: Services, seed: DemoSeed): Promise<DemoContent | null> {
   if ((await services.stores.bases.countAllBases(seed.tenantId)) > 0) return null;
   const actor = (role: Role): TenantActor => {
     const user = seed.users.find((u) => u.role === role);

@@ -263,7 +263,7 @@ function finite(n: number): number {
 }
 
 function roundTo(x: number, places: number): number {
-  const f = Math.pow(10, places);
+  const f = 10 ** places;
   return (Math.sign(x) * Math.floor(Math.abs(x) * f + 0.5)) / f;
 }
 
@@ -282,7 +282,7 @@ function binaryOp(op: string, a: number, b: number): number {
       if (b === 0) throw evaluationError("Division by zero");
       return finite(a % b);
     default:
-      return finite(Math.pow(a, b));
+      return finite(a ** b);
   }
 }
 

@@ -12,7 +12,7 @@ export function actorOf(ctx: GraphQLContext): TenantActor {
 
 /**
  * For nested fields that read data (a group's members, a base's groups, drafts and versions): the same
- * decision as root fields, by src/authorization. Shield wraps only root fields (see permissions.ts), so a
+ * decision as root fields, by src/authorization. Shield wraps only root fields (see src/server/permissions.ts), so a
  * nested field states its action here.
  */
 export function actorFor(ctx: GraphQLContext, action: Action): TenantActor {

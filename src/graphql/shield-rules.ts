@@ -1,7 +1,7 @@
-import { allow, rule, type IRule } from "graphql-shield";
+import { type allow, rule, type IRule } from "graphql-shield";
 
 type ShieldRule = IRule | typeof allow;
-import { Action } from "../authorization/actions.js";
+import type { Action } from "../authorization/actions.js";
 import { mayPerform } from "../authorization/authorize.js";
 import { forbidden, unauthenticated } from "../errors/domain-error.js";
 import type { GraphQLContext } from "./context.js";

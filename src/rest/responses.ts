@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
+import { type FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";

@@ -10,5 +10,5 @@ import { LanguageResolver } from "../modules/language/language.resolver.js";
 import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/base.resolver.js";
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+// biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
 export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver];

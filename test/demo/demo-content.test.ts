@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { drivingTestExample } from "../../src/demo/demo-content.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, signIn, startTestGateway, TEST_JWT_SECRET, type TestGateway } from "../support/gateway.js";
+import { signIn, startTestGateway, TEST_JWT_SECRET, type TestGateway } from "../support/gateway.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;

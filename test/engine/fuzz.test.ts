@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, type PolicyResponse, compilePolicy, evaluatePolicy, runPolicy } from "../../src/engine/index.js";
+import { DEFAULT_LIMITS, type PolicyResponse, compilePolicy, evaluatePolicy } from "../../src/engine/index.js";
 
 const NOW = new Date("2025-09-16T00:00:00Z");
 /** FUZZ_SCALE=10 runs ten times as many cases (for a longer local hunt); CI uses the default. */
@@ -369,7 +369,7 @@ describe("engine fuzz: never throws, errors carry an error prefix", () => {
       fc.property(fc.constantFrom(...SEEDS), anyData, (text, data) => {
         const parsed = compilePolicy(text).error === null;
         const res = evaluateChecked(text, data);
-        if (parsed && res.error !== null && res.error.startsWith("Parse error: ")) {
+        if (parsed && res.error?.startsWith("Parse error: ")) {
           throw new Error(`data caused a parse error: ${res.error}`);
         }
       }),

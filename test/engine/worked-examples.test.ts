@@ -97,7 +97,7 @@ describe("comparison and equality", () => {
       { now },
     );
     expect(res.result).toBe(true);
-    expect((res.trace?.execution[0]?.conditions[0]?.property as { path: string }).path).toBe("$.drivingTest.testDates.practical.center");
+    expect((res.trace?.execution[0]?.conditions[0]?.property as { path: string } | undefined)?.path).toBe("$.drivingTest.testDates.practical.center");
   });
 });
 

@@ -35,12 +35,21 @@ function countingDatabase(): { database: Database; statements: () => number } {
   const counted = new Proxy(prisma, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if (property === "$queryRaw") return (...args: unknown[]) => (count++, (value as (...a: unknown[]) => unknown).apply(target, args));
+      if (property === "$queryRaw")
+        return (...args: unknown[]) => {
+          count++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
       if (property === "groupMember") {
         return new Proxy(value as object, {
           get: (model, method) => {
             const fn = Reflect.get(model, method);
-            return typeof fn === "function" ? (...args: unknown[]) => (count++, fn.apply(model, args)) : fn;
+            return typeof fn === "function"
+              ? (...args: unknown[]) => {
+                  count++;
+                  return fn.apply(model, args);
+                }
+              : fn;
           },
         });
       }

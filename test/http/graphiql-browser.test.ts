@@ -25,7 +25,7 @@ beforeAll(async () => {
   if (!BROWSER) return;
   gateway = await startTestGateway();
   const seed = await seedDemo(gateway.database);
-  const content = await seedDemoContentOnce(gateway.database, gateway.services, seed);
+  const content = await seedDemoContentOnce(gateway.services, seed);
   drivingLicenceId = content!.drivingLicenceId;
   adminToken = await gateway.tokenFor(seed.users.find((u) => u.role === "ADMIN")!.subject);
   const puppeteer = await import("puppeteer-core");

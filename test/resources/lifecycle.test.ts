@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;

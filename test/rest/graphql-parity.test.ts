@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type GraphQLResponse, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, deleteBase, lastExecutedRecord, loanFlow, post } from "./support.js";
+import { authoring, CREDIT_POLICY, deleteBase, lastExecutedRecord, loanFlow, post, type RestResponse } from "./support.js";
 
 /**
  * The shim and GraphQL share the authorization module and the ExecutionService: the same scenario, run
@@ -52,7 +52,7 @@ const STATUS_OF: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403
 async function both(s: Scenario) {
   const headers = { "x-api-key": s.key };
   let gql: GraphQLResponse;
-  let rest;
+  let rest: RestResponse;
   switch (s.kind) {
     case "policy":
       gql = await graphql(gateway.url, s.by === "base" ? GQL.runPolicy : GQL.runPolicyRecord, { id: s.id, data: s.data }, headers);
@@ -191,7 +191,7 @@ describe("GraphQL and REST agree", () => {
     const codes = [];
     for (const definition of failures) {
       const gql = await expectSameOutcome({ kind: "testFlow", flow: definition, data: { Person: { age: 30 } }, key: keys.view! });
-      codes.push((gql.errors?.[0]?.extensions as { details?: { flowErrorCode?: string } }).details?.flowErrorCode);
+      codes.push((gql.errors?.[0]?.extensions as { details?: { flowErrorCode?: string } } | undefined)?.details?.flowErrorCode);
     }
     expect(codes).toEqual(["VALIDATION_ERROR", "MISSING_POLICY_ID", "INVALID_FLOW", "POLICY_NOT_FOUND"]);
 

@@ -72,7 +72,7 @@ export class ExecutionService {
   async runPolicyBatch(actor: TenantActor, target: RunTarget, inputs: readonly unknown[]): Promise<PolicyRun[]> {
     requireAction(actor, Action.RunResources);
     if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
-    inputs.forEach((data, index) => requireDataObject(data, `inputs[${index}]`));
+    for (const [index, data] of inputs.entries()) requireDataObject(data, `inputs[${index}]`);
     const runnable = await this.resolve(actor, target, "POLICY");
     const runs = inputs.map((data) => {
       const started = process.hrtime.bigint();

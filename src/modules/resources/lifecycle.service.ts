@@ -9,7 +9,7 @@ import { conflict, DomainError, DomainErrorCode, invalidInput, notFound } from "
 import { requireUuid } from "../../shared/ids.js";
 import type { Connection } from "../../shared/keyset.js";
 import { type TenantActor, userIdOf } from "../../identity/actor.js";
-import { type Base as BaseRow, BaseStore } from "../../stores/base.store.js";
+import type { Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { assertPublishable } from "./publishability.js";
