@@ -7,10 +7,9 @@
  *   tsx       `tsx src/main.ts`   what `npm start` runs (without npm's own ~0.3 s)
  *   compiled  `node dist/main.js` what `npm run start:prod` runs
  * The clock starts just before the process is spawned; `/readyz` is polled every 10 ms on a port chosen
- * beforehand. CPU to ready is the gateway process's user + system time (`process_cpu_seconds_total` from
- * `/metrics`, read at ready): unlike the wall-clock time it barely moves when other processes load the
- * machine. Idle RSS is `process_resident_memory_bytes` 3 s after ready. Both are the gateway's own process
- * (tsx's launcher process is not counted). Each row runs ROUNDS times, interleaved; the median counts.
+ * beforehand. Idle RSS is `process_resident_memory_bytes` from `/metrics` 3 s after ready: the gateway's own
+ * process (tsx's launcher process is not counted). (`process_cpu_seconds_total` is no measure of start-up:
+ * prom-client counts from its own registration, after the modules loaded.) Each row runs ROUNDS times, interleaved; the median counts.
  * Shared machines make absolute times noisy: compare the rows of one run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -39,7 +38,6 @@ const VARIANTS: Variant[] = [
 
 interface Sample {
   readyMs: number;
-  cpuMs: number;
   rssBytes: number;
 }
 
@@ -93,9 +91,8 @@ async function measure(variant: Variant, dataDir: string): Promise<Sample> {
       await sleep(10);
     }
     const readyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const cpuMs = (await processMetric(url, "process_cpu_seconds_total")) * 1000;
     await sleep(IDLE_MS);
-    return { readyMs, cpuMs, rssBytes: await processMetric(url, "process_resident_memory_bytes") };
+    return { readyMs, rssBytes: await processMetric(url, "process_resident_memory_bytes") };
   } finally {
     await stop(child);
   }
@@ -112,7 +109,7 @@ async function main(): Promise<void> {
   const rows = new Map<string, Sample[]>();
   const record = (name: string, sample: Sample): void => {
     rows.set(name, [...(rows.get(name) ?? []), sample]);
-    process.stdout.write(`  ${name.padEnd(26)} ready ${sample.readyMs.toFixed(0).padStart(6)} ms, CPU ${sample.cpuMs.toFixed(0).padStart(6)} ms, idle RSS ${(sample.rssBytes / 2 ** 20).toFixed(0)} MiB\n`);
+    process.stdout.write(`  ${name.padEnd(26)} ready ${sample.readyMs.toFixed(0).padStart(6)} ms, idle RSS ${(sample.rssBytes / 2 ** 20).toFixed(0)} MiB\n`);
   };
   for (let round = 1; round <= ROUNDS; round++) {
     process.stdout.write(`round ${round}/${ROUNDS}\n`);
@@ -127,12 +124,11 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`\nmedian of ${ROUNDS} (target: ready ≤ 2000 ms on the embedded database)\n`);
-  process.stdout.write("| start | ready (ms) | CPU to ready (ms) | idle RSS (MiB) |\n|---|---|---|---|\n");
+  process.stdout.write("| start | ready (ms) | idle RSS (MiB) |\n|---|---|---|\n");
   for (const [name, samples] of rows) {
     const ready = median(samples.map((s) => s.readyMs));
-    const cpu = median(samples.map((s) => s.cpuMs));
     const rss = median(samples.map((s) => s.rssBytes)) / 2 ** 20;
-    process.stdout.write(`| ${name} | ${ready.toFixed(0)} | ${cpu.toFixed(0)} | ${rss.toFixed(0)} |\n`);
+    process.stdout.write(`| ${name} | ${ready.toFixed(0)} | ${rss.toFixed(0)} |\n`);
   }
 }
 
