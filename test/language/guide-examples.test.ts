@@ -180,7 +180,10 @@ describe("docs/language.md examples", () => {
               if (thrown) throw thrown;
               expect(ran?.result, at).toEqual(JSON.parse(outcome?.[1] ?? ""));
               const via = outcome?.[2] === undefined ? [] : outcome[2].split(",").map((s) => s.trim());
-              expect(ran?.nodeResponse.map((n) => n.nodeId), at).toEqual(via);
+              expect(
+                ran?.nodeResponse.map((n) => n.nodeId),
+                at,
+              ).toEqual(via);
             }
           }
         });
@@ -209,9 +212,7 @@ describe("docs/language.md stays complete and citable", () => {
   it("shows every operator phrasing the engine accepts in some example", () => {
     const verbose = policyTexts.join("\n").replace(/\s+/g, " ");
     // Conditions of shorthand rules: between `if` and `->`.
-    const shorthand = policyTexts
-      .flatMap((t) => [...t.matchAll(/\bif (.*?)->/gs)].map((m) => m[1] ?? ""))
-      .join("\n");
+    const shorthand = policyTexts.flatMap((t) => [...t.matchAll(/\bif (.*?)->/gs)].map((m) => m[1] ?? "")).join("\n");
     for (const op of listOperators()) {
       for (const phrase of op.phrases) {
         const words = phrase.split(" … ")[0] ?? phrase;
