@@ -1,5 +1,6 @@
 /**
- * Throughput of the REST execution shim against a bare Node HTTP server. Run with `npm run bench:run`.
+ * Throughput of the REST execution shim and the gRPC execution service against a bare Node HTTP server. Run
+ * with `npm run bench:run`.
  *
  * Starts a gateway in this process (production settings, logging off) on a fresh database, creates and
  * publishes the six-rule driving-test policy (docs/language.md#a-complete-example) through GraphQL and issues a VIEW API key. Then
@@ -13,7 +14,10 @@
  *   gateway  `POST /run/policy/{baseId}`: key authentication, rate limiting, body validation, resolution,
  *            evaluation and a durable, hash-chained `executed` audit event before the response;
  *   gateway without audit  the same with the audit write skipped (shadowed in this process only), to show
- *            what the durable event costs.
+ *            what the durable event costs;
+ *   gateway gRPC  `policy.v1.PolicyService/RunPolicy` (product.md §7.1) on the same gateway, same policy, key
+ *            and data, driven by a grpc-js client in a child process (bench/support/grpc-client.ts) keeping as
+ *            many calls in flight as autocannon keeps connections.
  * It prints throughputs, ratios to the echo, p50/p99 latency and CPU per request of this process.
  *
  * Targets (issue #7): gateway/echo ratio ≥ 0.5 and p99 ≤ 15 ms at 50 connections. Absolute figures vary ±30 %
@@ -33,6 +37,7 @@ import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
 import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
+import { driveGrpc } from "./support/grpc-load.js";
 import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -68,7 +73,8 @@ async function gql(url: string, token: string, query: string, variables: Record<
 
 interface Target {
   name: string;
-  url: string;
+  /** Runs the load for `seconds` at `connections` (connections or calls in flight). */
+  drive: (connections: number, seconds: number) => Promise<LoadResult>;
   /** Set around this target's runs (the audit shadow). */
   before?: () => void;
   after?: () => void;
@@ -78,7 +84,7 @@ const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floo
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
-  const config = benchConfig(databaseUrl);
+  const config = { ...benchConfig(databaseUrl), GRPC_PORT: 0 };
   const gateway = await startGateway(config, createLogger("silent"));
   const compiled = compilePolicy(DRIVING_TEST_POLICY);
   const echo = await startBareServer((parsed) => parsed);
@@ -115,11 +121,18 @@ async function main(): Promise<void> {
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof).
+    const overHttp = (url: string) => (connections: number, seconds: number) => drive({ url, body, headers, connections, seconds });
+    const grpcRequest = { baseId, data: JSON.parse(body).data as Record<string, unknown> };
+    const overGrpc = (connections: number, seconds: number) =>
+      driveGrpc({ address: gateway.grpcAddress!, key: issued.key, request: grpcRequest, connections, seconds });
+    const grpcCheck = await overGrpc(1, 0.2);
+    if (grpcCheck.ok === 0 || grpcCheck.errors || grpcCheck.result !== true) throw new Error(`the gRPC check failed: ${JSON.stringify(grpcCheck)}`);
     const targets: Target[] = [
-      { name: "echo", url: echo.url },
-      { name: "floor", url: floor.url },
-      { name: "gateway", url: runUrl },
-      { name: "gateway without audit", url: runUrl, before: skipAudit, after: restoreAudit },
+      { name: "echo", drive: overHttp(echo.url) },
+      { name: "floor", drive: overHttp(floor.url) },
+      { name: "gateway", drive: overHttp(runUrl) },
+      { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
+      { name: "gateway gRPC", drive: overGrpc },
     ].filter((t) => !process.env.BENCH_ONLY || t.name === process.env.BENCH_ONLY);
 
     const auditBefore = batcher.stats;
@@ -131,8 +144,8 @@ async function main(): Promise<void> {
         for (const target of targets) {
           target.before?.();
           try {
-            await drive({ url: target.url, body, headers, connections, seconds: WARMUP_S });
-            const r = await drive({ url: target.url, body, headers, connections, seconds: DURATION_S });
+            await target.drive(connections, WARMUP_S);
+            const r = await target.drive(connections, DURATION_S);
             if (r.errors || r.non2xx) throw new Error(`${target.name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
             if (target.name === "gateway") gatewayRequests += r.total;
             results.get(target.name)!.push(r);
@@ -175,8 +188,13 @@ async function main(): Promise<void> {
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
     const lostRaces = audit.lostRaces - auditBefore.lostRaces;
-    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy) and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
+    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
     console.table(rows);
+    for (const connections of [10, 50]) {
+      const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
+      const rpc = rows.find((r) => r.connections === connections && r.server === "gateway gRPC");
+      if (rest && rpc) process.stdout.write(`gRPC / REST at ${connections} in flight: ${(rpc["req/s"] / rest["req/s"]).toFixed(2)}\n`);
+    }
     const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
     if (at50 && !Number.isNaN(at50["ratio to echo"])) {
       process.stdout.write(

@@ -8,6 +8,8 @@ const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** The gRPC execution service (product.md §7.1) listens on HOST at this port; unset ⇒ no gRPC server. 0 picks a free port. */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Unset ⇒ embedded Postgres (PGlite) in DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(".data"),
@@ -25,6 +27,7 @@ const schema = z.object({
   AUTH_JWT_SECRET: z.string().min(32).optional(),
   /** Production: verify tokens against the issuer's keys instead of a local secret. */
   AUTH_JWKS_URL: z.string().url().optional(),
+  /** Largest request body (REST, GraphQL) and largest gRPC request message. */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),

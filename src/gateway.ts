@@ -9,6 +9,8 @@ import { readMigrations } from "./database/migrator.js";
 import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
 import { buildBareSchema, buildSchema } from "./server/schema.js";
 import { createHttpApp } from "./server/app.js";
+import { startGrpcServer, type GrpcServer } from "./grpc/server.js";
+import { RateLimiter } from "./http/rate-limit.js";
 import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
 import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
@@ -17,10 +19,12 @@ import { createServices, type Services } from "./services.js";
 
 export interface Gateway {
   url: string;
+  /** `host:port` of the gRPC execution service, when GRPC_PORT is set. */
+  grpcAddress: string | null;
   database: Database;
   services: Services;
   tokenSettings: TokenSettings;
-  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  /** Stops accepting connections, lets in-flight requests and gRPC calls finish, then closes the database. */
   close(): Promise<void>;
 }
 
@@ -52,6 +56,8 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   const authenticator: Authenticator = fixedActor
     ? { authenticate: async () => fixedActor }
     : createAuthenticator(database, createTokenVerifier(tokenSettings));
+  // One allowance per key or user, whichever transport it calls through.
+  const rateLimiter = new RateLimiter(database);
   const { server, apollo } = await createHttpApp({
     config,
     logger,
@@ -59,24 +65,31 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     schema: options.benchmark?.withoutShield ? buildBareSchema() : buildSchema(),
     services,
     authenticator,
+    rateLimiter,
     expectedMigrations,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.PORT, config.HOST, resolve);
   });
+  const grpc: GrpcServer | null =
+    config.GRPC_PORT === undefined ? null : await startGrpcServer({ config, logger, services, authenticator, rateLimiter }, config.GRPC_PORT);
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${address.port}`,
+    grpcAddress: grpc?.address ?? null,
     database,
     services,
     tokenSettings,
     close: () =>
       (closing ??= (async () => {
-        await apollo.stop(); // drains in-flight requests, then closes the HTTP server
+        await Promise.all([
+          apollo.stop(), // drains in-flight requests, then closes the HTTP server
+          grpc?.close(config.SHUTDOWN_GRACE_MS),
+        ]);
         await services.runnables.stop();
         await services.executionAudit.close();
         await database.close();

@@ -17,7 +17,7 @@ try {
     if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
     await printDemoAccess(gateway, seed);
   }
-  logger.info({ url: gateway.url, database: gateway.database.kind }, "gateway started");
+  logger.info({ url: gateway.url, grpc: gateway.grpcAddress ?? undefined, database: gateway.database.kind }, "gateway started");
 
   const shutdown = (signal: string): void => {
     logger.info({ signal }, "shutting down: draining in-flight requests");

@@ -66,3 +66,39 @@ export function httpStatusFor(code: DomainErrorCode): number {
       return unreachable(code);
   }
 }
+
+/** The gRPC status names the execution service answers with (product.md §7.1), besides OK and CANCELLED. */
+export type GrpcStatusName =
+  | "UNAUTHENTICATED"
+  | "PERMISSION_DENIED"
+  | "NOT_FOUND"
+  | "INVALID_ARGUMENT"
+  | "FAILED_PRECONDITION"
+  | "RESOURCE_EXHAUSTED"
+  | "UNAVAILABLE";
+
+export function grpcStatusFor(code: DomainErrorCode): GrpcStatusName {
+  switch (code) {
+    case DomainErrorCode.Unauthenticated:
+      return "UNAUTHENTICATED";
+    case DomainErrorCode.Forbidden:
+      return "PERMISSION_DENIED";
+    case DomainErrorCode.NotFound:
+      return "NOT_FOUND";
+    case DomainErrorCode.InvalidInput:
+      return "INVALID_ARGUMENT";
+    // Runs never conflict or publish; should a service ever say so, it is a precondition, not a bad request.
+    case DomainErrorCode.Conflict:
+    case DomainErrorCode.StaleRevision:
+    case DomainErrorCode.NotPublishable:
+      return "FAILED_PRECONDITION";
+    // gRPC's own answer to a message over the size limit, and §7.1's to rate limiting.
+    case DomainErrorCode.PayloadTooLarge:
+    case DomainErrorCode.RateLimited:
+      return "RESOURCE_EXHAUSTED";
+    case DomainErrorCode.DatabaseUnavailable:
+      return "UNAVAILABLE";
+    default:
+      return unreachable(code);
+  }
+}

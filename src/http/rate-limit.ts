@@ -3,42 +3,63 @@ import proxyAddr from "proxy-addr";
 import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
 import { RateLimitStore } from "../stores/rate-limit.store.js";
-import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import type { TenantActor } from "../identity/actor.js";
+import type { Authenticator } from "../identity/authenticate.js";
 
 /** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
 const trustLoopback = proxyAddr.compile("loopback");
 
-/** The client's address, for limits on requests without a valid credential. */
-const clientAddress = (req: IncomingMessage): string => proxyAddr(req, trustLoopback);
+/** An HTTP client's address, for limits on requests without a valid credential. */
+export const clientAddressOf = (req: IncomingMessage): string => proxyAddr(req, trustLoopback);
 
 type Limits = Pick<Config, "RATE_LIMIT_PER_MINUTE" | "RATE_LIMIT_PER_IP_PER_MINUTE">;
 
 /**
- * Authenticates a request and counts it, GraphQL or REST alike: against its API key's or user's allowance,
- * or — with no credential, or a bad one (so guessing keys uses it up) — its client address's. Throws
- * UNAUTHENTICATED from `authenticate`, or RATE_LIMITED (429) when the allowance is used up.
+ * Authenticates a request and counts it, GraphQL, REST or gRPC alike: against its API key's or user's
+ * allowance, or — with no credential, or a bad one (so guessing keys uses it up) — its client address's
+ * (asked only then, so the common case does not compute it). Throws UNAUTHENTICATED from `authenticate`, or
+ * RATE_LIMITED (429) when the allowance is used up.
  */
 export async function authenticateAndCount(
   limiter: RateLimiter,
   limits: Limits,
-  req: IncomingMessage,
+  clientAddress: () => string,
   authenticate: () => Promise<TenantActor | null>,
 ): Promise<TenantActor | null> {
   let actor: TenantActor | null;
   try {
     actor = await authenticate();
   } catch (error) {
-    if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countByAddress(limiter, limits, req);
+    if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countByAddress(limiter, limits, clientAddress);
     throw error;
   }
-  if (!actor) await countByAddress(limiter, limits, req);
+  if (!actor) await countByAddress(limiter, limits, clientAddress);
   else await limiter.enforce(actor.kind === "apiKey" ? `key:${actor.apiKeyId}` : `user:${actor.userId}`, limits.RATE_LIMIT_PER_MINUTE);
   return actor;
 }
 
-const countByAddress = (limiter: RateLimiter, limits: Limits, req: IncomingMessage) =>
-  limiter.enforce(`ip:${clientAddress(req)}`, limits.RATE_LIMIT_PER_IP_PER_MINUTE);
+const countByAddress = (limiter: RateLimiter, limits: Limits, clientAddress: () => string) =>
+  limiter.enforce(`ip:${clientAddress()}`, limits.RATE_LIMIT_PER_IP_PER_MINUTE);
+
+/**
+ * How execution clients (the REST shim and the gRPC service) authenticate: with an API key only — a bearer
+ * token is not a key — counted like any request. The key comes from the `x-api-key` header or metadata entry.
+ */
+export async function authenticateExecutionClient(
+  limiter: RateLimiter,
+  limits: Limits,
+  authenticator: Authenticator,
+  apiKey: unknown,
+  clientAddress: () => string,
+): Promise<TenantActor> {
+  const actor = await authenticateAndCount(limiter, limits, clientAddress, async () => {
+    if (typeof apiKey !== "string" || apiKey.trim() === "") return null;
+    return authenticator.authenticate({ "x-api-key": apiKey });
+  });
+  if (!actor) throw unauthenticated("An API key is required in the x-api-key header");
+  return actor;
+}
 
 export interface RateLimitDecision {
   allowed: boolean;

@@ -4,7 +4,7 @@ import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
-import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
+import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
 import type { FlowExecution, NodeExecution } from "../engine/flow/index.js";
 import { BodyError } from "./body.js";
@@ -12,7 +12,7 @@ import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
 
 /** The wire shapes of schemas.ts (PolicyResponse, FlowResponse), in the engine's own types. */
 interface PolicyResponseBody extends PolicyResponse {
-  execution: { orchestrator: { go: string; database: string; total: string }; engine: string; total: string };
+  execution: PolicyExecutionTimings;
 }
 
 export interface FlowResponseBody {
@@ -59,13 +59,9 @@ export function serialize(body: unknown): string {
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
 
-/** docs/language.md#the-response. `go` is everything the gateway spent on the request outside the engine and storage reads. */
+/** docs/language.md#the-response. */
 function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
-  const { response, timings } = run;
-  const elapsed = process.hrtime.bigint() - requestStartedAt;
-  let go = elapsed - timings.engineNs - timings.databaseNs;
-  if (go < timings.gatewayNs) go = timings.gatewayNs;
-  const orchestrator = go + timings.databaseNs;
+  const { response } = run;
   return {
     result: response.result,
     trace: response.trace,
@@ -73,11 +69,7 @@ function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyRes
     data: response.data,
     error: response.error,
     labels: response.labels,
-    execution: {
-      orchestrator: { go: String(go), database: String(timings.databaseNs), total: String(orchestrator) },
-      engine: String(timings.engineNs),
-      total: String(orchestrator + timings.engineNs),
-    },
+    execution: policyExecutionTimings(run.timings, requestStartedAt),
   };
 }
 

@@ -2,15 +2,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
 import type { z } from "zod";
 import type { Config } from "../config.js";
-import { flowNotFoundError } from "../engine/flow/index.js";
-import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { logRequestFinished, requestIdOf } from "../http/request-context.js";
 import type { Metrics } from "../http/metrics.js";
-import { authenticateAndCount, type RateLimiter } from "../http/rate-limit.js";
+import { authenticateExecutionClient, clientAddressOf, type RateLimiter } from "../http/rate-limit.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
-import { FlowRunError } from "../modules/execution/execution.service.js";
+import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
@@ -114,16 +112,8 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     flowRoute("/flow/test", FlowTestRequest, (actor, body) => execution.testFlow(actor, body.flow, body.data)),
   ];
 
-  const authenticate = async (req: IncomingMessage): Promise<TenantActor> => {
-    const actor = await authenticateAndCount(deps.rateLimiter, config, req, async () => {
-      const key = req.headers["x-api-key"];
-      if (typeof key !== "string" || key.trim() === "") return null;
-      // Only the key counts here: execution clients authenticate with keys (a bearer token is not a key).
-      return deps.authenticator.authenticate({ "x-api-key": key });
-    });
-    if (!actor) throw unauthenticated("An API key is required in the x-api-key header");
-    return actor;
-  };
+  const authenticate = (req: IncomingMessage): Promise<TenantActor> =>
+    authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, req.headers["x-api-key"], () => clientAddressOf(req));
 
   for (const route of routes) {
     router.on("POST", route.pattern, (req, res, params) => {
@@ -161,16 +151,4 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       found.handler(req, res, found.params, found.store, found.searchParams);
     },
   };
-}
-
-/** A stored flow that does not exist for the caller is FLOW_NOT_FOUND with its ID (docs/language.md#flow-errors). */
-async function storedFlow(id: string, run: (id: string) => Promise<FlowRun>): Promise<FlowRun> {
-  try {
-    return await run(id);
-  } catch (error) {
-    if (error instanceof DomainError && !(error instanceof FlowRunError) && error.code === DomainErrorCode.NotFound) {
-      throw new FlowRunError(flowNotFoundError(id));
-    }
-    throw error;
-  }
 }

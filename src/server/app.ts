@@ -24,7 +24,7 @@ import { findDemoExampleIds } from "../demo/demo-example-ids.js";
 import { graphiql } from "../http/graphiql.js";
 import { healthRoutes } from "../http/health.js";
 import { Metrics } from "../http/metrics.js";
-import { authenticateAndCount, RateLimiter } from "../http/rate-limit.js";
+import { authenticateAndCount, clientAddressOf, type RateLimiter } from "../http/rate-limit.js";
 import { requestContext } from "../http/request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
@@ -36,6 +36,8 @@ export interface AppDependencies {
   schema: GraphQLSchema;
   services: Services;
   authenticator: Authenticator;
+  /** Shared with the gRPC service: one allowance per key or user, whichever way it calls. */
+  rateLimiter: RateLimiter;
   expectedMigrations: readonly string[];
 }
 
@@ -54,7 +56,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const metrics = new Metrics();
   // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
   // the server; everything else goes to express.
-  const rateLimiter = new RateLimiter(deps.database);
+  const { rateLimiter } = deps;
   const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });
   const server = http.createServer((req, res) => rest.handle(req, res, () => app(req, res)));
 
@@ -115,7 +117,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
-          const actor = await authenticateAndCount(rateLimiter, config, req, () => deps.authenticator.authenticate(req.headers));
+          const actor = await authenticateAndCount(rateLimiter, config, () => clientAddressOf(req), () => deps.authenticator.authenticate(req.headers));
           return { requestId: req.id, actor, services: deps.services, loaders: createLoaders(deps.services.stores) };
         } catch (error) {
           throw contextError(error);

@@ -94,13 +94,13 @@ export interface ProxiedGateway {
 }
 
 /** A gateway on a fresh database whose every connection passes through a TCP proxy the test controls. */
-export async function startGatewayBehindProxy(): Promise<ProxiedGateway> {
+export async function startGatewayBehindProxy(overrides: Partial<Record<keyof Config, string>> = {}): Promise<ProxiedGateway> {
   const db = await createTestDatabase(inject("templateDatabase"));
   const direct = new URL(db.url);
   const proxy = new TcpProxy(direct.hostname, Number(direct.port || 5432));
   const proxied = new URL(db.url);
   proxied.port = String(await proxy.start());
-  const gateway = await startTestGateway({ DATABASE_URL: proxied.toString() }, { ...db, url: proxied.toString() });
+  const gateway = await startTestGateway({ ...overrides, DATABASE_URL: proxied.toString() }, { ...db, url: proxied.toString() });
   return {
     gateway,
     proxy,

@@ -1,0 +1,121 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Config } from "../config.js";
+import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { authenticateExecutionClient, type RateLimiter } from "../http/rate-limit.js";
+import type { Authenticator } from "../identity/authenticate.js";
+import type { TenantActor } from "../identity/actor.js";
+import type { Logger } from "../logging.js";
+import { policyExecutionTimings } from "../modules/execution/run-result.js";
+import { storedFlow } from "../modules/execution/stored-flow.js";
+import type { Services } from "../services.js";
+import { flowResponseOf, runDataOf, runResponseOf, runTargetOf, type FlowResponse, type RunFlowRequest, type RunPolicyRequest, type RunResponse } from "./messages.js";
+import { executionServiceDefinitions, UndecodableRequest } from "./proto.js";
+import { callFailureFor } from "./status.js";
+
+export interface GrpcDependencies {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  authenticator: Authenticator;
+  /** The HTTP server's: a key's allowance covers REST, GraphQL and gRPC together. */
+  rateLimiter: RateLimiter;
+}
+
+export interface GrpcServer {
+  /** `host:port` as clients dial it. */
+  address: string;
+  /** Refuses new calls, lets calls in flight finish (for at most `graceMs`, then cuts them), and waits for their runs. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * The gRPC execution service of product.md §7.1 on its own port: policy.v1.PolicyService/RunPolicy and
+ * policy.v1.FlowService/RunFlow. Each call goes the REST shim's way — authenticate the `x-api-key` and count the
+ * call against its allowance, validate the request, then the ExecutionService (authorization, resolution,
+ * auditing) — and answers with the REST body's fields and the REST error messages under §7.1's status codes.
+ *
+ * Cancellation: a call whose client cancelled, or whose deadline passed, before its run started is not run
+ * (grpc-js has already answered CANCELLED / DEADLINE_EXCEEDED) and records nothing. A run that started is
+ * finished and its `executed` event written even when the answer can no longer be delivered: the event records
+ * that a decision was made, and the answer waits for the event to be durable, so a rule of "no event without a
+ * delivered answer" could not hold anyway (a client can always leave between the commit and the send). REST
+ * behaves the same way for a client that disconnects.
+ */
+export async function startGrpcServer(deps: GrpcDependencies, port: number): Promise<GrpcServer> {
+  const { config, logger, services } = deps;
+  const { PolicyService, FlowService } = executionServiceDefinitions();
+  // The REST body limit is the message limit; a bigger message is answered RESOURCE_EXHAUSTED by grpc-js.
+  const server = new grpc.Server({ "grpc.max_receive_message_length": config.BODY_LIMIT_BYTES });
+  const runsInFlight = new Set<Promise<void>>();
+
+  const unary = <Request, Response>(rpc: string, answer: (actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
+    (call: grpc.ServerUnaryCall<Request | UndecodableRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
+      const started = process.hrtime.bigint();
+      const finished = (code: grpc.status) => {
+        if (logger.isLevelEnabled("info")) logger.info({ rpc, code: grpc.status[code], durationMs: Number(process.hrtime.bigint() - started) / 1e6 }, "grpc call finished");
+      };
+      const run = (async () => {
+        try {
+          const actor = await authenticateExecutionClient(
+            deps.rateLimiter,
+            config,
+            deps.authenticator,
+            call.metadata.get("x-api-key")[0],
+            () => peerAddress(call.getPeer()),
+          );
+          const request = call.request;
+          if (request instanceof UndecodableRequest) throw new DomainError(DomainErrorCode.InvalidInput, request.reason);
+          if (call.cancelled) return finished(grpc.status.CANCELLED); // see "Cancellation" above
+          const response = await answer(actor, request, started);
+          callback(null, response);
+          finished(grpc.status.OK);
+        } catch (error) {
+          const failure = callFailureFor(error);
+          if (failure.unexpected) logger.error({ err: error, rpc }, "grpc call failed");
+          callback(failure);
+          finished(failure.code);
+        }
+      })();
+      runsInFlight.add(run);
+      void run.finally(() => runsInFlight.delete(run));
+    };
+
+  const { execution } = services;
+  server.addService(PolicyService, {
+    RunPolicy: unary<RunPolicyRequest, RunResponse>("policy.v1.PolicyService/RunPolicy", async (actor, request, started) => {
+      const target = runTargetOf(request.baseId, request.policyId, "policy_id");
+      const run = await execution.runPolicy(actor, target, runDataOf(request.data));
+      return runResponseOf(run.response, policyExecutionTimings(run.timings, started));
+    }),
+  });
+  server.addService(FlowService, {
+    RunFlow: unary<RunFlowRequest, FlowResponse>("policy.v1.FlowService/RunFlow", async (actor, request) => {
+      const target = runTargetOf(request.baseId, request.flowId, "flow_id");
+      const data = runDataOf(request.data);
+      return flowResponseOf(await storedFlow(target.id, (id) => execution.runFlow(actor, { by: target.by, id }, data)));
+    }),
+  });
+
+  const host = config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST;
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+
+  return {
+    address: `${host}:${boundPort}`,
+    async close(graceMs) {
+      await new Promise<void>((resolve) => {
+        const cut = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      });
+      // Runs of calls that were cancelled still finish (and write their events) before the database closes.
+      await Promise.allSettled([...runsInFlight]);
+    },
+  };
+}
+
+/** grpc-js names the peer `address:port` (IPv6 without brackets); rate limits count by address. */
+const peerAddress = (peer: string): string => peer.replace(/:\d+$/, "");
