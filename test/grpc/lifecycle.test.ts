@@ -1,4 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import pg from "pg";
 import { afterEach, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";

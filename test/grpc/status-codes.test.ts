@@ -117,7 +117,7 @@ describe("one gateway", () => {
   });
 
   it("carries numbers in data as the Struct does: doubles, echoed exactly as they arrived", async () => {
-    const numbers = { Person: { age: 30 }, id: 1541815603606036481, small: 0.1, negative: -2.5e-308, huge: 1.7976931348623157e308, zero: 0, list: [1, 2.5, -3] };
+    const numbers = { Person: { age: 30 }, id: Number("1541815603606036481"), small: 0.1, negative: -2.5e-308, huge: 1.7976931348623157e308, zero: 0, list: [1, 2.5, -3] };
     const outcome = await unary(clients.policy, "RunPolicy", { baseId: policy.baseId, data: toStruct(numbers) }, { key });
     expect(outcome.ok).toBe(true);
     const echoed = runResponseJson(outcome.response).data;
