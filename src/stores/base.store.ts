@@ -98,6 +98,19 @@ export const baseFromSql = (row: BaseSqlRow): Base => ({
 
 type Reader = Transaction | Database["prisma"];
 
+/** A record's JSON columns as plain values: null `inputSchema` means "no schema", missing `tests` none. */
+type WithJson<T> = Omit<T, "inputSchema" | "tests"> & { inputSchema?: unknown; tests?: unknown };
+
+function jsonColumns<T extends object>(data: WithJson<T>): T {
+  const { inputSchema, tests, ...rest } = data as WithJson<T> & { inputSchema?: unknown; tests?: unknown };
+  return {
+    ...rest,
+    // An explicit JSON null in a Json column needs Prisma's marker; SQL NULL is what "no schema" is stored as.
+    ...("inputSchema" in data ? { inputSchema: inputSchema == null ? Prisma.DbNull : (inputSchema as Prisma.InputJsonValue) } : {}),
+    ...("tests" in data ? { tests: (tests ?? []) as Prisma.InputJsonValue } : {}),
+  } as T;
+}
+
 /**
  * Bases and their records (one draft, numbered versions): every statement on `bases`, `drafts` and
  * `versions`, the base row lock, the listing rule and the runnable-record reads of the execution hot path.
@@ -274,20 +287,20 @@ export class BaseStore {
     return tx.base.update({ where: { id: baseId }, data });
   }
 
-  createDraft(tx: Transaction, data: Prisma.DraftUncheckedCreateInput): Promise<Draft> {
-    return tx.draft.create({ data });
+  createDraft(tx: Transaction, data: WithJson<Prisma.DraftUncheckedCreateInput>): Promise<Draft> {
+    return tx.draft.create({ data: jsonColumns(data) });
   }
 
   /** Writes the draft's fields and moves it to its next revision. */
-  updateDraft(tx: Transaction, draftId: string, data: Omit<Prisma.DraftUncheckedUpdateInput, "revision">): Promise<Draft> {
-    return tx.draft.update({ where: { id: draftId }, data: { ...data, revision: { increment: 1 } } });
+  updateDraft(tx: Transaction, draftId: string, data: WithJson<Omit<Prisma.DraftUncheckedUpdateInput, "revision">>): Promise<Draft> {
+    return tx.draft.update({ where: { id: draftId }, data: { ...jsonColumns<Prisma.DraftUncheckedUpdateInput>(data), revision: { increment: 1 } } });
   }
 
   async deleteDraft(tx: Transaction, draftId: string): Promise<void> {
     await tx.draft.delete({ where: { id: draftId } });
   }
 
-  createVersion(tx: Transaction, data: Prisma.VersionUncheckedCreateInput): Promise<Version> {
-    return tx.version.create({ data });
+  createVersion(tx: Transaction, data: WithJson<Prisma.VersionUncheckedCreateInput>): Promise<Version> {
+    return tx.version.create({ data: jsonColumns(data) });
   }
 }

@@ -1,6 +1,5 @@
 import { diffLines } from "diff";
 import type { Database } from "../../database/database.js";
-import { Prisma } from "../../generated/prisma/client.js";
 import type { BaseKind } from "../../generated/prisma/enums.js";
 import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
@@ -92,7 +91,7 @@ export class LifecycleService {
       const now = new Date();
       const version = await this.bases.createVersion(tx, {
         tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
-        inputSchema: draft.inputSchema ?? undefined, tests: draft.tests ?? [], createdById: userId, createdAt: now,
+        inputSchema: draft.inputSchema, tests: draft.tests, createdById: userId, createdAt: now,
       });
       await this.bases.deleteDraft(tx, draftId);
       await this.bases.updateBase(tx, base.id, {
@@ -121,7 +120,7 @@ export class LifecycleService {
       const userId = userIdOf(actor);
       const draft = await this.bases.createDraft(tx, {
         tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
-        inputSchema: version.inputSchema ?? undefined, tests: version.tests ?? [], sourceVersionId: version.id,
+        inputSchema: version.inputSchema, tests: version.tests, sourceVersionId: version.id,
         createdById: userId, updatedById: userId,
       });
       await this.bases.updateBase(tx, base.id, { updatedById: userId, updatedAt: new Date() });
@@ -271,9 +270,8 @@ function recordFields(kind: BaseKind, input: RecordFieldsInput) {
   return {
     content: input.content,
     description: input.description ?? null,
-    // An explicit JSON null in a Json column needs Prisma's marker; null here means "no schema".
-    inputSchema: input.inputSchema == null ? Prisma.DbNull : (input.inputSchema as Prisma.InputJsonValue),
-    tests: tests as Prisma.InputJsonValue,
+    inputSchema: input.inputSchema ?? null,
+    tests,
   };
 }
 
