@@ -36,6 +36,13 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(6_000),
   /** REST execution routes: requests per client IP and minute that carry no valid API key. */
   RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).max(100_000_000).default(600),
+  /**
+   * Wall-clock bound on one policy evaluation, checked cooperatively behind the step budget (engine README,
+   * "Bounded work"); an evaluation over it stops with an evaluation error naming this setting.
+   */
+  EVALUATION_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(100),
+  /** Worker threads for expensive evaluations; unset: all cores but one (at least one). */
+  EVALUATION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

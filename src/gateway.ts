@@ -50,7 +50,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     jwksUrl: config.AUTH_JWKS_URL,
     secret: config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR)),
   };
-  const services = createServices(database);
+  const services = createServices(database, undefined, { deadlineMs: config.EVALUATION_DEADLINE_MS, workers: config.EVALUATION_WORKERS });
   await services.runnables.start();
   const fixedActor = options.benchmark?.fixedActor;
   const authenticator: Authenticator = fixedActor
@@ -92,6 +92,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
         ]);
         await services.runnables.stop();
         await services.executionAudit.close();
+        await services.evaluator.close();
         await database.close();
       })()),
   };

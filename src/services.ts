@@ -8,6 +8,7 @@ import { UserService } from "./modules/identity/user.service.js";
 import { SystemService } from "./modules/system/system.service.js";
 import { ViewerService } from "./modules/viewer/viewer.service.js";
 import { ExecutionService } from "./modules/execution/execution.service.js";
+import { Evaluator, type EvaluatorOptions } from "./modules/execution/evaluator.js";
 import { RunnableCache } from "./modules/execution/runnable-cache.js";
 import { LifecycleService } from "./modules/resources/lifecycle.service.js";
 import { createStores, type Stores } from "./stores/index.js";
@@ -29,11 +30,18 @@ export interface Services {
   /** Cross-process cache of what runs; `start()` subscribes it to change announcements. */
   runnables: RunnableCache;
   execution: ExecutionService;
+  /** Runs evaluations in line or in the worker pool, fairly between tenants; `close()` stops the pool. */
+  evaluator: Evaluator;
 }
 
-export function createServices(database: Database, stores: Stores = createStores(database)): Services {
+export function createServices(
+  database: Database,
+  stores: Stores = createStores(database),
+  evaluation: EvaluatorOptions = {},
+): Services {
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
+  const evaluator = new Evaluator(evaluation);
   return {
     stores,
     system: new SystemService(stores.system),
@@ -46,6 +54,7 @@ export function createServices(database: Database, stores: Stores = createStores
     executionAudit,
     lifecycle: new LifecycleService(database, stores.bases),
     runnables,
-    execution: new ExecutionService(runnables, executionAudit),
+    execution: new ExecutionService(runnables, executionAudit, evaluator),
+    evaluator,
   };
 }

@@ -45,8 +45,15 @@ export type ErrorKind = "parse" | "evaluation" | "type";
 /** Options for one evaluation. `now` is read once per evaluation ("today", docs/language.md#overview). */
 export interface EvaluateOptions {
   now?: Date;
-  /** Override the default evaluation work budget (number of condition/expression steps). */
+  /** Override the default evaluation work budget (steps; engine README, "Bounded work"). */
   maxSteps?: number;
+  /** Override the bound on the answer's size (estimated JSON bytes of trace, labels, rule lines and echoed data). */
+  maxAnswerBytes?: number;
+  /**
+   * A wall-clock bound on the evaluation, checked cooperatively behind the step budget; `setting` names what
+   * configures it in the error (`evaluation exceeded its deadline of 100 ms (EVALUATION_DEADLINE_MS)`).
+   */
+  deadline?: { ms: number; setting: string };
 }
 
 /** Limits that keep hostile input from hanging or exhausting the process. */
@@ -57,4 +64,6 @@ export interface EngineLimits {
   maxDataBytes: number;
   maxDataDepth: number;
   maxSteps: number;
+  /** Estimated JSON bytes of one answer (trace, labels, rule lines, echoed data); checked while it is built. */
+  maxAnswerBytes: number;
 }

@@ -5,10 +5,12 @@
  */
 import type { ComputedDefAst, ExprAst, PolicyAst, RuleAst } from "./ast.js";
 import { compileList, type CompiledItem, type CondScope } from "./conditions.js";
+import { COST } from "./costs.js";
 import { EngineError, parseError } from "./errors.js";
 import { compileExpr, type CompiledExpr, type ExprScope } from "./expressions.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { parseText } from "./parser.js";
+import { MAX_PATTERN_SIZE } from "./pattern.js";
 import { selectGolden, type RuleInfo } from "./references.js";
 import type { EngineLimits } from "./api.js";
 
@@ -22,8 +24,13 @@ export interface CompiledRule {
   readonly refs: readonly number[];
   readonly selectorNamed: Readonly<{ value: string }>;
   readonly outcomeNamed: Readonly<{ value: string }>;
+  /** JSON bytes of this rule's trace entry without its conditions, counted against maxAnswerBytes. */
+  readonly entryBytes: number;
   readonly ast: RuleAst;
 }
+
+/** Automaton units of all distinct patterns of one policy: two of the largest single pattern (pattern.ts). */
+export const MAX_POLICY_PATTERN_UNITS = 2 * MAX_PATTERN_SIZE;
 
 export interface Program {
   readonly ast: PolicyAst;
@@ -116,18 +123,39 @@ export function compileProgram(text: string, limits: EngineLimits = DEFAULT_LIMI
   let nodes = 0;
   const nodeLimit = limits.maxConditions * 20;
   const computedExprs: CompiledExpr[] = [];
+  const computedCosts: number[] = [];
   const exprScope: ExprScope = {
     computedIndex: (n) => computedIndex.get(n),
     computedExprs,
+    computedCosts,
     countNode: () => {
       if (++nodes > nodeLimit) throw parseError("policy has more than " + String(nodeLimit) + " expression nodes (maxConditions)");
     },
+    nodesSoFar: () => nodes,
   };
-  for (const d of defs) computedExprs.push(compileExpr(d.expr, exprScope));
+  for (const d of defs) {
+    const before = nodes;
+    computedExprs.push(compileExpr(d.expr, exprScope));
+    computedCosts.push((nodes - before) * COST.exprNode);
+  }
 
+  // Compiling a pattern costs time in proportion to its automaton (tens of ms for the largest one), so a policy's
+  // distinct patterns are bounded together; a repeated pattern is compiled once (pattern.ts caches).
+  const patterns = new Set<string>();
+  let patternUnits = 0;
+  const countPattern = (source: string, units: number): void => {
+    if (patterns.has(source)) return;
+    patterns.add(source);
+    patternUnits += units;
+    if (patternUnits > MAX_POLICY_PATTERN_UNITS) {
+      throw parseError(
+        "the policy's patterns need more than " + String(MAX_POLICY_PATTERN_UNITS) + " automaton units together (maxPatternUnits)",
+      );
+    }
+  };
   const infos: RuleInfo[] = rulesAst.map((r) => ({ label: r.label, outcome: r.outcome }));
   const rules: CompiledRule[] = rulesAst.map((r, index) => {
-    const scope: CondScope = { ...exprScope, rules: infos, self: index, refs: [], countCondition };
+    const scope: CondScope = { ...exprScope, rules: infos, self: index, refs: [], countCondition, countPattern };
     const items = compileList(r.conds, scope);
     return Object.freeze({
       index,
@@ -138,6 +166,7 @@ export function compileProgram(text: string, limits: EngineLimits = DEFAULT_LIMI
       refs: Object.freeze(scope.refs),
       selectorNamed: Object.freeze({ value: r.selector }),
       outcomeNamed: Object.freeze({ value: r.outcome }),
+      entryBytes: ruleEntryBytes(r.label, r.selector, r.outcome),
       ast: r,
     });
   });
@@ -163,6 +192,11 @@ export function compileProgram(text: string, limits: EngineLimits = DEFAULT_LIMI
     computedExprs: Object.freeze(computedExprs),
     conditionCount: conditions,
   });
+}
+
+/** JSON bytes of a rule's trace entry without its conditions (README, "Bounded answers"). */
+function ruleEntryBytes(label: string | null, selector: string, outcome: string): number {
+  return JSON.stringify({ label, selector: { value: selector }, outcome: { value: outcome }, conditions: [], result: false }).length;
 }
 
 export function isEngineError(e: unknown): e is EngineError {

@@ -8,7 +8,8 @@ import type { BlockAst, CmpAst, CondAst, CondItemAst, LabelRefAst, OutcomeRefAst
 import { parseError } from "./errors.js";
 import { compileExpr, accessSelector, compileAccess, type CompiledExpr, type ExprScope } from "./expressions.js";
 import { isFormatName } from "./formats.js";
-import { KeyMatcher, scanCounter, segmentsOf } from "./keys.js";
+import { COST, PATTERN_UNITS_PER_STEP } from "./costs.js";
+import { KeyMatcher, segmentsOf } from "./keys.js";
 import { formatValidator, operatorFor, stringTest, type OpFn } from "./operators.js";
 import { compilePattern } from "./pattern.js";
 import {
@@ -35,6 +36,8 @@ export interface CondScope extends ExprScope {
   /** Rule indices referenced (resolved), in trace order (docs/language.md#trace-order). */
   refs: number[];
   countCondition(): void;
+  /** Counts a pattern's automaton size once per distinct source (compile.ts bounds the total). */
+  countPattern(source: string, units: number): void;
 }
 
 const EMPTY_VALUE = Object.freeze({ value: "", type: "string" });
@@ -83,6 +86,16 @@ export function compileList(list: CondItemAst[], scope: CondScope, inBlock = fal
   });
 }
 
+/** JSON bytes of the fixed parts of entries whose size does not depend on the policy text. */
+const GROUP_ENTRY_BYTES = 32;
+const ELEMENT_ENTRY_BYTES = 48;
+const REFERENCE_ENTRY_BYTES = 96;
+
+/** JSON bytes of an entry's static parts (selector, operator, right operand as written), measured once. */
+function staticBytes(entry: unknown): number {
+  return JSON.stringify(entry).length;
+}
+
 interface CompiledCond {
   fn: CondFn;
   failEntry(): ConditionTrace;
@@ -101,6 +114,7 @@ function compileCond(c: CondAst, scope: CondScope, inBlock: boolean): CompiledCo
         fn: (ctx, out, el) => {
           const inner: ConditionTrace[] = [];
           const result = evalList(items, ctx, inner, el);
+          ctx.addAnswer(GROUP_ENTRY_BYTES);
           out.push({ group: inner, result });
           return result;
         },
@@ -155,7 +169,8 @@ function compilePredicate(ast: CmpAst, scope: CondScope): PredicateParts {
     if (!pat.ok) {
       throw parseError("invalid regular expression '" + src + "': " + pat.message, p.loc?.line ?? null, p.loc?.column ?? null);
     }
-    op = stringTest((s) => pat.test(s), src, false);
+    scope.countPattern(src, pat.cost);
+    op = stringTest((s) => pat.test(s), src, false, PATTERN_UNITS_PER_STEP / pat.cost);
     written = Object.freeze({ value: src, type: "string" });
   } else {
     if (p.op === "IsBetween" && p.right2) {
@@ -171,8 +186,11 @@ function compilePredicate(ast: CmpAst, scope: CondScope): PredicateParts {
 }
 
 function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
+  const nodesBefore = scope.nodesSoFar();
   const left = compileExpr(ast.left, scope);
   const { op, right, right2, written } = compilePredicate(ast, scope);
+  // A condition costs one step plus its expression nodes; what its operator touches is charged by the operator.
+  const cost = COST.step + (scope.nodesSoFar() - nodesBefore) * COST.exprNode;
   const selector = named(ast.left.kind === "access" ? accessSelector(ast.left) : "");
   const operator = ast.pred.op;
   const leftDynamic = left.dynamicPath;
@@ -181,8 +199,24 @@ function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
   const rightFn = right ? right.fn : null;
   const right2Fn = right2 ? right2.fn : null;
   const staticPath = ast.left.kind === "access" && left.written.type === "string" ? String(left.written.value) : leftText;
+  // Without the values, which `compare` adds by their own size ("value": keys included).
+  const entryBytes =
+    staticBytes({
+      selector,
+      property: { path: "" },
+      operator,
+      value: written,
+      evaluation_details: { left_value: { type: "number" }, right_value: { type: "number" }, comparison_result: false },
+      result: false,
+    }) + 27;
 
-  const compare = (ctx: Ctx, l: unknown, path: string, r: unknown, r2: unknown): ConditionTrace => {
+  /** `steps`: the condition's own cost (charged with its entry, in one call) or the element's step. */
+  const compare = (ctx: Ctx, steps: number, l: unknown, path: string, r: unknown, r2: unknown): ConditionTrace => {
+    // The entry repeats the left value twice (property and left_value) and the right operands once; counted (and
+    // their copying charged) before the operator runs.
+    const lb = typeof l === "number" ? 8 : ctx.valueBytes(l);
+    const rb = typeof r === "number" ? 8 : ctx.valueBytes(r);
+    ctx.entry(steps, entryBytes + path.length + 2 * lb + rb + (r2 === undefined ? 0 : ctx.valueBytes(r2)));
     const res = op(ctx, l, r, r2);
     return {
       selector,
@@ -197,12 +231,11 @@ function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
   if (ast.quant === null) {
     return {
       fn: (ctx, out, el) => {
-        ctx.step();
         const l = leftFn(ctx, el);
         const path = leftDynamic ? ctx.path : leftText;
         const r = rightFn === null ? undefined : rightFn(ctx, el);
         const r2 = right2Fn === null ? undefined : right2Fn(ctx, el);
-        const entry = compare(ctx, l, path, r, r2);
+        const entry = compare(ctx, cost, l, path, r, r2);
         out.push(entry);
         return entry.result as boolean;
       },
@@ -221,19 +254,20 @@ function compileComparison(ast: CmpAst, scope: CondScope): CompiledCond {
   const isAll = quantifier === "all";
   return {
     fn: (ctx, out, el) => {
-      ctx.step();
+      ctx.charge(cost);
       const coll = leftFn(ctx, el);
       const path = leftDynamic ? ctx.path : leftText;
       const r = rightFn === null ? undefined : rightFn(ctx, el);
       const r2 = right2Fn === null ? undefined : right2Fn(ctx, el);
       const elements: { index: number; conditions: ConditionTrace[]; result: boolean }[] = [];
       let result = false;
+      ctx.addAnswer(entryBytes + path.length + ctx.valueBytes(coll));
       if (Array.isArray(coll)) {
         let some = false;
         let every = true;
         for (let i = 0; i < coll.length; i++) {
-          ctx.step();
-          const entry = compare(ctx, coll[i], path + "[" + String(i) + "]", r, r2);
+          ctx.addAnswer(ELEMENT_ENTRY_BYTES);
+          const entry = compare(ctx, COST.step, coll[i], path + "[" + String(i) + "]", r, r2);
           const ok = entry.result as boolean;
           some = some || ok;
           every = every && ok;
@@ -255,6 +289,7 @@ function compileBlock(ast: BlockAst, scope: CondScope): CompiledCond {
   const isAll = quantifier === "all";
   const selector = named(accessSelector(ast.access));
   const staticPath = ast.access.text;
+  const entryBytes = staticBytes({ quantifier, selector, property: { value: null, path: "" }, elements: [], result: false });
   return {
     fn: (ctx, out, el) => {
       ctx.step();
@@ -262,11 +297,13 @@ function compileBlock(ast: BlockAst, scope: CondScope): CompiledCond {
       const path = ctx.path;
       const elements: { index: number; conditions: ConditionTrace[]; result: boolean }[] = [];
       let result = false;
+      ctx.addAnswer(entryBytes + path.length + ctx.valueBytes(coll));
       if (Array.isArray(coll)) {
         let some = false;
         let every = true;
         for (let i = 0; i < coll.length; i++) {
           ctx.step();
+          ctx.addAnswer(ELEMENT_ENTRY_BYTES + path.length);
           const conditions: ConditionTrace[] = [];
           const ok = evalList(items, ctx, conditions, { value: coll[i], path: path + "[" + String(i) + "]" });
           some = some || ok;
@@ -291,10 +328,11 @@ function compileLabelRef(ast: LabelRefAst, scope: CondScope): CompiledCond {
   if (target >= 0) scope.refs.push(target);
   const outcome = target >= 0 ? (scope.rules[target] as RuleInfo).outcome : "";
   const fail = (): ConditionTrace => ({ selector: EMPTY_SELECTOR, rule_name: ruleName, result: false });
+  const entryBytes = REFERENCE_ENTRY_BYTES + 2 * ruleName.length + outcome.length;
   if (target < 0) {
     return {
       fn: (ctx, out) => {
-        ctx.step();
+        ctx.entry(COST.step, entryBytes);
         const e: ConditionTrace = { selector: EMPTY_SELECTOR, rule_name: ruleName, result: false };
         if (negated) e.negated = true;
         out.push(e);
@@ -305,7 +343,7 @@ function compileLabelRef(ast: LabelRefAst, scope: CondScope): CompiledCond {
   }
   return {
     fn: (ctx, out) => {
-      ctx.step();
+      ctx.entry(COST.step, entryBytes);
       const v = ctx.runtime.evalRule(ctx, target);
       const result = negated ? !v : v;
       const e: ConditionTrace = { selector: EMPTY_SELECTOR, rule_name: ruleName, referenced_rule_outcome: outcome, result };
@@ -322,12 +360,13 @@ function compileOutcomeRef(ast: OutcomeRefAst, scope: CondScope): CompiledCond {
   const selector = named(ast.selector);
   const ruleName = ast.name;
   const fail = (): ConditionTrace => ({ selector, rule_name: ruleName, result: false });
+  const entryBytes = REFERENCE_ENTRY_BYTES + 2 * ruleName.length + ast.selector.length;
   if (target >= 0) {
     scope.refs.push(target);
     const outcome = (scope.rules[target] as RuleInfo).outcome;
     return {
       fn: (ctx, out) => {
-        ctx.step();
+        ctx.entry(COST.step, entryBytes + outcome.length);
         const result = ctx.runtime.evalRule(ctx, target);
         out.push({ selector, rule_name: ruleName, referenced_rule_outcome: outcome, result });
         return result;
@@ -339,24 +378,23 @@ function compileOutcomeRef(ast: OutcomeRefAst, scope: CondScope): CompiledCond {
   const candidates = inferenceCandidates(ast.name);
   return {
     fn: (ctx, out) => {
-      ctx.step();
+      ctx.entry(COST.step, entryBytes);
       let obj: unknown = ctx.data;
       for (const m of subject) {
         if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
           obj = undefined;
           break;
         }
-        const k = m.find(obj);
+        const k = m.find(obj, ctx);
         obj = k === undefined ? undefined : (obj as Record<string, unknown>)[k];
       }
       if (obj !== null && typeof obj === "object" && !Array.isArray(obj)) {
-        const keys = scanCounter.keys;
-        scanCounter.keys = 0;
-        ctx.chargeKeys(keys);
         for (const cand of candidates) {
-          const k = cand.find(obj);
+          const k = cand.find(obj, ctx);
           if (k === undefined) continue;
-          const { result, rendered } = inferredValue((obj as Record<string, unknown>)[k]);
+          const value = (obj as Record<string, unknown>)[k];
+          ctx.addAnswer(k.length + ctx.valueBytes(value));
+          const { result, rendered } = inferredValue(value);
           out.push({ selector, rule_name: ruleName, property_check: { property_name: k, property_value: rendered }, result });
           return result;
         }

@@ -8,8 +8,9 @@ import type { ConditionTrace, EngineLimits, EvaluateOptions, PolicyResponse, Rul
 import type { CompiledRule, Program } from "./compile.js";
 import { evalList } from "./conditions.js";
 import { EngineError, evaluationError } from "./errors.js";
+import { COST } from "./costs.js";
 import { checkData } from "./limits.js";
-import { Ctx, type RuleRuntime } from "./runtime.js";
+import { Ctx, SliceExhausted, type Budget, type RuleRuntime } from "./runtime.js";
 import { todayDay } from "./values.js";
 
 function ruleEntry(rule: CompiledRule, conditions: ConditionTrace[], result: boolean): RuleTrace {
@@ -33,8 +34,8 @@ class Runtime implements RuleRuntime {
     const cached = ctx.ruleResults[index] as number;
     if (cached >= 0) return cached === 1;
     if (ctx.onStack[index] === 1) throw cycleError(ctx, this.program, index);
-    ctx.step();
     const rule = this.program.rules[index] as CompiledRule;
+    ctx.entry(COST.step, rule.entryBytes);
     ctx.onStack[index] = 1;
     ctx.stack.push(index);
     const conditions: ConditionTrace[] = [];
@@ -79,22 +80,44 @@ function labelsOf(entries: readonly RuleTrace[]): Record<string, boolean> | null
   return labels;
 }
 
+/** One evaluation's answer and what it cost; `sliced` when it gave up at `Budget.sliceSteps` without an answer. */
+export type Metered =
+  | { sliced: false; response: PolicyResponse; steps: number; answerBytes: number }
+  | { sliced: true; steps: number };
+
+export interface MeterOptions extends EvaluateOptions {
+  /** Give up without an answer after this many steps (see `Budget.sliceSteps`). */
+  sliceSteps?: number;
+  /** Give up without an answer when it would be larger than this (see `Budget.sliceAnswerBytes`). */
+  sliceAnswerBytes?: number;
+}
+
 export function evaluateProgram(
   program: Program,
   data: unknown,
   lines: string[],
-  options: EvaluateOptions | undefined,
+  options: MeterOptions | undefined,
   limits: EngineLimits,
-): PolicyResponse {
+  lineBytes: number,
+): Metered {
   // An invalid injected clock falls back to the real one rather than making every date operator false.
   const injected = options?.now;
   const now = injected !== undefined && Number.isFinite(injected.getTime()) ? injected : new Date();
-  const maxSteps = options?.maxSteps ?? limits.maxSteps;
+  const budget: Budget = {
+    maxSteps: options?.maxSteps ?? limits.maxSteps,
+    maxAnswerBytes: options?.maxAnswerBytes ?? limits.maxAnswerBytes,
+    deadlineMs: options?.deadline?.ms ?? Infinity,
+    deadlineSetting: options?.deadline?.setting ?? "deadline",
+    sliceSteps: options?.sliceSteps ?? Infinity,
+    sliceAnswerBytes: options?.sliceAnswerBytes ?? Infinity,
+  };
   const runtime = runtimeOf(program);
-  const ctx = new Ctx(data, todayDay(now), maxSteps, program.rules.length, program.computedExprs.length, runtime);
+  const ctx = new Ctx(data, todayDay(now), budget, program.rules.length, program.computedExprs.length, runtime);
   try {
-    const dataProblem = checkData(data, limits);
-    if (dataProblem !== null) throw evaluationError(dataProblem);
+    const dataBytes = checkData(data, limits);
+    if (typeof dataBytes === "string") throw evaluationError(dataBytes);
+    // The answer echoes the data and the rule lines; both count against maxAnswerBytes.
+    ctx.addAnswer(dataBytes + lineBytes);
     const result = runtime.evalRule(ctx, program.golden);
     const execution: RuleTrace[] = [];
     for (const i of program.traceOrder) {
@@ -107,12 +130,16 @@ export function evaluateProgram(
       }
       execution.push(entry);
     }
-    return { result, trace: { execution }, rule: lines, data, error: null, labels: labelsOf(execution) };
+    const response = { result, trace: { execution }, rule: lines, data, error: null, labels: labelsOf(execution) };
+    return { sliced: false, response, steps: ctx.steps, answerBytes: ctx.answerBytes };
   } catch (e) {
+    if (e instanceof SliceExhausted) return { sliced: true, steps: ctx.steps };
     if (!(e instanceof EngineError)) throw e;
     const execution: RuleTrace[] = [];
     const golden = program.rules[program.golden] as CompiledRule;
+    // The partial entry is bounded by what was counted before the error (at most one entry over the bound).
     execution.push(ctx.partial ?? ruleEntry(golden, [], false));
-    return { result: false, trace: { execution }, rule: lines, data, error: e.message, labels: labelsOf(execution) };
+    const response = { result: false, trace: { execution }, rule: lines, data, error: e.message, labels: labelsOf(execution) };
+    return { sliced: false, response, steps: ctx.steps, answerBytes: ctx.answerBytes };
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { AccessAst, ChainAst, ExprAst, LiteralAst } from "./ast.js";
 import { evaluationError, parseError, typeError } from "./errors.js";
-import { KeyMatcher, scanCounter, segmentsOf } from "./keys.js";
+import { COST } from "./costs.js";
+import { KeyMatcher, segmentsOf } from "./keys.js";
 import { NOT_COMPUTED, type Ctx, type Elem, type ExprFn } from "./runtime.js";
 import { DateValue, DurationValue, jsonText, numericValue, renderValue, typeTag } from "./values.js";
 
@@ -28,8 +29,12 @@ export interface ExprScope {
   /** Index of a computed value by name, or undefined when unknown. */
   computedIndex(name: string): number | undefined;
   computedExprs: CompiledExpr[];
+  /** Steps charged when a computed value is evaluated (its expression nodes), by index. */
+  computedCosts: number[];
   /** Counts compiled nodes for the complexity limit. */
   countNode(): void;
+  /** Nodes compiled so far: the difference around a compilation is what evaluating it costs. */
+  nodesSoFar(): number;
 }
 
 export function literalValue(l: LiteralAst): unknown {
@@ -87,13 +92,7 @@ function readChain(c: CompiledChain, ctx: Ctx, el: Elem | null): unknown {
       ctx.path = path + "." + (c.written[i] as string);
       return undefined;
     }
-    const key = (c.matchers[i] as KeyMatcher).find(cur);
-    if (scanCounter.keys !== 0) {
-      // Reset before charging: the charge may throw the budget error, and the counter is shared.
-      const keys = scanCounter.keys;
-      scanCounter.keys = 0;
-      ctx.chargeKeys(keys);
-    }
+    const key = (c.matchers[i] as KeyMatcher).find(cur, ctx);
     if (key === undefined) {
       ctx.path = path + "." + (c.written[i] as string);
       return undefined;
@@ -116,6 +115,7 @@ function lookupKey(v: unknown): string | undefined {
 function lookup(left: unknown, target: unknown, targetPath: string, ctx: Ctx): unknown {
   const isObj = target !== null && typeof target === "object" && !Array.isArray(target);
   if (Array.isArray(left)) {
+    ctx.charge(left.length * COST.element);
     const keys: string[] = [];
     const out: unknown[] = [];
     let found = false;
@@ -203,11 +203,14 @@ function codePointLength(s: string): number {
   return n;
 }
 
-function aggregate(name: string, kind: string, v: unknown): unknown {
+function aggregate(name: string, kind: string, v: unknown, ctx: Ctx): unknown {
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) throw typeError(name + " of requires a list, got " + jsonText(v));
+  ctx.charge(v.length * COST.element);
   const nums: number[] = [];
   for (const x of v) {
+    // Numeric strings are trimmed and matched: charged by their length.
+    if (typeof x === "string") ctx.charge(x.length / COST.charsPerStep);
     const n = typeof x === "number" ? x : typeof x === "string" ? numericValue(x) : NaN;
     if (Number.isNaN(n)) throw typeError(name + " of requires numbers, got " + jsonText(x));
     nums.push(n);
@@ -229,9 +232,16 @@ function compileMeasure(measure: string, access: AccessAst): ExprFn {
     if (v === undefined) return undefined;
     if (kind === "length") {
       if (v === null) return 0;
-      if (typeof v === "string") return codePointLength(v);
+      if (typeof v === "string") {
+        ctx.charge(v.length / COST.charsPerStep);
+        return codePointLength(v);
+      }
       if (Array.isArray(v)) return v.length;
-      if (typeof v === "object") return Object.keys(v).length;
+      if (typeof v === "object") {
+        const keys = Object.keys(v);
+        ctx.charge(keys.length * COST.element);
+        return keys.length;
+      }
       throw evaluationError("Cannot calculate length of " + jsonText(v));
     }
     if (kind === "number") {
@@ -239,7 +249,7 @@ function compileMeasure(measure: string, access: AccessAst): ExprFn {
       if (Array.isArray(v)) return v.length;
       throw evaluationError("Cannot calculate number of " + jsonText(v) + " for non array");
     }
-    return aggregate(measure, kind, v);
+    return aggregate(measure, kind, v, ctx);
   };
 }
 
@@ -346,9 +356,11 @@ export function compileExpr(e: ExprAst, scope: ExprScope, depth = 0): CompiledEx
       }
       const path = "@" + e.name;
       const exprs = scope.computedExprs;
+      const costs = scope.computedCosts;
       const fn: ExprFn = (ctx) => {
         let v = ctx.computed[idx];
         if (v === NOT_COMPUTED) {
+          ctx.charge(costs[idx] as number);
           const c = exprs[idx] as CompiledExpr;
           v = c.fn(ctx, null);
           ctx.computed[idx] = v;

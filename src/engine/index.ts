@@ -4,7 +4,7 @@
 import type { EngineLimits, EvaluateOptions, PolicyResponse } from "./api.js";
 import { compileProgram, type Program } from "./compile.js";
 import { EngineError } from "./errors.js";
-import { evaluateProgram } from "./evaluate.js";
+import { evaluateProgram, type Metered, type MeterOptions } from "./evaluate.js";
 import { explainProgram, listOperators as operatorTable, type OperatorInfo, type PolicyExplanation } from "./introspect.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { parseErrorTrace, splitRuleLines as splitLines } from "./trace.js";
@@ -21,6 +21,7 @@ export type {
   EngineLimits,
 } from "./api.js";
 export type { PolicyExplanation, ExplainedRule, ExplainedCondition, ExplainedValue, OperatorInfo } from "./introspect.js";
+export type { Metered, MeterOptions } from "./evaluate.js";
 export { DEFAULT_LIMITS };
 
 /** A policy parsed once and reusable for any number of evaluations. Immutable. */
@@ -39,6 +40,8 @@ export interface CompiledPolicy {
 interface CompiledPolicyInternal extends CompiledPolicy {
   readonly program: Program | null;
   readonly limits: EngineLimits;
+  /** JSON bytes of `lines`, which every answer echoes. */
+  readonly lineBytes: number;
 }
 
 const programs = new WeakMap<CompiledPolicy, CompiledPolicyInternal>();
@@ -71,6 +74,7 @@ export function compilePolicy(text: string, limits: EngineLimits = DEFAULT_LIMIT
     ruleCount: program ? program.rules.length : 0,
     program,
     limits,
+    lineBytes: lines.reduce((n, line) => n + line.length + 3, 2),
   });
   programs.set(compiled, compiled);
   return compiled;
@@ -83,13 +87,26 @@ export function compilePolicy(text: string, limits: EngineLimits = DEFAULT_LIMIT
  * value, echoed.
  */
 export function evaluatePolicy(compiled: CompiledPolicy, data: unknown, options?: EvaluateOptions): PolicyResponse {
-  const internal = programs.get(compiled);
-  if (!internal) return evaluatePolicy(compilePolicy(compiled.text), data, options);
+  const metered = evaluateMetered(compiled, data, options);
+  // Without a slice an evaluation always answers.
+  if (metered.sliced) throw new Error("evaluation sliced without a slice");
+  return metered.response;
+}
+
+/**
+ * `evaluatePolicy` that also reports what the evaluation cost (steps, estimated answer bytes) and can give up
+ * after a slice of its budget (`sliceSteps`), so a caller can run a cheap evaluation in line and move an expensive
+ * one elsewhere. Evaluation is pure: running it again with the same `now` gives the same answer.
+ */
+export function evaluateMetered(compiled: CompiledPolicy, data: unknown, options?: MeterOptions): Metered {
+  const internal = programs.get(compiled) ?? programs.get(compilePolicy(compiled.text));
+  if (!internal) throw new Error("compilePolicy did not register its result");
   if (internal.program === null) {
     const error = internal.error ?? "Parse error: policy did not compile";
-    return { result: false, trace: parseErrorTrace(error, internal.lines), rule: internal.lines, data, error, labels: null };
+    const response = { result: false, trace: parseErrorTrace(error, internal.lines), rule: internal.lines, data, error, labels: null };
+    return { sliced: false, response, steps: 0, answerBytes: internal.lineBytes };
   }
-  return evaluateProgram(internal.program, data, internal.lines, options, internal.limits);
+  return evaluateProgram(internal.program, data, internal.lines, options, internal.limits, internal.lineBytes);
 }
 
 // Recently compiled texts, so repeated ad-hoc runs (`/run`) skip parsing. Compiled policies are immutable, so

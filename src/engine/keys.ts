@@ -3,6 +3,7 @@
  * precomputes the segment's lowercased variants and memoises the verdict for every key it has been shown, so the
  * hot path is one `hasOwn` check plus a map lookup per key of the object.
  */
+import { COST } from "./costs.js";
 
 export function words(n: string): string[] {
   return n.split(/[ _]/).filter((w) => w.length > 0);
@@ -50,11 +51,49 @@ function variantsOfKey(key: string): string[] {
   return v;
 }
 
+/** Every lowercased variant of an object's keys mapped to the smallest key that has it. */
+export type KeyIndex = Map<string, string>;
+
+/** What a key lookup charges its work to and keeps its indexes in (the evaluation's `Ctx`). */
+export interface WorkMeter {
+  charge(steps: number): void;
+  keyIndexes: WeakMap<object, KeyIndex> | null;
+}
+
+/** Keys visited between two charges: the scan is charged as it goes, so it stops at the budget. */
+const CHARGE_EVERY = 256;
+
 /**
- * Keys visited by fuzzy scans since the evaluator last looked. Evaluation charges them to the step budget, so data
- * objects with huge key sets cannot make a policy with many fuzzy paths run unboundedly long.
+ * Objects with more keys than this are indexed (once per evaluation) instead of scanned: a scan per lookup would
+ * make many lookups into one wide object quadratic.
  */
-export const scanCounter = { keys: 0 };
+const SCAN_LIMIT = 64;
+
+function addVariant(index: KeyIndex, variant: string, key: string): void {
+  const best = index.get(variant);
+  if (best === undefined || key < best) index.set(variant, key);
+}
+
+function buildIndex(obj: object, meter: WorkMeter): KeyIndex {
+  const index: KeyIndex = new Map();
+  let visited = 0;
+  for (const k in obj) {
+    if (++visited === CHARGE_EVERY) {
+      meter.charge(CHARGE_EVERY * COST.keyIndexed);
+      visited = 0;
+    }
+    // Not through variantsOfKey: a wide object would only flush that shared cache. A key without separators has
+    // one variant (its lowercase form); the others cost a split and joins, charged by their length.
+    if (k.indexOf(" ") < 0 && k.indexOf("_") < 0) addVariant(index, k.toLowerCase(), k);
+    else {
+      meter.charge(k.length * COST.keyIndexed);
+      for (const v of lowerVariants(k)) addVariant(index, v, k);
+    }
+  }
+  meter.charge(visited * COST.keyIndexed);
+  (meter.keyIndexes ??= new WeakMap()).set(obj, index);
+  return index;
+}
 
 export class KeyMatcher {
   private readonly variants: ReadonlySet<string>;
@@ -69,14 +108,34 @@ export class KeyMatcher {
     return false;
   }
 
-  /** The key of `obj` this name selects, or undefined. Exact key first, then the smallest fuzzy match. */
-  find(obj: object): string | undefined {
+  /**
+   * The key of `obj` this name selects, or undefined. Exact key first, then the smallest fuzzy match; the keys a
+   * fuzzy scan visits are charged to `meter`.
+   */
+  find(obj: object, meter: WorkMeter): string | undefined {
     if (Object.hasOwn(obj, this.name)) return this.name;
+    const index = meter.keyIndexes?.get(obj);
+    if (index !== undefined) return this.lookUp(index);
     let best: string | undefined;
+    let visited = 0;
     for (const k in obj) {
-      scanCounter.keys++;
+      if (++visited > SCAN_LIMIT) {
+        meter.charge(SCAN_LIMIT * COST.keyScanned);
+        return this.lookUp(buildIndex(obj, meter));
+      }
       if (best !== undefined && k >= best) continue;
       if (this.matches(k)) best = k;
+    }
+    if (visited > 0) meter.charge(visited * COST.keyScanned);
+    return best;
+  }
+
+  /** The smallest key sharing a variant with this name: what the scan finds, from the index. */
+  private lookUp(index: KeyIndex): string | undefined {
+    let best: string | undefined;
+    for (const v of this.variants) {
+      const k = index.get(v);
+      if (k !== undefined && (best === undefined || k < best)) best = k;
     }
     return best;
   }

@@ -9,6 +9,7 @@ export const DEFAULT_LIMITS: EngineLimits = Object.freeze({
   maxDataBytes: 5_000_000,
   maxDataDepth: 100,
   maxSteps: 1_000_000,
+  maxAnswerBytes: 8_000_000,
 });
 
 /** Deepest bracket nesting the parser accepts; PEG recursion per level is a few frames, so this stays far from the stack limit. */
@@ -50,13 +51,13 @@ export function checkNesting(text: string): void {
 }
 
 /**
- * Measures request data without serialising it: an upper-bound byte estimate and the nesting depth. Returns an
- * error description or null. Recursion is bounded by `maxDataDepth`, so cyclic objects stop there too.
+ * Measures request data without serialising it: an upper-bound byte estimate and the nesting depth. Returns the
+ * estimate, or an error description. Recursion is bounded by `maxDataDepth`, so cyclic objects stop there too.
  */
-export function checkData(data: unknown, limits: EngineLimits): string | null {
+export function checkData(data: unknown, limits: EngineLimits): number | string {
   const state = { bytes: 0, problem: null as string | null };
   measure(data, 1, limits, state);
-  return state.problem;
+  return state.problem ?? state.bytes;
 }
 
 function measure(v: unknown, depth: number, limits: EngineLimits, state: { bytes: number; problem: string | null }): void {

@@ -3,6 +3,7 @@
  * mismatch or missing operand (the condition is then false with `evaluation_details: null`, docs/language.md#trace-entries). When it
  * returns a boolean it leaves the compared operands in `ctx.dl` / `ctx.dr`.
  */
+import { COST, formatCharsPerStep } from "./costs.js";
 import { checkFormat } from "./formats.js";
 import type { Ctx } from "./runtime.js";
 import { DateValue, DurationValue, coerceDay, dateTextOf, isDateString, typeTag, typed, renderValue } from "./values.js";
@@ -53,6 +54,12 @@ export function equalValues(l: unknown, r: unknown, exact: boolean): boolean | n
   return null;
 }
 
+/** Charges what comparing two strings (lowercasing both) costs; anything else is constant work. */
+function chargeStrings(ctx: Ctx, l: unknown, r: unknown): void {
+  const n = (typeof l === "string" ? l.length : 0) + (typeof r === "string" ? r.length : 0);
+  if (n > COST.charsPerStep) ctx.charge(n / COST.charsPerStep);
+}
+
 function setEqualityDetails(ctx: Ctx, l: unknown, r: unknown): void {
   if (isDateLike(l) || isDateLike(r)) {
     ctx.dl = dateTyped(l, coerceDay(l));
@@ -65,6 +72,7 @@ function setEqualityDetails(ctx: Ctx, l: unknown, r: unknown): void {
 
 function equality(exact: boolean, negate: boolean): OpFn {
   return (ctx, l, r) => {
+    chargeStrings(ctx, l, r);
     const eq = equalValues(l, r, exact);
     if (eq === null) return null;
     setEqualityDetails(ctx, l, r);
@@ -92,8 +100,13 @@ function dateOrder(later: boolean): OpFn {
   };
 }
 
-function memberOf(list: unknown[], v: unknown): boolean {
-  for (const x of list) if (equalValues(v, x, false) === true) return true;
+/** Membership by §6.3 equality; charged per element and, for strings, per character compared. */
+function memberOf(ctx: Ctx, list: unknown[], v: unknown): boolean {
+  ctx.charge(list.length * (typeof v === "string" ? COST.element + v.length / COST.charsPerStep : COST.element));
+  for (const x of list) {
+    if (typeof x === "string" && x.length > COST.charsPerStep) ctx.charge(x.length / COST.charsPerStep);
+    if (equalValues(v, x, false) === true) return true;
+  }
   return false;
 }
 
@@ -102,7 +115,7 @@ function inList(negate: boolean): OpFn {
     if (isMissing(l) || !Array.isArray(r)) return null;
     ctx.dl = typed(l);
     ctx.dr = typed(r);
-    const found = Array.isArray(l) ? false : memberOf(r, l);
+    const found = Array.isArray(l) ? false : memberOf(ctx, r, l);
     return negate ? !found : found;
   };
 }
@@ -111,8 +124,11 @@ function isWordChar(ch: string): boolean {
   return /[\p{L}\p{N}]/u.test(ch);
 }
 
-/** Case-insensitive whole-word search of docs/language.md#strings. */
-export function containsWord(haystack: string, needle: string): boolean {
+/**
+ * Case-insensitive whole-word search of docs/language.md#strings. Each candidate position costs a word-boundary
+ * check, charged to `meter`: a needle found at every position of a long text must not be free.
+ */
+export function containsWord(haystack: string, needle: string, meter?: { charge(steps: number): void }): boolean {
   const h = haystack.toLowerCase();
   const n = needle.toLowerCase();
   if (n.length === 0) return false;
@@ -123,6 +139,7 @@ export function containsWord(haystack: string, needle: string): boolean {
   for (;;) {
     const i = h.indexOf(n, from);
     if (i < 0) return false;
+    meter?.charge(COST.wordCandidate);
     let ok = true;
     if (firstWord && i > 0) {
       const before = Array.from(h.slice(Math.max(0, i - 2), i)).pop();
@@ -143,14 +160,15 @@ function contains(shorthand: boolean): OpFn {
     if (Array.isArray(l)) {
       ctx.dl = typed(l);
       ctx.dr = typed(r);
-      return Array.isArray(r) ? false : memberOf(l, r);
+      return Array.isArray(r) ? false : memberOf(ctx, l, r);
     }
     const ls = stringOf(l);
     const rs = stringOf(r);
     if (ls === null || rs === null) return null;
+    chargeStrings(ctx, ls, rs);
     ctx.dl = typed(l);
     ctx.dr = typed(r);
-    return shorthand ? ls.toLowerCase() === rs.toLowerCase() : containsWord(ls, rs);
+    return shorthand ? ls.toLowerCase() === rs.toLowerCase() : containsWord(ls, rs, ctx);
   };
 }
 
@@ -160,10 +178,10 @@ function containsSet(all: boolean): OpFn {
     ctx.dl = typed(l);
     ctx.dr = typed(r);
     if (all) {
-      for (const x of r) if (!memberOf(l, x)) return false;
+      for (const x of r) if (!memberOf(ctx, l, x)) return false;
       return true;
     }
-    for (const x of r) if (memberOf(l, x)) return true;
+    for (const x of r) if (memberOf(ctx, l, x)) return true;
     return false;
   };
 }
@@ -173,6 +191,7 @@ function affix(start: boolean): OpFn {
     const ls = stringOf(l);
     const rs = stringOf(r);
     if (ls === null || rs === null) return null;
+    chargeStrings(ctx, ls, rs);
     ctx.dl = typed(l);
     ctx.dr = typed(r);
     const a = ls.toLowerCase();
@@ -268,11 +287,16 @@ export const VALIDATOR_FORMATS: Record<string, string> = {
   MacAddress: "mac address",
 };
 
-export function stringTest(test: (s: string) => boolean, rightRendered: string, negate: boolean): OpFn {
+/**
+ * A test of one string (a format, a pattern). `charsPerStep` prices the test: it is charged before the test runs,
+ * so a test over budget never starts.
+ */
+export function stringTest(test: (s: string) => boolean, rightRendered: string, negate: boolean, charsPerStep: number): OpFn {
   const right = Object.freeze({ value: rightRendered, type: "string" });
   return (ctx, l) => {
     const s = stringOf(l);
     if (s === null) return null;
+    ctx.charge(s.length / charsPerStep);
     ctx.dl = typed(l);
     ctx.dr = right;
     const ok = test(s);
@@ -281,7 +305,7 @@ export function stringTest(test: (s: string) => boolean, rightRendered: string, 
 }
 
 export function formatValidator(format: string, negate: boolean, rightRendered = ""): OpFn {
-  return stringTest((s) => checkFormat(format, s), rightRendered, negate);
+  return stringTest((s) => checkFormat(format, s), rightRendered, negate, formatCharsPerStep(format));
 }
 
 export interface OperatorOptions {

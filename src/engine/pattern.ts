@@ -43,7 +43,22 @@ export type CompiledPattern =
     }
   | { ok: false; message: string };
 
+// Compiled patterns by source: compiling a large automaton costs tens of milliseconds, and a policy (or many
+// requests) may repeat the same pattern. Compiled patterns are immutable; the cache is bounded.
+const COMPILED_LIMIT = 256;
+const compiledPatterns = new Map<string, CompiledPattern>();
+
 export function compilePattern(source: string): CompiledPattern {
+  let p = compiledPatterns.get(source);
+  if (p === undefined) {
+    p = compileUncached(source);
+    if (compiledPatterns.size >= COMPILED_LIMIT) compiledPatterns.delete(compiledPatterns.keys().next().value as string);
+    compiledPatterns.set(source, p);
+  }
+  return p;
+}
+
+function compileUncached(source: string): CompiledPattern {
   if (source.length > MAX_PATTERN_LENGTH) {
     return { ok: false, message: `regular expression is longer than ${MAX_PATTERN_LENGTH} characters` };
   }

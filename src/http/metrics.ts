@@ -21,7 +21,26 @@ export class Metrics {
   });
 
   constructor() {
+    // Includes nodejs_eventloop_lag_seconds and its percentiles: how long requests wait for the event loop.
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Exports the time each tenant's policy evaluations took, in line and in the worker pool, so an operator can see
+   * who is expensive. Evaluation is CPU-bound (no I/O), so its elapsed time is its CPU time.
+   */
+  observeEvaluations(source: { readonly secondsByTenant: ReadonlyMap<string, number> }): void {
+    new Counter({
+      name: "verdict_evaluation_cpu_seconds_total",
+      help: "CPU time spent evaluating policies, by tenant",
+      labelNames: ["tenant"],
+      registers: [this.registry],
+      // The totals are kept by the evaluator; each scrape copies them.
+      collect() {
+        this.reset();
+        for (const [tenant, seconds] of source.secondsByTenant) this.labels(tenant).inc(seconds);
+      },
+    });
   }
 
   observeRequest(method: string, route: string, status: number, startedAt: bigint): void {

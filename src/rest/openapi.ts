@@ -51,7 +51,7 @@ function flowOperation(summary: string, request: string, parameters: object[], f
       requestBody: { required: true, content: { "application/json": { schema: ref(request) } } },
       responses: {
         "200": json(ref("FlowResponse"), "The flow ran to its end."),
-        "400": json(ref("FlowError"), "VALIDATION_ERROR, MISSING_POLICY_ID or INVALID_FLOW (docs/language.md#flow-errors)."),
+        "400": json(ref("FlowError"), "VALIDATION_ERROR, MISSING_POLICY_ID or INVALID_FLOW (docs/language.md#flow-errors); FLOW_STEPS_EXCEEDED, FLOW_NODE_RUNS_EXCEEDED or FLOW_RESPONSE_TOO_LARGE when a run exceeds a bound."),
         "404": json(ref("FlowError"), flowNotFound ? "FLOW_NOT_FOUND, or POLICY_NOT_FOUND for a node's policy." : "POLICY_NOT_FOUND for a node's policy."),
         ...commonErrors,
       },

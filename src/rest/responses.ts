@@ -3,10 +3,11 @@ import { type FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
+import { rawTraceJson } from "../modules/execution/evaluator.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
-import type { FlowExecution, NodeExecution } from "../engine/flow/index.js";
+import type { NodeExecution } from "../engine/flow/index.js";
 import { BodyError } from "./body.js";
 import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
 
@@ -15,11 +16,6 @@ interface PolicyResponseBody extends PolicyResponse {
   execution: PolicyExecutionTimings;
 }
 
-export interface FlowResponseBody {
-  result: unknown;
-  nodeResponse: { nodeId: string; nodeType: string; response: PolicyResponse; execution: NodeExecution }[];
-  execution: FlowExecution;
-}
 
 /** Which wire format a route's failures take: docs/language.md#the-response (`{code, message}`) or #flow-errors (`+ details`). */
 export type RouteFamily = "policy" | "flow";
@@ -47,14 +43,24 @@ export function validationErrorFor(error: z.ZodError): RequestValidationError {
   return new RequestValidationError(first.field, first.problem, all);
 }
 
-/** The JSON text of an answer. Only the echoed input can be too deep to serialise (the engine reads 100 levels). */
+/**
+ * The JSON text of an answer. Only the echoed input can be too deep to serialise (the engine reads 100 levels); a
+ * RangeError for any other reason (a string too long for V8) is not the client's nesting and is not reported as such.
+ */
 export function serialize(body: unknown): string {
   try {
     return JSON.stringify(body);
   } catch (error) {
-    if (error instanceof RangeError) throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
+    }
     throw error;
   }
+}
+
+/** A trace as JSON text: the worker's text when the evaluation ran in the pool, else serialised here. */
+function traceJson(response: PolicyResponse): string {
+  return rawTraceJson(response) ?? JSON.stringify(response.trace);
 }
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
@@ -85,24 +91,37 @@ export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint): st
   let rule = ruleJson.get(body.rule);
   if (rule === undefined) ruleJson.set(body.rule, (rule = JSON.stringify(body.rule)));
   return (
-    `{"result":${body.result},"trace":${JSON.stringify(body.trace)},"rule":${rule},"data":${serialize(body.data) ?? "null"}` +
+    `{"result":${body.result},"trace":${traceJson(run.response)},"rule":${rule},"data":${serialize(body.data) ?? "null"}` +
     `,"error":${JSON.stringify(body.error)},"labels":${JSON.stringify(body.labels)},"execution":${JSON.stringify(body.execution)}}`
   );
 }
 
-/** docs/language.md#flow-response. Custom nodes run nothing; they carry zero timings so every entry has the same shape. */
-export function flowResponseBody(run: FlowRun): FlowResponseBody {
+/**
+ * The JSON text of a flow answer (docs/language.md#flow-response), written node by node: traces computed in the worker pool are
+ * used as text, and the data every node echoes is serialised once. Its size was bounded while the flow ran
+ * (maxFlowResponseBytes), so this never builds an unbounded string.
+ */
+export function flowResponseJson(run: FlowRun): string {
   const { response } = run;
-  return {
-    result: response.result ?? null,
-    nodeResponse: response.nodeResponse.map((node) => ({
-      nodeId: node.nodeId,
-      nodeType: node.nodeType,
-      response: node.response,
-      execution: node.execution ?? ZERO_NODE_EXECUTION,
-    })),
-    execution: response.execution,
+  const dataTexts = new Map<unknown, string>();
+  const echo = (data: unknown): string => {
+    let text = dataTexts.get(data);
+    if (text === undefined) dataTexts.set(data, (text = serialize(data) ?? "null"));
+    return text;
   };
+  const ruleText = (rule: readonly string[]): string => {
+    let text = ruleJson.get(rule);
+    if (text === undefined) ruleJson.set(rule, (text = JSON.stringify(rule)));
+    return text;
+  };
+  const nodes = response.nodeResponse.map((node) => {
+    const r = node.response;
+    const policy =
+      `{"result":${JSON.stringify(r.result)},"trace":${traceJson(r)},"rule":${ruleText(r.rule)},"data":${echo(r.data)}` +
+      `,"error":${JSON.stringify(r.error)},"labels":${JSON.stringify(r.labels)}}`;
+    return `{"nodeId":${JSON.stringify(node.nodeId)},"nodeType":${JSON.stringify(node.nodeType)},"response":${policy},"execution":${JSON.stringify(node.execution ?? ZERO_NODE_EXECUTION)}}`;
+  });
+  return `{"result":${serialize(response.result ?? null)},"nodeResponse":[${nodes.join(",")}],"execution":${JSON.stringify(response.execution)}}`;
 }
 
 export interface ErrorResponse {

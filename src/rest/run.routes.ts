@@ -12,7 +12,7 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { flowResponseBody, policyResponseJson, restErrorFor, serialize, validationErrorFor, type RouteFamily } from "./responses.js";
+import { flowResponseJson, policyResponseJson, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
 export interface RestDependencies {
@@ -90,7 +90,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     family: "flow",
     async answer({ actor, params, req }) {
       const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
-      return { status: 200, json: serialize(flowResponseBody(outcome)) };
+      return { status: 200, json: flowResponseJson(outcome) };
     },
   });
 

@@ -149,7 +149,16 @@ export const ErrorBody = component(
 
 export const FlowErrorBody = component(
   z.strictObject({
-    code: z.enum(["VALIDATION_ERROR", "MISSING_POLICY_ID", "INVALID_FLOW", "POLICY_NOT_FOUND", "FLOW_NOT_FOUND"]),
+    code: z.enum([
+      "VALIDATION_ERROR",
+      "MISSING_POLICY_ID",
+      "INVALID_FLOW",
+      "POLICY_NOT_FOUND",
+      "FLOW_NOT_FOUND",
+      "FLOW_STEPS_EXCEEDED",
+      "FLOW_NODE_RUNS_EXCEEDED",
+      "FLOW_RESPONSE_TOO_LARGE",
+    ]),
     message: z.string(),
     details: z.record(z.string(), z.string()),
   }),

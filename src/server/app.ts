@@ -54,6 +54,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
   const metrics = new Metrics();
+  metrics.observeEvaluations(deps.services.evaluator);
   // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
   // the server; everything else goes to express.
   const { rateLimiter } = deps;

@@ -6,7 +6,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, type PolicyResponse, compilePolicy, evaluatePolicy } from "../../src/engine/index.js";
+import { DEFAULT_LIMITS, type PolicyResponse, compilePolicy, evaluateMetered, evaluatePolicy } from "../../src/engine/index.js";
+import { abuseCases } from "../../bench/support/abuse-cases.js";
 
 const NOW = new Date("2025-09-16T00:00:00Z");
 /** FUZZ_SCALE=10 runs ten times as many cases (for a longer local hunt); CI uses the default. */
@@ -475,3 +476,40 @@ describe("engine fuzz: the work budget", () => {
     );
   }, 120_000);
 });
+
+describe("engine fuzz: every construct at the request limits stays within the budget", () => {
+  const BUDGET = /^Evaluation error: (evaluation exceeded the step budget of \d+ \(maxSteps\)|the answer would exceed \d+ bytes \(maxAnswerBytes\))$/;
+  const cases = abuseCases();
+  /** Per construct: as written (at the limits), or scaled down by a random factor (the same shape, smaller). */
+  const scaled = fc.tuple(fc.constantFrom(...cases.map((_, i) => i)), fc.constantFrom(1, 2, 10, 100)).map(([i, divisor]) => {
+    const c = cases[i]!;
+    const shrink = (v: unknown): unknown => {
+      if (typeof v === "string") return v.slice(0, Math.ceil(v.length / divisor));
+      if (Array.isArray(v)) return v.slice(0, Math.ceil(v.length / divisor)).map(shrink);
+      if (v !== null && typeof v === "object") {
+        const entries = Object.entries(v);
+        return Object.fromEntries(entries.slice(0, Math.ceil(entries.length / divisor)).map(([k, x]) => [k, shrink(x)]));
+      }
+      return v;
+    };
+    return { name: `${c.name} /${divisor}`, rule: c.rule, data: shrink(c.data) };
+  });
+
+  it("answers or stops at a named bound, and the work it is charged stays within the budget", () => {
+    fc.assert(
+      fc.property(scaled, ({ name, rule, data }) => {
+        const compiled = compilePolicy(rule);
+        if (compiled.error !== null) return; // a text over the limits is refused before it runs
+        const metered = evaluateMetered(compiled, data, { now: NOW });
+        if (metered.sliced) throw new Error(`${name}: sliced without a slice`);
+        assertWellFormed(metered.response, () => name);
+        if (metered.response.error !== null) expect(metered.response.error, name).toMatch(BUDGET);
+        // Work is charged before it is done, so a charge over the budget is refused: it never goes unreported.
+        if (metered.steps > DEFAULT_LIMITS.maxSteps) expect(metered.response.error, name).toMatch(/\(maxSteps\)$/);
+        if (metered.answerBytes > DEFAULT_LIMITS.maxAnswerBytes) expect(metered.response.error, name).toMatch(/\(maxAnswerBytes\)$/);
+      }),
+      { numRuns: runs(24) },
+    );
+  }, 300_000);
+});
+

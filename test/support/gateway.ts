@@ -27,6 +27,9 @@ export async function startTestGateway(
     DATABASE_URL: db.url,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: "silent",
+    // The suite runs on machines shared by many processes, where a wall-clock deadline of 100 ms stops ordinary
+    // evaluations that wait for a core; tests of the deadline itself set their own.
+    EVALUATION_DEADLINE_MS: "5000",
     ...overrides,
   });
   const gateway = await startGateway(config, createLogger(config.LOG_LEVEL));

@@ -4,7 +4,13 @@ export type FlowErrorCode =
   | "MISSING_POLICY_ID"
   | "INVALID_FLOW"
   | "POLICY_NOT_FOUND"
-  | "FLOW_NOT_FOUND";
+  | "FLOW_NOT_FOUND"
+  /** The flow's policies together needed more than `maxFlowSteps` of evaluation work. */
+  | "FLOW_STEPS_EXCEEDED"
+  /** The run reached more than `maxFlowNodeRuns` nodes. */
+  | "FLOW_NODE_RUNS_EXCEEDED"
+  /** The answer would be larger than `maxFlowResponseBytes`. */
+  | "FLOW_RESPONSE_TOO_LARGE";
 
 export class FlowError extends Error {
   override readonly name = "FlowError";

@@ -2,7 +2,7 @@
 export { FlowError, flowNotFoundError, invalidJsonBodyError, invalidYamlError } from "./errors.js";
 export type { FlowErrorCode } from "./errors.js";
 export { parseFlow, YAML_LIMITS } from "./parse.js";
-export { flowPolicyIds, runFlow } from "./run.js";
+export { FLOW_RUN_LIMITS, flowPolicyIds, runFlow, type FlowRunLimits } from "./run.js";
 export { FLOW_LIMITS, validateFlowDefinition } from "./validate.js";
 export type {
   CustomFlowNode,
@@ -12,6 +12,7 @@ export type {
   FlowNode,
   FlowResponse,
   JsonValue,
+  NodeBudget,
   NodeExecution,
   NodeResponse,
   PolicyFlowNode,

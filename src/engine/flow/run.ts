@@ -1,5 +1,6 @@
 /** Runs a validated flow exactly as docs/language.md#flow-execution. */
 import type { PolicyResponse } from "../api.js";
+import { DEFAULT_LIMITS, checkData } from "../limits.js";
 import { FlowError } from "./errors.js";
 import type { FlowDefinition, FlowNode, FlowResponse, NodeResponse, PolicyFlowNode, PolicyRunner } from "./types.js";
 
@@ -16,12 +17,58 @@ export function flowPolicyIds(def: FlowDefinition): { nodeId: string; policyId: 
   return out;
 }
 
+/**
+ * Bounds on one run of a flow as a whole (README of the engine, "Bounded flows"): its policies' evaluation work
+ * together, the nodes it reaches, and the size of its answer, which is checked before each node's response joins it.
+ */
+export const FLOW_RUN_LIMITS = Object.freeze({
+  /** Evaluation steps of all policy nodes together: twice one policy's budget (about 100 ms of work). */
+  maxFlowSteps: 2 * DEFAULT_LIMITS.maxSteps,
+  /** Start, policy and custom nodes reached by one run (branches not taken do not count). */
+  maxFlowNodeRuns: 500,
+  /** Estimated JSON bytes of the answer: every node response echoes the data, its rule lines and its trace. */
+  maxFlowResponseBytes: DEFAULT_LIMITS.maxAnswerBytes,
+});
+
+export type FlowRunLimits = typeof FLOW_RUN_LIMITS;
+
 interface RunState {
   data: unknown;
+  /** Estimated JSON bytes of `data`, which every node response echoes. */
+  dataBytes: number;
   runPolicy: PolicyRunner;
   responses: NodeResponse[];
   databaseNs: bigint;
   engineNs: bigint;
+  limits: FlowRunLimits;
+  steps: number;
+  answerBytes: number;
+  nodeRuns: number;
+}
+
+/** Bytes of a node entry around its response (ids, type, timings). */
+const NODE_ENTRY_BYTES = 160;
+
+function countNodeRun(node: FlowNode, state: RunState): void {
+  if (++state.nodeRuns > state.limits.maxFlowNodeRuns) {
+    throw new FlowError(
+      "FLOW_NODE_RUNS_EXCEEDED",
+      `flow reached more than ${state.limits.maxFlowNodeRuns} nodes in one run (maxFlowNodeRuns) at node '${node.id}'`,
+      { nodeId: node.id, limit: "maxFlowNodeRuns" },
+    );
+  }
+}
+
+/** Counts a node response into the answer; over the bound the flow stops before the response is kept. */
+function addResponseBytes(node: FlowNode, bytes: number, state: RunState): void {
+  state.answerBytes += bytes + NODE_ENTRY_BYTES;
+  if (state.answerBytes > state.limits.maxFlowResponseBytes) {
+    throw new FlowError(
+      "FLOW_RESPONSE_TOO_LARGE",
+      `flow answer would exceed ${state.limits.maxFlowResponseBytes} bytes (maxFlowResponseBytes) at node '${node.id}'`,
+      { nodeId: node.id, limit: "maxFlowResponseBytes" },
+    );
+  }
 }
 
 /** The stored policy's response with exactly the response fields (docs/language.md#the-response) in their order, and never its own `execution`. */
@@ -58,10 +105,27 @@ async function execPolicy(node: PolicyFlowNode, state: RunState): Promise<unknow
   if (node.policyId === "") {
     throw new FlowError("MISSING_POLICY_ID", `node '${node.id}' (${node.type}) has no policyId`, { nodeId: node.id });
   }
-  const ran = await state.runPolicy(node.policyId, state.data);
+  countNodeRun(node, state);
+  const remainingSteps = state.limits.maxFlowSteps - state.steps;
+  const remainingBytes = state.limits.maxFlowResponseBytes - state.answerBytes;
+  const ran = await state.runPolicy(node.policyId, state.data, {
+    // One step more than remains, so that running out is seen (steps > remaining) rather than reported as the
+    // policy's own budget error.
+    maxSteps: Math.min(DEFAULT_LIMITS.maxSteps, remainingSteps + 1),
+    maxAnswerBytes: Math.min(DEFAULT_LIMITS.maxAnswerBytes, remainingBytes + 1),
+  });
   if (ran === null) {
     throw new FlowError("POLICY_NOT_FOUND", `policy not found: ${node.policyId}`, { policyId: node.policyId });
   }
+  state.steps += ran.steps ?? 0;
+  if (state.steps > state.limits.maxFlowSteps) {
+    throw new FlowError(
+      "FLOW_STEPS_EXCEEDED",
+      `flow exceeded its evaluation budget of ${state.limits.maxFlowSteps} steps (maxFlowSteps) at node '${node.id}'`,
+      { nodeId: node.id, limit: "maxFlowSteps" },
+    );
+  }
+  addResponseBytes(node, ran.answerBytes ?? state.dataBytes, state);
   state.databaseNs += ran.databaseNs;
   state.engineNs += ran.engineNs;
   state.responses.push({
@@ -87,6 +151,8 @@ async function exec(node: FlowNode, state: RunState): Promise<unknown> {
     case "return":
       return node.returnValue ?? null;
     case "custom":
+      countNodeRun(node, state);
+      addResponseBytes(node, state.dataBytes + 2 * node.outcome.length + 160, state);
       state.responses.push({ nodeId: node.id, nodeType: "custom", response: customResponse(node.outcome, state.data) });
       return runChildren([...node.onTrue, ...node.onFalse], node.outcome, state);
     default: {
@@ -96,18 +162,37 @@ async function exec(node: FlowNode, state: RunState): Promise<unknown> {
   }
 }
 
-export async function runFlow(def: FlowDefinition, data: unknown, runPolicy: PolicyRunner): Promise<FlowResponse> {
+export async function runFlow(
+  def: FlowDefinition,
+  data: unknown,
+  runPolicy: PolicyRunner,
+  limits: FlowRunLimits = FLOW_RUN_LIMITS,
+): Promise<FlowResponse> {
   const started = process.hrtime.bigint();
-  const state: RunState = { data, runPolicy, responses: [], databaseNs: 0n, engineNs: 0n };
+  // Data the engine refuses (too large, too deep) is reported by each node's policy; the echo is bounded anyway.
+  const measured = checkData(data, DEFAULT_LIMITS);
+  const dataBytes = typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes;
+  const state: RunState = {
+    data,
+    dataBytes,
+    runPolicy,
+    responses: [],
+    databaseNs: 0n,
+    engineNs: 0n,
+    limits,
+    steps: 0,
+    answerBytes: 0,
+    nodeRuns: 0,
+  };
   let result: unknown = null;
   for (const node of def.flow.start) {
     // The last start node decides, even when it yields null.
     result = await exec(node, state);
   }
   const elapsed = process.hrtime.bigint() - started;
-  const measured = state.databaseNs + state.engineNs;
+  const spent = state.databaseNs + state.engineNs;
   // Orchestration is what the flow took beyond its policies; runner-reported times cannot make it negative.
-  const orchestrator = elapsed > measured ? elapsed - measured : 0n;
+  const orchestrator = elapsed > spent ? elapsed - spent : 0n;
   return {
     result,
     nodeResponse: state.responses,
@@ -115,7 +200,7 @@ export async function runFlow(def: FlowDefinition, data: unknown, runPolicy: Pol
       orchestrator: orchestrator.toString(),
       database: state.databaseNs.toString(),
       engine: state.engineNs.toString(),
-      total: (orchestrator + measured).toString(),
+      total: (orchestrator + spent).toString(),
     },
   };
 }

@@ -76,11 +76,20 @@ export interface FlowResponse {
   execution: FlowExecution;
 }
 
+/** What one node may still spend: the flow's remaining work and answer allowance (README, "Bounded flows"). */
+export interface NodeBudget {
+  maxSteps: number;
+  maxAnswerBytes: number;
+}
+
 /**
- * Runs one stored policy for a flow node. Resolving `policyId` (base id ⇒ latest published version, else the
- * draft; or an exact version id) is the caller's business. `null` means no stored policy matches.
+ * Runs one stored policy for a flow node within `budget`. Resolving `policyId` (base id ⇒ latest published
+ * version, else the draft; or an exact version id) is the caller's business. `null` means no stored policy matches.
+ * `steps` and `answerBytes` are what the evaluation used (engine `evaluateMetered`); a runner that does not know
+ * them leaves them out (no work counted; the answer counted as the echoed data).
  */
 export type PolicyRunner = (
   policyId: string,
   data: unknown,
-) => Promise<{ response: PolicyResponse; databaseNs: bigint; engineNs: bigint } | null>;
+  budget: NodeBudget,
+) => Promise<{ response: PolicyResponse; databaseNs: bigint; engineNs: bigint; steps?: number; answerBytes?: number } | null>;

@@ -30,8 +30,8 @@ export class ExecutionResolver {
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs an unsaved rule text." })
-  runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(ctx.services.execution.runRule(actorOf(ctx), rule, data));
+  async runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
+    return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data));
   }
 
   @Mutation(() => [PolicyRunResult], { description: "Runs many inputs against the base's runnable record." })

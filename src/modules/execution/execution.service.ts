@@ -1,4 +1,4 @@
-import { compilePolicy, evaluatePolicy, type CompiledPolicy, type PolicyResponse } from "../../engine/index.js";
+import { compilePolicy, type CompiledPolicy } from "../../engine/index.js";
 import { FlowError, parseFlow, runFlow, type FlowDefinition, type PolicyRunner } from "../../engine/flow/index.js";
 import { Action } from "../../authorization/actions.js";
 import { requireAction } from "../../authorization/authorize.js";
@@ -6,10 +6,15 @@ import { exists } from "../../authorization/resource-access.js";
 import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
 import type { TenantActor } from "../../identity/actor.js";
 import type { ExecutionAuditSink } from "./execution-audit-sink.js";
+import type { Evaluated, EvaluationLimits, Evaluator } from "./evaluator.js";
 import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
 
 export const MAX_BATCH_INPUTS = 1_000;
+/** Unsaved rule texts longer than this are compiled in the worker pool (a few ms of parsing at most in line). */
+const INLINE_COMPILE_MAX_CHARS = 16_384;
+/** `matches pattern` / `matches regex` (docs/language.md): a cheap over-approximation, false positives only cost latency. */
+const MAY_HAVE_PATTERNS = /pattern|regex/i;
 
 export type RunTarget = { by: "base"; id: string } | { by: "record"; id: string };
 
@@ -40,6 +45,7 @@ export class ExecutionService {
   constructor(
     private readonly runnables: RunnableCache,
     private readonly audit: ExecutionAuditSink,
+    private readonly evaluator: Evaluator,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -49,7 +55,7 @@ export class ExecutionService {
     requireDataObject(data);
     const runnable = await this.resolve(actor, target, "POLICY");
     const loadedAt = process.hrtime.bigint();
-    const { response, engineNs } = this.evaluate(runnable.compiled!, data);
+    const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error }));
     const databaseNs = loadedAt - started;
     return {
@@ -59,12 +65,19 @@ export class ExecutionService {
     };
   }
 
-  /** An unsaved rule text: nothing stored, nothing audited. */
-  runRule(actor: TenantActor, text: string, data: unknown): PolicyRun {
+  /**
+   * An unsaved rule text: nothing stored, nothing audited. A long text, or one with patterns, is compiled in the
+   * worker pool: parsing 100,000 characters, or compiling a large pattern's automaton (tens of ms each), would
+   * hold the event loop longer than any evaluation may.
+   */
+  async runRule(actor: TenantActor, text: string, data: unknown): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    const { response, engineNs } = this.evaluate(compilePolicy(text), data);
+    const { response, engineNs } =
+      text.length > INLINE_COMPILE_MAX_CHARS || MAY_HAVE_PATTERNS.test(text)
+        ? await this.evaluator.evaluateText(actor.tenantId, text, data, this.now())
+        : await this.evaluate(actor, compilePolicy(text), data);
     return { response, record: null, timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
   }
 
@@ -74,11 +87,12 @@ export class ExecutionService {
     if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
     for (const [index, data] of inputs.entries()) requireDataObject(data, `inputs[${index}]`);
     const runnable = await this.resolve(actor, target, "POLICY");
-    const runs = inputs.map((data) => {
+    const runs: PolicyRun[] = [];
+    for (const data of inputs) {
       const started = process.hrtime.bigint();
-      const { response, engineNs } = this.evaluate(runnable.compiled!, data);
-      return { response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
-    });
+      const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data);
+      runs.push({ response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } });
+    }
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length }));
     return runs;
   }
@@ -108,7 +122,7 @@ export class ExecutionService {
     const outcomes: StoredTestOutcome[] = [];
     for (const test of tests) {
       if (runnable.kind === "POLICY") {
-        const { response } = this.evaluate(runnable.compiled!, test.data);
+        const { response } = await this.evaluate(actor, runnable.compiled!, test.data);
         outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
       } else {
         try {
@@ -124,21 +138,20 @@ export class ExecutionService {
     return outcomes;
   }
 
-  private evaluate(compiled: CompiledPolicy, data: unknown): { response: PolicyResponse; engineNs: bigint } {
-    const started = process.hrtime.bigint();
-    const response = evaluatePolicy(compiled, data, { now: this.now() });
-    return { response, engineNs: process.hrtime.bigint() - started };
+  /** In line when cheap, else in the worker pool, fairly between tenants (evaluator.ts). */
+  private evaluate(actor: TenantActor, compiled: CompiledPolicy, data: unknown, limits?: EvaluationLimits): Promise<Evaluated> {
+    return this.evaluator.evaluate(actor.tenantId, compiled, data, this.now(), limits);
   }
 
   private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, lookup = this.runnables.forOneOperation()) {
     // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
-    const runNode: PolicyRunner = async (policyId, nodeData) => {
+    const runNode: PolicyRunner = async (policyId, nodeData, budget) => {
       const started = process.hrtime.bigint();
       const runnable = await lookup.byAnyId(policyId);
       if (!exists(actor, runnable) || runnable.kind !== "POLICY") return null;
       const databaseNs = process.hrtime.bigint() - started;
-      const { response, engineNs } = this.evaluate(runnable.compiled!, nodeData);
-      return { response, databaseNs, engineNs };
+      const { response, engineNs, steps, answerBytes } = await this.evaluate(actor, runnable.compiled!, nodeData, budget);
+      return { response, databaseNs, engineNs, steps, answerBytes };
     };
     try {
       return await runFlow(definition, data, runNode);

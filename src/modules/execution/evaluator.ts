@@ -1,0 +1,208 @@
+/**
+ * Where policy evaluations run, so that no request can stall the gateway for everyone (issue #11).
+ *
+ * Every evaluation first runs in line with a small slice of its budget (SLICE_STEPS steps, SLICE_ANSWER_BYTES of
+ * answer): ordinary policies finish there in microseconds. One that uses up its slice gives up without an answer
+ * and runs again, from the start, in a pool of worker threads with its whole budget and a deadline. Evaluation is
+ * pure and `now` is fixed before the first attempt, so the second run gives the answer the first would have given.
+ *
+ * The pool is shared fairly between tenants: each tenant has its own queue, and a free worker takes the next job of
+ * the tenant after the one it served last (round robin), so one tenant's expensive requests delay another tenant's
+ * by at most one evaluation per worker. A tenant with MAX_QUEUED_PER_TENANT jobs waiting is refused (429) rather
+ * than queued without bound. Nothing here is shared between processes: each process protects its own event loop.
+ */
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import {
+  evaluateMetered,
+  splitRuleLines,
+  type CompiledPolicy,
+  type PolicyResponse,
+  type RuleSetTrace,
+} from "../../engine/index.js";
+import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
+import type { EvaluationOutcome, EvaluationTask } from "./evaluation-worker.js";
+
+/** Steps an evaluation may take in line: about 1 ms at the engine's calibrated cost (src/engine/costs.ts). */
+export const SLICE_STEPS = 20_000;
+/** Answer bytes an evaluation may build in line: serialising more would block the event loop noticeably. */
+export const SLICE_ANSWER_BYTES = 256 * 1024;
+const MAX_QUEUED_PER_TENANT = 64;
+/** The setting named by the deadline error. */
+export const DEADLINE_SETTING = "EVALUATION_DEADLINE_MS";
+
+export interface EvaluatorOptions {
+  /** Worker threads; default: all cores but one (at least one), so the event loop keeps a core. */
+  workers?: number;
+  /** Per-evaluation deadline, checked cooperatively by the engine (EVALUATION_DEADLINE_MS). */
+  deadlineMs?: number;
+}
+
+export interface Evaluated {
+  response: PolicyResponse;
+  engineNs: bigint;
+  steps: number;
+  answerBytes: number;
+}
+
+export interface EvaluationLimits {
+  maxSteps?: number;
+  maxAnswerBytes?: number;
+}
+
+interface Job {
+  task: EvaluationTask;
+  resolve(outcome: EvaluationOutcome): void;
+  reject(error: unknown): void;
+}
+
+// Answers computed by a worker keep their trace as JSON text; the REST shim writes it as it is (rawTraceJson).
+const rawTraces = new WeakMap<PolicyResponse, string>();
+
+/** The trace of `response` as JSON text when a worker produced it, so it need not be parsed and serialised again. */
+export function rawTraceJson(response: PolicyResponse): string | undefined {
+  return rawTraces.get(response);
+}
+
+function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown): PolicyResponse {
+  let trace: RuleSetTrace | null | undefined;
+  const response: PolicyResponse = {
+    result: outcome.result,
+    // Parsed on first use only (GraphQL); the REST shim uses the text.
+    get trace(): RuleSetTrace | null {
+      return (trace ??= JSON.parse(outcome.traceJson) as RuleSetTrace | null);
+    },
+    rule: lines,
+    data,
+    error: outcome.error,
+    labels: outcome.labels,
+  };
+  rawTraces.set(response, outcome.traceJson);
+  return response;
+}
+
+export class Evaluator {
+  private readonly pool: Piscina<EvaluationTask, EvaluationOutcome>;
+  private readonly workers: number;
+  readonly deadlineMs: number;
+  /** Waiting jobs by tenant; the Map's order is the round-robin order (a served tenant moves to the back). */
+  private readonly queues = new Map<string, Job[]>();
+  private running = 0;
+  /** Seconds spent evaluating, by tenant, since the process started (exported by /metrics). */
+  readonly secondsByTenant = new Map<string, number>();
+
+  constructor(options: EvaluatorOptions = {}) {
+    this.workers = options.workers ?? Math.max(1, availableParallelism() - 1);
+    this.deadlineMs = options.deadlineMs ?? 100;
+    this.pool = new Piscina({
+      filename: new URL("./evaluation-worker.mjs", import.meta.url).href,
+      // Started on the first expensive evaluation, not with the process: most processes (and tests) never need one.
+      minThreads: 0,
+      maxThreads: this.workers,
+      // Workers start clean and register TypeScript support themselves (evaluation-worker.mjs).
+      execArgv: [],
+      // Lower priority than the event loop's thread: on a busy machine the OS serves requests first.
+      niceIncrement: 5,
+      idleTimeout: 300_000,
+    });
+  }
+
+  /** Evaluates `compiled` for `tenantId`: in line when cheap, else in the pool (see the file comment). */
+  async evaluate(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits = {}): Promise<Evaluated> {
+    const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
+    const started = process.hrtime.bigint();
+    const inline = evaluateMetered(compiled, data, {
+      now,
+      ...limits,
+      deadline,
+      sliceSteps: SLICE_STEPS,
+      sliceAnswerBytes: SLICE_ANSWER_BYTES,
+    });
+    const inlineNs = process.hrtime.bigint() - started;
+    if (!inline.sliced) {
+      this.account(tenantId, inlineNs);
+      return { response: inline.response, engineNs: inlineNs, steps: inline.steps, answerBytes: inline.answerBytes };
+    }
+    const task: EvaluationTask = { text: compiled.text, data, nowMs: now.getTime(), ...limits, deadline };
+    const outcome = await this.enqueue(tenantId, task);
+    const engineNs = inlineNs + BigInt(outcome.engineNs);
+    this.account(tenantId, engineNs);
+    return { response: fromWorker(outcome, compiled.lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+  }
+
+  /**
+   * Evaluates a policy text that has not been compiled here: in the pool, where it is compiled too. For large
+   * unsaved texts (`runRule`), whose parsing alone would hold the event loop for a noticeable time.
+   */
+  async evaluateText(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
+    const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
+    const outcome = await this.enqueue(tenantId, { text, data, nowMs: now.getTime(), deadline });
+    const engineNs = BigInt(outcome.engineNs);
+    this.account(tenantId, engineNs);
+    return { response: fromWorker(outcome, splitRuleLines(text), data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  private account(tenantId: string, ns: bigint): void {
+    this.secondsByTenant.set(tenantId, (this.secondsByTenant.get(tenantId) ?? 0) + Number(ns) / 1e9);
+  }
+
+  private enqueue(tenantId: string, task: EvaluationTask): Promise<EvaluationOutcome> {
+    let queue = this.queues.get(tenantId);
+    if (queue === undefined) this.queues.set(tenantId, (queue = []));
+    if (queue.length >= MAX_QUEUED_PER_TENANT) {
+      return Promise.reject(
+        new DomainError(DomainErrorCode.RateLimited, "Too many expensive evaluations of this tenant are waiting; retry shortly", {
+          retryAfterSeconds: 1,
+        }),
+      );
+    }
+    const waiting = queue;
+    const done = new Promise<EvaluationOutcome>((resolve, reject) => waiting.push({ task, resolve, reject }));
+    this.dispatch();
+    return done;
+  }
+
+  /** Hands waiting jobs to free workers, one tenant after another. */
+  private dispatch(): void {
+    while (this.running < this.workers) {
+      const next = this.queues.entries().next();
+      if (next.done) return;
+      const [tenantId, queue] = next.value;
+      const job = queue.shift() as Job;
+      this.queues.delete(tenantId);
+      if (queue.length > 0) this.queues.set(tenantId, queue); // to the back of the round
+      this.running++;
+      this.run(job).finally(() => {
+        this.running--;
+        this.dispatch();
+      });
+    }
+  }
+
+  private async run(job: Job): Promise<void> {
+    // The engine stops itself at the deadline; terminating the worker is the last resort if it somehow does not.
+    const signal = AbortSignal.timeout(Math.max(1_000, this.deadlineMs * 10));
+    try {
+      job.resolve(await this.pool.run(job.task, { signal }));
+    } catch (error) {
+      if (signal.aborted) job.resolve(deadlineOutcome(this.deadlineMs, job.task));
+      else job.reject(error);
+    }
+  }
+}
+
+function deadlineOutcome(deadlineMs: number, task: EvaluationTask): EvaluationOutcome {
+  return {
+    result: false,
+    error: `Evaluation error: evaluation exceeded its deadline of ${deadlineMs} ms (${task.deadline.setting})`,
+    traceJson: JSON.stringify({ execution: [] }),
+    labels: null,
+    steps: 0,
+    answerBytes: 0,
+    engineNs: deadlineMs * 10 * 1e6,
+  };
+}
