@@ -11,6 +11,7 @@ import { buildBareSchema, buildSchema } from "./server/schema.js";
 import { createHttpApp } from "./server/app.js";
 import { startGrpcServer, type GrpcServer } from "./grpc/server.js";
 import { RateLimiter } from "./http/rate-limit.js";
+import { attachGraphQLWebSocket } from "./server/graphql-ws.js";
 import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
 import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
@@ -58,16 +59,19 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     : createAuthenticator(database, createTokenVerifier(tokenSettings));
   // One allowance per key or user, whichever transport it calls through.
   const rateLimiter = new RateLimiter(database);
+  await services.live.start();
+  const schema = options.benchmark?.withoutShield ? buildBareSchema() : buildSchema();
   const { server, apollo } = await createHttpApp({
     config,
     logger,
     database,
-    schema: options.benchmark?.withoutShield ? buildBareSchema() : buildSchema(),
+    schema,
     services,
     authenticator,
     rateLimiter,
     expectedMigrations,
   });
+  const subscriptions = attachGraphQLWebSocket({ server, schema, services, authenticator, logger });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.PORT, config.HOST, resolve);
@@ -86,10 +90,12 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     tokenSettings,
     close: () =>
       (closing ??= (async () => {
+        await subscriptions.close(); // open WebSockets would keep the HTTP server from closing
         await Promise.all([
           apollo.stop(), // drains in-flight requests, then closes the HTTP server
           grpc?.close(config.SHUTDOWN_GRACE_MS),
         ]);
+        await services.live.stop();
         await services.runnables.stop();
         await services.executionAudit.close();
         await services.evaluator.close();

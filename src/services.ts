@@ -10,6 +10,7 @@ import { ViewerService } from "./modules/viewer/viewer.service.js";
 import { ExecutionService } from "./modules/execution/execution.service.js";
 import { Evaluator, type EvaluatorOptions } from "./modules/execution/evaluator.js";
 import { RunnableCache } from "./modules/execution/runnable-cache.js";
+import { LiveService } from "./modules/live/live.service.js";
 import { LifecycleService } from "./modules/resources/lifecycle.service.js";
 import { createStores, type Stores } from "./stores/index.js";
 
@@ -32,6 +33,8 @@ export interface Services {
   execution: ExecutionService;
   /** Runs evaluations in line or in the worker pool, fairly between tenants; `close()` stops the pool. */
   evaluator: Evaluator;
+  /** Live subscriptions fed by the audit log; `start()` listens for its announcements. */
+  live: LiveService;
 }
 
 export function createServices(
@@ -42,6 +45,7 @@ export function createServices(
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
   const evaluator = new Evaluator(evaluation);
+  const lifecycle = new LifecycleService(database, stores.bases);
   return {
     stores,
     system: new SystemService(stores.system),
@@ -52,9 +56,10 @@ export function createServices(
     groups: new GroupService(database, stores.groups, stores.bases),
     audit: new AuditService(stores.audit),
     executionAudit,
-    lifecycle: new LifecycleService(database, stores.bases),
+    lifecycle,
     runnables,
     execution: new ExecutionService(runnables, executionAudit, evaluator),
     evaluator,
+    live: new LiveService(database, lifecycle),
   };
 }

@@ -30,4 +30,5 @@ export function can(action: Action): IRule {
 export interface ModulePermissions {
   Query?: Record<string, ShieldRule>;
   Mutation?: Record<string, ShieldRule>;
+  Subscription?: Record<string, ShieldRule>;
 }

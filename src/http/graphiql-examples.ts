@@ -80,6 +80,13 @@ query AuditLog {
 }
 `;
 
+const WATCH_BASE = `# Live updates over WebSocket (graphql-ws on the same port; the credential goes in connectionParams): run this, then
+# change the policy (another tab, browser or gateway process). Each change arrives as it commits. Stop it with ■.
+subscription WatchPolicy($baseId: ID!) {
+  baseChanged(baseId: $baseId) { change version recordId occurredAt }
+}
+`;
+
 const WHO_AM_I = `# Who the Headers tab makes you: your tenant, roles, or API-key scopes.
 query Me {
   viewer {
@@ -115,9 +122,10 @@ export function exampleTabs(ids: ExampleIds | null, today = new Date()): Example
       variables: json({ draftId: ids?.pendingDraftId ?? "<a draft ID from the ListPolicies tab>", expectedRevision: ids?.pendingDraftRevision ?? null }),
     },
     { query: AUDIT_LOG, variables: "{}" },
+    { query: WATCH_BASE, variables: json({ baseId: ids?.drivingLicenceId ?? missing }) },
     { query: WHO_AM_I, variables: "{}" },
   ];
 }
 
 /** Operation names of the example tabs, in order (the browser test looks for them). */
-export const EXAMPLE_OPERATION_NAMES = ["ListPolicies", "RunDrivingLicence", "PublishCreditScoreDraft", "AuditLog", "Me"] as const;
+export const EXAMPLE_OPERATION_NAMES = ["ListPolicies", "RunDrivingLicence", "PublishCreditScoreDraft", "AuditLog", "WatchPolicy", "Me"] as const;

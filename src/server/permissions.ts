@@ -8,14 +8,15 @@ import { identityPermissions } from "../modules/identity/identity.permissions.js
 import { systemPermissions } from "../modules/system/system.permissions.js";
 import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
 import { executionPermissions } from "../modules/execution/execution.permissions.js";
+import { livePermissions } from "../modules/live/live.permissions.js";
 import { languagePermissions } from "../modules/language/language.permissions.js";
 import { resourcePermissions } from "../modules/resources/resource.permissions.js";
 import type { ModulePermissions } from "../graphql/shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions];
 
-const ROOT_TYPES = ["Query", "Mutation"] as const;
+const ROOT_TYPES = ["Query", "Mutation", "Subscription"] as const;
 
 /**
  * Shield with deny as the fallback for root fields. Fields of ordinary object types are reachable only

@@ -6,9 +6,10 @@ import { IdentityResolver } from "../modules/identity/identity.resolver.js";
 import { SystemResolver } from "../modules/system/system.resolver.js";
 import { ViewerResolver } from "../modules/viewer/viewer.resolver.js";
 import { ExecutionResolver } from "../modules/execution/execution.resolver.js";
+import { LiveResolver } from "../modules/live/live.resolver.js";
 import { LanguageResolver } from "../modules/language/language.resolver.js";
 import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/base.resolver.js";
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
 
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver];

@@ -210,3 +210,29 @@ export class AuditStore {
     return beyond?.sequence ?? null;
   }
 }
+
+/** What a live feed reads after the last event it delivered (src/modules/live). */
+export interface AuditEventsAfter {
+  /** Only events about these bases, plus `alwaysActions`; null: every event. */
+  baseIds: readonly string[] | null;
+  /** Actions read whatever their base (identity changes that may end a subscriber's access). */
+  alwaysActions: readonly AuditEvent["action"][];
+}
+
+/** Up to `limit` events after `sequence`, oldest first, narrowed as `filter` says. */
+export function auditEventsAfter(database: Database, tenantId: string, sequence: bigint, filter: AuditEventsAfter, limit: number): Promise<AuditEvent[]> {
+  const narrowed: Prisma.AuditEventWhereInput | null = filter.baseIds
+    ? { OR: [{ baseId: { in: [...filter.baseIds] }, action: { not: "EXECUTED" } }, { action: { in: [...filter.alwaysActions] } }] }
+    : null;
+  return database.prisma.auditEvent.findMany({
+    where: { tenantId, sequence: { gt: sequence }, ...(narrowed ?? {}) },
+    orderBy: { sequence: "asc" },
+    take: limit,
+  });
+}
+
+/** The tenant's last audit sequence now (0 before its first event). */
+export async function lastAuditSequence(database: Database, tenantId: string): Promise<bigint> {
+  const head = await database.prisma.auditChainHead.findUnique({ where: { tenantId }, select: { lastSequence: true } });
+  return head?.lastSequence ?? 0n;
+}

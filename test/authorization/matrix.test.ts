@@ -13,6 +13,7 @@ import type { ApiKeyScope, Role } from "../../src/generated/prisma/enums.js";
 import { issueApiKey } from "../../src/identity/api-key-format.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
@@ -356,6 +357,7 @@ beforeAll(async () => {
     callers.push({ name: `key:${scope}`, kind: "apiKey", perms: new Set(ROLE_PERMS[SCOPE_ROLE[scope]]), headers: { "x-api-key": key } });
   }
   defineCases();
+  defineSubscriptionCases();
   await insertPending();
   const started = Date.now();
 
@@ -402,4 +404,66 @@ describe("authorization matrix", () => {
       expect(wrong).toEqual([]);
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Subscriptions (graphql-ws on the same port): the same callers and contexts. A case is ALLOW once the
+// gateway holds the subscription, else the code of the error it answered with. Run one at a time, since
+// "holds the subscription" is read from the gateway's count of subscriptions.
+interface SubscriptionCase {
+  op: string;
+  label: string;
+  caller: Caller;
+  query: string;
+  variables: () => Record<string, unknown>;
+  expected: Outcome;
+}
+const subscriptionCases: SubscriptionCase[] = [];
+
+function defineSubscriptionCases(): void {
+  const addSub = (op: string, label: string, caller: Caller, query: string, variables: () => Record<string, unknown>, expected: Outcome) =>
+    subscriptionCases.push({ op, label: `${op} as ${caller.name} ${label}`.trim(), caller, query, variables, expected });
+  for (const caller of callers) {
+    addSub("auditEvents", "(subscription)", caller, `subscription { auditEvents { sequence } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
+    for (const ctx of baseContexts(caller)) {
+      const base = newBase(specFor(caller, ctx, "POLICY"));
+      addSub("baseChanged", ctxLabel(ctx), caller, `subscription ($id: ID!) { baseChanged(baseId: $id) { change } }`, () => ({ id: base.baseId }), baseGate(caller, "read", ctx) ?? "ALLOW");
+    }
+  }
+}
+
+async function subscriptionOutcome(c: SubscriptionCase): Promise<string> {
+  const connection = subscriptionClient(gateway.url, c.caller.headers);
+  const before = gateway.services.live.subscriberCount();
+  const subscription = subscribe(connection.client, c.query, c.variables());
+  let held = false;
+  const registered = (async () => {
+    while (!held && gateway.services.live.subscriberCount() === before) await new Promise((resolve) => setTimeout(resolve, 5));
+    return "ALLOW";
+  })();
+  const answered = subscription.next().then((message) => (message.errors ?? []).map((e) => e.extensions?.code ?? e.message).join(",") || "NO ERROR");
+  const outcome = await Promise.race([registered, answered]);
+  held = true;
+  subscription.unsubscribe();
+  connection.dispose();
+  while (gateway.services.live.subscriberCount() > before) await new Promise((resolve) => setTimeout(resolve, 5));
+  return outcome;
+}
+
+describe("authorization matrix: subscriptions", () => {
+  it("covers every subscription field of the schema", async () => {
+    const response = await graphql(gateway.url, `{ __schema { subscriptionType { fields { name } } } }`);
+    const fields = response.data.__schema.subscriptionType.fields.map((f: { name: string }) => f.name);
+    expect(fields.filter((f: string) => !subscriptionCases.some((c) => c.op === f)).sort()).toEqual([]);
+  });
+
+  it("allows and refuses subscriptions exactly as the rules say", async () => {
+    const wrong: string[] = [];
+    for (const c of subscriptionCases) {
+      const actual = await subscriptionOutcome(c);
+      if (actual !== c.expected) wrong.push(`${c.label}: expected ${c.expected}, got ${actual}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(subscriptionCases.length).toBeGreaterThan(80);
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { conflict, notFound } from "../../src/errors/domain-error.js";
 import { createErrorFormatter } from "../../src/graphql/format-error.js";
 import { permissionsFor } from "../../src/server/permissions.js";
 import { resolvers } from "../../src/server/resolvers.js";
+import { NO_PUBSUB } from "../../src/server/schema.js";
 import type { TenantActor } from "../../src/identity/actor.js";
 
 /** Root fields no module lists: the shield must deny them (fallbackRule deny), whoever asks. */
@@ -25,7 +26,7 @@ class UnlistedResolver {
   }
 }
 
-const schema: GraphQLSchema = buildSchemaSync({ resolvers: [...resolvers, UnlistedResolver], validate: { forbidUnknownValues: false } });
+const schema: GraphQLSchema = buildSchemaSync({ resolvers: [...resolvers, UnlistedResolver], validate: { forbidUnknownValues: false }, pubSub: NO_PUBSUB });
 
 const admin: TenantActor = { kind: "user", tenantId: "t", userId: "u", roles: ["ADMIN", "AUDITOR"] };
 const format = createErrorFormatter(() => {});
@@ -69,7 +70,7 @@ describe("the shield", () => {
   });
 
   it("knows a rule for every root field of the real schema", () => {
-    const real = buildSchemaSync({ resolvers, validate: { forbidUnknownValues: false } });
+    const real = buildSchemaSync({ resolvers, validate: { forbidUnknownValues: false }, pubSub: NO_PUBSUB });
     // permissionsFor throws on duplicates; every root field must be listed by exactly one module.
     expect(() => permissionsFor(real)).not.toThrow();
   });

@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
 const DATA = { Person: { age: 30 } };
@@ -304,18 +305,58 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
   expect(Number(misattributed[0]!.n)).toBe(0);
 }
 
+/** Each tenant's admin follows its audit log over graphql-ws while the commands run. */
+async function openLiveStreams(models: [TenantModel, TenantModel]) {
+  const before = gateway.services.live.subscriberCount();
+  const streams = models.map((m) => {
+    const connection = subscriptionClient(gateway.url, m.admin);
+    return { connection, events: subscribe(connection.client, `subscription { auditEvents { sequence baseId groupId actorId } }`) };
+  });
+  while (gateway.services.live.subscriberCount() < before + 2) await new Promise((resolve) => setTimeout(resolve, 10));
+  return streams;
+}
+
+/**
+ * Each admin's stream carried exactly its own tenant's new events — contiguous sequences up to the log's end,
+ * none naming the other tenant — and subscribing to the other tenant's bases answers NOT_FOUND.
+ */
+async function observeLive(models: [TenantModel, TenantModel], live: Awaited<ReturnType<typeof openLiveStreams>>) {
+  for (const [i, me] of models.entries()) {
+    const other = models[1 - i]!;
+    const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
+    const head = (await graphql(gateway.url, `{ auditEvents(first: 1) { edges { node { sequence } } } }`, {}, me.admin)).data.auditEvents.edges[0]?.node.sequence;
+    let previous: bigint | null = null;
+    while (head !== undefined && (previous === null || previous < BigInt(head))) {
+      const message = await live[i]!.events.next();
+      expect(message.errors).toBeUndefined();
+      const event = message.data.auditEvents;
+      if (previous !== null) expect(BigInt(event.sequence)).toBe(previous + 1n);
+      previous = BigInt(event.sequence);
+      for (const id of [event.baseId, event.groupId, event.actorId]) expect(id && foreign.has(id), `live event naming the other tenant: ${id}`).toBeFalsy();
+    }
+    const target = other.bases[0]?.id;
+    if (target) {
+      const attempt = await subscribe(live[i]!.connection.client, `subscription ($id: ID!) { baseChanged(baseId: $id) { change } }`, { id: target }).next();
+      expect(attempt.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    }
+  }
+  for (const stream of live) stream.connection.dispose();
+}
+
 const stats = new Map<string, number>();
 
 it("two tenants never see, count, run or change each other's data", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(commandArb, { minLength: 8, maxLength: 30 }), async (commands) => {
       const models: [TenantModel, TenantModel] = [await newTenantModel(), await newTenantModel()];
+      const live = await openLiveStreams(models);
       for (const [n, command] of commands.entries()) {
         await apply(command, models);
         stats.set(command.op === "attack" ? `attack:${command.attack}` : command.op, (stats.get(command.op === "attack" ? `attack:${command.attack}` : command.op) ?? 0) + 1);
         if (n % 6 === 5) await observe(models);
       }
       await observe(models);
+      await observeLive(models, live);
     }),
     { numRuns: 12, endOnFailure: true },
   );

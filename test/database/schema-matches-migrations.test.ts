@@ -36,8 +36,9 @@ function databaseUrl(name: string): string {
  * database only. Keep in step with the "hand-written" sections of the migration files.
  */
 const EXPECTED_EXTRAS: Extras = {
-  functions: ["refuse_change() RETURNS trigger"],
+  functions: ["announce_audit_events() RETURNS trigger", "refuse_change() RETURNS trigger"],
   triggers: [
+    "audit_events.audit_events_announce: CREATE TRIGGER audit_events_announce AFTER INSERT ON public.audit_events REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION announce_audit_events()",
     "audit_events.audit_events_append_only: CREATE TRIGGER audit_events_append_only BEFORE DELETE OR UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION refuse_change()",
     "versions.versions_immutable: CREATE TRIGGER versions_immutable BEFORE DELETE OR UPDATE ON public.versions FOR EACH ROW EXECUTE FUNCTION refuse_change()",
   ],

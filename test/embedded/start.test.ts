@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, expect, it } from "vitest";
 import { graphql } from "../support/gateway.js";
+import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 let dataDir: string;
@@ -90,6 +91,36 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
     expect.arrayContaining(["Driving licence", "Adult applicant", "Credit score", "Loan application"]),
   );
   expect(demo.data.groups.totalCount).toBe(2);
+  // Subscriptions work on the embedded database too: publishing the demo's pending draft reaches a subscriber.
+  const pending = await graphql(first.url, `{ bases(filter: { nameContains: "Credit score" }) { edges { node { id draft { id revision } } } } }`, {}, {
+    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+  });
+  const credit = pending.data.bases.edges[0].node;
+  const watcher = subscriptionClient(first.url, { Authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}` });
+  const changes = subscribe(watcher.client, `subscription ($id: ID!) { baseChanged(baseId: $id) { change version } }`, { id: credit.id });
+  // The subscription is set up when an edit arrives; edit until one does (the first may precede it).
+  let revision: number = credit.draft.revision;
+  const edits = (async () => {
+    for (;;) {
+      const edited = await graphql(first.url, `mutation ($id: ID!, $r: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $r }) { revision } }`, { id: credit.draft.id, r: revision }, {
+        authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+      });
+      expect(edited.errors).toBeUndefined();
+      revision = edited.data.updateDraft.revision;
+      if (changes.received > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  expect((await changes.next()).data.baseChanged.change).toBe("EDITED");
+  await edits;
+  await graphql(first.url, `mutation ($id: ID!) { publishDraft(input: { draftId: $id, description: "650" }) { id } }`, { id: credit.draft.id }, {
+    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+  });
+  let change = (await changes.next()).data.baseChanged;
+  while (change.change === "EDITED") change = (await changes.next()).data.baseChanged;
+  expect(change).toEqual({ change: "PUBLISHED", version: 2 });
+  watcher.dispose();
+
   // A link per demo user opens GraphiQL with that user's header filled in.
   expect(first.output()).toMatch(new RegExp(`ADMIN\\s+${first.url.replace(/[.]/g, "\\.")}/graphql#authorization=Bearer%20${tokenOf(first.output(), "ADMIN")}`));
   const asKey = await graphql(first.url, "{ viewer { credential scopes } }", {}, { "x-api-key": key! });
