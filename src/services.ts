@@ -45,7 +45,9 @@ export function createServices(
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
   const evaluator = new Evaluator(evaluation);
-  const lifecycle = new LifecycleService(database, stores.bases);
+  const execution = new ExecutionService(runnables, executionAudit, evaluator);
+  // Publishing gates on the draft's stored tests, which the execution service runs.
+  const lifecycle = new LifecycleService(database, stores.bases, async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes);
   return {
     stores,
     system: new SystemService(stores.system),
@@ -58,7 +60,7 @@ export function createServices(
     executionAudit,
     lifecycle,
     runnables,
-    execution: new ExecutionService(runnables, executionAudit, evaluator),
+    execution,
     evaluator,
     live: new LiveService(database, lifecycle),
   };

@@ -13,6 +13,8 @@ export enum Action {
   ManageApiKeys = "manage_api_keys",
   TransferOwnership = "transfer_ownership",
   ReadAudit = "read_audit",
+  /** Publishing although the record's stored tests fail (product §12), with a reason in the audit event. */
+  OverrideTestGate = "override_test_gate",
 }
 
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
@@ -27,6 +29,7 @@ const ADMIN: readonly Action[] = [
   Action.ManageRoles,
   Action.ManageApiKeys,
   Action.TransferOwnership,
+  Action.OverrideTestGate,
 ];
 const AUDITOR: readonly Action[] = [Action.ReadResources, Action.ReadAudit];
 

@@ -247,10 +247,10 @@ export class BaseStore {
   }
 
   /** Whether an ID (base or record) names a policy listed for the scope. */
-  async isListedPolicy(tx: Transaction, scope: ListingScope, id: string): Promise<boolean> {
-    const baseId = await this.baseIdOf(id, tx);
+  async isListedPolicy(reader: Reader, scope: ListingScope, id: string): Promise<boolean> {
+    const baseId = await this.baseIdOf(id, reader);
     if (!baseId) return false;
-    return (await tx.base.count({ where: { AND: [{ id: baseId, kind: "POLICY" }, listedWhere(scope)] } })) > 0;
+    return (await reader.base.count({ where: { AND: [{ id: baseId, kind: "POLICY" }, listedWhere(scope)] } })) > 0;
   }
 
   // ---- the execution hot path ----

@@ -84,7 +84,8 @@ describe("running policies", () => {
       { name: "adult", data: { Person: { age: 30 } }, expected: true },
       { name: "child", data: { Person: { age: 3 } }, expected: true },
     ];
-    const { recordId } = await policy(op.AGE_POLICY, true, tests);
+    // A draft: publishing a record whose tests fail is refused (test/resources/publish-gate.test.ts).
+    const { recordId } = await policy(op.AGE_POLICY, false, tests);
     const report = (await as("viewer")(op.RUN_TESTS, { recordId })).data.runStoredTests;
     expect(report).toMatchObject({ recordId, passed: 1, failed: 1 });
     expect(report.outcomes[1]).toEqual({ name: "child", passed: false, expected: true, actual: false, error: null });

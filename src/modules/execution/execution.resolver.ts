@@ -17,41 +17,43 @@ const toFlowResult = (run: FlowRun): FlowRunResult => ({
   record: run.record,
 });
 
+const NOW_DESCRIPTION = "Evaluate as if it were this time (\"what would this decide on that date?\"); defaults to now.";
+
 @Resolver()
 export class ExecutionResolver {
   @Mutation(() => PolicyRunResult, { description: "Runs the base's latest version, else its draft." })
-  async runPolicy(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data));
+  async runPolicy(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data, now));
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs exactly this draft or version." })
-  async runPolicyRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data));
+  async runPolicyRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data, now));
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs an unsaved rule text." })
-  async runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data));
+  async runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data, now));
   }
 
   @Mutation(() => [PolicyRunResult], { description: "Runs many inputs against the base's runnable record." })
-  async runPolicyBatch(@Arg("baseId", () => ID) baseId: string, @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[], @Ctx() ctx: GraphQLContext) {
-    return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs)).map(toPolicyResult);
+  async runPolicyBatch(@Arg("baseId", () => ID) baseId: string, @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[], @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs, now)).map(toPolicyResult);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs the flow base's latest version, else its draft." })
-  async runFlow(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data));
+  async runFlow(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data, now));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs exactly this flow draft or version." })
-  async runFlowRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data));
+  async runFlowRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data, now));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs an unsaved flow definition (YAML or JSON text) against stored policies." })
-  async testFlow(@Arg("definition", () => String) definition: string, @Arg("data", () => GraphQLJSONObject) data: object, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data));
+  async testFlow(@Arg("definition", () => String) definition: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+    return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data, now));
   }
 
   @Mutation(() => StoredTestReport, { description: "Runs a record's stored tests." })

@@ -18,6 +18,14 @@ const MAY_HAVE_PATTERNS = /pattern|regex/i;
 
 export type RunTarget = { by: "base"; id: string } | { by: "record"; id: string };
 
+/** A stored test as records hold it; `now` pins the evaluation time. */
+export interface StoredTestCase {
+  name: string;
+  data: unknown;
+  expected: unknown;
+  now?: Date | null;
+}
+
 export interface StoredTestOutcome {
   name: string;
   passed: boolean;
@@ -49,14 +57,15 @@ export class ExecutionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown): Promise<PolicyRun> {
+  /** `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time. */
+  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
     const runnable = await this.resolve(actor, target, "POLICY");
     const loadedAt = process.hrtime.bigint();
-    const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data);
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error }));
+    const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error, ...pinned(now) }));
     const databaseNs = loadedAt - started;
     return {
       response,
@@ -70,19 +79,19 @@ export class ExecutionService {
    * worker pool: parsing 100,000 characters, or compiling a large pattern's automaton (tens of ms each), would
    * hold the event loop longer than any evaluation may.
    */
-  async runRule(actor: TenantActor, text: string, data: unknown): Promise<PolicyRun> {
+  async runRule(actor: TenantActor, text: string, data: unknown, now?: Date | null): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
     const { response, engineNs } =
       text.length > INLINE_COMPILE_MAX_CHARS || MAY_HAVE_PATTERNS.test(text)
-        ? await this.evaluator.evaluateText(actor.tenantId, text, data, this.now())
-        : await this.evaluate(actor, compilePolicy(text), data);
+        ? await this.evaluator.evaluateText(actor.tenantId, text, data, now ?? this.now())
+        : await this.evaluate(actor, compilePolicy(text), data, now);
     return { response, record: null, timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } };
   }
 
   /** Runs many inputs against one resolved record: one resolution, one audit event. */
-  async runPolicyBatch(actor: TenantActor, target: RunTarget, inputs: readonly unknown[]): Promise<PolicyRun[]> {
+  async runPolicyBatch(actor: TenantActor, target: RunTarget, inputs: readonly unknown[], now?: Date | null): Promise<PolicyRun[]> {
     requireAction(actor, Action.RunResources);
     if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
     for (const [index, data] of inputs.entries()) requireDataObject(data, `inputs[${index}]`);
@@ -90,43 +99,53 @@ export class ExecutionService {
     const runs: PolicyRun[] = [];
     for (const data of inputs) {
       const started = process.hrtime.bigint();
-      const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data);
+      const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
       runs.push({ response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } });
     }
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length }));
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length, ...pinned(now) }));
     return runs;
   }
 
-  async runFlow(actor: TenantActor, target: RunTarget, data: unknown): Promise<FlowRun> {
+  async runFlow(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<FlowRun> {
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
     const lookup = this.runnables.forOneOperation();
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
-    const response = await this.executeFlow(actor, loadFlow(runnable.content), data, lookup);
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null }));
+    const response = await this.executeFlow(actor, loadFlow(runnable.content), data, now, lookup);
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null, ...pinned(now) }));
     return { response, record: ranRecord(runnable) };
   }
 
   /** An unsaved flow definition (YAML or JSON text). Its nodes still run stored policies. */
-  async testFlow(actor: TenantActor, definition: string, data: unknown): Promise<FlowRun> {
+  async testFlow(actor: TenantActor, definition: string, data: unknown, now?: Date | null): Promise<FlowRun> {
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    return { response: await this.executeFlow(actor, loadFlow(definition), data), record: null };
+    return { response: await this.executeFlow(actor, loadFlow(definition), data, now), record: null };
   }
 
-  /** Runs a record's stored tests and compares each result with its expectation. */
-  async runStoredTests(actor: TenantActor, recordId: string, tests: readonly { name: string; data: unknown; expected: unknown }[]): Promise<StoredTestOutcome[]> {
+  /** Runs a record's stored tests and compares each result with its expectation; audited as one run. */
+  async runStoredTests(actor: TenantActor, recordId: string, tests: readonly StoredTestCase[]): Promise<StoredTestOutcome[]> {
+    const { runnable, outcomes } = await this.evaluateStoredTests(actor, recordId, tests);
+    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
+    return outcomes;
+  }
+
+  /**
+   * The stored tests' outcomes without an `executed` event: the publish gate's check, whose result the
+   * PUBLISHED event (or the refusal) already says. Each test runs at its pinned `now`, else the current time.
+   */
+  async evaluateStoredTests(actor: TenantActor, recordId: string, tests: readonly StoredTestCase[]): Promise<{ runnable: Runnable; outcomes: StoredTestOutcome[] }> {
     requireAction(actor, Action.RunResources);
     const lookup = this.runnables.forOneOperation();
     const runnable = await this.resolve(actor, { by: "record", id: recordId }, null, lookup);
     const outcomes: StoredTestOutcome[] = [];
     for (const test of tests) {
       if (runnable.kind === "POLICY") {
-        const { response } = await this.evaluate(actor, runnable.compiled!, test.data);
+        const { response } = await this.evaluate(actor, runnable.compiled!, test.data, test.now);
         outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
       } else {
         try {
-          const response = await this.executeFlow(actor, loadFlow(runnable.content), test.data, lookup);
+          const response = await this.executeFlow(actor, loadFlow(runnable.content), test.data, test.now, lookup);
           outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
         } catch (error) {
           if (!(error instanceof FlowRunError)) throw error;
@@ -134,23 +153,24 @@ export class ExecutionService {
         }
       }
     }
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
-    return outcomes;
+    return { runnable, outcomes };
   }
 
   /** In line when cheap, else in the worker pool, fairly between tenants (evaluator.ts). */
-  private evaluate(actor: TenantActor, compiled: CompiledPolicy, data: unknown, limits?: EvaluationLimits): Promise<Evaluated> {
-    return this.evaluator.evaluate(actor.tenantId, compiled, data, this.now(), limits);
+  private evaluate(actor: TenantActor, compiled: CompiledPolicy, data: unknown, now?: Date | null, limits?: EvaluationLimits): Promise<Evaluated> {
+    return this.evaluator.evaluate(actor.tenantId, compiled, data, now ?? this.now(), limits);
   }
 
-  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, lookup = this.runnables.forOneOperation()) {
+  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, now?: Date | null, lookup = this.runnables.forOneOperation()) {
+    // Every node of one flow run sees the same "today".
+    const at = now ?? this.now();
     // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
     const runNode: PolicyRunner = async (policyId, nodeData, budget) => {
       const started = process.hrtime.bigint();
       const runnable = await lookup.byAnyId(policyId);
       if (!exists(actor, runnable) || runnable.kind !== "POLICY") return null;
       const databaseNs = process.hrtime.bigint() - started;
-      const { response, engineNs, steps, answerBytes } = await this.evaluate(actor, runnable.compiled!, nodeData, budget);
+      const { response, engineNs, steps, answerBytes } = await this.evaluate(actor, runnable.compiled!, nodeData, at, budget);
       return { response, databaseNs, engineNs, steps, answerBytes };
     };
     try {
@@ -188,6 +208,9 @@ function loadFlow(text: string): FlowDefinition {
 function requireDataObject(data: unknown, field = "data"): void {
   if (data === null || typeof data !== "object" || Array.isArray(data)) throw invalidInput(field, "must be a JSON object");
 }
+
+/** A run at a pinned time says so in its audit event. */
+const pinned = (now: Date | null | undefined) => (now ? { now: now.toISOString() } : {});
 
 function executedEvent(runnable: Runnable, detail: Record<string, unknown>) {
   return {

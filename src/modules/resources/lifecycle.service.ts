@@ -12,9 +12,10 @@ import type { Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { assertPublishable } from "./publishability.js";
+import { gateOnStoredTests, type StoredTestRunner } from "./publish-gate.js";
 import { toDraft, toVersion } from "./record-mapping.js";
 import type { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
-import type { Base, Draft, ResourceRecord, StoredTest, Version } from "./resource.types.js";
+import type { Base, Draft, ResourceRecord, Version } from "./resource.types.js";
 
 export interface RecordComparison {
   left: ResourceRecord;
@@ -31,6 +32,7 @@ export class LifecycleService {
   constructor(
     private readonly database: Database,
     private readonly bases: BaseStore,
+    private readonly runStoredTests: StoredTestRunner,
   ) {}
 
   async create(actor: TenantActor, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
@@ -63,7 +65,7 @@ export class LifecycleService {
         content: input.content ?? draft.content,
         description: input.description === undefined ? draft.description : input.description,
         inputSchema: input.inputSchema === undefined ? draft.inputSchema : input.inputSchema,
-        tests: input.tests ?? (draft.tests as unknown as StoredTest[]),
+        tests: input.tests ?? toDraft(draft).tests,
       });
       const updated = await this.bases.updateDraft(tx, draftId, { ...fields, updatedById: userId, updatedAt: new Date() });
       const name = input.name == null ? base.name : requireName(input.name);
@@ -80,11 +82,21 @@ export class LifecycleService {
     const draftId = requireUuid(input.draftId, "Draft");
     const description = input.description.trim();
     if (!description) throw invalidInput("description", "is required to publish");
-    return this.changeBase(actor, await this.baseIdOfDraft(actor, draftId, "Draft"), Action.PublishResources, async (tx, base) => {
+    const baseId = await this.baseIdOfDraft(actor, draftId, "Draft");
+    const base = requireBaseFor(actor, await this.bases.findBase(baseId), Action.PublishResources, draftId) as BaseRow;
+    // The stored tests run before the base is locked (they read through other connections); the revision
+    // they ran against must still be the draft's once the lock is held, or the publish is refused.
+    const tested = await this.bases.findDraftOfBase(baseId);
+    if (!tested || tested.id !== draftId) throw conflict("The draft was already published or replaced", { draftId });
+    if (input.expectedRevision != null) requireRevision(tested.revision, input.expectedRevision);
+    // A draft that cannot run is refused as such (NOT_PUBLISHABLE) before its tests would all fail on it.
+    await assertPublishable((id) => this.bases.isListedPolicy(this.database.prisma, listingScopeOf(actor), id), base.kind, tested.content);
+    const gate = await gateOnStoredTests(this.runStoredTests, actor, draftId, toDraft(tested).tests, input.override);
+    return this.changeBase(actor, baseId, Action.PublishResources, async (tx, base) => {
       const draft = await this.bases.findDraft(tx, draftId);
       // Two racing publishes of one draft: the second finds it gone once it holds the base lock.
       if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
-      if (input.expectedRevision != null) requireRevision(draft.revision, input.expectedRevision);
+      if (draft.revision !== tested.revision) throw conflict("The draft changed while its stored tests ran: publish again", { draftId });
       await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(actor), id), base.kind, draft.content);
       const number = base.latestVersionNumber + 1;
       const userId = userIdOf(actor);
@@ -100,7 +112,7 @@ export class LifecycleService {
       });
       await recordAuditEvent(tx, actor, actor.tenantId, {
         action: "PUBLISHED", resourceKind: base.kind, baseId: base.id, recordId: version.id, version: number,
-        detail: { fromDraft: draftId, description },
+        detail: { fromDraft: draftId, description, ...gate },
       });
       return toVersion(version);
     });
@@ -248,7 +260,7 @@ interface RecordFieldsInput {
   content: string;
   description?: string | null;
   inputSchema?: unknown;
-  tests?: readonly { name: string; data: unknown; expected: unknown }[] | null;
+  tests?: readonly { name: string; data: unknown; expected: unknown; now?: Date | null }[] | null;
 }
 
 /** Validates the parts of a record a client sends, the same way for create and update. */
@@ -265,7 +277,8 @@ function recordFields(kind: BaseKind, input: RecordFieldsInput) {
     if (kind === "POLICY" && typeof test.expected !== "boolean") {
       throw invalidInput(`tests[${index}].expected`, "must be true or false for a policy");
     }
-    return { name, data: test.data, expected: test.expected ?? null };
+    if (test.now != null && Number.isNaN(test.now.getTime())) throw invalidInput(`tests[${index}].now`, "must be a valid date-time");
+    return { name, data: test.data, expected: test.expected ?? null, ...(test.now ? { now: test.now.toISOString() } : {}) };
   });
   return {
     content: input.content,

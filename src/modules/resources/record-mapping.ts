@@ -1,7 +1,11 @@
 import type { Draft as DraftRow, Version as VersionRow } from "../../generated/prisma/client.js";
 import { type Draft, RecordStatus, type ResourceRecord, type StoredTest, type Version } from "./resource.types.js";
 
-const asTests = (value: unknown): StoredTest[] => (Array.isArray(value) ? (value as StoredTest[]) : []);
+/** Tests are stored as JSON, where a pinned `now` is an ISO string. */
+const asTests = (value: unknown): StoredTest[] =>
+  Array.isArray(value)
+    ? (value as (Omit<StoredTest, "now"> & { now?: string | null })[]).map((test) => ({ ...test, now: test.now ? new Date(test.now) : null }))
+    : [];
 
 type RecordCore = Omit<ResourceRecord, "status" | "versionNumber" | "description">;
 

@@ -1,5 +1,5 @@
 import { GraphQLJSON } from "../../graphql/scalars.js";
-import { ArrayMaxSize, IsOptional, Length, MaxLength, Min } from "class-validator";
+import { ArrayMaxSize, IsOptional, Length, MaxLength, Min, ValidateNested } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
 import { BaseKind } from "../../generated/prisma/enums.js";
 import { StoredTestInput } from "./resource.types.js";
@@ -56,6 +56,13 @@ export class UpdateDraftInput extends RecordDetailsInput {
   content?: string | null;
 }
 
+@InputType({ description: "Publishing although stored tests fail (admins). The reason is kept in the audit event." })
+export class PublishOverrideInput {
+  @Field(() => String, { description: "Why the failing tests may be ignored. Required." })
+  @Length(1, 2_000)
+  reason!: string;
+}
+
 @InputType()
 export class PublishDraftInput {
   @Field(() => ID)
@@ -69,6 +76,11 @@ export class PublishDraftInput {
   @IsOptional()
   @Min(1)
   expectedRevision?: number | null;
+
+  @Field(() => PublishOverrideInput, { nullable: true, description: "Publish even if the draft's stored tests fail (admins only)." })
+  @IsOptional()
+  @ValidateNested()
+  override?: PublishOverrideInput | null;
 }
 
 @InputType()

@@ -25,6 +25,9 @@ export class StoredTest {
 
   @Field(() => GraphQLJSON, { description: "A boolean for policies; any flow result for flows." })
   expected!: unknown;
+
+  @Field(() => Date, { nullable: true, description: "The evaluation time the test pins (\"today\" for date rules); null runs at the current time." })
+  now?: Date | null;
 }
 
 @InputType()
@@ -37,6 +40,9 @@ export class StoredTestInput {
 
   @Field(() => GraphQLJSON)
   expected!: unknown;
+
+  @Field(() => Date, { nullable: true, description: "Pins the evaluation time, so date-relative policies have stable tests." })
+  now?: Date | null;
 }
 
 /** The logical resource for its whole life. Field resolvers (draft, versions, owner…) live in base.resolver.ts. */
