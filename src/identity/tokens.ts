@@ -17,7 +17,8 @@ export interface TokenVerifier {
 }
 
 export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
-  const common = { issuer: settings.issuer, audience: settings.audience, clockTolerance: 5 };
+  // A token without an expiry would be valid forever once leaked; every issuer worth trusting sets one.
+  const common = { issuer: settings.issuer, audience: settings.audience, clockTolerance: 5, requiredClaims: ["exp"] };
   if (settings.jwksUrl) {
     const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl));
     return rememberVerified(async (token) => (await jwtVerify(token, keys, { ...common, algorithms: JWKS_ALGORITHMS })).payload);
@@ -35,8 +36,8 @@ const VERIFIED_MAX = 10_000;
 /**
  * A client sends the same token with every request; its signature, issuer and audience cannot change, so a
  * successful verification is remembered until the token expires (at most VERIFIED_TTL_MS). Only the
- * subject is remembered: who the user is and what roles they hold are still read on every request. Tokens
- * without an expiry are never remembered, and neither are failures.
+ * subject is remembered: who the user is and what roles they hold are still read on every request. Failures
+ * are never remembered.
  */
 function rememberVerified(verify: (token: string) => Promise<{ sub?: string; exp?: number }>): TokenVerifier {
   const verified = new Map<string, { subject: string; until: number }>();
@@ -48,10 +49,8 @@ function rememberVerified(verify: (token: string) => Promise<{ sub?: string; exp
       if (hit) verified.delete(token);
       const payload = await verify(token);
       const subject = subjectOf(payload);
-      if (typeof payload.exp === "number") {
-        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-        verified.set(token, { subject, until: Math.min(payload.exp * 1000, now + VERIFIED_TTL_MS) });
-      }
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(token, { subject, until: Math.min(payload.exp! * 1000, now + VERIFIED_TTL_MS) });
       return subject;
     },
   };

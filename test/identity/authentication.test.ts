@@ -22,13 +22,14 @@ afterAll(() => gateway?.stop());
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
 const sign = (
-  claims: { sub?: string; iss?: string; aud?: string; exp?: number | string },
+  claims: { sub?: string; iss?: string; aud?: string; exp?: number | string | null },
   alg = "HS256",
   key: Uint8Array | CryptoKey = secret,
 ) => {
   let jwt = new SignJWT({}).setProtectedHeader({ alg }).setIssuedAt();
   if (claims.sub !== undefined) jwt = jwt.setSubject(claims.sub);
-  jwt = jwt.setIssuer(claims.iss ?? "verdict").setAudience(claims.aud ?? "verdict-api").setExpirationTime(claims.exp ?? "5m");
+  jwt = jwt.setIssuer(claims.iss ?? "verdict").setAudience(claims.aud ?? "verdict-api");
+  if (claims.exp !== null) jwt = jwt.setExpirationTime(claims.exp ?? "5m");
   return jwt.sign(key);
 };
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -52,6 +53,12 @@ describe("bearer tokens", () => {
 
   it("refuses an expired token", async () => {
     const token = await sign({ sub: tenant.users.ada!.subject, exp: Math.floor(Date.now() / 1000) - 60 });
+    await expectUnauthenticated({ authorization: `Bearer ${token}` }, /invalid or expired/);
+  });
+
+  it("refuses a validly signed token without an expiry, which would otherwise be valid forever", async () => {
+    const token = await sign({ sub: tenant.users.ada!.subject, exp: null });
+    expect(JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString())).not.toHaveProperty("exp");
     await expectUnauthenticated({ authorization: `Bearer ${token}` }, /invalid or expired/);
   });
 
