@@ -16,6 +16,7 @@ import { httpErrorFor } from "../http/error-body.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
+import { NoSubscriptionsRule } from "../graphql/request-errors.js";
 import type { Authenticator } from "../identity/authenticate.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
@@ -28,6 +29,9 @@ import { authenticateAndCount, clientAddressOf, type RateLimiter } from "../http
 import { requestContext } from "../http/request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
+
+/** Longer documents are refused while parsing (BAD_USER_INPUT), before any validation work. */
+const MAX_TOKENS = 2000;
 
 export interface AppDependencies {
   config: Config;
@@ -65,9 +69,13 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     maxDepth: { n: 8 },
     maxAliases: { n: 15 },
     costLimit: { maxCost: 5000 },
-    maxTokens: { n: 2000 },
+    // The token limit is graphql-js's own (parseOptions below): armor's is raised outside the parse phase,
+    // which Apollo answers with a 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: 20 },
-    blockFieldSuggestion: { enabled: production },
+    // Suggestions are stripped from every message by the error formatter instead (validation and variable
+    // coercion alike); armor's own replacement would leave "[Suggestion hidden]?" behind.
+    blockFieldSuggestion: { enabled: false },
   });
   const protection = armor.protect();
   // graphql-armor ships CommonJS typings of Apollo's plugin type; the objects are the same at runtime.
@@ -81,7 +89,8 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
-    validationRules: protection.validationRules,
+    parseOptions: { maxTokens: MAX_TOKENS },
+    validationRules: [...protection.validationRules, NoSubscriptionsRule],
     plugins: [
       ...armorPlugins,
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
@@ -96,7 +105,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
         },
       },
     ],
-    formatError: createErrorFormatter((error) => logger.error({ err: error }, "unexpected error")),
+    formatError: createErrorFormatter((error) => logger.error({ err: error }, "unexpected error"), { hideSuggestions: production }),
   });
   await apollo.start();
 

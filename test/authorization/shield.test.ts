@@ -29,7 +29,7 @@ class UnlistedResolver {
 const schema: GraphQLSchema = buildSchemaSync({ resolvers: [...resolvers, UnlistedResolver], validate: { forbidUnknownValues: false }, pubSub: NO_PUBSUB });
 
 const admin: TenantActor = { kind: "user", tenantId: "t", userId: "u", roles: ["ADMIN", "AUDITOR"] };
-const format = createErrorFormatter(() => {});
+const format = createErrorFormatter(() => {}, { hideSuggestions: false });
 
 const shielded = applyMiddleware(schema, permissionsFor(schema));
 

@@ -2,7 +2,7 @@ import { inject } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startGateway, type Gateway } from "../../src/gateway.js";
 import { signLocalToken } from "../../src/identity/tokens.js";
-import { createLogger } from "../../src/logging.js";
+import { createLogger, type Logger } from "../../src/logging.js";
 import { createTestDatabase, type TestDatabase } from "./postgres.js";
 import { TcpProxy } from "./tcp-proxy.js";
 
@@ -19,6 +19,7 @@ export interface TestGateway extends Gateway {
 export async function startTestGateway(
   overrides: Partial<Record<keyof Config, string>> = {},
   existing?: TestDatabase,
+  logger?: Logger,
 ): Promise<TestGateway> {
   const db = existing ?? (await createTestDatabase(inject("templateDatabase")));
   const config = loadConfig({
@@ -32,7 +33,7 @@ export async function startTestGateway(
     EVALUATION_DEADLINE_MS: "5000",
     ...overrides,
   });
-  const gateway = await startGateway(config, createLogger(config.LOG_LEVEL));
+  const gateway = await startGateway(config, logger ?? createLogger(config.LOG_LEVEL));
   return {
     ...gateway,
     db,
