@@ -22,8 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.stop());
 
-async function send(body: string | Buffer, headers: Record<string, string> = {}) {
-  const response = await fetch(`${gateway.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+async function send(body: string | Uint8Array, headers: Record<string, string> = {}) {
+  const response = await fetch(`${gateway.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
   return { status: response.status, body: (await response.json()) as any };
 }
 const graphqlDocument = (query: string, extra: Record<string, unknown> = {}) => JSON.stringify({ query, ...extra });
