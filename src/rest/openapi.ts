@@ -20,6 +20,13 @@ const commonErrors = {
   "503": json(ref("Error"), "The database is unavailable; retry shortly."),
 };
 
+/** Stored-resource answers name the record that ran (product.md §7). */
+const ranRecordHeaders = {
+  "x-verdict-record-id": { description: "The record (draft or version) that ran.", required: true, schema: { type: "string", format: "uuid" } },
+  "x-verdict-version": { description: "The version number that ran; absent when a draft ran.", required: false, schema: { type: "string", pattern: "^[1-9][0-9]*$" } },
+};
+const withRanRecord = (response: object, stored: boolean) => (stored ? { ...response, headers: ranRecordHeaders } : response);
+
 const idParameter = (name: string, description: string) => ({ name, in: "path", required: true, description, schema: { type: "string" } });
 
 function policyOperation(summary: string, request: string, parameters: object[], notFound: boolean) {
@@ -30,10 +37,10 @@ function policyOperation(summary: string, request: string, parameters: object[],
       parameters,
       requestBody: { required: true, content: { "application/json": { schema: ref(request) } } },
       responses: {
-        "200": json(ref("PolicyResponse"), "Evaluated (the result may be true or false)."),
+        "200": withRanRecord(json(ref("PolicyResponse"), "Evaluated (the result may be true or false)."), notFound),
         "400": json(
           { oneOf: [ref("PolicyResponse"), ref("Error")] },
-          "The rule does not parse or fails to evaluate (a PolicyResponse with error set), or the body is malformed (VALIDATION_ERROR).",
+          "The rule does not parse or fails to evaluate (a PolicyResponse with error set; for a stored policy the x-verdict-… headers name the record that ran), or the body is malformed (VALIDATION_ERROR).",
         ),
         ...commonErrors,
         ...(notFound ? { "404": json(ref("Error"), "No such policy for this tenant (unknown, foreign or deleted).") } : {}),
@@ -50,7 +57,7 @@ function flowOperation(summary: string, request: string, parameters: object[], f
       parameters,
       requestBody: { required: true, content: { "application/json": { schema: ref(request) } } },
       responses: {
-        "200": json(ref("FlowResponse"), "The flow ran to its end."),
+        "200": withRanRecord(json(ref("FlowResponse"), "The flow ran to its end."), flowNotFound),
         "400": json(ref("FlowError"), "VALIDATION_ERROR, MISSING_POLICY_ID or INVALID_FLOW (docs/language.md#flow-errors); FLOW_STEPS_EXCEEDED, FLOW_NODE_RUNS_EXCEEDED or FLOW_RESPONSE_TOO_LARGE when a run exceeds a bound."),
         "404": json(ref("FlowError"), flowNotFound ? "FLOW_NOT_FOUND, or POLICY_NOT_FOUND for a node's policy." : "POLICY_NOT_FOUND for a node's policy."),
         ...commonErrors,

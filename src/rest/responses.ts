@@ -5,7 +5,7 @@ import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
 import { rawTraceJson } from "../modules/execution/evaluator.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
-import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun } from "../modules/execution/run-result.js";
+import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun, type RanRecord } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
 import type { NodeExecution } from "../engine/flow/index.js";
 import { BodyError } from "./body.js";
@@ -61,6 +61,16 @@ export function serialize(body: unknown): string {
 /** A trace as JSON text: the worker's text when the evaluation ran in the pool, else serialised here. */
 function traceJson(response: PolicyResponse): string {
   return rawTraceJson(response) ?? JSON.stringify(response.trace);
+}
+
+/** The headers naming which stored record ran (product.md §7); old clients ignore them. None for unsaved runs. */
+export const RECORD_ID_HEADER = "x-verdict-record-id";
+export const VERSION_HEADER = "x-verdict-version";
+
+export function ranRecordHeaders(record: RanRecord | null): string[] {
+  if (record === null) return [];
+  // A draft has no version number: the header is absent rather than empty.
+  return record.versionNumber === null ? [RECORD_ID_HEADER, record.recordId] : [RECORD_ID_HEADER, record.recordId, VERSION_HEADER, String(record.versionNumber)];
 }
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });

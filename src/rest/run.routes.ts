@@ -12,7 +12,7 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { flowResponseJson, policyResponseJson, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
+import { flowResponseJson, policyResponseJson, ranRecordHeaders, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
 export interface RestDependencies {
@@ -40,8 +40,11 @@ interface Call {
   req: IncomingMessage;
 }
 
-/** A route answers with a status and a JSON text; failures are thrown and shaped by restErrorFor. */
-type Answer = { status: number; json: string };
+/**
+ * A route answers with a status, a JSON text and headers (name, value, name, value…); failures are thrown and
+ * shaped by restErrorFor.
+ */
+type Answer = { status: number; json: string; headers: string[] };
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
 /**
@@ -77,7 +80,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     async answer({ actor, params, req }, started) {
       const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
-      return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started) };
+      return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started), headers: ranRecordHeaders(outcome.record) };
     },
   });
 
@@ -90,7 +93,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     family: "flow",
     async answer({ actor, params, req }) {
       const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
-      return { status: 200, json: flowResponseJson(outcome) };
+      return { status: 200, json: flowResponseJson(outcome), headers: ranRecordHeaders(outcome.record) };
     },
   });
 
@@ -134,7 +137,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       };
       authenticate(req)
         .then((actor) => route.answer({ actor, params, req }, started))
-        .then(({ status, json }) => reply(status, json))
+        .then(({ status, json, headers }) => reply(status, json, headers))
         .catch((error: unknown) => {
           if (res.headersSent) return; // the client went away mid-answer: nothing more to say
           const failure = restErrorFor(error, route.family);
