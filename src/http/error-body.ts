@@ -15,9 +15,12 @@ export function httpErrorFor(error: unknown): { status: number; body: { code: st
  * decompress) are the client's mistakes: it marks them `expose` with a 4xx status.
  */
 function bodyParserRefusal(error: unknown): { status: number; body: { code: string; message: string } } | null {
-  const { status, type, expose, message } = (error ?? {}) as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
+  const { status, type, expose, message, limit } = (error ?? {}) as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown; limit?: unknown };
   if (typeof status !== "number" || status < 400 || status >= 500 || expose !== true) return null;
-  if (status === 413) return { status, body: { code: "PAYLOAD_TOO_LARGE", message: "The request body is too large" } };
+  if (status === 413) {
+    const over = typeof limit === "number" ? `larger than ${limit} bytes` : "too large";
+    return { status, body: { code: "PAYLOAD_TOO_LARGE", message: `The request body is ${over}` } };
+  }
   if (status === 415) return { status, body: { code: "UNSUPPORTED_MEDIA_TYPE", message: `The request body cannot be read: ${String(message)}` } };
   if (type === "entity.parse.failed") return { status: 400, body: { code: "VALIDATION_ERROR", message: "The request body is not valid JSON" } };
   // Decompression failures and the like carry zlib's wording; the client needs only to know the body was unreadable.

@@ -13,9 +13,10 @@ export class BodyError extends Error {
 
 /**
  * Reads a request body as JSON, whatever its content type (some clients send none, or their HTTP library's
- * form default). An empty body is `undefined`. Bodies over `limitBytes` are refused as soon as that is known
- * (from Content-Length, or while reading) without buffering the rest. Compressed bodies are refused: no
- * execution client sends them, and inflating would need its own limits.
+ * form default). An empty body is `undefined`. A body that grows over `limitBytes` while read is refused at
+ * once without buffering the rest (the answer is sent once the rest is discarded: src/http/lingering-close.ts);
+ * one *declared* over the limit never gets here (the server refuses it before routing). Compressed bodies are
+ * refused: no execution client sends them, and inflating would need its own limits.
  *
  * Hand-written rather than body-parser because this runs on every execution request, and body-parser's
  * generality (charset tables, inflation, stream bookkeeping) cost more than the whole JSON parse.
@@ -25,8 +26,6 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
   if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
     return Promise.reject(new BodyError("compressed", `Compressed request bodies (content-encoding: ${encoding}) are not accepted`));
   }
-  const declared = Number(req.headers["content-length"]);
-  if (declared > limitBytes) return Promise.reject(tooLarge(limitBytes));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -34,7 +33,7 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
       size += chunk.length;
       if (size > limitBytes) {
         req.off("data", onData);
-        req.resume(); // discard the rest; the answer closes the connection
+        req.resume(); // discard the rest; the answer waits for it, then closes the connection
         reject(tooLarge(limitBytes));
         return;
       }

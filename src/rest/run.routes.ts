@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import FindMyWay from "find-my-way";
 import type { z } from "zod";
 import type { Config } from "../config.js";
+import { discardBody } from "../http/lingering-close.js";
 import { logRequestFinished, requestIdOf } from "../http/request-context.js";
 import type { Metrics } from "../http/metrics.js";
 import { authenticateExecutionClient, clientAddressOf, type RateLimiter } from "../http/rate-limit.js";
@@ -123,7 +124,12 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       const started = process.hrtime.bigint();
       const requestId = requestIdOf(req);
       const reply = (status: number, text: string, extraHeaders: string[] = []) => {
-        // The body leaves the gateway in one write; a body that could not be read closes the connection.
+        if (req.complete) return send(status, text, extraHeaders);
+        // Answered before the body was read (401, 413, …): the client hears it only once it has sent the rest.
+        void discardBody(req).then(() => send(status, text, extraHeaders));
+      };
+      const send = (status: number, text: string, extraHeaders: string[]) => {
+        // The body leaves the gateway in one write; a body that was not read whole closes the connection.
         res.writeHead(status, [
           "content-type", "application/json; charset=utf-8",
           "content-length", String(Buffer.byteLength(text)),

@@ -26,7 +26,8 @@ import { graphiql } from "../http/graphiql.js";
 import { healthRoutes } from "../http/health.js";
 import { Metrics } from "../http/metrics.js";
 import { authenticateAndCount, clientAddressOf, type RateLimiter } from "../http/rate-limit.js";
-import { requestContext } from "../http/request-context.js";
+import { refuseDeclaredOversizeBody } from "../http/lingering-close.js";
+import { logRequestFinished, requestContext, requestIdOf } from "../http/request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
 
@@ -63,7 +64,19 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   // the server; everything else goes to express.
   const { rateLimiter } = deps;
   const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });
-  const server = http.createServer((req, res) => rest.handle(req, res, () => app(req, res)));
+  const server = http.createServer((req, res) => {
+    if (refuseOversizeBody(req, res)) return;
+    rest.handle(req, res, () => app(req, res));
+  });
+  // A body declared over the limit is refused on every route before routing: read and discarded, then 413.
+  const refuseOversizeBody = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    return refuseDeclaredOversizeBody(req, res, config.BODY_LIMIT_BYTES, requestId, (status) => {
+      metrics.observeRequest(req.method ?? "POST", "(body too large)", status, started);
+      logRequestFinished(logger, requestId, req.method ?? "POST", req.url ?? "/", status, started);
+    });
+  };
 
   const armor = new ApolloArmor({
     maxDepth: { n: 8 },
