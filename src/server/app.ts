@@ -68,6 +68,11 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     if (refuseOversizeBody(req, res)) return;
     rest.handle(req, res, () => app(req, res));
   });
+  // Node's server.close() destroys every "idle" connection, and a connection whose answer has been end()ed counts
+  // as idle while megabytes of that answer still wait in its socket buffer: shutdown cut them short. The drain
+  // plugin (below) already ends idle connections gracefully — end() flushes before it closes — and hard-closes
+  // only after SHUTDOWN_GRACE_MS, so close() is left nothing to destroy.
+  server.closeIdleConnections = () => {};
   // A body declared over the limit is refused on every route before routing: read and discarded, then 413.
   const refuseOversizeBody = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     const started = process.hrtime.bigint();
