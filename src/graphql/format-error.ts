@@ -29,8 +29,8 @@ export interface ErrorFormatterOptions {
 }
 
 /**
- * One convention for every error: domain errors keep their message and get their GraphQL code; validation
- * errors from type-graphql become BAD_USER_INPUT; anything unexpected is masked.
+ * One convention for every error: domain errors (argument validation among them, validate-arguments.ts) keep
+ * their message and details and get their GraphQL code; anything unexpected is masked.
  */
 export function createErrorFormatter(onUnexpected: (error: unknown) => void, options: ErrorFormatterOptions) {
   const format = formatterOf(onUnexpected);
@@ -52,10 +52,6 @@ function formatterOf(onUnexpected: (error: unknown) => void) {
         path: formatted.path,
         extensions: { code: graphQLCodeFor(domain.code), ...(Object.keys(domain.details).length ? { details: domain.details } : {}) },
       };
-    }
-    if (original instanceof Error && original.name === "ArgumentValidationError") {
-      const details = (original as Error & { extensions?: { validationErrors?: unknown } }).extensions?.validationErrors;
-      return { message: formatted.message, locations: formatted.locations, path: formatted.path, extensions: { code: "BAD_USER_INPUT", details } };
     }
     const code = formatted.extensions?.code;
     if (typeof code === "string" && CLIENT_CODES.has(code)) {

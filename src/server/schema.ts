@@ -4,6 +4,7 @@ import { applyMiddleware } from "graphql-middleware";
 import { buildSchemaSync, type PubSub } from "type-graphql";
 import { permissionsFor } from "./permissions.js";
 import { resolvers } from "./resolvers.js";
+import { validateArguments } from "./validate-arguments.js";
 
 /**
  * type-graphql insists on a PubSub once there are subscriptions, even though every subscription here brings
@@ -20,7 +21,7 @@ export const NO_PUBSUB: PubSub = {
 
 /** The schema without authorization middleware: what `schema.graphql` is printed from. */
 export function buildBareSchema(): GraphQLSchema {
-  return buildSchemaSync({ resolvers, validate: { forbidUnknownValues: false }, pubSub: NO_PUBSUB });
+  return buildSchemaSync({ resolvers, validateFn: validateArguments, pubSub: NO_PUBSUB });
 }
 
 export function buildSchema(): GraphQLSchema {
