@@ -1,5 +1,5 @@
 import { forbidden, notFound } from "../errors/domain-error.js";
-import type { TenantActor } from "../identity/actor.js";
+import { userIdOf, type TenantActor } from "../identity/actor.js";
 import { Action } from "./actions.js";
 import { mayPerform, requireAction } from "./authorize.js";
 
@@ -12,8 +12,8 @@ export interface BaseAccessFacts {
   deletedAt: Date | null;
 }
 
-const isOwner = (actor: TenantActor, base: BaseAccessFacts): boolean =>
-  actor.kind === "user" && base.ownerId === actor.userId;
+/** A key owns what the user who issued it owns (product.md §4). */
+const isOwner = (actor: TenantActor, base: BaseAccessFacts): boolean => base.ownerId !== null && base.ownerId === userIdOf(actor);
 
 /**
  * Whether a base exists for this actor at all. Foreign-tenant and deleted bases are indistinguishable
@@ -28,11 +28,14 @@ export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">
 
 /**
  * Whose listings (bases, group members, the policies a flow may name when published) the actor sees:
- * its tenant's organisation-owned bases and, for a user, the never-published bases they own. The stores
- * turn this into their listing filter (src/stores/base.store.ts, `listedWhere` / `listedSql`).
+ * its tenant's organisation-owned bases and the never-published bases of the user it acts for (a key's issuer).
+ * The stores turn this into their listing filter (src/stores/base.store.ts, `listedWhere` / `listedSql`).
  */
-export function listingScopeOf(actor: TenantActor): { tenantId: string; userId: string | null } {
-  return { tenantId: actor.tenantId, userId: actor.kind === "user" ? actor.userId : null };
+export function listingScopeOf(actor: TenantActor, { everyOwner = false } = {}): { tenantId: string; userId: string | null; everyOwner: boolean } {
+  // Admins hold the ownership override (they may change any never-published base), so they may also list them
+  // all — when they ask explicitly (`bases(filter: {allOwners: true})`).
+  if (everyOwner) requireAction(actor, Action.DeleteResources);
+  return { tenantId: actor.tenantId, userId: userIdOf(actor), everyOwner };
 }
 
 /** Loading or running by ID: anyone in the tenant who may read (or run) — "has the link". */

@@ -13,7 +13,17 @@ export type Actor = TenantActor | OperatorActor;
 /** A caller that arrived with a credential: it belongs to exactly one tenant. */
 export type TenantActor =
   | { kind: "user"; tenantId: string; userId: string; roles: readonly Role[] }
-  | { kind: "apiKey"; tenantId: string; apiKeyId: string; scopes: readonly ApiKeyScope[] };
+  | {
+      kind: "apiKey";
+      tenantId: string;
+      apiKeyId: string;
+      scopes: readonly ApiKeyScope[];
+      /**
+       * The user who issued the key: the key acts on their behalf (product.md §4), within its own scopes. It owns
+       * what the user owns, and what it creates belongs to that user. Null for keys an operator issued (CLI).
+       */
+      issuerId?: string | null;
+    };
 
 export interface OperatorActor {
   kind: "operator";
@@ -33,5 +43,14 @@ export function auditActorOf(actor: Actor): { actorType: "USER" | "API_KEY" | "S
   }
 }
 
-/** The user to record as creator/editor; API keys and the operator act for no user. */
-export const userIdOf = (actor: Actor): string | null => (actor.kind === "user" ? actor.userId : null);
+/** The user an actor acts for: to record as creator/editor/owner, and to decide ownership. The operator acts for no user. */
+export const userIdOf = (actor: Actor): string | null => {
+  switch (actor.kind) {
+    case "user":
+      return actor.userId;
+    case "apiKey":
+      return actor.issuerId ?? null;
+    case "operator":
+      return null;
+  }
+};

@@ -80,7 +80,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
       await identities.touchKey(row.id, new Date(now));
       row.lastUsedAt = new Date(now); // the cached row too, so the next requests do not write again
     }
-    return { kind: "apiKey", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes };
+    return { kind: "apiKey", tenantId: row.tenantId, apiKeyId: row.id, scopes: row.scopes, issuerId: row.createdById };
   }
 
   return {

@@ -8,12 +8,14 @@ import type { Transaction } from "./transaction.js";
 export type { Base, Draft, Version };
 
 /**
- * Whose listings a query serves: the tenant, and the user whose never-published bases they also see (null
- * for an API key, which owns nothing). Decided by src/authorization (`listingScopeOf`).
+ * Whose listings a query serves: the tenant, and the user whose never-published bases they also see (a key's
+ * issuer; null for an operator's key), or every owner's (an admin who asked). Decided by src/authorization
+ * (`listingScopeOf`).
  */
 export interface ListingScope {
   tenantId: string;
   userId: string | null;
+  everyOwner?: boolean;
 }
 
 export interface BaseListFilter {
@@ -45,6 +47,7 @@ export const BASE_KEYSET: Keyset<Pick<Base, "name" | "id">> = { columns: [textCo
  * is listed only for its owner.
  */
 export function listedWhere(scope: ListingScope): Prisma.BaseWhereInput {
+  if (scope.everyOwner) return { tenantId: scope.tenantId, deletedAt: null };
   return {
     tenantId: scope.tenantId,
     deletedAt: null,
@@ -55,7 +58,7 @@ export function listedWhere(scope: ListingScope): Prisma.BaseWhereInput {
 /** `listedWhere` for raw SQL over `bases` aliased `b`. */
 export function listedSql(scope: ListingScope): Prisma.Sql {
   return Prisma.sql`b.tenant_id = ${scope.tenantId}::uuid AND b.deleted_at IS NULL
-    AND (b.ownership = 'ORGANISATION_OWNED' OR b.owner_id = ${scope.userId}::uuid)`;
+    AND (${scope.everyOwner === true} OR b.ownership = 'ORGANISATION_OWNED' OR b.owner_id = ${scope.userId}::uuid)`;
 }
 
 /** The columns of `bases` aliased `b`, as raw SQL reads them for `baseFromSql`. */

@@ -213,6 +213,7 @@ function defineCases(): void {
     add("version", "", caller, `{ version { gateway } }`, () => ({}), "ALLOW");
     add("viewer", "", caller, `{ viewer { credential } }`, () => ({}), gate(caller, null) ?? "ALLOW");
     add("bases", "", caller, `{ bases(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    add("bases", "of all owners", caller, `{ bases(first: 5, filter: { allOwners: true }) { totalCount } }`, () => ({}), gate(caller, "delete") ?? "ALLOW");
     add("groups", "", caller, `{ groups(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add("users", "", caller, `{ users(first: 5) { totalCount } }`, () => ({}), gate(caller, "manageRoles") ?? "ALLOW");
     add("apiKeys", "", caller, `{ apiKeys(first: 5) { totalCount } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");

@@ -263,6 +263,8 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
 
 const OBSERVE = [
   `{ bases(first: 100) { totalCount edges { node { id } } } }`,
+  // The admins' explicit listing of every owner's bases is still only their own tenant's.
+  `{ allOwners: bases(first: 100, filter: { allOwners: true }) { totalCount edges { node { id } } } }`,
   `{ groups(first: 100) { totalCount edges { node { id } } } }`,
   `{ users(first: 100) { totalCount edges { node { id } } } }`,
   `{ apiKeys(first: 100, includeRevoked: true) { totalCount edges { node { id } } } }`,
@@ -281,6 +283,8 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     const liveIds = me.bases.filter((b) => !b.deleted).map((b) => b.id).sort();
     expect(ids(r.data.bases)).toEqual(liveIds);
     expect(r.data.bases.totalCount).toBe(liveIds.length);
+    expect(ids(r.data.allOwners)).toEqual(liveIds);
+    expect(r.data.allOwners.totalCount).toBe(liveIds.length);
     expect(ids(r.data.groups)).toEqual([...me.groups].sort());
     expect(r.data.groups.totalCount).toBe(me.groups.length);
     for (const groupId of me.groups) {

@@ -18,7 +18,10 @@ export class ApiKey {
   @Field(() => [ApiKeyScope])
   scopes!: ApiKeyScope[];
 
-  @Field(() => ID, { nullable: true, description: "The user who created it; null when created by an operator or another key." })
+  @Field(() => ID, {
+    nullable: true,
+    description: "The user who issued it: the key acts on their behalf (what it creates, they own). A key created by another key is issued by that key's user. Null when an operator issued it.",
+  })
   createdById!: string | null;
 
   @Field(() => Date)

@@ -191,7 +191,7 @@ export class LifecycleService {
 
   async listBases(actor: TenantActor, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
     requireAction(actor, Action.ReadResources);
-    return this.bases.listBases(listingScopeOf(actor), filter, { first, after });
+    return this.bases.listBases(listingScopeOf(actor, { everyOwner: filter.allOwners === true }), filter, { first, after });
   }
 
   async compare(actor: TenantActor, leftId: string, rightId: string): Promise<RecordComparison> {

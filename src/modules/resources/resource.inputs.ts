@@ -101,4 +101,10 @@ export class BaseFilter {
 
   @Field(() => Boolean, { nullable: true, description: "Whether at least one version exists." })
   published?: boolean | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: "Admins only: also list other users' never-published bases (by default a listing shows only your own). FORBIDDEN for others.",
+  })
+  allOwners?: boolean | null;
 }
