@@ -21,7 +21,13 @@ export class BodyError extends Error {
  * Hand-written rather than body-parser because this runs on every execution request, and body-parser's
  * generality (charset tables, inflation, stream bookkeeping) cost more than the whole JSON parse.
  */
-export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+export interface JsonBody {
+  value: unknown;
+  /** The body as received (without a byte-order mark), for echoing numbers exactly (exact-numbers.ts). */
+  text: string | undefined;
+}
+
+export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<JsonBody> {
   const encoding = req.headers["content-encoding"];
   if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
     return Promise.reject(new BodyError("compressed", `Compressed request bodies (content-encoding: ${encoding}) are not accepted`));
@@ -48,11 +54,11 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
     });
     req.once("end", () => {
       if (size > limitBytes) return;
-      if (size === 0) return resolve(undefined);
+      if (size === 0) return resolve({ value: undefined, text: undefined });
       let text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString("utf8");
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark some Windows clients send
       try {
-        resolve(JSON.parse(text));
+        resolve({ value: JSON.parse(text), text });
       } catch {
         reject(new BodyError("malformed-json", "The request body is not valid JSON"));
       }

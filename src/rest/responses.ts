@@ -95,13 +95,14 @@ const ruleJson = new WeakMap<readonly string[], string>();
 /**
  * The JSON text of a policy answer, members in the order of docs/language.md#the-response. Written out member by member so that
  * the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not per run.
+ * `exactDataJson` replaces the echo of `data` when a number in it would not survive a double (exact-numbers.ts).
  */
-export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint): string {
+export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint, exactDataJson?: string): string {
   const body = policyResponseBody(run, requestStartedAt);
   let rule = ruleJson.get(body.rule);
   if (rule === undefined) ruleJson.set(body.rule, (rule = JSON.stringify(body.rule)));
   return (
-    `{"result":${body.result},"trace":${traceJson(run.response)},"rule":${rule},"data":${serialize(body.data) ?? "null"}` +
+    `{"result":${body.result},"trace":${traceJson(run.response)},"rule":${rule},"data":${(body.data != null ? exactDataJson : undefined) ?? serialize(body.data) ?? "null"}` +
     `,"error":${JSON.stringify(body.error)},"labels":${JSON.stringify(body.labels)},"execution":${JSON.stringify(body.execution)}}`
   );
 }

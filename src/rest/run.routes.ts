@@ -13,6 +13,7 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
+import { exactDataJson } from "./exact-numbers.js";
 import { flowResponseJson, policyResponseJson, ranRecordHeaders, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -79,9 +80,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     pattern,
     family: "policy",
     async answer({ actor, params, req }, started) {
-      const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+      const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
+      const outcome = await run(actor, parse(schema, body.value), params);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
-      return { status: outcome.response.error === null ? 200 : 400, json: policyResponseJson(outcome, started), headers: ranRecordHeaders(outcome.record) };
+      const json = policyResponseJson(outcome, started, exactDataJson(body.text));
+      return { status: outcome.response.error === null ? 200 : 400, json, headers: ranRecordHeaders(outcome.record) };
     },
   });
 
@@ -93,7 +96,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     pattern,
     family: "flow",
     async answer({ actor, params, req }) {
-      const outcome = await run(actor, parse(schema, await readJsonBody(req, config.BODY_LIMIT_BYTES)), params);
+      const outcome = await run(actor, parse(schema, (await readJsonBody(req, config.BODY_LIMIT_BYTES)).value), params);
       return { status: 200, json: flowResponseJson(outcome), headers: ranRecordHeaders(outcome.record) };
     },
   });
