@@ -2,7 +2,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 
 /**
  * product.md §7: `data` comes back exactly as the client sent it, numbers included — `1541815603606036481` stays
- * `1541815603606036481` although the language compares IEEE-754 doubles (dsl.md §5.3), where it is
+ * `1541815603606036481` although the language compares IEEE-754 doubles (docs/language.md), where it is
  * 1541815603606036500. The engine gets `JSON.parse`'s doubles; the echo is written from the request's text.
  *
  * Almost every number a client sends survives the round trip through a double, so the request text is only

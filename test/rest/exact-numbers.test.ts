@@ -7,7 +7,7 @@ import { authoring } from "./support.js";
 
 /**
  * Issue #12.2 (product.md §7): `data` comes back with exactly the digits the client sent, while the language
- * still compares doubles (dsl.md §5.3).
+ * still compares doubles (docs/language.md).
  */
 let gateway: TestGateway;
 let key: string;
