@@ -13,6 +13,7 @@ export interface InvalidField {
  * NUL (which Postgres text and jsonb cannot hold) and UTF-16 surrogates without their pair (which are not
  * characters at all, and cannot be encoded as UTF-8).
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is this pattern's job.
 const UNSTORABLE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const UNSTORABLE_PROBLEM = "must not contain NUL characters or unpaired UTF-16 surrogates";
 
@@ -74,7 +75,7 @@ function unstorableText(value: unknown, root: string): InvalidField[] {
     if (typeof current === "string") {
       if (UNSTORABLE_TEXT.test(current)) invalid.push({ field: path, problems: [UNSTORABLE_PROBLEM] });
     } else if (Array.isArray(current)) {
-      current.forEach((item, i) => stack.push([item, join(path, i)]));
+      for (const [i, item] of current.entries()) stack.push([item, join(path, i)]);
     } else if (current !== null && typeof current === "object" && !(current instanceof Date)) {
       for (const [key, child] of Object.entries(current)) {
         if (UNSTORABLE_TEXT.test(key)) invalid.push({ field: join(path, key), problems: [`its name ${UNSTORABLE_PROBLEM}`] });

@@ -4,7 +4,7 @@ import { applyMiddleware } from "graphql-middleware";
 import { buildSchemaSync, type PubSub } from "type-graphql";
 import { permissionsFor } from "./permissions.js";
 import { resolvers } from "./resolvers.js";
-import { validateArguments } from "./validate-arguments.js";
+import { validateArguments } from "../graphql/validate-arguments.js";
 
 /**
  * type-graphql insists on a PubSub once there are subscriptions, even though every subscription here brings

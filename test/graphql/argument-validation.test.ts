@@ -71,7 +71,8 @@ describe("validation errors name every invalid field", () => {
   it("lists each broken constraint of an input object under its path", async () => {
     const response = await graphql(gateway.url, op.CREATE_POLICY, { input: { name: "", content: op.AGE_POLICY, description: "x".repeat(10_001) } }, adminHeaders);
     expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    const fields = (response.errors?.[0]?.extensions?.details as { fields: { field: string }[] }).fields.map((f) => f.field).sort();
+    const details = response.errors?.[0]?.extensions?.details as { fields: { field: string }[] } | undefined;
+    const fields = (details?.fields ?? []).map((f) => f.field).sort();
     expect(fields).toEqual(["input.description", "input.name"]);
   });
 
