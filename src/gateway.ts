@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { Config } from "./config.js";
+import { type Config, isProduction } from "./config.js";
 import type { Database } from "./database/database.js";
 import { readMigrations } from "./database/migrator.js";
 import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
@@ -71,7 +71,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     rateLimiter,
     expectedMigrations,
   });
-  const subscriptions = attachGraphQLWebSocket({ server, schema, services, authenticator, logger });
+  const subscriptions = attachGraphQLWebSocket({ server, schema, services, authenticator, logger, hideSuggestions: isProduction(config) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.PORT, config.HOST, resolve);

@@ -50,11 +50,15 @@ export function attachGraphQLWebSocket(deps: {
   services: Services;
   authenticator: Authenticator;
   logger: Logger;
+  /** Production: no "Did you mean …" suggestions, as over HTTP. */
+  hideSuggestions: boolean;
 }): { close(): Promise<void> } {
   const { schema, services, authenticator, logger } = deps;
   const wss = new WebSocketServer({ server: deps.server, path: "/graphql", maxPayload: MAX_MESSAGE_BYTES });
   const connections = new Set<Connection>();
-  const formatError = createErrorFormatter((error) => logger.error({ err: error }, "unexpected error in a subscription"));
+  const formatError = createErrorFormatter((error) => logger.error({ err: error }, "unexpected error in a subscription"), {
+    hideSuggestions: deps.hideSuggestions,
+  });
 
   const recheck = async (connection: Connection): Promise<void> => {
     if (!connection.actor) return;
