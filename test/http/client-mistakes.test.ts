@@ -35,7 +35,8 @@ describe("client mistakes are 4xx in the error convention, logged below error le
     ["a persisted query of an unknown version", () => send(JSON.stringify({ extensions: { persistedQuery: { version: 7, sha256Hash: "x" } } }))],
     ["a persisted query whose hash does not match", () => send(graphqlDocument("{ version { gateway } }", { extensions: { persistedQuery: { version: 1, sha256Hash: "abc" } } }))],
     ["a persisted query hash with nothing stored", () => send(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "f".repeat(64) } } }))],
-    ["a subscription operation", () => send(graphqlDocument("subscription { version { gateway } }"))],
+    // Subscriptions are served over WebSocket (graphql-ws) only.
+    ["a subscription operation over HTTP", () => send(graphqlDocument("subscription { version { gateway } }"))],
   ];
 
   it.each(graphqlMistakes)("%s → 4xx BAD_USER_INPUT", async (_name, attempt) => {
@@ -43,9 +44,11 @@ describe("client mistakes are 4xx in the error convention, logged below error le
     const { status, body } = await attempt();
     expect(status).toBeGreaterThanOrEqual(200); // a missing persisted query is a 200 by the APQ protocol
     expect(status).toBeLessThan(500);
-    expect(body.errors).toHaveLength(1);
-    expect(body.errors[0].extensions.code).toBe("BAD_USER_INPUT");
-    expect(body.errors[0].message).not.toMatch(/internal/i);
+    expect(body.errors.length).toBeGreaterThan(0);
+    for (const error of body.errors) {
+      expect(error.extensions.code).toBe("BAD_USER_INPUT");
+      expect(error.message).not.toMatch(/internal/i);
+    }
     expectQuietLogs(before);
   });
 
