@@ -1,4 +1,5 @@
 import type { Database } from "./database/database.js";
+import { ApprovalPolicyService } from "./modules/approvals/approval-policy.service.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { ExecutionAuditBatcher } from "./modules/audit/execution-audit.js";
 import { GroupService } from "./modules/groups/group.service.js";
@@ -35,6 +36,7 @@ export interface Services {
   evaluator: Evaluator;
   /** Live subscriptions fed by the audit log; `start()` listens for its announcements. */
   live: LiveService;
+  approvalPolicies: ApprovalPolicyService;
 }
 
 export function createServices(
@@ -63,5 +65,6 @@ export function createServices(
     execution,
     evaluator,
     live: new LiveService(database, lifecycle),
+    approvalPolicies: new ApprovalPolicyService(database, stores.approvalPolicies, stores.identities),
   };
 }

@@ -15,6 +15,8 @@ export enum Action {
   ReadAudit = "read_audit",
   /** Publishing although the record's stored tests fail (product §12), with a reason in the audit event. */
   OverrideTestGate = "override_test_gate",
+  /** Create, edit, archive and restore approval policies (product §10); reading them is ReadResources. */
+  ManageApprovalPolicies = "manage_approval_policies",
 }
 
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
@@ -30,6 +32,7 @@ const ADMIN: readonly Action[] = [
   Action.ManageApiKeys,
   Action.TransferOwnership,
   Action.OverrideTestGate,
+  Action.ManageApprovalPolicies,
 ];
 const AUDITOR: readonly Action[] = [Action.ReadResources, Action.ReadAudit];
 

@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLSchema, isObjectType } from "graphql";
 import { allow, deny, shield } from "graphql-shield";
 import type { IRules } from "graphql-shield";
 import type { IMiddlewareFieldMap } from "graphql-middleware";
+import { approvalPolicyPermissions } from "../modules/approvals/approval-policy.permissions.js";
 import { auditPermissions } from "../modules/audit/audit.permissions.js";
 import { groupPermissions } from "../modules/groups/group.permissions.js";
 import { identityPermissions } from "../modules/identity/identity.permissions.js";
@@ -14,7 +15,7 @@ import { resourcePermissions } from "../modules/resources/resource.permissions.j
 import type { ModulePermissions } from "../graphql/shield-rules.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions];
 
 const ROOT_TYPES = ["Query", "Mutation", "Subscription"] as const;
 

@@ -1,4 +1,5 @@
 import type { NonEmptyArray } from "type-graphql";
+import { ApprovalPolicyResolver } from "../modules/approvals/approval-policy.resolver.js";
 import { AuditResolver } from "../modules/audit/audit.resolver.js";
 import { BaseGroupsResolver } from "../modules/groups/base-groups.resolver.js";
 import { GroupResolver } from "../modules/groups/group.resolver.js";
@@ -12,4 +13,4 @@ import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/b
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
 
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver];

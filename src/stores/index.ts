@@ -1,4 +1,5 @@
 import type { Database } from "../database/database.js";
+import { ApprovalPolicyStore } from "./approval-policy.store.js";
 import { AuditStore } from "./audit.store.js";
 import { BaseStore } from "./base.store.js";
 import { GroupStore } from "./group.store.js";
@@ -14,6 +15,7 @@ export interface Stores {
   identities: IdentityStore;
   tenants: TenantStore;
   system: SystemStore;
+  approvalPolicies: ApprovalPolicyStore;
 }
 
 export function createStores(database: Database): Stores {
@@ -24,5 +26,6 @@ export function createStores(database: Database): Stores {
     identities: new IdentityStore(database),
     tenants: new TenantStore(database),
     system: new SystemStore(database),
+    approvalPolicies: new ApprovalPolicyStore(database),
   };
 }

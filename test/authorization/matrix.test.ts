@@ -17,11 +17,12 @@ import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
-type Perm = "read" | "run" | "author" | "publish" | "delete" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit";
+type Perm = "read" | "run" | "author" | "publish" | "delete" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals";
 const VIEWER_P: Perm[] = ["read", "run"];
 const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
 const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish"];
-const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit"];
+/** Approval policies are managed by admins (spec §10); everyone with a role reads them ("read"). */
+const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals"];
 const AUDITOR_P: Perm[] = ["read", "audit"];
 const ROLE_PERMS: Record<Role, Perm[]> = { VIEWER: VIEWER_P, EDITOR: EDITOR_P, PUBLISHER: PUBLISHER_P, ADMIN: ADMIN_P, AUDITOR: AUDITOR_P };
 const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
@@ -107,6 +108,7 @@ const pendingBases: (BaseSpec & BaseFixture)[] = [];
 const pendingGroups: { id: string; tenantId: string; name: string }[] = [];
 const pendingUsers: { id: string; tenantId: string; roles: Role[] }[] = [];
 const pendingKeys: { id: string; tenantId: string; revoked: boolean }[] = [];
+const pendingApprovalPolicies: { id: string; tenantId: string; archived: boolean }[] = [];
 
 function newBase(spec: BaseSpec): BaseFixture {
   const fixture = { baseId: randomUUID(), draftId: randomUUID(), versionId: spec.state === "never-published" ? null : randomUUID() };
@@ -121,6 +123,11 @@ function newGroup(tenantId: string): string {
 function newUser(tenantId: string, roles: Role[]): string {
   const id = randomUUID();
   pendingUsers.push({ id, tenantId, roles });
+  return id;
+}
+function newApprovalPolicy(tenantId: string, archived = false): string {
+  const id = randomUUID();
+  pendingApprovalPolicies.push({ id, tenantId, archived });
   return id;
 }
 function newKey(tenantId: string, revoked = false): string {
@@ -160,6 +167,16 @@ async function insertPending(): Promise<void> {
   });
   await prisma.user.createMany({
     data: pendingUsers.map((u) => ({ id: u.id, tenantId: u.tenantId, subject: `matrix|${u.id}`, email: `${u.id}@matrix.test`, name: "target", roles: u.roles })),
+  });
+  await prisma.approvalPolicy.createMany({
+    data: pendingApprovalPolicies.map((p) => ({
+      id: p.id,
+      tenantId: p.tenantId,
+      name: "target",
+      action: "DELETE" as const,
+      approverRoles: ["ADMIN" as const],
+      archivedAt: p.archived ? now : null,
+    })),
   });
   await prisma.apiKey.createMany({
     data: pendingKeys.map((k) => {
@@ -226,6 +243,8 @@ function defineCases(): void {
     add("validateRule", "", caller, `query($r: String!) { validateRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
     add("explainRule", "", caller, `query($r: String!) { explainRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
     add("languageOperators", "", caller, `{ languageOperators { __typename } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    add("approvalPolicies", "", caller, `{ approvalPolicies(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    add("createApprovalPolicy", "", caller, `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN] }) { id } }`, () => ({}), gate(caller, "manageApprovals") ?? "ALLOW");
     add("createApiKey", "", caller, `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
 
     // --- Tenant-scoped targets that are not bases ---------------------------------------------------------
@@ -259,6 +278,28 @@ function defineCases(): void {
       {
         const keyId = newKey(T().id);
         add("revokeApiKey", where, caller, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, () => ({ id: keyId }), foreign(gate(caller, "manageKeys")));
+      }
+      {
+        const id = newApprovalPolicy(T().id);
+        add("approvalPolicy", where, caller, `query($id: ID!) { approvalPolicy(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "read")));
+      }
+      {
+        const id = newApprovalPolicy(T().id);
+        add("updateApprovalPolicy", where, caller, `mutation($id: ID!) { updateApprovalPolicy(id: $id, input: { description: "changed" }) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+      }
+      {
+        const id = newApprovalPolicy(T().id);
+        add("archiveApprovalPolicy", where, caller, `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+      }
+      {
+        const id = newApprovalPolicy(T().id, true);
+        add("restoreApprovalPolicy", where, caller, `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+      }
+      if (tenant === "same") {
+        const archivedId = newApprovalPolicy(T().id, true);
+        add("archiveApprovalPolicy", "of own tenant, already archived", caller, `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, () => ({ id: archivedId }), gate(caller, "manageApprovals") ?? "CONFLICT");
+        const activeId = newApprovalPolicy(T().id);
+        add("restoreApprovalPolicy", "of own tenant, not archived", caller, `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, () => ({ id: activeId }), gate(caller, "manageApprovals") ?? "CONFLICT");
       }
       if (tenant === "same") {
         const keyId = newKey(T().id, true);
@@ -396,6 +437,7 @@ describe("authorization matrix", () => {
     "base", "record", "records", "compareRecords", "runPolicy", "runPolicyRecord", "runPolicyBatch", "runStoredTests", "runFlow",
     "runFlowRecord", "updateDraft", "publishDraft", "createDraftFromVersion", "deleteBase", "restoreBase", "transferOwnership",
     "addGroupMember", "removeGroupMember",
+    "approvalPolicies", "approvalPolicy", "createApprovalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
   ];
   for (const op of OPS) {
     it(op, () => {

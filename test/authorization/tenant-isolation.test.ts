@@ -14,6 +14,7 @@ import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
 const DATA = { Person: { age: 30 } };
+const NEVER = `A **Change** needs approval if __size__ of **Change** is greater than 1000000000.`;
 
 interface BaseModel {
   id: string;
@@ -32,6 +33,7 @@ interface TenantModel {
   members: Set<string>;
   keys: { id: string; revoked: boolean }[];
   userIds: string[];
+  approvalPolicies: { id: string; archived: boolean }[];
 }
 
 type Own =
@@ -40,11 +42,14 @@ type Own =
   | { t: 0 | 1; op: "createGroup" }
   | { t: 0 | 1; op: "addMember"; pick: number; group: number }
   | { t: 0 | 1; op: "createKey" }
-  | { t: 0 | 1; op: "revokeKey"; pick: number };
+  | { t: 0 | 1; op: "revokeKey"; pick: number }
+  | { t: 0 | 1; op: "createApprovalPolicy" }
+  | { t: 0 | 1; op: "archiveApprovalPolicy" | "restoreApprovalPolicy"; pick: number };
 const ATTACKS = [
   "base", "record", "records", "run", "runRecord", "runBatch", "runFlow", "update", "publish", "draftFromVersion", "delete", "restore",
   "transfer", "group", "updateGroup", "deleteGroup", "addForeignBase", "addToForeignGroup", "revokeKey", "assignRoles", "flowOverForeignPolicy",
   "restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy",
+  "approvalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy"]);
@@ -60,6 +65,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ t: tenantIndex, op: fc.constant("addMember" as const), pick, group: pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createKey" as const) }),
   fc.record({ t: tenantIndex, op: fc.constant("revokeKey" as const), pick }),
+  fc.record({ t: tenantIndex, op: fc.constant("createApprovalPolicy" as const) }),
+  fc.record({ t: tenantIndex, op: fc.constantFrom("archiveApprovalPolicy" as const, "restoreApprovalPolicy" as const), pick }),
   { arbitrary: fc.record({ t: tenantIndex, op: fc.constant("attack" as const), attack: fc.constantFrom(...ATTACKS), pick }), weight: 5 },
 );
 
@@ -88,6 +95,7 @@ async function newTenantModel(): Promise<TenantModel> {
     members: new Set(),
     keys: [{ id, revoked: false }],
     userIds: Object.values(tenant.users).map((u) => u.id),
+    approvalPolicies: [],
   };
 }
 
@@ -103,6 +111,7 @@ async function snapshot(tenantId: string): Promise<string> {
     prisma.groupMember.findMany({ where, orderBy: [{ groupId: "asc" }, { baseId: "asc" }] }),
     prisma.user.findMany({ where, orderBy: { id: "asc" } }),
     prisma.apiKey.findMany({ where, orderBy: { id: "asc" }, select: { id: true, revokedAt: true, scopes: true, name: true } }),
+    prisma.approvalPolicy.findMany({ where, orderBy: { id: "asc" } }),
     prisma.auditEvent.count({ where }),
   ]);
   return JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
@@ -127,6 +136,7 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     const theirGroup = at(victim.groups, command.pick) ?? randomUUID();
     const theirKey = at(victim.keys, command.pick)?.id ?? randomUUID();
     const theirUser = at(victim.userIds, command.pick)!;
+    const theirApprovalPolicy = at(victim.approvalPolicies, command.pick)?.id ?? randomUUID();
     const baseId = theirBase?.id ?? randomUUID();
     const myGroup = at(me.groups, command.pick);
     const myBase = at(live, command.pick);
@@ -160,6 +170,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       addToForeignGroup: () => gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: myBase?.id ?? randomUUID(), g: theirGroup }),
       revokeKey: () => gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: theirKey }),
       assignRoles: () => gql(`mutation($id: ID!) { assignRoles(userId: $id, roles: [ADMIN]) { id } }`, { id: theirUser }),
+      approvalPolicy: () => gql(`query($id: ID!) { approvalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
+      updateApprovalPolicy: () => gql(`mutation($id: ID!) { updateApprovalPolicy(id: $id, input: { name: "pwned" }) { id } }`, { id: theirApprovalPolicy }),
+      archiveApprovalPolicy: () => gql(`mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
+      restoreApprovalPolicy: () => gql(`mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
       flowOverForeignPolicy: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirPolicy?.id ?? baseId), d: DATA }, me.viewKey),
     };
     const before = await snapshot(victim.tenant.id);
@@ -258,6 +272,23 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       k.revoked = true;
       return;
     }
+    case "createApprovalPolicy": {
+      // Governs DELETE with a condition that never holds, so the tenant's own operations above stay ungated.
+      const input = { name: `ap-${randomUUID()}`, action: "DELETE", approverRoles: ["ADMIN"], conditions: NEVER };
+      const r = await gql(`mutation($i: CreateApprovalPolicyInput!) { createApprovalPolicy(input: $i) { id } }`, { i: input });
+      expect(r.errors).toBeUndefined();
+      me.approvalPolicies.push({ id: r.data.createApprovalPolicy.id, archived: false });
+      return;
+    }
+    case "archiveApprovalPolicy":
+    case "restoreApprovalPolicy": {
+      const archive = command.op === "archiveApprovalPolicy";
+      const p = at(me.approvalPolicies.filter((x) => x.archived !== archive), command.pick);
+      if (!p) return;
+      expect((await gql(`mutation($id: ID!) { ${command.op}(id: $id) { id } }`, { id: p.id })).errors).toBeUndefined();
+      p.archived = archive;
+      return;
+    }
   }
 }
 
@@ -269,6 +300,7 @@ const OBSERVE = [
   `{ users(first: 100) { totalCount edges { node { id } } } }`,
   `{ apiKeys(first: 100, includeRevoked: true) { totalCount edges { node { id } } } }`,
   `{ auditEvents(first: 100) { edges { node { baseId groupId actorId } } } }`,
+  `{ approvalPolicies(first: 100, includeArchived: true) { totalCount edges { node { id archivedAt } } } }`,
 ];
 const GROUP = `query($id: ID!) { group(id: $id) { policies(first: 100) { totalCount edges { node { id } } } flows(first: 100) { totalCount edges { node { id } } } } }`;
 
@@ -298,6 +330,9 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     expect(r.data.users.totalCount).toBe(me.userIds.length);
     expect(ids(r.data.apiKeys)).toEqual(me.keys.map((k) => k.id).sort());
     expect(r.data.apiKeys.totalCount).toBe(me.keys.length);
+    expect(r.data.approvalPolicies.edges.map((e: { node: { id: string; archivedAt: string | null } }) => `${e.node.id}:${e.node.archivedAt !== null}`).sort()).toEqual(
+      me.approvalPolicies.map((p) => `${p.id}:${p.archived}`).sort(),
+    );
     const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
     for (const e of r.data.auditEvents.edges) {
       for (const id of [e.node.baseId, e.node.groupId, e.node.actorId]) expect(id && foreign.has(id), `audit event naming the other tenant: ${id}`).toBeFalsy();
