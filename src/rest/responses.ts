@@ -110,12 +110,14 @@ export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint, exa
 /**
  * The JSON text of a flow answer (docs/language.md#flow-response), written node by node: traces computed in the worker pool are
  * used as text, and the data every node echoes is serialised once. Its size was bounded while the flow ran
- * (maxFlowResponseBytes), so this never builds an unbounded string.
+ * (maxFlowResponseBytes), so this never builds an unbounded string. Every node gets the request's data
+ * (docs/language.md#flow-execution), so `exactDataJson`, when given, is every node's echo (exact-numbers.ts).
  */
-export function flowResponseJson(run: FlowRun): string {
+export function flowResponseJson(run: FlowRun, exactDataJson?: string): string {
   const { response } = run;
   const dataTexts = new Map<unknown, string>();
   const echo = (data: unknown): string => {
+    if (data != null && exactDataJson !== undefined) return exactDataJson;
     let text = dataTexts.get(data);
     if (text === undefined) dataTexts.set(data, (text = serialize(data) ?? "null"));
     return text;

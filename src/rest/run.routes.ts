@@ -13,7 +13,7 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
-import { exactDataJson } from "./exact-numbers.js";
+import { exactDataJson } from "../shared/exact-numbers.js";
 import { flowResponseJson, policyResponseJson, ranRecordHeaders, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -96,8 +96,9 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     pattern,
     family: "flow",
     async answer({ actor, params, req }) {
-      const outcome = await run(actor, parse(schema, (await readJsonBody(req, config.BODY_LIMIT_BYTES)).value), params);
-      return { status: 200, json: flowResponseJson(outcome), headers: ranRecordHeaders(outcome.record) };
+      const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
+      const outcome = await run(actor, parse(schema, body.value), params);
+      return { status: 200, json: flowResponseJson(outcome, exactDataJson(body.text)), headers: ranRecordHeaders(outcome.record) };
     },
   });
 

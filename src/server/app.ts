@@ -14,6 +14,8 @@ import { classifyError } from "../errors/classify.js";
 import { graphQLCodeFor, httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
 import type { GraphQLContext } from "../graphql/context.js";
+import { stringifyWithExactJson } from "../shared/exact-numbers.js";
+import { keepExactVariables, noteExactNumbers } from "./exact-variables.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
 import { NoSubscriptionsRule } from "../graphql/request-errors.js";
@@ -108,6 +110,8 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: MAX_TOKENS },
+    // Run results echo `data` with the client's digits (src/shared/exact-numbers.ts).
+    stringifyResult: stringifyWithExactJson,
     validationRules: [...protection.validationRules, NoSubscriptionsRule],
     plugins: [
       ...armorPlugins,
@@ -137,11 +141,12 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES });
+  const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES, verify: noteExactNumbers });
   app.use(
     "/graphql",
     graphiql(!production, () => findDemoExampleIds(deps.database)),
     jsonBody,
+    keepExactVariables,
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {

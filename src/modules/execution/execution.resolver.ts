@@ -2,18 +2,26 @@ import { GraphQLJSON, GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { actorOf } from "../../graphql/actor.js";
+import { echoOf } from "../../shared/exact-numbers.js";
 import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.types.js";
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
-const toPolicyResult = (run: PolicyRun): PolicyRunResult => ({
+// `data` is echoed with the digits the client sent (product.md §7): `echoOf` finds them for the input value.
+const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => ({
   ...run.response,
+  data: echoOf(input, run.response.data),
   record: run.record,
   timings: { engineNs: String(run.timings.engineNs), databaseNs: String(run.timings.databaseNs), gatewayNs: String(run.timings.gatewayNs) },
 });
 
-const toFlowResult = (run: FlowRun): FlowRunResult => ({
+// Every node gets the run's input data (docs/language.md#flow-execution), so each echoes it as sent.
+const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
   ...run.response,
-  nodeResponse: run.response.nodeResponse.map((node) => ({ ...node, execution: node.execution ?? null })),
+  nodeResponse: run.response.nodeResponse.map((node) => ({
+    ...node,
+    response: { ...node.response, data: echoOf(input, node.response.data) },
+    execution: node.execution ?? null,
+  })),
   record: run.record,
 });
 
@@ -23,37 +31,37 @@ const NOW_DESCRIPTION = "Evaluate as if it were this time (\"what would this dec
 export class ExecutionResolver {
   @Mutation(() => PolicyRunResult, { description: "Runs the base's latest version, else its draft." })
   async runPolicy(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data, now));
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data, now), data);
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs exactly this draft or version." })
   async runPolicyRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data, now));
+    return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data, now), data);
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs an unsaved rule text." })
   async runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data, now));
+    return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data, now), data);
   }
 
   @Mutation(() => [PolicyRunResult], { description: "Runs many inputs against the base's runnable record." })
   async runPolicyBatch(@Arg("baseId", () => ID) baseId: string, @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[], @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs, now)).map(toPolicyResult);
+    return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs, now)).map((run, i) => toPolicyResult(run, inputs[i]));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs the flow base's latest version, else its draft." })
   async runFlow(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data, now));
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data, now), data);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs exactly this flow draft or version." })
   async runFlowRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data, now));
+    return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data, now), data);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs an unsaved flow definition (YAML or JSON text) against stored policies." })
   async testFlow(@Arg("definition", () => String) definition: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
-    return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data, now));
+    return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data, now), data);
   }
 
   @Mutation(() => StoredTestReport, { description: "Runs a record's stored tests." })

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { isLosslessNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+
+/**
+ * product.md §7: `data` comes back exactly as the client sent it, numbers included — `1541815603606036481` stays
+ * `1541815603606036481` although the language compares IEEE-754 doubles (docs/language.md), where it is
+ * 1541815603606036500. The engine always gets doubles; the echo is written from the digits the client sent.
+ * One mechanism for every transport: REST bodies (src/rest), GraphQL variables and inline literals (src/graphql).
+ *
+ * Almost every number a client sends survives the round trip through a double, so a request's text is only
+ * scanned (strings skipped) for one that does not; only then is it parsed again keeping *those* numbers as their
+ * source text (lossless-json's LosslessNumber, much slower than JSON.parse). Numbers a double holds exactly stay
+ * plain numbers, so other GraphQL variables (`Int`, `Float`) are unaffected.
+ */
+const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** Whether a number written this way comes back with other digits from a double (1e400, -0, 2^64, 1.0…). */
+export const isInexactNumber = (digits: string): boolean => String(Number(digits)) !== digits;
+
+/** Whether some number in the JSON text would come back with other digits from a double. */
+export function hasInexactNumber(text: string): boolean {
+  STRING_OR_NUMBER.lastIndex = 0;
+  for (let match = STRING_OR_NUMBER.exec(text); match !== null; match = STRING_OR_NUMBER.exec(text)) {
+    const token = match[0];
+    if (token.charCodeAt(0) !== 34 /* " */ && isInexactNumber(token)) return true;
+  }
+  return false;
+}
+
+/** A number as the engine gets it, or as its source text when a double would change it. */
+export const numberKeepingDigits = (digits: string): number | LosslessNumber =>
+  isInexactNumber(digits) ? new LosslessNumber(digits) : Number(digits);
+
+/** Parses JSON text like JSON.parse, except that numbers a double would change are LosslessNumbers. */
+export const parseKeepingDigits = (text: string): unknown => parseLossless(text, null, numberKeepingDigits);
+
+/** JSON text of a value that may hold LosslessNumbers, each written with its digits. */
+export const stringifyKeepingDigits = (value: unknown): string | undefined => stringifyLossless(value);
+
+/**
+ * The JSON text of the `data` member of a request body, every number with the digits sent; undefined when the
+ * ordinary serialisation of the parsed value is already exact (the common case).
+ */
+export function exactDataJson(bodyText: string | undefined): string | undefined {
+  if (bodyText === undefined || !hasInexactNumber(bodyText)) return undefined;
+  const body = parseKeepingDigits(bodyText) as { data?: unknown } | null;
+  if (body === null || typeof body !== "object" || !("data" in body)) return undefined;
+  return stringifyKeepingDigits(body.data);
+}
+
+/** Whether a value parsed with parseKeepingDigits holds a number a double would change. Walks without recursion. */
+export function holdsExactDigits(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (current === null || typeof current !== "object") continue;
+    if (isLosslessNumber(current)) return true;
+    for (const child of Object.values(current)) stack.push(child);
+  }
+  return false;
+}
+
+/** The value with every LosslessNumber as the double the language compares (1e400 → Infinity, as JSON.parse). */
+export function toDoubles(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (isLosslessNumber(value)) return Number(value.value);
+  if (Array.isArray(value)) return value.map(toDoubles);
+  const doubles: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) doubles[key] = toDoubles(child);
+  return doubles;
+}
+
+/**
+ * Input values (the doubles the engine gets) whose echo must be written from other text. Weak: an entry lives as
+ * long as its request's value, in this process only.
+ */
+const exactTexts = new WeakMap<object, string>();
+
+/** Records that `value`, when echoed, is written as `json` (the same value with the client's digits). */
+export function rememberExactJson(value: unknown, json: string): void {
+  if (value !== null && typeof value === "object") exactTexts.set(value, json);
+}
+
+/**
+ * A JSON value written out as given text. JSON.stringify cannot write raw text (JSON.rawJSON is newer than the
+ * Node this runs on), so it writes a placeholder string that `stringifyWithExactJson` swaps for the text. The
+ * placeholder carries a token random per process: client strings cannot forge one.
+ */
+const PLACEHOLDER = `verdict-exact-json-${randomUUID()}:`;
+const PLACEHOLDER_STRING = new RegExp(`"${PLACEHOLDER}((?:[^"\\\\]|\\\\.)*)"`, "g");
+
+export class ExactJson {
+  constructor(readonly json: string) {}
+  toJSON(): string {
+    return PLACEHOLDER + this.json;
+  }
+}
+
+/** The echo of an input value: its client's digits when they differ from its doubles, else the value itself. */
+export function echoOf<T>(input: unknown, echoed: T): T | ExactJson {
+  if (echoed == null || input === null || typeof input !== "object") return echoed;
+  const json = exactTexts.get(input);
+  return json === undefined ? echoed : new ExactJson(json);
+}
+
+/** JSON.stringify, writing each ExactJson as its text. Costs a substring search when there is none. */
+export function stringifyWithExactJson(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!text.includes(PLACEHOLDER)) return text;
+  return text.replace(PLACEHOLDER_STRING, (_match, escaped: string) => JSON.parse(`"${escaped}"`) as string);
+}
