@@ -14,6 +14,9 @@ import { RunnableCache } from "./modules/execution/runnable-cache.js";
 import { LiveService } from "./modules/live/live.service.js";
 import { LifecycleService } from "./modules/resources/lifecycle.service.js";
 import { createStores, type Stores } from "./stores/index.js";
+import { CatalogueGuards } from "./modules/catalogue/catalogue-guards.js";
+import { CatalogueService } from "./modules/catalogue/catalogue.service.js";
+import { TransferService } from "./modules/catalogue/transfer.service.js";
 
 /** The per-process service graph. Services hold the rules; resolvers and routes only translate. */
 export interface Services {
@@ -29,6 +32,10 @@ export interface Services {
   /** Batches `executed` audit events across concurrent runs; each `record` resolves once its event is durable. */
   executionAudit: ExecutionAuditBatcher;
   lifecycle: LifecycleService;
+  /** Aliases, tags, risk levels, locks. */
+  catalogue: CatalogueService;
+  /** Export and import of bundles. */
+  transfer: TransferService;
   /** Cross-process cache of what runs; `start()` subscribes it to change announcements. */
   runnables: RunnableCache;
   execution: ExecutionService;
@@ -47,9 +54,11 @@ export function createServices(
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
   const evaluator = new Evaluator(evaluation);
+  const catalogueGuards = new CatalogueGuards(stores.bases, stores.identities);
+  const catalogue = new CatalogueService(database, stores.bases, catalogueGuards);
   const execution = new ExecutionService(runnables, executionAudit, evaluator);
   // Publishing gates on the draft's stored tests, which the execution service runs.
-  const lifecycle = new LifecycleService(database, stores.bases, async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes);
+  const lifecycle = new LifecycleService(database, stores.bases, async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes, catalogueGuards);
   return {
     stores,
     system: new SystemService(stores.system),
@@ -61,6 +70,8 @@ export function createServices(
     audit: new AuditService(stores.audit),
     executionAudit,
     lifecycle,
+    catalogue,
+    transfer: new TransferService(database, stores.bases, catalogueGuards, catalogue),
     runnables,
     execution,
     evaluator,

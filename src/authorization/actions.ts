@@ -7,6 +7,12 @@ export enum Action {
   AuthorResources = "author_resources",
   PublishResources = "publish_resources",
   DeleteResources = "delete_resources",
+  /** Catalogue metadata that creates no version: aliases, tags, risk level. */
+  OrganiseResources = "organise_resources",
+  /** Locking and unlocking a base's draft (and its deletion) with a reason. */
+  LockResources = "lock_resources",
+  /** Importing a bundle: creates bases, or new drafts of existing ones. */
+  ImportResources = "import_resources",
   EditGroups = "edit_groups",
   DeleteGroups = "delete_groups",
   ManageRoles = "manage_roles",
@@ -20,13 +26,14 @@ export enum Action {
 }
 
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
-const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.EditGroups];
+const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.OrganiseResources, Action.ImportResources, Action.EditGroups];
 const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources];
 /** Admins also read the audit log (product §6: "readable by admins and auditors only"). */
 const ADMIN: readonly Action[] = [
   ...PUBLISHER,
   Action.ReadAudit,
   Action.DeleteResources,
+  Action.LockResources,
   Action.DeleteGroups,
   Action.ManageRoles,
   Action.ManageApiKeys,

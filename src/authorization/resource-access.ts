@@ -38,11 +38,18 @@ export function listingScopeOf(actor: TenantActor, { everyOwner = false } = {}):
   return { tenantId: actor.tenantId, userId: userIdOf(actor), everyOwner };
 }
 
+/** The same listing rule for a base already loaded (e.g. the flows a dependency scan found). */
+export function isListedFor(actor: TenantActor, base: BaseAccessFacts): boolean {
+  return exists(actor, base) && (base.ownership === "ORGANISATION_OWNED" || isOwner(actor, base));
+}
+
 /** Loading or running by ID: anyone in the tenant who may read (or run) — "has the link". */
 export function requireBaseFor(actor: TenantActor, base: BaseAccessFacts | null | undefined, action: Action, id: string): BaseAccessFacts {
   if (!exists(actor, base)) throw notFound("Resource", id);
   requireAction(actor, action);
-  if (action === Action.AuthorResources || action === Action.PublishResources) requireOwnershipRights(actor, base);
+  if (action === Action.AuthorResources || action === Action.PublishResources || action === Action.OrganiseResources) {
+    requireOwnershipRights(actor, base);
+  }
   return base;
 }
 

@@ -13,9 +13,10 @@ import { livePermissions } from "../modules/live/live.permissions.js";
 import { languagePermissions } from "../modules/language/language.permissions.js";
 import { resourcePermissions } from "../modules/resources/resource.permissions.js";
 import type { ModulePermissions } from "../graphql/shield-rules.js";
+import { cataloguePermissions } from "../modules/catalogue/catalogue.permissions.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions, cataloguePermissions];
 
 const ROOT_TYPES = ["Query", "Mutation", "Subscription"] as const;
 

@@ -11,6 +11,14 @@ import { LiveResolver } from "../modules/live/live.resolver.js";
 import { LanguageResolver } from "../modules/language/language.resolver.js";
 import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/base.resolver.js";
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
+import {
+  BaseLockFieldsResolver,
+  CatalogueBaseFieldsResolver,
+  CatalogueResolver,
+  DependencyFieldsResolver,
+  FlowUsageFieldsResolver,
+  PolicyUseFieldsResolver,
+} from "../modules/catalogue/catalogue.resolver.js";
 
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver, CatalogueResolver, CatalogueBaseFieldsResolver, BaseLockFieldsResolver, DependencyFieldsResolver, PolicyUseFieldsResolver, FlowUsageFieldsResolver];

@@ -1,6 +1,6 @@
 import type { Database } from "../database/database.js";
 import { type Base, type Draft, Prisma, type Version } from "../generated/prisma/client.js";
-import type { BaseKind, Ownership } from "../generated/prisma/enums.js";
+import type { BaseKind, Ownership, RiskLevel } from "../generated/prisma/enums.js";
 import { isUuid } from "../shared/ids.js";
 import { type Connection, type Keyset, keysetPage, type PageRequest, textColumn, uuidColumn } from "../shared/keyset.js";
 import type { Transaction } from "./transaction.js";
@@ -24,6 +24,10 @@ export interface BaseListFilter {
   nameContains?: string | null;
   hasDraft?: boolean | null;
   published?: boolean | null;
+  /** All of these (already normalised) tags. */
+  tags?: string[] | null;
+  /** Any of these risk levels. */
+  riskLevels?: RiskLevel[] | null;
 }
 
 /** A record that can run, with the facts about its base that access decisions need. */
@@ -63,7 +67,8 @@ export function listedSql(scope: ListingScope): Prisma.Sql {
 
 /** The columns of `bases` aliased `b`, as raw SQL reads them for `baseFromSql`. */
 export const BASE_COLUMNS_SQL = Prisma.sql`b.id, b.tenant_id, b.kind, b.name, b.ownership, b.owner_id, b.latest_version_number,
-  b.created_by_id, b.updated_by_id, b.created_at, b.updated_at, b.first_published_at, b.deleted_at, b.deleted_by_id`;
+  b.created_by_id, b.updated_by_id, b.created_at, b.updated_at, b.first_published_at, b.deleted_at, b.deleted_by_id,
+  b.alias, b.tags, b.risk_level, b.locked_at, b.locked_by_id, b.lock_reason`;
 
 export interface BaseSqlRow {
   id: string;
@@ -80,6 +85,12 @@ export interface BaseSqlRow {
   first_published_at: Date | null;
   deleted_at: Date | null;
   deleted_by_id: string | null;
+  alias: string | null;
+  tags: string[] | null;
+  risk_level: RiskLevel;
+  locked_at: Date | null;
+  locked_by_id: string | null;
+  lock_reason: string | null;
 }
 
 export const baseFromSql = (row: BaseSqlRow): Base => ({
@@ -97,6 +108,12 @@ export const baseFromSql = (row: BaseSqlRow): Base => ({
   firstPublishedAt: row.first_published_at,
   deletedAt: row.deleted_at,
   deletedById: row.deleted_by_id,
+  alias: row.alias,
+  tags: row.tags ?? [],
+  riskLevel: row.risk_level,
+  lockedAt: row.locked_at,
+  lockedById: row.locked_by_id,
+  lockReason: row.lock_reason,
 });
 
 type Reader = Transaction | Database["prisma"];
@@ -229,6 +246,9 @@ export class BaseStore {
     }
     if (filter.hasDraft != null) conditions.push(filter.hasDraft ? { draft: { isNot: null } } : { draft: { is: null } });
     if (filter.published != null) conditions.push({ latestVersionNumber: filter.published ? { gt: 0 } : 0 });
+    // `tags @> ARRAY[…]`: served by the GIN index on bases.tags.
+    if (filter.tags && filter.tags.length > 0) conditions.push({ tags: { hasEvery: filter.tags } });
+    if (filter.riskLevels && filter.riskLevels.length > 0) conditions.push({ riskLevel: { in: filter.riskLevels } });
     return keysetPage(BASE_KEYSET as Keyset<Base>, page, { AND: conditions } as Prisma.BaseWhereInput, {
       find: (args) => this.prisma.base.findMany(args),
       count: (args) => this.prisma.base.count(args),
@@ -251,9 +271,64 @@ export class BaseStore {
 
   /** Whether an ID (base or record) names a policy listed for the scope. */
   async isListedPolicy(reader: Reader, scope: ListingScope, id: string): Promise<boolean> {
-    const baseId = await this.baseIdOf(id, reader);
+    // Flow nodes may name a policy by alias too (resolved in the scope's tenant).
+    const baseId = isUuid(id) ? await this.baseIdOf(id, reader) : await this.baseIdByAlias(scope.tenantId, id.trim().toLowerCase(), reader);
     if (!baseId) return false;
     return (await reader.base.count({ where: { AND: [{ id: baseId, kind: "POLICY" }, listedWhere(scope)] } })) > 0;
+  }
+
+  // ---- aliases ----
+
+  /** The live (not deleted) base of the tenant holding this (case-folded) alias. */
+  async baseIdByAlias(tenantId: string, alias: string, reader: Reader = this.prisma): Promise<string | null> {
+    const row = await reader.base.findFirst({ where: { tenantId, alias, deletedAt: null }, select: { id: true } });
+    return row?.id ?? null;
+  }
+
+  /** Many aliases of one tenant in one statement: alias → base ID. */
+  async baseIdsByAliases(tenantId: string, aliases: readonly string[], reader: Reader = this.prisma): Promise<Map<string, string>> {
+    if (aliases.length === 0) return new Map();
+    const rows = await reader.base.findMany({ where: { tenantId, alias: { in: [...aliases] }, deletedAt: null }, select: { id: true, alias: true } });
+    return new Map(rows.map((row) => [row.alias!, row.id]));
+  }
+
+  /** Live bases of the tenant holding any of these (case-folded) aliases. */
+  basesByAliases(tenantId: string, aliases: readonly string[]): Promise<Base[]> {
+    if (aliases.length === 0) return Promise.resolve([]);
+    return this.prisma.base.findMany({ where: { tenantId, alias: { in: [...aliases] }, deletedAt: null } });
+  }
+
+  // ---- dependencies (flow records naming policies) ----
+
+  draftsByIds(ids: readonly string[]): Promise<Draft[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.prisma.draft.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  versionsByIds(ids: readonly string[]): Promise<Version[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.prisma.version.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  /**
+   * Drafts and versions of the tenant's live flows whose text mentions any of `needles` (case-insensitive):
+   * a cheap pre-filter in SQL; callers parse the candidates to find real node references. Two statements
+   * whatever the number of needles. `latestOnly` keeps only each flow's latest version (no drafts).
+   */
+  async flowRecordsMentioning(
+    tenantId: string,
+    needles: readonly string[],
+    options: { latestOnly: boolean },
+    reader: Reader = this.prisma,
+  ): Promise<{ drafts: (Draft & { base: Base })[]; versions: (Version & { base: Base })[] }> {
+    if (needles.length === 0) return { drafts: [], versions: [] };
+    const mentions = needles.map((needle) => ({ content: { contains: needle, mode: "insensitive" as const } }));
+    const where = { tenantId, base: { kind: "FLOW" as const, deletedAt: null }, OR: mentions };
+    const [drafts, versions] = await Promise.all([
+      options.latestOnly ? Promise.resolve([]) : reader.draft.findMany({ where, include: { base: true } }),
+      reader.version.findMany({ where, include: { base: true }, orderBy: [{ baseId: "asc" }, { number: "desc" }] }),
+    ]);
+    return { drafts, versions: options.latestOnly ? versions.filter((v) => v.number === v.base.latestVersionNumber) : versions };
   }
 
   // ---- the execution hot path ----
@@ -265,11 +340,16 @@ export class BaseStore {
       where: { id: baseId.toLowerCase() },
       include: { draft: true, versions: { orderBy: { number: "desc" }, take: 1 } },
     });
-    if (!base) return null;
-    const version = base.versions[0];
-    if (version) return { base, record: { id: version.id, version: version.number, content: version.content } };
-    if (base.draft) return { base, record: { id: base.draft.id, version: null, content: base.draft.content } };
-    return null;
+    return base ? latestRunnable(base) : null;
+  }
+
+  /** `runnableOfBase` for the live base holding a (case-folded) alias in the tenant. */
+  async runnableOfAlias(tenantId: string, alias: string): Promise<RunnableRow | null> {
+    const base = await this.prisma.base.findFirst({
+      where: { tenantId, alias, deletedAt: null },
+      include: { draft: true, versions: { orderBy: { number: "desc" }, take: 1 } },
+    });
+    return base ? latestRunnable(base) : null;
   }
 
   /** That exact draft or version. */
@@ -306,4 +386,11 @@ export class BaseStore {
   createVersion(tx: Transaction, data: WithJson<Prisma.VersionUncheckedCreateInput>): Promise<Version> {
     return tx.version.create({ data: jsonColumns(data) });
   }
+}
+
+function latestRunnable(base: Base & { draft: Draft | null; versions: Version[] }): RunnableRow | null {
+  const version = base.versions[0];
+  if (version) return { base, record: { id: version.id, version: version.number, content: version.content } };
+  if (base.draft) return { base, record: { id: base.draft.id, version: null, content: base.draft.content } };
+  return null;
 }

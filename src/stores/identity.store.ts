@@ -67,6 +67,12 @@ const USER_BY_SUBJECT = `SELECT u.id, u.tenant_id, u.roles::text[] AS roles, t.d
   FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.subject = $1`;
 
 /** Users, their roles, and API keys: every statement on `users` and `api_keys`. */
+export interface ActorName {
+  kind: "user" | "apiKey";
+  name: string;
+  email: string | null;
+}
+
 export class IdentityStore {
   constructor(private readonly database: Database) {}
 
@@ -98,6 +104,14 @@ export class IdentityStore {
       where: { tenantId, ...(isUuid(emailOrId) ? { id: emailOrId.toLowerCase() } : { email: emailOrId.toLowerCase() }) },
       select: USER_SELECT,
     });
+  }
+
+  /** A user or an API key of the tenant by ID, named for people (e.g. who holds a lock). */
+  async actorName(tenantId: string, id: string, reader: Transaction | Database["prisma"] = this.prisma): Promise<ActorName | null> {
+    const user = await reader.user.findFirst({ where: { id, tenantId }, select: { name: true, email: true } });
+    if (user) return { kind: "user", name: user.name, email: user.email };
+    const key = await reader.apiKey.findFirst({ where: { id, tenantId }, select: { name: true } });
+    return key ? { kind: "apiKey", name: key.name, email: null } : null;
   }
 
   userInTenant(tenantId: string, userId: string, reader: Transaction | Database["prisma"] = this.prisma): Promise<UserRow | null> {

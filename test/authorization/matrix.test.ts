@@ -14,15 +14,16 @@ import { issueApiKey } from "../../src/identity/api-key-format.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { subscribe, subscriptionClient } from "../support/subscriptions.js";
+import { policyBundle } from "../support/bundles.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
-type Perm = "read" | "run" | "author" | "publish" | "delete" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals";
+type Perm = "read" | "run" | "author" | "publish" | "delete" | "lock" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals";
 const VIEWER_P: Perm[] = ["read", "run"];
 const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
 const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish"];
 /** Approval policies are managed by admins (spec §10); everyone with a role reads them ("read"). */
-const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals"];
+const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "lock", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals"];
 const AUDITOR_P: Perm[] = ["read", "audit"];
 const ROLE_PERMS: Record<Role, Perm[]> = { VIEWER: VIEWER_P, EDITOR: EDITOR_P, PUBLISHER: PUBLISHER_P, ADMIN: ADMIN_P, AUDITOR: AUDITOR_P };
 const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
@@ -95,6 +96,7 @@ interface BaseSpec {
   state: State;
   kind: "POLICY" | "FLOW";
   groupId?: string;
+  locked?: boolean;
 }
 
 let gateway: TestGateway;
@@ -153,6 +155,7 @@ async function insertPending(): Promise<void> {
       latestVersionNumber: b.versionId ? 1 : 0,
       firstPublishedAt: b.versionId ? now : null,
       deletedAt: b.state === "deleted" ? now : null,
+      ...(b.locked ? { lockedAt: now, lockedById: b.ownerId, lockReason: "matrix" } : {}),
     })),
   });
   await prisma.version.createMany({
@@ -245,6 +248,7 @@ function defineCases(): void {
     add("languageOperators", "", caller, `{ languageOperators { __typename } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add("approvalPolicies", "", caller, `{ approvalPolicies(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add("createApprovalPolicy", "", caller, `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN] }) { id } }`, () => ({}), gate(caller, "manageApprovals") ?? "ALLOW");
+    add("importBundle", "", caller, `mutation($b: JSONObject!) { importBundle(bundle: $b) { dryRun } }`, () => ({ b: policyBundle(POLICY) }), gate(caller, "author") ?? "ALLOW");
     add("createApiKey", "", caller, `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
 
     // --- Tenant-scoped targets that are not bases ---------------------------------------------------------
@@ -356,6 +360,32 @@ function defineCases(): void {
         add("transferOwnership", label, caller, `mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, () => ({ id: b.baseId, to }), baseGate(caller, "transfer", ctx) ?? (ctx.state === "never-published" ? "ALLOW" : "CONFLICT"));
       }
       {
+        const organise = baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW";
+        const b1 = policy();
+        add("setBaseAlias", label, caller, `mutation($id: ID!, $a: String) { setBaseAlias(baseId: $id, alias: $a) { id } }`, () => ({ id: b1.baseId, a: `m-${randomUUID().slice(0, 8)}` }), organise);
+        const b2 = policy();
+        add("addBaseTags", label, caller, `mutation($id: ID!) { addBaseTags(baseId: $id, tags: ["m"]) { id } }`, () => ({ id: b2.baseId }), organise);
+        const b3 = policy();
+        add("removeBaseTags", label, caller, `mutation($id: ID!) { removeBaseTags(baseId: $id, tags: ["m"]) { id } }`, () => ({ id: b3.baseId }), organise);
+        const b4 = policy();
+        add("setBaseRiskLevel", label, caller, `mutation($id: ID!) { setBaseRiskLevel(baseId: $id, riskLevel: HIGH) { id } }`, () => ({ id: b4.baseId }), organise);
+        const b5 = policy();
+        add("lockBase", label, caller, `mutation($id: ID!) { lockBase(baseId: $id, reason: "m") { id } }`, () => ({ id: b5.baseId }), baseGate(caller, "lock", ctx) ?? "ALLOW");
+        const b6 = newBase({ ...specFor(caller, ctx, "POLICY"), locked: true });
+        add("unlockBase", label, caller, `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`, () => ({ id: b6.baseId }), baseGate(caller, "lock", ctx) ?? "ALLOW");
+        const b7 = policy();
+        add("unlockBase", `${label}, not locked`, caller, `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`, () => ({ id: b7.baseId }), baseGate(caller, "lock", ctx) ?? "CONFLICT");
+        const b9 = policy();
+        add("exportBase", label, caller, `query($id: ID!) { exportBase(id: $id) }`, () => ({ id: b9.baseId }), read);
+        // Importing as a new draft of an existing base: every fixture base has a draft already, so an allowed
+        // caller gets CONFLICT (the import checks access first).
+        const b10 = policy();
+        const bundle = policyBundle(POLICY);
+        add("importBundle", `${label} as mapping target`, caller, `mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, () => ({ b: bundle, m: [{ source: bundle.root, target: b10.baseId }] }), baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT");
+        const b8 = newBase({ ...specFor(caller, ctx, "POLICY"), locked: true });
+        add("updateDraft", `${label}, locked`, caller, `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`, () => ({ id: b8.draftId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT");
+      }
+      {
         const b = policy();
         const groupOf = () => sharedGroup[A.id]!;
         add("addGroupMember", label, caller, `mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, () => ({ b: b.baseId, g: groupOf() }), baseGate(caller, "editGroups", ctx) ?? "ALLOW");
@@ -420,7 +450,7 @@ beforeAll(async () => {
   await Promise.all(Array.from({ length: 8 }, worker));
   if (process.env.MATRIX_TIMING) console.info([...timing].sort((a, b) => b[1] - a[1]).map(([op, ms]) => `${op} ${Math.round(ms)}ms/${results.get(op)!.length}`).join("\n"));
   console.info(`authorization matrix: ${cases.length} cases over ${ops.size} operations in ${Date.now() - started} ms`);
-}, 120_000);
+}, 240_000); // ~2,500 cases; a loaded 2-core machine needs more than the default hook time
 afterAll(() => gateway?.stop());
 
 describe("authorization matrix", () => {
@@ -438,6 +468,7 @@ describe("authorization matrix", () => {
     "runFlowRecord", "updateDraft", "publishDraft", "createDraftFromVersion", "deleteBase", "restoreBase", "transferOwnership",
     "addGroupMember", "removeGroupMember",
     "approvalPolicies", "approvalPolicy", "createApprovalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
+    "setBaseAlias", "addBaseTags", "removeBaseTags", "setBaseRiskLevel", "lockBase", "unlockBase", "exportBase", "importBundle",
   ];
   for (const op of OPS) {
     it(op, () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { subscribe, subscriptionClient } from "../support/subscriptions.js";
+import { policyBundle } from "../support/bundles.js";
 
 const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
 const DATA = { Person: { age: 30 } };
@@ -23,6 +24,7 @@ interface BaseModel {
   revision: number;
   versionIds: string[];
   deleted: boolean;
+  alias?: string;
 }
 interface TenantModel {
   tenant: TestTenant;
@@ -38,7 +40,7 @@ interface TenantModel {
 
 type Own =
   | { t: 0 | 1; op: "create"; kind: "POLICY" | "FLOW" }
-  | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion"; pick: number }
+  | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion" | "alias"; pick: number }
   | { t: 0 | 1; op: "createGroup" }
   | { t: 0 | 1; op: "addMember"; pick: number; group: number }
   | { t: 0 | 1; op: "createKey" }
@@ -50,9 +52,10 @@ const ATTACKS = [
   "transfer", "group", "updateGroup", "deleteGroup", "addForeignBase", "addToForeignGroup", "revokeKey", "assignRoles", "flowOverForeignPolicy",
   "restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy",
   "approvalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
+  "setAlias", "addTags", "removeTags", "setRisk", "lock", "unlock", "baseByAlias", "runByAlias", "restRunByAlias", "flowOverForeignAlias", "export", "importOntoForeign",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
-const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy"]);
+const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
 type Attack = { t: 0 | 1; op: "attack"; attack: (typeof ATTACKS)[number]; pick: number };
 type Command = Own | Attack;
 
@@ -60,7 +63,7 @@ const tenantIndex = fc.constantFrom<0 | 1>(0, 1);
 const pick = fc.nat(50);
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ t: tenantIndex, op: fc.constant("create" as const), kind: fc.constantFrom<"POLICY" | "FLOW">("POLICY", "FLOW") }),
-  fc.record({ t: tenantIndex, op: fc.constantFrom("publish" as const, "update" as const, "delete" as const, "restore" as const, "run" as const, "draftFromVersion" as const), pick }),
+  fc.record({ t: tenantIndex, op: fc.constantFrom("publish" as const, "update" as const, "delete" as const, "restore" as const, "run" as const, "draftFromVersion" as const, "alias" as const), pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createGroup" as const) }),
   fc.record({ t: tenantIndex, op: fc.constant("addMember" as const), pick, group: pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createKey" as const) }),
@@ -138,6 +141,8 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     const theirUser = at(victim.userIds, command.pick)!;
     const theirApprovalPolicy = at(victim.approvalPolicies, command.pick)?.id ?? randomUUID();
     const baseId = theirBase?.id ?? randomUUID();
+    // An alias the victim holds (aliases are unique across both tenants here, so mine never answers for it).
+    const theirAlias = at(victim.bases.filter((b) => b.alias && !b.deleted), command.pick)?.alias ?? `none-${command.pick}`;
     const myGroup = at(me.groups, command.pick);
     const myBase = at(live, command.pick);
     const rest = async (path: string, body: unknown) => {
@@ -174,6 +179,21 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       updateApprovalPolicy: () => gql(`mutation($id: ID!) { updateApprovalPolicy(id: $id, input: { name: "pwned" }) { id } }`, { id: theirApprovalPolicy }),
       archiveApprovalPolicy: () => gql(`mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
       restoreApprovalPolicy: () => gql(`mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
+      export: () => gql(`query($id: ID!) { exportBase(id: $id) }`, { id: baseId }),
+      importOntoForeign: () => {
+        const bundle = policyBundle(POLICY);
+        return gql(`mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, { b: bundle, m: [{ source: bundle.root, target: baseId }] });
+      },
+      setAlias: () => gql(`mutation($id: ID!) { setBaseAlias(baseId: $id, alias: "stolen") { id } }`, { id: baseId }),
+      addTags: () => gql(`mutation($id: ID!) { addBaseTags(baseId: $id, tags: ["x"]) { id } }`, { id: baseId }),
+      removeTags: () => gql(`mutation($id: ID!) { removeBaseTags(baseId: $id, tags: ["x"]) { id } }`, { id: baseId }),
+      setRisk: () => gql(`mutation($id: ID!) { setBaseRiskLevel(baseId: $id, riskLevel: HIGH) { id } }`, { id: baseId }),
+      lock: () => gql(`mutation($id: ID!) { lockBase(baseId: $id, reason: "x") { id } }`, { id: baseId }),
+      unlock: () => gql(`mutation($id: ID!) { unlockBase(baseId: $id) { id } }`, { id: baseId }),
+      baseByAlias: () => gql(`query($id: ID!) { base(id: $id) { id } }`, { id: theirAlias }),
+      runByAlias: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicy(baseId: $id, data: $d) { result } }`, { id: theirAlias, d: DATA }, me.viewKey),
+      restRunByAlias: () => rest(`/run/policy/${theirAlias}`, { data: DATA }),
+      flowOverForeignAlias: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirAlias), d: DATA }, me.viewKey),
       flowOverForeignPolicy: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirPolicy?.id ?? baseId), d: DATA }, me.viewKey),
     };
     const before = await snapshot(victim.tenant.id);
@@ -236,6 +256,15 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       if (!b) return;
       expect((await gql(`mutation($id: ID!) { restoreBase(id: $id) { id } }`, { id: b.id })).errors).toBeUndefined();
       b.deleted = false;
+      return;
+    }
+    case "alias": {
+      const b = at(live.filter((x) => !x.alias), command.pick);
+      if (!b) return;
+      const alias = `a-${randomUUID().slice(0, 13)}`;
+      const r = await gql(`mutation($id: ID!, $a: String) { setBaseAlias(baseId: $id, alias: $a) { alias } }`, { id: b.id, a: alias });
+      expect(r.errors).toBeUndefined();
+      b.alias = alias;
       return;
     }
     case "run": {

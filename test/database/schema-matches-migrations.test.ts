@@ -42,8 +42,12 @@ const EXPECTED_EXTRAS: Extras = {
     "audit_events.audit_events_append_only: CREATE TRIGGER audit_events_append_only BEFORE DELETE OR UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION refuse_change()",
     "versions.versions_immutable: CREATE TRIGGER versions_immutable BEFORE DELETE OR UPDATE ON public.versions FOR EACH ROW EXECUTE FUNCTION refuse_change()",
   ],
-  checkConstraints: [],
-  partialOrExpressionIndexes: [],
+  checkConstraints: [
+    "bases.bases_alias_format: CHECK ((((alias)::text ~ '^[a-z0-9_-]{1,64}$'::text) AND ((alias)::text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'::text)))",
+  ],
+  partialOrExpressionIndexes: [
+    "CREATE UNIQUE INDEX bases_tenant_id_alias_live_key ON public.bases USING btree (tenant_id, alias) WHERE (deleted_at IS NULL)",
+  ],
   views: [],
   rowLevelSecurity: [],
 };

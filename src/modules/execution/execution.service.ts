@@ -109,7 +109,7 @@ export class ExecutionService {
   async runFlow(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<FlowRun> {
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    const lookup = this.runnables.forOneOperation();
+    const lookup = this.runnables.forOneOperation(actor.tenantId);
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
     const response = await this.executeFlow(actor, loadFlow(runnable.content), data, now, lookup);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null, ...pinned(now) }));
@@ -136,7 +136,7 @@ export class ExecutionService {
    */
   async evaluateStoredTests(actor: TenantActor, recordId: string, tests: readonly StoredTestCase[]): Promise<{ runnable: Runnable; outcomes: StoredTestOutcome[] }> {
     requireAction(actor, Action.RunResources);
-    const lookup = this.runnables.forOneOperation();
+    const lookup = this.runnables.forOneOperation(actor.tenantId);
     const runnable = await this.resolve(actor, { by: "record", id: recordId }, null, lookup);
     const outcomes: StoredTestOutcome[] = [];
     for (const test of tests) {
@@ -161,10 +161,11 @@ export class ExecutionService {
     return this.evaluator.evaluate(actor.tenantId, compiled, data, now ?? this.now(), limits);
   }
 
-  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, now?: Date | null, lookup = this.runnables.forOneOperation()) {
+  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, now?: Date | null, lookup = this.runnables.forOneOperation(actor.tenantId)) {
     // Every node of one flow run sees the same "today".
     const at = now ?? this.now();
-    // Flow nodes name policies by base ID or record ID; any policy of the tenant runs ("has the link").
+    // Flow nodes name policies by base ID, record ID or alias (resolved when the node runs); any policy of the
+    // tenant runs ("has the link").
     const runNode: PolicyRunner = async (policyId, nodeData, budget) => {
       const started = process.hrtime.bigint();
       const runnable = await lookup.byAnyId(policyId);
@@ -186,7 +187,7 @@ export class ExecutionService {
     actor: TenantActor,
     target: RunTarget,
     kind: "POLICY" | "FLOW" | null,
-    lookup = this.runnables.forOneOperation(),
+    lookup = this.runnables.forOneOperation(actor.tenantId),
   ): Promise<Runnable> {
     const runnable = target.by === "base" ? await lookup.byBase(target.id) : await lookup.byRecord(target.id);
     if (!exists(actor, runnable) || (kind && runnable.kind !== kind)) {

@@ -3,6 +3,8 @@ import { caughtUp, type Database } from "../../database/database.js";
 import type { BaseKind, Ownership } from "../../generated/prisma/enums.js";
 import { compilePolicy, type CompiledPolicy } from "../../engine/index.js";
 import { type BaseStore, RESOURCE_CHANGED_CHANNEL, type RunnableRow } from "../../stores/base.store.js";
+import { isUuid } from "../../shared/ids.js";
+import { asAlias } from "../catalogue/catalogue-rules.js";
 import { RecordStatus } from "../resources/resource.types.js";
 
 /** What a run needs to know about a record, and its policy compiled once. */
@@ -24,11 +26,11 @@ export interface Runnable {
 const MAX_ENTRIES = 10_000;
 
 export interface RunnableLookup {
-  /** The latest version of the base, else its draft. */
-  byBase(baseId: string): Promise<Runnable | null>;
+  /** The latest version of the base (by ID, or by the alias it holds in the operation's tenant), else its draft. */
+  byBase(baseIdOrAlias: string): Promise<Runnable | null>;
   /** That exact draft or version. */
   byRecord(recordId: string): Promise<Runnable | null>;
-  /** A base or record ID, as flow nodes name their policies. */
+  /** A base ID, record ID or alias, as flow nodes name their policies. */
   byAnyId(id: string): Promise<Runnable | null>;
 }
 
@@ -63,16 +65,24 @@ export class RunnableCache {
    * Lookups for one operation (a run, a flow and its nodes): the first cached answer catches up with
    * announcements, and the operation's later lookups trust that, so a flow of many nodes waits only once.
    */
-  forOneOperation(): RunnableLookup {
+  forOneOperation(tenantId: string): RunnableLookup {
     let freshness: Promise<boolean> | null = null;
     const fresh = () => (freshness ??= caughtUp(this.database));
-    const byBase = (baseId: string) => this.cached(`base:${baseId}`, fresh, async () => runnable(await this.bases.runnableOfBase(baseId)));
+    const byBase = (ref: string) => {
+      if (isUuid(ref)) return this.cached(`base:${ref}`, fresh, async () => runnable(await this.bases.runnableOfBase(ref)));
+      // Aliases are per tenant, so their entries are too. An entry is filed under the base holding the alias,
+      // so the announcement of that base's alias change (or deletion) drops it on every process.
+      const alias = asAlias(ref);
+      if (!alias) return Promise.resolve(null);
+      return this.cached(`alias:${tenantId}:${alias}`, fresh, async () => runnable(await this.bases.runnableOfAlias(tenantId, alias)));
+    };
     const byRecord = (recordId: string) => this.cached(`record:${recordId}`, fresh, async () => runnable(await this.bases.runnableRecord(recordId)));
     return {
       byBase,
       byRecord,
       // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
-      byAnyId: async (id) => (this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id)))),
+      byAnyId: async (id) =>
+        !isUuid(id) ? byBase(id) : this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id))),
     };
   }
 

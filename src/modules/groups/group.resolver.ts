@@ -37,13 +37,13 @@ export class GroupResolver {
   }
 
   @Mutation(() => Group, { description: "Adds a policy or flow base to a group (editors and above). Adding a member twice changes nothing." })
-  addGroupMember(@Arg("groupId", () => ID) groupId: string, @Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<Group> {
-    return ctx.services.groups.addMember(actorOf(ctx), groupId, baseId);
+  async addGroupMember(@Arg("groupId", () => ID) groupId: string, @Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<Group> {
+    return ctx.services.groups.addMember(actorOf(ctx), groupId, await ctx.services.catalogue.baseIdFor(actorOf(ctx), baseId));
   }
 
   @Mutation(() => Group, { description: "Removes a base from a group (editors and above). Removing a non-member changes nothing." })
-  removeGroupMember(@Arg("groupId", () => ID) groupId: string, @Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<Group> {
-    return ctx.services.groups.removeMember(actorOf(ctx), groupId, baseId);
+  async removeGroupMember(@Arg("groupId", () => ID) groupId: string, @Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<Group> {
+    return ctx.services.groups.removeMember(actorOf(ctx), groupId, await ctx.services.catalogue.baseIdFor(actorOf(ctx), baseId));
   }
 
   @FieldResolver(() => BaseConnection, { description: "Member policies the caller may see in listings, by name; never deleted ones." })

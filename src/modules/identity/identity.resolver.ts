@@ -44,11 +44,12 @@ export class IdentityResolver {
   }
 
   @Mutation(() => Base, { description: "Gives a never-published policy or flow to another user of the tenant (admins)." })
-  transferOwnership(
+  async transferOwnership(
     @Arg("baseId", () => ID) baseId: string,
     @Arg("toUserId", () => ID) toUserId: string,
     @Ctx() ctx: GraphQLContext,
   ): Promise<Base> {
-    return ctx.services.ownership.transferOwnership(actorOf(ctx), baseId, toUserId);
+    const actor = actorOf(ctx);
+    return ctx.services.ownership.transferOwnership(actor, await ctx.services.catalogue.baseIdFor(actor, baseId), toUserId);
   }
 }

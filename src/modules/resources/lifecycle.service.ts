@@ -11,8 +11,10 @@ import { type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
+import type { LifecycleGuards } from "./lifecycle-guards.js";
 import { assertPublishable } from "./publishability.js";
 import { gateOnStoredTests, type StoredTestRunner } from "./publish-gate.js";
+import { recordFields } from "./record-fields.js";
 import { toDraft, toVersion } from "./record-mapping.js";
 import type { BaseFilter, CreateResourceInput, PublishDraftInput, UpdateDraftInput } from "./resource.inputs.js";
 import type { Base, Draft, ResourceRecord, Version } from "./resource.types.js";
@@ -33,6 +35,7 @@ export class LifecycleService {
     private readonly database: Database,
     private readonly bases: BaseStore,
     private readonly runStoredTests: StoredTestRunner,
+    private readonly guards: LifecycleGuards,
   ) {}
 
   async create(actor: TenantActor, kind: BaseKind, input: CreateResourceInput): Promise<Draft> {
@@ -145,11 +148,15 @@ export class LifecycleService {
   }
 
   /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
-  async deleteBase(actor: TenantActor, id: string): Promise<Base> {
+  /** `force` deletes a policy even though live flows' latest versions use it (spec §11). */
+  async deleteBase(actor: TenantActor, id: string, force = false): Promise<Base> {
     const baseId = await this.baseIdOfAnyId(actor, id);
     return this.changeBase(actor, baseId, Action.DeleteResources, async (tx, base) => {
+      const usedBy = await this.guards.flowsBlockingDeletion(tx, base, force);
       const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, { action: "DELETED", resourceKind: base.kind, baseId: base.id });
+      await recordAuditEvent(tx, actor, actor.tenantId, {
+        action: "DELETED", resourceKind: base.kind, baseId: base.id, ...(usedBy.length ? { detail: { forced: true, usedBy } } : {}),
+      });
       return deleted;
     });
   }
@@ -161,6 +168,7 @@ export class LifecycleService {
       const base = await this.bases.lock(tx, baseId, "update");
       if (!base || base.tenantId !== actor.tenantId) throw notFound("Resource", id);
       if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
+      await this.guards.assertAliasFreeForRestore(tx, base);
       const restored = await this.bases.updateBase(tx, base.id, {
         deletedAt: null, deletedById: null, updatedById: userIdOf(actor), updatedAt: new Date(),
       });
@@ -191,7 +199,8 @@ export class LifecycleService {
 
   async listBases(actor: TenantActor, filter: BaseFilter, first: number, after?: string | null): Promise<Connection<Base>> {
     requireAction(actor, Action.ReadResources);
-    return this.bases.listBases(listingScopeOf(actor, { everyOwner: filter.allOwners === true }), filter, { first, after });
+    const tags = filter.tags ? this.guards.tagFilter(filter.tags) : null;
+    return this.bases.listBases(listingScopeOf(actor, { everyOwner: filter.allOwners === true }), { ...filter, tags }, { first, after });
   }
 
   async compare(actor: TenantActor, leftId: string, rightId: string): Promise<RecordComparison> {
@@ -218,6 +227,7 @@ export class LifecycleService {
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.lock(tx, baseId, "update");
       requireBaseFor(actor, base, action, baseId);
+      await this.guards.assertUnlocked(tx, base!);
       const result = await change(tx, base!);
       await this.bases.announceChange(tx, baseId);
       return result;
@@ -255,36 +265,3 @@ function requireRevision(current: number, expected: number): void {
     );
   }
 }
-
-interface RecordFieldsInput {
-  content: string;
-  description?: string | null;
-  inputSchema?: unknown;
-  tests?: readonly { name: string; data: unknown; expected: unknown; now?: Date | null }[] | null;
-}
-
-/** Validates the parts of a record a client sends, the same way for create and update. */
-function recordFields(kind: BaseKind, input: RecordFieldsInput) {
-  if (input.inputSchema != null && (typeof input.inputSchema !== "object" || Array.isArray(input.inputSchema))) {
-    throw invalidInput("inputSchema", "must be a JSON object (a JSON schema)");
-  }
-  const tests = (input.tests ?? []).map((test, index) => {
-    const name = test.name.trim();
-    if (!name) throw invalidInput(`tests[${index}].name`, "must not be empty");
-    if (test.data === null || typeof test.data !== "object" || Array.isArray(test.data)) {
-      throw invalidInput(`tests[${index}].data`, "must be a JSON object");
-    }
-    if (kind === "POLICY" && typeof test.expected !== "boolean") {
-      throw invalidInput(`tests[${index}].expected`, "must be true or false for a policy");
-    }
-    if (test.now != null && Number.isNaN(test.now.getTime())) throw invalidInput(`tests[${index}].now`, "must be a valid date-time");
-    return { name, data: test.data, expected: test.expected ?? null, ...(test.now ? { now: test.now.toISOString() } : {}) };
-  });
-  return {
-    content: input.content,
-    description: input.description ?? null,
-    inputSchema: input.inputSchema ?? null,
-    tests,
-  };
-}
-

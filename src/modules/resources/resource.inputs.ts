@@ -1,7 +1,7 @@
 import { GraphQLJSON } from "../../graphql/scalars.js";
 import { ArrayMaxSize, IsOptional, Length, MaxLength, Min, ValidateNested } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
-import { BaseKind } from "../../generated/prisma/enums.js";
+import { BaseKind, RiskLevel } from "../../generated/prisma/enums.js";
 import { StoredTestInput } from "./resource.types.js";
 
 /** Upper bounds that keep one record storable and runnable; the engine enforces its own limits too. */
@@ -107,4 +107,9 @@ export class BaseFilter {
     description: "Admins only: also list other users' never-published bases (by default a listing shows only your own). FORBIDDEN for others.",
   })
   allOwners?: boolean | null;
+  @Field(() => [String], { nullable: true, description: "Only bases carrying all of these tags (normalised like stored tags)." })
+  tags?: string[] | null;
+
+  @Field(() => [RiskLevel], { nullable: true, description: "Only bases at any of these risk levels." })
+  riskLevels?: RiskLevel[] | null;
 }

@@ -35,9 +35,10 @@ export class RecordComparison {
 
 @Resolver()
 export class ResourceResolver {
-  @Query(() => Base, { description: "A policy or flow base by its ID." })
-  base(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
-    return ctx.services.lifecycle.getBase(actorOf(ctx), id);
+  @Query(() => Base, { description: "A policy or flow base by its ID or alias." })
+  async base(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
+    const actor = actorOf(ctx);
+    return ctx.services.lifecycle.getBase(actor, await ctx.services.catalogue.baseIdFor(actor, id));
   }
 
   @Query(() => ResourceRecord, { description: "A draft or version by its record ID." })
@@ -55,8 +56,9 @@ export class ResourceResolver {
   }
 
   @Query(() => [ResourceRecord], { description: "The base's draft (if any), then its versions, newest first." })
-  records(@Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<ResourceRecord[]> {
-    return ctx.services.lifecycle.listRecords(actorOf(ctx), baseId);
+  async records(@Arg("baseId", () => ID, { description: "A base ID or alias." }) baseId: string, @Ctx() ctx: GraphQLContext): Promise<ResourceRecord[]> {
+    const actor = actorOf(ctx);
+    return ctx.services.lifecycle.listRecords(actor, await ctx.services.catalogue.baseIdFor(actor, baseId));
   }
 
   @Query(() => RecordComparison, { description: "A line diff of two records' contents." })
@@ -93,9 +95,18 @@ export class ResourceResolver {
     return ctx.services.lifecycle.draftFromVersion(actorOf(ctx), versionId, replaceExisting);
   }
 
-  @Mutation(() => Base, { description: "Soft-deletes the base of this base or record ID, with all its records." })
-  deleteBase(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
-    return ctx.services.lifecycle.deleteBase(actorOf(ctx), id);
+  @Mutation(() => Base, { description: "Soft-deletes the base of this base ID, alias or record ID, with all its records." })
+  async deleteBase(
+    @Arg("id", () => ID) id: string,
+    @Arg("force", () => Boolean, {
+      defaultValue: false,
+      description: "Delete a policy even though the latest version of a live flow uses it (otherwise CONFLICT naming the flows).",
+    })
+    force: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Base> {
+    const actor = actorOf(ctx);
+    return ctx.services.lifecycle.deleteBase(actor, await ctx.services.catalogue.baseIdFor(actor, id), force);
   }
 
   @Mutation(() => Base)
