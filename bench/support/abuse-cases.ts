@@ -23,7 +23,7 @@ export function abuseCases(): AbuseCase[] {
   return [
     { name: "patterns", rule: `A **x** is ok if ${repeat(250, () => `__s__ of **x** matches pattern "[a-z]{0,990}[0]{2}"`)}.`, data: { x: { s: long } } },
     { name: "formats (json)", rule: `A **x** is ok if ${repeat(100, () => `__s__ of **x** has the format "json"`)}.`, data: { x: { s: `[${"1,".repeat(BODY / 2 - 1)}1]` } } },
-    { name: "formats (toml)", rule: `A **x** is ok if ${repeat(100, () => `__s__ of **x** has the format "toml"`)}.`, data: { x: { s: "a = 1\n".repeat(BODY / 6) } } },
+    { name: "formats (toml)", rule: `A **x** is ok if ${repeat(100, () => `__s__ of **x** has the format "toml"`)}.`, data: { x: { s: "a = 1\n".repeat(BODY / 7) } } },
     { name: "formats (email)", rule: `A **x** is ok if ${repeat(100, () => `__s__ of **x** is a valid email`)}.`, data: { x: { s: `${"a".repeat(BODY)}@b` } } },
     { name: "contains (text)", rule: `A **x** is ok if ${repeat(200, () => `__s__ of **x** contains "a"`)}.`, data: { x: { s: long } } },
     { name: "contains (words)", rule: `A **x** is ok if ${repeat(200, () => `__s__ of **x** contains "zz"`)}.`, data: { x: { s: words } } },

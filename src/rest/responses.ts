@@ -3,19 +3,13 @@ import { type FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
-import { rawTraceJson } from "../modules/execution/evaluator.js";
+import { jsonText, rawTraceJson } from "../modules/execution/evaluator.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun, type RanRecord } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
 import type { NodeExecution } from "../engine/flow/index.js";
 import { BodyError } from "./body.js";
 import type { ErrorBodyShape, FlowErrorBodyShape } from "./schemas.js";
-
-/** The wire shapes of schemas.ts (PolicyResponse, FlowResponse), in the engine's own types. */
-interface PolicyResponseBody extends PolicyResponse {
-  execution: PolicyExecutionTimings;
-}
-
 
 /** Which wire format a route's failures take: docs/language.md#the-response (`{code, message}`) or #flow-errors (`+ details`). */
 export type RouteFamily = "policy" | "flow";
@@ -49,7 +43,7 @@ export function validationErrorFor(error: z.ZodError): RequestValidationError {
  */
 export function serialize(body: unknown): string {
   try {
-    return JSON.stringify(body);
+    return jsonText(body);
   } catch (error) {
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
       throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
@@ -75,35 +69,24 @@ export function ranRecordHeaders(record: RanRecord | null): string[] {
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });
 
-/** docs/language.md#the-response. */
-function policyResponseBody(run: PolicyRun, requestStartedAt: bigint): PolicyResponseBody {
-  const { response } = run;
-  return {
-    result: response.result,
-    trace: response.trace,
-    rule: response.rule,
-    data: response.data,
-    error: response.error,
-    labels: response.labels,
-    execution: policyExecutionTimings(run.timings, requestStartedAt),
-  };
-}
-
 // A policy's `rule` lines are the compiled policy's own frozen array, the same object for every run of it.
 const ruleJson = new WeakMap<readonly string[], string>();
 
 /**
- * The JSON text of a policy answer, members in the order of docs/language.md#the-response. Written out member by member so that
- * the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not per run.
+ * The JSON text of a policy answer (docs/language.md#the-response), members in that order. Written out member by
+ * member so that the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not
+ * per run, and so that a trace computed in the worker pool is written as the text it arrived as: reading
+ * `response.trace` would parse megabytes on the event loop only to serialise them again.
  * `exactDataJson` replaces the echo of `data` when a number in it would not survive a double (exact-numbers.ts).
  */
 export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint, exactDataJson?: string): string {
-  const body = policyResponseBody(run, requestStartedAt);
-  let rule = ruleJson.get(body.rule);
-  if (rule === undefined) ruleJson.set(body.rule, (rule = JSON.stringify(body.rule)));
+  const { response } = run;
+  let rule = ruleJson.get(response.rule);
+  if (rule === undefined) ruleJson.set(response.rule, (rule = JSON.stringify(response.rule)));
+  const execution: PolicyExecutionTimings = policyExecutionTimings(run.timings, requestStartedAt);
   return (
-    `{"result":${body.result},"trace":${traceJson(run.response)},"rule":${rule},"data":${(body.data != null ? exactDataJson : undefined) ?? serialize(body.data) ?? "null"}` +
-    `,"error":${JSON.stringify(body.error)},"labels":${JSON.stringify(body.labels)},"execution":${JSON.stringify(body.execution)}}`
+    `{"result":${response.result},"trace":${traceJson(response)},"rule":${rule},"data":${(response.data != null ? exactDataJson : undefined) ?? serialize(response.data) ?? "null"}` +
+    `,"error":${JSON.stringify(response.error)},"labels":${JSON.stringify(response.labels)},"execution":${JSON.stringify(execution)}}`
   );
 }
 
@@ -115,13 +98,8 @@ export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint, exa
  */
 export function flowResponseJson(run: FlowRun, exactDataJson?: string): string {
   const { response } = run;
-  const dataTexts = new Map<unknown, string>();
-  const echo = (data: unknown): string => {
-    if (data != null && exactDataJson !== undefined) return exactDataJson;
-    let text = dataTexts.get(data);
-    if (text === undefined) dataTexts.set(data, (text = serialize(data) ?? "null"));
-    return text;
-  };
+  // serialize remembers each data object's text: the data every node echoes is serialised once.
+  const echo = (data: unknown): string => (data != null && exactDataJson !== undefined ? exactDataJson : (serialize(data) ?? "null"));
   const ruleText = (rule: readonly string[]): string => {
     let text = ruleJson.get(rule);
     if (text === undefined) ruleJson.set(rule, (text = JSON.stringify(rule)));

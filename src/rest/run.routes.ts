@@ -133,15 +133,17 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         void discardBody(req).then(() => send(status, text, extraHeaders));
       };
       const send = (status: number, text: string, extraHeaders: string[]) => {
-        // The body leaves the gateway in one write; a body that was not read whole closes the connection.
+        // The body leaves the gateway in one write; a body that was not read whole closes the connection. Encoded
+        // once: measuring the string's UTF-8 length and then writing it would flatten and scan megabytes twice.
+        const body = Buffer.from(text);
         res.writeHead(status, [
           "content-type", "application/json; charset=utf-8",
-          "content-length", String(Buffer.byteLength(text)),
+          "content-length", String(body.length),
           "x-request-id", requestId,
           ...extraHeaders,
           ...(req.complete ? [] : ["connection", "close"]),
         ]);
-        res.end(text);
+        res.end(body);
         metrics.observeRequest("POST", route.pattern, status, started);
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };

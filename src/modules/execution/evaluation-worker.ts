@@ -3,10 +3,15 @@
  * trace serialised here so the gateway's event loop only copies text.
  */
 import { compilePolicy, evaluateMetered, type CompiledPolicy } from "../../engine/index.js";
+import { FlowError, parseFlow, type FlowDefinition, type FlowErrorCode } from "../../engine/flow/index.js";
 
 export interface EvaluationTask {
   text: string;
-  data: unknown;
+  /**
+   * The data as JSON text rather than as objects: structured cloning a wide object costs the event loop several
+   * times what `JSON.stringify` does, and the REST answer echoes the same text (evaluator.ts, `jsonText`).
+   */
+  dataJson: string;
   nowMs: number;
   maxSteps?: number;
   maxAnswerBytes?: number;
@@ -42,7 +47,7 @@ function compiled(text: string): CompiledPolicy {
 export default function evaluate(task: EvaluationTask): EvaluationOutcome {
   const policy = compiled(task.text);
   const started = process.hrtime.bigint();
-  const metered = evaluateMetered(policy, task.data, {
+  const metered = evaluateMetered(policy, JSON.parse(task.dataJson), {
     now: new Date(task.nowMs),
     maxSteps: task.maxSteps,
     maxAnswerBytes: task.maxAnswerBytes,
@@ -59,4 +64,16 @@ export default function evaluate(task: EvaluationTask): EvaluationOutcome {
     answerBytes: metered.answerBytes,
     engineNs: Number(process.hrtime.bigint() - started),
   };
+}
+
+/** A flow text parsed in the pool: the definition, or the FlowError as plain data (classes do not cross threads). */
+export type ParsedFlow = { definition: FlowDefinition } | { error: { code: FlowErrorCode; message: string; details: Record<string, string> } };
+
+export function parseFlowTask(text: string): ParsedFlow {
+  try {
+    return { definition: parseFlow(text) };
+  } catch (error) {
+    if (error instanceof FlowError) return { error: { code: error.code, message: error.message, details: error.details } };
+    throw error;
+  }
 }

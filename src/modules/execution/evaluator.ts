@@ -21,7 +21,8 @@ import {
   type RuleSetTrace,
 } from "../../engine/index.js";
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
-import type { EvaluationOutcome, EvaluationTask } from "./evaluation-worker.js";
+import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
+import type { EvaluationOutcome, EvaluationTask, ParsedFlow } from "./evaluation-worker.js";
 
 /** Steps an evaluation may take in line: about 1 ms at the engine's calibrated cost (src/engine/costs.ts). */
 export const SLICE_STEPS = 20_000;
@@ -50,14 +51,31 @@ export interface EvaluationLimits {
   maxAnswerBytes?: number;
 }
 
+/** Work waiting for a worker: an evaluation, or the parse of a long flow text. */
 interface Job {
-  task: EvaluationTask;
-  resolve(outcome: EvaluationOutcome): void;
-  reject(error: unknown): void;
+  start(): Promise<void>;
 }
 
 // Answers computed by a worker keep their trace as JSON text; the REST shim writes it as it is (rawTraceJson).
 const rawTraces = new WeakMap<PolicyResponse, string>();
+
+// JSON texts of data objects already serialised, so a request's data is written at most once: for the worker
+// pool and for the REST answer's echo, and once for all the nodes of a flow that run on the same data.
+const jsonTexts = new WeakMap<object, string>();
+
+/**
+ * `JSON.stringify(value)`, remembered for objects (which the gateway never changes after parsing a request). A
+ * RangeError for data nested too deeply for V8's stack is left to the caller.
+ */
+export function jsonText(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  let text = jsonTexts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    jsonTexts.set(value, text);
+  }
+  return text;
+}
 
 /** The trace of `response` as JSON text when a worker produced it, so it need not be parsed and serialised again. */
 export function rawTraceJson(response: PolicyResponse): string | undefined {
@@ -82,7 +100,8 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
 }
 
 export class Evaluator {
-  private readonly pool: Piscina<EvaluationTask, EvaluationOutcome>;
+  // Tasks of two kinds (evaluation-worker.ts): evaluations (the default export) and flow parses (parseFlowTask).
+  private readonly pool: Piscina<EvaluationTask | string, EvaluationOutcome | ParsedFlow>;
   private readonly workers: number;
   readonly deadlineMs: number;
   /** Waiting jobs by tenant; the Map's order is the round-robin order (a served tenant moves to the back). */
@@ -123,8 +142,8 @@ export class Evaluator {
       this.account(tenantId, inlineNs);
       return { response: inline.response, engineNs: inlineNs, steps: inline.steps, answerBytes: inline.answerBytes };
     }
-    const task: EvaluationTask = { text: compiled.text, data, nowMs: now.getTime(), ...limits, deadline };
-    const outcome = await this.enqueue(tenantId, task);
+    const task: EvaluationTask = { text: compiled.text, dataJson: jsonText(data), nowMs: now.getTime(), ...limits, deadline };
+    const outcome = await this.enqueueEvaluation(tenantId, task);
     const engineNs = inlineNs + BigInt(outcome.engineNs);
     this.account(tenantId, engineNs);
     return { response: fromWorker(outcome, compiled.lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
@@ -136,10 +155,20 @@ export class Evaluator {
    */
   async evaluateText(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
-    const outcome = await this.enqueue(tenantId, { text, data, nowMs: now.getTime(), deadline });
+    const outcome = await this.enqueueEvaluation(tenantId, { text, dataJson: jsonText(data), nowMs: now.getTime(), deadline });
     const engineNs = BigInt(outcome.engineNs);
     this.account(tenantId, engineNs);
     return { response: fromWorker(outcome, splitRuleLines(text), data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+  }
+
+  /**
+   * Parses a flow definition text in the pool, in the tenant's turn: YAML parsing runs at a few hundred kilobytes a
+   * second, and its work is bounded by YAML_LIMITS but not small. A FlowError comes back as the same FlowError.
+   */
+  async parseFlowText(tenantId: string, text: string): Promise<FlowDefinition> {
+    const parsed = await this.enqueue<ParsedFlow>(tenantId, () => this.pool.run(text, { name: "parseFlowTask" }) as Promise<ParsedFlow>);
+    if ("error" in parsed) throw new FlowError(parsed.error.code, parsed.error.message, parsed.error.details);
+    return parsed.definition;
   }
 
   async close(): Promise<void> {
@@ -150,7 +179,20 @@ export class Evaluator {
     this.secondsByTenant.set(tenantId, (this.secondsByTenant.get(tenantId) ?? 0) + Number(ns) / 1e9);
   }
 
-  private enqueue(tenantId: string, task: EvaluationTask): Promise<EvaluationOutcome> {
+  private enqueueEvaluation(tenantId: string, task: EvaluationTask): Promise<EvaluationOutcome> {
+    return this.enqueue(tenantId, async () => {
+      // The engine stops itself at the deadline; terminating the worker is the last resort if it somehow does not.
+      const signal = AbortSignal.timeout(Math.max(1_000, this.deadlineMs * 10));
+      try {
+        return (await this.pool.run(task, { signal })) as EvaluationOutcome;
+      } catch (error) {
+        if (signal.aborted) return deadlineOutcome(this.deadlineMs, task);
+        throw error;
+      }
+    });
+  }
+
+  private enqueue<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
     let queue = this.queues.get(tenantId);
     if (queue === undefined) this.queues.set(tenantId, (queue = []));
     if (queue.length >= MAX_QUEUED_PER_TENANT) {
@@ -161,7 +203,7 @@ export class Evaluator {
       );
     }
     const waiting = queue;
-    const done = new Promise<EvaluationOutcome>((resolve, reject) => waiting.push({ task, resolve, reject }));
+    const done = new Promise<T>((resolve, reject) => waiting.push({ start: () => work().then(resolve, reject) }));
     this.dispatch();
     return done;
   }
@@ -176,21 +218,10 @@ export class Evaluator {
       this.queues.delete(tenantId);
       if (queue.length > 0) this.queues.set(tenantId, queue); // to the back of the round
       this.running++;
-      this.run(job).finally(() => {
+      job.start().finally(() => {
         this.running--;
         this.dispatch();
       });
-    }
-  }
-
-  private async run(job: Job): Promise<void> {
-    // The engine stops itself at the deadline; terminating the worker is the last resort if it somehow does not.
-    const signal = AbortSignal.timeout(Math.max(1_000, this.deadlineMs * 10));
-    try {
-      job.resolve(await this.pool.run(job.task, { signal }));
-    } catch (error) {
-      if (signal.aborted) job.resolve(deadlineOutcome(this.deadlineMs, job.task));
-      else job.reject(error);
     }
   }
 }

@@ -11,8 +11,21 @@ import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
 
 export const MAX_BATCH_INPUTS = 1_000;
-/** Unsaved rule texts longer than this are compiled in the worker pool (a few ms of parsing at most in line). */
-const INLINE_COMPILE_MAX_CHARS = 16_384;
+/**
+ * Unsaved rule texts longer than this are compiled in the worker pool. Parsing runs at roughly a megabyte a second
+ * when the machine is idle and several times slower when it is loaded (bench:abuse measured 20–60 ms for 8,000
+ * characters at load 15 on 2 cores): 2,048 characters keep the event loop's share to a millisecond or two, and a
+ * human-written policy of a few rules still runs in line.
+ */
+const INLINE_COMPILE_MAX_CHARS = 2_048;
+/** Flow texts longer than this are parsed in the worker pool: YAML parsing is slower per character than rules. */
+const INLINE_FLOW_PARSE_MAX_CHARS = 4_096;
+/**
+ * A flow's nodes run one after another in one chain of promises, which never lets the event loop serve anything
+ * else unless a node goes to the database or the pool. After this much time of that, the flow waits for its next
+ * turn (setImmediate), so a wide flow of cheap nodes cannot hold the loop either.
+ */
+const FLOW_TURN_NS = 2_000_000n;
 /** `matches pattern` / `matches regex` (docs/language.md): a cheap over-approximation, false positives only cost latency. */
 const MAY_HAVE_PATTERNS = /pattern|regex/i;
 
@@ -111,7 +124,7 @@ export class ExecutionService {
     requireDataObject(data);
     const lookup = this.runnables.forOneOperation(actor.tenantId);
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
-    const response = await this.executeFlow(actor, loadFlow(runnable.content), data, now, lookup);
+    const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, now, lookup);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null, ...pinned(now) }));
     return { response, record: ranRecord(runnable) };
   }
@@ -120,7 +133,7 @@ export class ExecutionService {
   async testFlow(actor: TenantActor, definition: string, data: unknown, now?: Date | null): Promise<FlowRun> {
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    return { response: await this.executeFlow(actor, loadFlow(definition), data, now), record: null };
+    return { response: await this.executeFlow(actor, await this.loadFlow(actor, definition), data, now), record: null };
   }
 
   /** Runs a record's stored tests and compares each result with its expectation; audited as one run. */
@@ -145,7 +158,7 @@ export class ExecutionService {
         outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
       } else {
         try {
-          const response = await this.executeFlow(actor, loadFlow(runnable.content), test.data, test.now, lookup);
+          const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), test.data, test.now, lookup);
           outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
         } catch (error) {
           if (!(error instanceof FlowRunError)) throw error;
@@ -161,12 +174,27 @@ export class ExecutionService {
     return this.evaluator.evaluate(actor.tenantId, compiled, data, now ?? this.now(), limits);
   }
 
+  /** A flow definition from its text: in line when short, else in the worker pool (INLINE_FLOW_PARSE_MAX_CHARS). */
+  private async loadFlow(actor: TenantActor, text: string): Promise<FlowDefinition> {
+    try {
+      return text.length > INLINE_FLOW_PARSE_MAX_CHARS ? await this.evaluator.parseFlowText(actor.tenantId, text) : parseFlow(text);
+    } catch (error) {
+      if (error instanceof FlowError) throw new FlowRunError(error);
+      throw error;
+    }
+  }
+
   private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, now?: Date | null, lookup = this.runnables.forOneOperation(actor.tenantId)) {
     // Every node of one flow run sees the same "today".
     const at = now ?? this.now();
+    let turnStarted = process.hrtime.bigint();
     // Flow nodes name policies by base ID, record ID or alias (resolved when the node runs); any policy of the
     // tenant runs ("has the link").
     const runNode: PolicyRunner = async (policyId, nodeData, budget) => {
+      if (process.hrtime.bigint() - turnStarted > FLOW_TURN_NS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turnStarted = process.hrtime.bigint();
+      }
       const started = process.hrtime.bigint();
       const runnable = await lookup.byAnyId(policyId);
       if (!exists(actor, runnable) || runnable.kind !== "POLICY") return null;
@@ -194,15 +222,6 @@ export class ExecutionService {
       throw notFound(kind === "FLOW" ? "Flow" : kind === "POLICY" ? "Policy" : "Record", target.id);
     }
     return runnable;
-  }
-}
-
-function loadFlow(text: string): FlowDefinition {
-  try {
-    return parseFlow(text);
-  } catch (error) {
-    if (error instanceof FlowError) throw new FlowRunError(error);
-    throw error;
   }
 }
 
