@@ -57,6 +57,37 @@ describe("bounded evaluation through the REST shim", () => {
     expect(response.body.labels).toBeNull();
   });
 
+  it("answers a long rule compiled in the worker pool exactly as the engine does, parse errors included", async () => {
+    // Over 2,048 characters: compiled in the pool rather than in line.
+    const rule = `A **x** is ok if ${repeat(120, "__n__ of **x** is greater than 1")}.`;
+    const data = { x: { n: 2 } };
+    const response = await post(gateway.url, "/run", { rule, data }, { key: viewKey });
+    expect(response.status).toBe(200);
+    const expected = evaluatePolicy(compilePolicy(rule), data);
+    expect(response.body.result).toBe(true);
+    expect(response.body.trace).toEqual(JSON.parse(JSON.stringify(expected.trace)));
+    expect(response.body.rule).toEqual(expected.rule);
+    const broken = await post(gateway.url, "/run", { rule: `${rule} and and`, data }, { key: viewKey });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatch(/^Parse error: /);
+  });
+
+  it("answers a long flow text parsed in the worker pool like a short one, errors included", async () => {
+    const policy = await author.policy("A **x** is ok if __n__ of **x** is greater than 1.", true);
+    const start = Array.from({ length: 80 }, (_, i) => `    - id: n${i}\n      type: start\n      policyId: ${policy.baseId}\n`).join("");
+    const flow = `flow:\n  start:\n${start}`;
+    expect(flow.length).toBeGreaterThan(4_096);
+    const ran = await post(gateway.url, "/flow/test", { flow, data: { x: { n: 2 } } }, { key: viewKey });
+    expect(ran.status).toBe(200);
+    expect(ran.body.nodeResponse).toHaveLength(80);
+    expect(ran.body.nodeResponse[79].response.result).toBe(true);
+    const short = await post(gateway.url, "/flow/test", { flow: "flow: [", data: {} }, { key: viewKey });
+    const long = await post(gateway.url, "/flow/test", { flow: `${flow}  [`, data: {} }, { key: viewKey });
+    expect(short.status).toBe(400);
+    expect(long.status).toBe(short.status);
+    expect(long.body).toEqual(short.body);
+  });
+
   it("refuses a flow whose answer would be too large with FLOW_RESPONSE_TOO_LARGE, never 'nested too deeply'", async () => {
     const padded = await author.policy("A **x** is ok if __n__ of **x** is greater than 1.", true);
     const start = Array.from({ length: 550 }, (_, i) => `    - id: n${i}\n      type: start\n      policyId: ${padded.baseId}\n`).join("");
