@@ -53,6 +53,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   };
   const services = createServices(database, undefined, { deadlineMs: config.EVALUATION_DEADLINE_MS, workers: config.EVALUATION_WORKERS });
   await services.runnables.start();
+  await services.inputRecorder.start();
   const fixedActor = options.benchmark?.fixedActor;
   const authenticator: Authenticator = fixedActor
     ? { authenticate: async () => fixedActor }
@@ -97,6 +98,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
         ]);
         await services.live.stop();
         await services.runnables.stop();
+        await services.inputRecorder.stop();
         await services.executionAudit.close();
         await services.evaluator.close();
         await database.close();

@@ -8,6 +8,8 @@ import { OwnershipService } from "./modules/identity/ownership.service.js";
 import { UserService } from "./modules/identity/user.service.js";
 import { SystemService } from "./modules/system/system.service.js";
 import { ViewerService } from "./modules/viewer/viewer.service.js";
+import { InputRecorder } from "./modules/replay/input-recorder.js";
+import { ReplayService } from "./modules/replay/replay.service.js";
 import { ExecutionService } from "./modules/execution/execution.service.js";
 import { Evaluator, type EvaluatorOptions } from "./modules/execution/evaluator.js";
 import { RunnableCache } from "./modules/execution/runnable-cache.js";
@@ -39,6 +41,9 @@ export interface Services {
   /** Cross-process cache of what runs; `start()` subscribes it to change announcements. */
   runnables: RunnableCache;
   execution: ExecutionService;
+  /** Records inputs of bases that opted in; `start()` subscribes it to change announcements. */
+  inputRecorder: InputRecorder;
+  replay: ReplayService;
   /** Runs evaluations in line or in the worker pool, fairly between tenants; `close()` stops the pool. */
   evaluator: Evaluator;
   /** Live subscriptions fed by the audit log; `start()` listens for its announcements. */
@@ -57,6 +62,9 @@ export function createServices(
   const catalogueGuards = new CatalogueGuards(stores.bases, stores.identities);
   const catalogue = new CatalogueService(database, stores.bases, catalogueGuards);
   const execution = new ExecutionService(runnables, executionAudit, evaluator);
+  // Bases that opted in keep their run inputs for replay (product §12), recorded off the response path.
+  const inputRecorder = new InputRecorder(database, stores.recordings);
+  execution.runObserver = inputRecorder;
   // Publishing gates on the draft's stored tests, which the execution service runs.
   const lifecycle = new LifecycleService(database, stores.bases, async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes, catalogueGuards);
   return {
@@ -74,6 +82,8 @@ export function createServices(
     transfer: new TransferService(database, stores.bases, catalogueGuards, catalogue),
     runnables,
     execution,
+    inputRecorder,
+    replay: new ReplayService(database, stores.bases, stores.recordings, runnables),
     evaluator,
     live: new LiveService(database, lifecycle),
     approvalPolicies: new ApprovalPolicyService(database, stores.approvalPolicies, stores.identities),

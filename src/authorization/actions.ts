@@ -23,11 +23,16 @@ export enum Action {
   OverrideTestGate = "override_test_gate",
   /** Create, edit, archive and restore approval policies (product §10); reading them is ReadResources. */
   ManageApprovalPolicies = "manage_approval_policies",
+  /** Turning a base's input recording on or off, its retention and redactions: a decision about keeping customers' data. */
+  ConfigureRecording = "configure_recording",
+  /** Reading recorded inputs and replaying candidates against them (previewImpact, recording settings). */
+  ReplayRecordedInputs = "replay_recorded_inputs",
 }
 
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
 const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.OrganiseResources, Action.ImportResources, Action.EditGroups];
-const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources];
+/** Publishers decide what goes live, so they see what a candidate would change on real (redacted) inputs. */
+const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources, Action.ReplayRecordedInputs];
 /** Admins also read the audit log (product §6: "readable by admins and auditors only"). */
 const ADMIN: readonly Action[] = [
   ...PUBLISHER,
@@ -40,6 +45,7 @@ const ADMIN: readonly Action[] = [
   Action.TransferOwnership,
   Action.OverrideTestGate,
   Action.ManageApprovalPolicies,
+  Action.ConfigureRecording,
 ];
 const AUDITOR: readonly Action[] = [Action.ReadResources, Action.ReadAudit];
 

@@ -211,6 +211,7 @@ async function withServices<T>(database: Database, work: (services: Services) =>
     return await work(services);
   } finally {
     await services.runnables.stop();
+    await services.inputRecorder.stop();
     await services.executionAudit.close();
   }
 }

@@ -9,6 +9,7 @@ import { identityPermissions } from "../modules/identity/identity.permissions.js
 import { systemPermissions } from "../modules/system/system.permissions.js";
 import { viewerPermissions } from "../modules/viewer/viewer.permissions.js";
 import { executionPermissions } from "../modules/execution/execution.permissions.js";
+import { replayPermissions } from "../modules/replay/replay.permissions.js";
 import { livePermissions } from "../modules/live/live.permissions.js";
 import { languagePermissions } from "../modules/language/language.permissions.js";
 import { resourcePermissions } from "../modules/resources/resource.permissions.js";
@@ -16,7 +17,7 @@ import type { ModulePermissions } from "../graphql/shield-rules.js";
 import { cataloguePermissions } from "../modules/catalogue/catalogue.permissions.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions, cataloguePermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions, cataloguePermissions, replayPermissions];
 
 const ROOT_TYPES = ["Query", "Mutation", "Subscription"] as const;
 

@@ -11,6 +11,7 @@ import { LiveResolver } from "../modules/live/live.resolver.js";
 import { LanguageResolver } from "../modules/language/language.resolver.js";
 import { BaseFieldsResolver, RecordFieldsResolver } from "../modules/resources/base.resolver.js";
 import { ResourceResolver } from "../modules/resources/resource.resolver.js";
+import { ReplayResolver } from "../modules/replay/replay.resolver.js";
 import {
   BaseLockFieldsResolver,
   CatalogueBaseFieldsResolver,
@@ -21,4 +22,4 @@ import {
 } from "../modules/catalogue/catalogue.resolver.js";
 
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver, CatalogueResolver, CatalogueBaseFieldsResolver, BaseLockFieldsResolver, DependencyFieldsResolver, PolicyUseFieldsResolver, FlowUsageFieldsResolver];
+export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver, CatalogueResolver, CatalogueBaseFieldsResolver, BaseLockFieldsResolver, DependencyFieldsResolver, PolicyUseFieldsResolver, FlowUsageFieldsResolver, ReplayResolver];

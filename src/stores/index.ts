@@ -4,6 +4,7 @@ import { AuditStore } from "./audit.store.js";
 import { BaseStore } from "./base.store.js";
 import { GroupStore } from "./group.store.js";
 import { IdentityStore } from "./identity.store.js";
+import { RecordingStore } from "./recording.store.js";
 import { SystemStore } from "./system.store.js";
 import { TenantStore } from "./tenant.store.js";
 
@@ -16,6 +17,7 @@ export interface Stores {
   tenants: TenantStore;
   system: SystemStore;
   approvalPolicies: ApprovalPolicyStore;
+  recordings: RecordingStore;
 }
 
 export function createStores(database: Database): Stores {
@@ -27,5 +29,6 @@ export function createStores(database: Database): Stores {
     tenants: new TenantStore(database),
     system: new SystemStore(database),
     approvalPolicies: new ApprovalPolicyStore(database),
+    recordings: new RecordingStore(database),
   };
 }

@@ -6,6 +6,7 @@ import { exists } from "../../authorization/resource-access.js";
 import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
 import type { TenantActor } from "../../identity/actor.js";
 import type { ExecutionAuditSink } from "./execution-audit-sink.js";
+import { NO_RUN_OBSERVER, type RunObserver } from "./run-observer.js";
 import type { Evaluated, EvaluationLimits, Evaluator } from "./evaluator.js";
 import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
@@ -70,6 +71,9 @@ export class ExecutionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  /** Set once at wiring (services.ts): the replay module records inputs of bases that opted in. */
+  runObserver: RunObserver = NO_RUN_OBSERVER;
+
   /** `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time. */
   async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
@@ -79,6 +83,7 @@ export class ExecutionService {
     const loadedAt = process.hrtime.bigint();
     const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error, ...pinned(now) }));
+    this.runObserver.observe({ tenantId: actor.tenantId, baseId: runnable.baseId, recordId: runnable.recordId, data });
     const databaseNs = loadedAt - started;
     return {
       response,
@@ -126,6 +131,7 @@ export class ExecutionService {
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
     const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, now, lookup);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null, ...pinned(now) }));
+    this.runObserver.observe({ tenantId: actor.tenantId, baseId: runnable.baseId, recordId: runnable.recordId, data });
     return { response, record: ranRecord(runnable) };
   }
 
