@@ -15,6 +15,8 @@
  *            evaluation and a durable, hash-chained `executed` audit event before the response;
  *   gateway without audit  the same with the audit write skipped (shadowed in this process only), to show
  *            what the durable event costs;
+ *   gateway recording inputs  the same policy on a base that records its run inputs for replay (issue #18:
+ *            within 10 % of `gateway`);
  *   gateway gRPC  `policy.v1.PolicyService/RunPolicy` (product.md §7.1) on the same gateway, same policy, key
  *            and data, driven by a grpc-js client in a child process (bench/support/grpc-client.ts) keeping as
  *            many calls in flight as autocannon keeps connections.
@@ -127,10 +129,22 @@ async function main(): Promise<void> {
       driveGrpc({ address: gateway.grpcAddress!, key: issued.key, request: grpcRequest, connections, seconds });
     const grpcCheck = await overGrpc(1, 0.2);
     if (grpcCheck.ok === 0 || grpcCheck.errors || grpcCheck.result !== true) throw new Error(`the gRPC check failed: ${JSON.stringify(grpcCheck)}`);
+    // The same policy on a second base that records its inputs (issue #18: within 10 % of "gateway").
+    const recordingDraft = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
+      input: { name: "driving test, recorded", content: DRIVING_TEST_POLICY },
+    });
+    await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
+      input: { draftId: recordingDraft.createPolicy.id, description: "benchmark" },
+    });
+    const recordingBaseId: string = recordingDraft.createPolicy.base.id;
+    await prisma.baseRecording.create({
+      data: { baseId: recordingBaseId, tenantId: tenant.id, enabled: true, retentionDays: 7, maxInputs: 10_000, redactPaths: ["drivingTest.person.dateOfBirth"] },
+    });
     const targets: Target[] = [
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
+      { name: "gateway recording inputs", drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
     ].filter((t) => !process.env.BENCH_ONLY || t.name === process.env.BENCH_ONLY);

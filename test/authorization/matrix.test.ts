@@ -18,12 +18,13 @@ import { policyBundle } from "../support/bundles.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
-type Perm = "read" | "run" | "author" | "publish" | "delete" | "lock" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals";
+type Perm = "read" | "run" | "author" | "publish" | "delete" | "lock" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals" | "replay" | "recording";
 const VIEWER_P: Perm[] = ["read", "run"];
 const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
-const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish"];
+// §12: publishers (who decide what goes live) replay candidates on recorded inputs; only admins decide to keep them.
+const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish", "replay"];
 /** Approval policies are managed by admins (spec §10); everyone with a role reads them ("read"). */
-const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "lock", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals"];
+const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "lock", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals", "recording"];
 const AUDITOR_P: Perm[] = ["read", "audit"];
 const ROLE_PERMS: Record<Role, Perm[]> = { VIEWER: VIEWER_P, EDITOR: EDITOR_P, PUBLISHER: PUBLISHER_P, ADMIN: ADMIN_P, AUDITOR: AUDITOR_P };
 const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
@@ -328,6 +329,13 @@ function defineCases(): void {
         add("runPolicyRecord", label, caller, `mutation($id: ID!, $data: JSONObject!) { runPolicyRecord(recordId: $id, data: $data) { ${RUN_FIELDS} } }`, () => ({ id: b.versionId ?? b.draftId, data: DATA }), run);
         add("runPolicyBatch", label, caller, `mutation($id: ID!, $data: JSON!) { runPolicyBatch(baseId: $id, inputs: [$data]) { result } }`, () => ({ id: b.baseId, data: DATA }), run);
         add("runStoredTests", label, caller, `mutation($id: ID!) { runStoredTests(recordId: $id) { passed } }`, () => ({ id: b.draftId }), run);
+        const replay = baseGate(caller, "replay", ctx) ?? "ALLOW";
+        add("recordingSettings", label, caller, `query($id: ID!) { recordingSettings(baseId: $id) { enabled } }`, () => ({ id: b.baseId }), replay);
+        add("previewImpact", label, caller, `query($id: ID!) { previewImpact(candidateRecordId: $id, sample: { last: 10 }) { counts { total } } }`, () => ({ id: b.draftId }), replay);
+      }
+      {
+        const b = policy();
+        add("configureRecording", label, caller, `mutation($id: ID!) { configureRecording(input: { baseId: $id, enabled: true }) { enabled } }`, () => ({ id: b.baseId }), baseGate(caller, "recording", ctx) ?? "ALLOW");
       }
       {
         const f = flow();
@@ -469,6 +477,7 @@ describe("authorization matrix", () => {
     "addGroupMember", "removeGroupMember",
     "approvalPolicies", "approvalPolicy", "createApprovalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
     "setBaseAlias", "addBaseTags", "removeBaseTags", "setBaseRiskLevel", "lockBase", "unlockBase", "exportBase", "importBundle",
+    "recordingSettings", "previewImpact", "configureRecording",
   ];
   for (const op of OPS) {
     it(op, () => {

@@ -53,6 +53,7 @@ const ATTACKS = [
   "restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy",
   "approvalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
   "setAlias", "addTags", "removeTags", "setRisk", "lock", "unlock", "baseByAlias", "runByAlias", "restRunByAlias", "flowOverForeignAlias", "export", "importOntoForeign",
+  "recordingSettings", "configureRecording", "previewImpact",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -116,6 +117,8 @@ async function snapshot(tenantId: string): Promise<string> {
     prisma.apiKey.findMany({ where, orderBy: { id: "asc" }, select: { id: true, revokedAt: true, scopes: true, name: true } }),
     prisma.approvalPolicy.findMany({ where, orderBy: { id: "asc" } }),
     prisma.auditEvent.count({ where }),
+    prisma.baseRecording.findMany({ where, orderBy: { baseId: "asc" } }),
+    prisma.recordedInput.count({ where }),
   ]);
   return JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
@@ -168,6 +171,9 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       delete: () => gql(`mutation($id: ID!) { deleteBase(id: $id) { id } }`, { id: theirRecord }),
       restore: () => gql(`mutation($id: ID!) { restoreBase(id: $id) { id } }`, { id: baseId }),
       transfer: () => gql(`mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, { id: baseId, to: me.userIds[0] }),
+      recordingSettings: () => gql(`query($id: ID!) { recordingSettings(baseId: $id) { enabled } }`, { id: baseId }),
+      configureRecording: () => gql(`mutation($id: ID!) { configureRecording(input: { baseId: $id, enabled: true }) { enabled } }`, { id: baseId }),
+      previewImpact: () => gql(`query($id: ID!) { previewImpact(candidateRecordId: $id, sample: { last: 5 }) { counts { total } } }`, { id: theirRecord }),
       group: () => gql(`query($id: ID!) { group(id: $id) { id } }`, { id: theirGroup }),
       updateGroup: () => gql(`mutation($id: ID!) { updateGroup(id: $id, input: { name: "pwned" }) { id } }`, { id: theirGroup }),
       deleteGroup: () => gql(`mutation($id: ID!) { deleteGroup(id: $id) }`, { id: theirGroup }),

@@ -74,7 +74,7 @@ export class ReplayService {
     requireAction(actor, Action.ReplayRecordedInputs);
     requireUuid(candidateRecordId, "Record");
     if (page.after != null && !/^\d{1,19}$/.test(page.after)) throw invalidInput("after", "is not a cursor of this listing");
-    const lookup = this.runnables.forOneOperation();
+    const lookup = this.runnables.forOneOperation(actor.tenantId);
     const candidate = await lookup.byRecord(candidateRecordId);
     if (!exists(actor, candidate)) throw notFound("Record", candidateRecordId);
     if (candidate.kind !== "POLICY") throw invalidInput("candidateRecordId", "replay compares policies' true/false answers; name a policy's draft or version");
