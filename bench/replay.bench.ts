@@ -23,7 +23,6 @@ async function gql(url: string, token: string, query: string, variables: Record<
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  // biome-ignore lint/suspicious/noExplicitAny: a benchmark reads the fields it asked for
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
   return body.data;
