@@ -65,7 +65,9 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
           );
           const request = call.request;
           if (request instanceof UndecodableRequest) throw new DomainError(DomainErrorCode.InvalidInput, request.reason);
-          if (call.cancelled) return finished(grpc.status.CANCELLED); // see "Cancellation" above
+          // See "Cancellation" above. The deadline is compared as well as the flag: on a busy process grpc-js's
+          // deadline timer can fire after this point although the deadline has already passed.
+          if (call.cancelled || deadlinePassed(call.getDeadline())) return finished(grpc.status.CANCELLED);
           const response = await answer(actor, request, started);
           callback(null, response);
           finished(grpc.status.OK);
@@ -119,3 +121,7 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
 
 /** grpc-js names the peer `address:port` (IPv6 without brackets); rate limits count by address. */
 const peerAddress = (peer: string): string => peer.replace(/:\d+$/, "");
+
+function deadlinePassed(deadline: grpc.Deadline): boolean {
+  return (deadline instanceof Date ? deadline.getTime() : deadline) <= Date.now();
+}
