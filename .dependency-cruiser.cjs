@@ -93,8 +93,7 @@ module.exports = {
       name: "cli-not-transports",
       severity: "error",
       comment:
-        "The CLI and the demo seed use services and foundations, not the HTTP or GraphQL faces (the demo may " +
-        "fill in src/http's GraphiQL example IDs).",
+        "The CLI and the demo seed use services and foundations, not the HTTP or GraphQL faces (the demo may " + "fill in src/http's GraphiQL example IDs).",
       from: { path: "^src/(cli|demo)/" },
       to: { path: "^src/(server|http|rest|graphql)/", pathNot: "^src/http/graphiql-examples\\.ts$" },
     },

@@ -133,7 +133,9 @@ async function main(): Promise<void> {
     const other = await keyFor("other");
 
     // A stored policy for the flows.
-    const user = await prisma.user.create({ data: { tenantId: attacker.tenant.id, subject: `bench|${attacker.tenant.id}`, email: "a@bench.test", name: "A", roles: ["PUBLISHER"] } });
+    const user = await prisma.user.create({
+      data: { tenantId: attacker.tenant.id, subject: `bench|${attacker.tenant.id}`, email: "a@bench.test", name: "A", roles: ["PUBLISHER"] },
+    });
     const token = await benchToken(config, user.subject);
     const created = await fetch(`${gateway.url}/graphql`, {
       method: "POST",
@@ -153,11 +155,18 @@ async function main(): Promise<void> {
     }
     const attacks: Attack[] = [
       ...abuseCases().map((c) => ({ name: c.name, path: "/run", body: JSON.stringify({ rule: c.rule, data: c.data }) })),
-      { name: "wide flow (550 nodes, 900 KB data)", path: "/flow/test", body: JSON.stringify({ flow: `flow:\n  start:\n${wide}`, data: { x: { s: "a" }, pad } }) },
+      {
+        name: "wide flow (550 nodes, 900 KB data)",
+        path: "/flow/test",
+        body: JSON.stringify({ flow: `flow:\n  start:\n${wide}`, data: { x: { s: "a" }, pad } }),
+      },
       {
         name: "deep flow (63 levels, 900 KB data)",
         path: "/flow/test",
-        body: JSON.stringify({ flow: `flow:\n  start:\n    - id: d0\n      type: start\n      policyId: ${baseId}\n      onTrue:\n${deep}`, data: { x: { s: pad } } }),
+        body: JSON.stringify({
+          flow: `flow:\n  start:\n    - id: d0\n      type: start\n      policyId: ${baseId}\n      onTrue:\n${deep}`,
+          data: { x: { s: pad } },
+        }),
       },
     ];
 
@@ -170,8 +179,12 @@ async function main(): Promise<void> {
       const report = await runClient({ url: gateway.url, attackerKey: attacker.key, probeKey: other.key, attack, seconds: DURATION_S, attackers: ATTACKERS });
       const block = histogram.max / 1e6;
       const p99 = percentile(report.probes, 0.99);
-      const answers = Object.entries(report.statuses).map(([k, n]) => `${n}× ${k}`).join(", ");
-      console.log(`${attack.name.padEnd(36)} ${block.toFixed(1).padStart(9)} ${p99.toFixed(1).padStart(8)} ${String(report.probes.length).padStart(7)}  ${answers}`);
+      const answers = Object.entries(report.statuses)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join(", ");
+      console.log(
+        `${attack.name.padEnd(36)} ${block.toFixed(1).padStart(9)} ${p99.toFixed(1).padStart(8)} ${String(report.probes.length).padStart(7)}  ${answers}`,
+      );
     }
     histogram.disable();
   } finally {

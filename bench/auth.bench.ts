@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     const probe = await start({});
     const { prisma } = probe.database;
     const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] } });
+    const user = await prisma.user.create({
+      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] },
+    });
     const issued = issueApiKey();
     await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
     const token = await benchToken(config, user.subject);
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     for (const s of scenarios) {
       const check = await fetch(`${s.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...s.headers }, body: QUERY });
       const body = await check.text();
-      if (check.status !== 200 || !body.includes('"credential":"USER"') && !body.includes('"credential":"API_KEY"')) {
+      if (check.status !== 200 || (!body.includes('"credential":"USER"') && !body.includes('"credential":"API_KEY"'))) {
         throw new Error(`${s.name}: unexpected answer ${check.status} ${body}`);
       }
     }
@@ -82,7 +84,19 @@ async function main(): Promise<void> {
     }
     const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
     const best = new Map<string, LoadResult>(
-      [...runs].map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), cpuUs: median(rs.map((r) => r.cpuUs)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: 0, non2xx: 0, ok: median(rs.map((r) => r.ok)), total: median(rs.map((r) => r.total)) }]),
+      [...runs].map(([name, rs]) => [
+        name,
+        {
+          rps: median(rs.map((r) => r.rps)),
+          cpuUs: median(rs.map((r) => r.cpuUs)),
+          p50: median(rs.map((r) => r.p50)),
+          p99: median(rs.map((r) => r.p99)),
+          errors: 0,
+          non2xx: 0,
+          ok: median(rs.map((r) => r.ok)),
+          total: median(rs.map((r) => r.total)),
+        },
+      ]),
     );
     const base = best.get(scenarios[0]!.name)!;
     const rows = scenarios.map((s) => {

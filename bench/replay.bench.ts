@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   try {
     const { prisma } = gateway.database;
     const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["ADMIN"] } });
+    const user = await prisma.user.create({
+      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["ADMIN"] },
+    });
     const token = await benchToken(config, user.subject);
     const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
       input: { name: "driving test", content: DRIVING_TEST_POLICY },
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       if (result.previewImpact.counts.total !== INPUTS) throw new Error(`replayed ${result.previewImpact.counts.total}, not ${INPUTS}`);
     }
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-    console.table(times.map((ms, round) => ({ round: round + 1, "ms": Math.round(ms) })));
+    console.table(times.map((ms, round) => ({ round: round + 1, ms: Math.round(ms) })));
     console.info(`previewImpact over ${INPUTS} recorded inputs: median ${Math.round(median)} ms (target < 2000 ms); counts ${JSON.stringify(counts)}`);
   } finally {
     await gateway.close();

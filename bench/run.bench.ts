@@ -99,7 +99,9 @@ async function main(): Promise<void> {
   try {
     const { prisma } = gateway.database;
     const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({ data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] } });
+    const user = await prisma.user.create({
+      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] },
+    });
     const token = await benchToken(config, user.subject);
     const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
       input: { name: "driving test", content: DRIVING_TEST_POLICY },
@@ -138,7 +140,14 @@ async function main(): Promise<void> {
     });
     const recordingBaseId: string = recordingDraft.createPolicy.base.id;
     await prisma.baseRecording.create({
-      data: { baseId: recordingBaseId, tenantId: tenant.id, enabled: true, retentionDays: 7, maxInputs: 10_000, redactPaths: ["drivingTest.person.dateOfBirth"] },
+      data: {
+        baseId: recordingBaseId,
+        tenantId: tenant.id,
+        enabled: true,
+        retentionDays: 7,
+        maxInputs: 10_000,
+        redactPaths: ["drivingTest.person.dateOfBirth"],
+      },
     });
     const targets: Target[] = [
       { name: "echo", drive: overHttp(echo.url) },
@@ -163,7 +172,9 @@ async function main(): Promise<void> {
             if (r.errors || r.non2xx) throw new Error(`${target.name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
             if (target.name === "gateway") gatewayRequests += r.total;
             results.get(target.name)!.push(r);
-            process.stderr.write(`round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req\n`);
+            process.stderr.write(
+              `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req\n`,
+            );
           } finally {
             target.after?.();
           }
@@ -202,7 +213,9 @@ async function main(): Promise<void> {
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
     const lostRaces = audit.lostRaces - auditBefore.lostRaces;
-    process.stdout.write(`\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`);
+    process.stdout.write(
+      `\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`,
+    );
     console.table(rows);
     for (const connections of [10, 50]) {
       const rest = rows.find((r) => r.connections === connections && r.server === "gateway");

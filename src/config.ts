@@ -28,7 +28,12 @@ const schema = z.object({
   /** Production: verify tokens against the issuer's keys instead of a local secret. */
   AUTH_JWKS_URL: z.string().url().optional(),
   /** Largest request body (REST, GraphQL) and largest gRPC request message. */
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   SEED_DEMO: z.enum(["auto", "always", "never"]).default("auto"),

@@ -8,5 +8,10 @@ import { type CatalogueLoaders, createCatalogueLoaders } from "./modules/catalog
 export interface Loaders extends UserLoaders, ResourceLoaders, GroupLoaders, CatalogueLoaders {}
 
 export function createLoaders(stores: Stores): Loaders {
-  return { ...createUserLoaders(stores.identities), ...createResourceLoaders(stores.bases), ...createGroupLoaders(stores.groups), ...createCatalogueLoaders(stores.bases) };
+  return {
+    ...createUserLoaders(stores.identities),
+    ...createResourceLoaders(stores.bases),
+    ...createGroupLoaders(stores.groups),
+    ...createCatalogueLoaders(stores.bases),
+  };
 }

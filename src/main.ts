@@ -36,16 +36,9 @@ try {
   process.exit(1);
 }
 
-async function printDemoAccess(
-  gateway: Awaited<ReturnType<typeof startGateway>>,
-  seed: Awaited<ReturnType<typeof seedDemo>>,
-): Promise<void> {
+async function printDemoAccess(gateway: Awaited<ReturnType<typeof startGateway>>, seed: Awaited<ReturnType<typeof seedDemo>>): Promise<void> {
   const { secret, issuer, audience } = gateway.tokenSettings;
-  const lines = [
-    "",
-    `Verdict is running. GraphiQL: ${gateway.url}/graphql`,
-    "In GraphiQL's Headers tab, authenticate as one demo user with:",
-  ];
+  const lines = ["", `Verdict is running. GraphiQL: ${gateway.url}/graphql`, "In GraphiQL's Headers tab, authenticate as one demo user with:"];
   if (secret) {
     const links = ["Or open GraphiQL as one of them (the link fills in the header; it stays in your browser):"];
     for (const user of seed.users) {

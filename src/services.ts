@@ -51,11 +51,7 @@ export interface Services {
   approvalPolicies: ApprovalPolicyService;
 }
 
-export function createServices(
-  database: Database,
-  stores: Stores = createStores(database),
-  evaluation: EvaluatorOptions = {},
-): Services {
+export function createServices(database: Database, stores: Stores = createStores(database), evaluation: EvaluatorOptions = {}): Services {
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
   const evaluator = new Evaluator(evaluation);
@@ -66,7 +62,12 @@ export function createServices(
   const inputRecorder = new InputRecorder(database, stores.recordings);
   execution.runObserver = inputRecorder;
   // Publishing gates on the draft's stored tests, which the execution service runs.
-  const lifecycle = new LifecycleService(database, stores.bases, async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes, catalogueGuards);
+  const lifecycle = new LifecycleService(
+    database,
+    stores.bases,
+    async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes,
+    catalogueGuards,
+  );
   return {
     stores,
     system: new SystemService(stores.system),

@@ -22,7 +22,16 @@ export async function driveGrpc(options: {
   const cpu0 = process.cpuUsage();
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
   const cpu = process.cpuUsage(cpu0);
-  const out = JSON.parse(stdout) as { total: number; ok: number; errors: number; seconds: number; p50: number; p99: number; firstError: string | null; result: unknown };
+  const out = JSON.parse(stdout) as {
+    total: number;
+    ok: number;
+    errors: number;
+    seconds: number;
+    p50: number;
+    p99: number;
+    firstError: string | null;
+    result: unknown;
+  };
   if (out.firstError) process.stderr.write(`gRPC client: ${out.errors} failed calls, first: ${out.firstError}\n`);
   return {
     rps: out.ok / out.seconds,

@@ -25,7 +25,20 @@ export async function drive(options: {
   connections: number;
   seconds: number;
 }): Promise<LoadResult> {
-  const args = [autocannonBin, "-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-j", "-b", options.body, "-H", "content-type=application/json"];
+  const args = [
+    autocannonBin,
+    "-c",
+    String(options.connections),
+    "-d",
+    String(options.seconds),
+    "-m",
+    "POST",
+    "-j",
+    "-b",
+    options.body,
+    "-H",
+    "content-type=application/json",
+  ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}=${value}`);
   args.push(options.url);
   const cpu0 = process.cpuUsage();

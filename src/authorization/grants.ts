@@ -9,8 +9,7 @@ import { mayPerform } from "./authorize.js";
  * but not auditor (reading the audit log is not an admin power). Decided on actions, so users and API keys
  * are judged by the same rule.
  */
-const holdsAll = (actor: Actor, actions: ReadonlySet<Action>): boolean =>
-  [...actions].every((action) => mayPerform(actor, action));
+const holdsAll = (actor: Actor, actions: ReadonlySet<Action>): boolean => [...actions].every((action) => mayPerform(actor, action));
 
 export const holdsRole = (actor: Actor, role: Role): boolean => holdsAll(actor, ROLE_ACTIONS[role]);
 
@@ -19,5 +18,4 @@ export const holdsScope = (actor: Actor, scope: ApiKeyScope): boolean => holdsAl
 /** The roles in `roles` the actor does not hold (empty when it may grant them all). */
 export const rolesNotHeld = (actor: Actor, roles: readonly Role[]): Role[] => roles.filter((r) => !holdsRole(actor, r));
 
-export const scopesNotHeld = (actor: Actor, scopes: readonly ApiKeyScope[]): ApiKeyScope[] =>
-  scopes.filter((s) => !holdsScope(actor, s));
+export const scopesNotHeld = (actor: Actor, scopes: readonly ApiKeyScope[]): ApiKeyScope[] => scopes.filter((s) => !holdsScope(actor, s));

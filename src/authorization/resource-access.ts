@@ -19,10 +19,7 @@ const isOwner = (actor: TenantActor, base: BaseAccessFacts): boolean => base.own
  * Whether a base exists for this actor at all. Foreign-tenant and deleted bases are indistinguishable
  * from missing ones, so the answer never leaks their existence.
  */
-export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">>(
-  actor: TenantActor,
-  base: T | null | undefined,
-): base is T {
+export function exists<T extends Pick<BaseAccessFacts, "tenantId" | "deletedAt">>(actor: TenantActor, base: T | null | undefined): base is T {
   return !!base && base.tenantId === actor.tenantId && base.deletedAt === null;
 }
 

@@ -38,7 +38,10 @@ export class MigrationError extends Error {}
 
 export async function readMigrations(migrationsDir: string): Promise<MigrationFile[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(path.join(migrationsDir, name, "migration.sql"), "utf8");
@@ -63,15 +66,11 @@ export async function applyMigrations(
   await connection.query(`SELECT pg_advisory_lock(${PRISMA_ADVISORY_LOCK})`);
   try {
     await connection.query(BOOKKEEPING_TABLE);
-    const { rows } = await connection.query(
-      `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`,
-    );
+    const { rows } = await connection.query(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" ORDER BY started_at`);
     const appliedRows = rows as AppliedRow[];
     const failed = appliedRows.find((r) => r.finished_at === null && r.rolled_back_at === null);
     if (failed) {
-      throw new MigrationError(
-        `Migration ${failed.migration_name} failed earlier and was not rolled back; resolve it before migrating again`,
-      );
+      throw new MigrationError(`Migration ${failed.migration_name} failed earlier and was not rolled back; resolve it before migrating again`);
     }
     const done = new Map(appliedRows.filter((r) => r.finished_at !== null).map((r) => [r.migration_name, r]));
     const applied: string[] = [];
@@ -107,23 +106,20 @@ async function applyOne(connection: MigrationConnection, migration: MigrationFil
   } catch (error) {
     await connection.query("ROLLBACK");
     // Recorded outside the rolled-back transaction so the next run refuses to continue, as Prisma does.
-    await connection.query(
-      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs) VALUES ($1, $2, $3, $4)`,
-      [id, migration.checksum, migration.name, String(error)],
-    );
+    await connection.query(`INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs) VALUES ($1, $2, $3, $4)`, [
+      id,
+      migration.checksum,
+      migration.name,
+      String(error),
+    ]);
     throw new MigrationError(`Migration ${migration.name} failed: ${(error as Error).message}`);
   }
 }
 
 /** Names of migrations present in the folder but not applied to the database. */
-export async function pendingMigrations(
-  connection: Pick<MigrationConnection, "query">,
-  migrationsDir: string,
-): Promise<string[]> {
+export async function pendingMigrations(connection: Pick<MigrationConnection, "query">, migrationsDir: string): Promise<string[]> {
   const migrations = await readMigrations(migrationsDir);
-  const { rows } = await connection.query(
-    `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-  );
+  const { rows } = await connection.query(`SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
   const applied = new Set((rows as { migration_name: string }[]).map((r) => r.migration_name));
   return migrations.map((m) => m.name).filter((name) => !applied.has(name));
 }

@@ -116,7 +116,13 @@ export async function createDemoContent(services: Services, actors: DemoActors, 
   const taken = existing.edges.map((e) => e.node.name).filter((name) => (DEMO_BASE_NAMES as readonly string[]).includes(name));
   if (taken.length > 0) throw conflict(`The tenant already has demo content (${taken.join(", ")})`, { names: taken });
 
-  const publishNew = async (name: string, content: string, description: string, tests: { name: string; data: Record<string, unknown>; expected: unknown }[], kind: "POLICY" | "FLOW" = "POLICY") => {
+  const publishNew = async (
+    name: string,
+    content: string,
+    description: string,
+    tests: { name: string; data: Record<string, unknown>; expected: unknown }[],
+    kind: "POLICY" | "FLOW" = "POLICY",
+  ) => {
     const draft = await lifecycle.create(publisher, kind, { name, content, description, tests });
     await lifecycle.publish(publisher, { draftId: draft.id, description, expectedRevision: draft.revision });
     return draft.baseId;

@@ -96,10 +96,7 @@ function checkComputed(defs: ComputedDefAst[]): Map<string, number> {
 
 export function compileProgram(text: string, limits: EngineLimits = DEFAULT_LIMITS): Program {
   if (text.length > limits.maxRuleTextLength) {
-    throw parseError(
-      "policy text is " + String(text.length) + " characters, over the limit of " + String(limits.maxRuleTextLength) +
-        " (maxRuleTextLength)",
-    );
+    throw parseError("policy text is " + String(text.length) + " characters, over the limit of " + String(limits.maxRuleTextLength) + " (maxRuleTextLength)");
   }
   const ast = parseText(text);
   const rulesAst: RuleAst[] = [];
@@ -148,9 +145,7 @@ export function compileProgram(text: string, limits: EngineLimits = DEFAULT_LIMI
     patterns.add(source);
     patternUnits += units;
     if (patternUnits > MAX_POLICY_PATTERN_UNITS) {
-      throw parseError(
-        "the policy's patterns need more than " + String(MAX_POLICY_PATTERN_UNITS) + " automaton units together (maxPatternUnits)",
-      );
+      throw parseError("the policy's patterns need more than " + String(MAX_POLICY_PATTERN_UNITS) + " automaton units together (maxPatternUnits)");
     }
   };
   const infos: RuleInfo[] = rulesAst.map((r) => ({ label: r.label, outcome: r.outcome }));

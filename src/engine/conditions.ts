@@ -12,13 +12,7 @@ import { COST, PATTERN_UNITS_PER_STEP } from "./costs.js";
 import { KeyMatcher, segmentsOf } from "./keys.js";
 import { formatValidator, operatorFor, stringTest, type OpFn } from "./operators.js";
 import { compilePattern } from "./pattern.js";
-import {
-  inferenceCandidates,
-  inferredValue,
-  resolveLabelRef,
-  resolveOutcomeRef,
-  type RuleInfo,
-} from "./references.js";
+import { inferenceCandidates, inferredValue, resolveLabelRef, resolveOutcomeRef, type RuleInfo } from "./references.js";
 import type { CondFn, Ctx, Elem } from "./runtime.js";
 import { rawValue } from "./values.js";
 

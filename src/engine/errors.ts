@@ -17,9 +17,7 @@ export class EngineError extends Error {
   readonly column: number | null;
 
   constructor(kind: EngineErrorKind, description: string, line: number | null = null, column: number | null = null) {
-    super(
-      PREFIX[kind] + (line !== null ? "--> " + String(line) + ":" + String(column ?? 1) + " " : "") + description,
-    );
+    super(PREFIX[kind] + (line !== null ? "--> " + String(line) + ":" + String(column ?? 1) + " " : "") + description);
     this.name = "EngineError";
     this.kind = kind;
     this.line = line;

@@ -81,9 +81,7 @@ function labelsOf(entries: readonly RuleTrace[]): Record<string, boolean> | null
 }
 
 /** One evaluation's answer and what it cost; `sliced` when it gave up at `Budget.sliceSteps` without an answer. */
-export type Metered =
-  | { sliced: false; response: PolicyResponse; steps: number; answerBytes: number }
-  | { sliced: true; steps: number };
+export type Metered = { sliced: false; response: PolicyResponse; steps: number; answerBytes: number } | { sliced: true; steps: number };
 
 export interface MeterOptions extends EvaluateOptions {
   /** Give up without an answer after this many steps (see `Budget.sliceSteps`). */

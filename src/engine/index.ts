@@ -140,9 +140,7 @@ export function splitRuleLines(text: string): string[] {
   return splitLines(text);
 }
 
-export function validatePolicy(
-  text: string,
-): { ok: true } | { ok: false; message: string; line: number | null; column: number | null } {
+export function validatePolicy(text: string): { ok: true } | { ok: false; message: string; line: number | null; column: number | null } {
   const c = compileCached(text);
   if (c.error === null) return { ok: true };
   return { ok: false, message: c.error, line: c.errorLine, column: c.errorColumn };

@@ -99,17 +99,17 @@ function leftParts(a: AccessAst): Pick<ExplainedCondition, "selector" | "propert
   return {
     selector,
     property: links[0]?.name ?? "",
-    leftPath: { selector, properties: links.slice(0, -1).map((l) => l.name).reverse() },
+    leftPath: {
+      selector,
+      properties: links
+        .slice(0, -1)
+        .map((l) => l.name)
+        .reverse(),
+    },
   };
 }
 
-function explainCond(
-  item: CondItemAst,
-  index: number,
-  rules: RuleAst[],
-  self: number,
-  negated = false,
-): ExplainedCondition {
+function explainCond(item: CondItemAst, index: number, rules: RuleAst[], self: number, negated = false): ExplainedCondition {
   const base = { index, connector: item.connector, optional: item.optional, negated };
   const c: CondAst = item.cond;
   switch (c.kind) {
@@ -210,17 +210,42 @@ export interface OperatorInfo {
 
 const BASE_OPERATORS: OperatorInfo[] = [
   { name: "GreaterThan", phrases: ["is greater than"], shorthand: [">"], description: "Both operands numbers; left > right." },
-  { name: "GreaterThanOrEqual", phrases: ["is greater than or equal to", "is at least"], shorthand: [">="], description: "Both operands numbers; left ≥ right." },
+  {
+    name: "GreaterThanOrEqual",
+    phrases: ["is greater than or equal to", "is at least"],
+    shorthand: [">="],
+    description: "Both operands numbers; left ≥ right.",
+  },
   { name: "LessThan", phrases: ["is less than"], shorthand: ["<"], description: "Both operands numbers; left < right." },
   { name: "LessThanOrEqual", phrases: ["is less than or equal to", "is no more than"], shorthand: ["<="], description: "Both operands numbers; left ≤ right." },
-  { name: "EqualTo", phrases: ["is equal to", "is the same as", "is like"], shorthand: ["=="], description: "Equality; strings compared case-insensitively, dates by calendar day." },
+  {
+    name: "EqualTo",
+    phrases: ["is equal to", "is the same as", "is like"],
+    shorthand: ["=="],
+    description: "Equality; strings compared case-insensitively, dates by calendar day.",
+  },
   { name: "ExactlyEqualTo", phrases: ["is exactly equal to", "is exactly"], description: "Equality; strings compared exactly (case-sensitive)." },
-  { name: "NotEqualTo", phrases: ["is not equal to", "is not the same as"], shorthand: ["!="], description: "Negation of EqualTo for comparable operands; false on a type mismatch or missing operand." },
+  {
+    name: "NotEqualTo",
+    phrases: ["is not equal to", "is not the same as"],
+    shorthand: ["!="],
+    description: "Negation of EqualTo for comparable operands; false on a type mismatch or missing operand.",
+  },
   { name: "LaterThan", phrases: ["is later than"], description: "Both operands date-coercible; left day after right day." },
   { name: "EarlierThan", phrases: ["is earlier than"], description: "Both operands date-coercible; left day before right day." },
   { name: "In", phrases: ["is in"], shorthand: ["in"], description: "Right operand a list (literal or data); some element equals the left value." },
-  { name: "NotIn", phrases: ["is not in"], shorthand: ["not in"], description: "Right operand a list; no element equals the left value (false when the left value is missing)." },
-  { name: "Contains", phrases: ["contains"], shorthand: ["contains"], description: "List on the left: membership. String on the left: case-insensitive whole-word search (shorthand: whole-value equality)." },
+  {
+    name: "NotIn",
+    phrases: ["is not in"],
+    shorthand: ["not in"],
+    description: "Right operand a list; no element equals the left value (false when the left value is missing).",
+  },
+  {
+    name: "Contains",
+    phrases: ["contains"],
+    shorthand: ["contains"],
+    description: "List on the left: membership. String on the left: case-insensitive whole-word search (shorthand: whole-value equality).",
+  },
   { name: "ContainsAllOf", phrases: ["contains all of"], description: "Left list contains every element of the right list." },
   { name: "ContainsAnyOf", phrases: ["contains any of"], description: "Left list contains at least one element of the right list." },
   { name: "StartsWith", phrases: ["starts with"], description: "Both strings; case-insensitive prefix test." },

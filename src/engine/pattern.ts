@@ -237,9 +237,7 @@ class Translator {
     if (c === "(" && this.peek(1) === "?") {
       const kind = this.src.slice(this.pos, this.pos + 4);
       if (kind.startsWith("(?=") || kind.startsWith("(?!")) {
-        throw new UnsupportedPattern(
-          `lookahead "${kind.slice(0, 3)}" is not supported in patterns (only linear-time constructs are allowed)`,
-        );
+        throw new UnsupportedPattern(`lookahead "${kind.slice(0, 3)}" is not supported in patterns (only linear-time constructs are allowed)`);
       }
       if (kind === "(?<=" || kind === "(?<!") {
         this.pos += 4;

@@ -22,8 +22,28 @@ export function visitConds(list: CondItemAst[], f: (c: CondAst) => void): void {
 }
 
 const STOP = new Set([
-  "the", "a", "an", "is", "are", "was", "were", "has", "have", "had", "gets", "passes", "of", "meets", "qualifies",
-  "for", "satisfies", "achieves", "completes", "fulfills", "obtains", "receives",
+  "the",
+  "a",
+  "an",
+  "is",
+  "are",
+  "was",
+  "were",
+  "has",
+  "have",
+  "had",
+  "gets",
+  "passes",
+  "of",
+  "meets",
+  "qualifies",
+  "for",
+  "satisfies",
+  "achieves",
+  "completes",
+  "fulfills",
+  "obtains",
+  "receives",
 ]);
 
 function significant(s: string): Set<string> {
@@ -76,11 +96,7 @@ export function selectGolden(rules: RuleAst[]): number {
     const r = rules[i] as RuleAst;
     return r.label !== null ? "'" + r.label + "' (" + r.outcome + ")" : "'" + r.outcome + "'";
   });
-  throw parseError(
-    "Multiple global rules found: " +
-      names.join(", ") +
-      ". There should be only one golden rule that is not referenced by other rules.",
-  );
+  throw parseError("Multiple global rules found: " + names.join(", ") + ". There should be only one golden rule that is not referenced by other rules.");
 }
 
 const REF_PREFIXES = ["passes the", "passes", "has", "has the", "is", "gets", "gets the"];
@@ -119,9 +135,25 @@ export function resolveLabelRef(name: string, rules: readonly RuleInfo[]): numbe
 }
 
 const INFERENCE_PHRASES = [
-  "passes the", "passes", "qualifies for the", "qualifies for", "qualifies", "meets the", "meets", "satisfies the",
-  "satisfies", "is eligible for the", "is eligible for", "is eligible", "has passed the", "has passed",
-  "has qualified for the", "has qualified for", "has qualified", "is approved for the", "is approved for",
+  "passes the",
+  "passes",
+  "qualifies for the",
+  "qualifies for",
+  "qualifies",
+  "meets the",
+  "meets",
+  "satisfies the",
+  "satisfies",
+  "is eligible for the",
+  "is eligible for",
+  "is eligible",
+  "has passed the",
+  "has passed",
+  "has qualified for the",
+  "has qualified for",
+  "has qualified",
+  "is approved for the",
+  "is approved for",
   "is approved",
 ];
 const SUFFIXES = ["", "Passed", "Qualified", "Eligible", "Approved", "Status"];

@@ -121,9 +121,7 @@ export class Ctx {
     }
     if (this.steps > sliceSteps) throw new SliceExhausted();
     if (deadlineMs !== Infinity && performance.now() - this.startedAt > deadlineMs) {
-      throw evaluationError(
-        "evaluation exceeded its deadline of " + String(deadlineMs) + " ms (" + this.budget.deadlineSetting + ")",
-      );
+      throw evaluationError("evaluation exceeded its deadline of " + String(deadlineMs) + " ms (" + this.budget.deadlineSetting + ")");
     }
     this.nextCheck = Math.min(maxSteps, sliceSteps, this.steps + CHECK_INTERVAL);
   }
@@ -143,9 +141,7 @@ export class Ctx {
   addAnswer(bytes: number): void {
     this.answerBytes += bytes;
     if (this.answerBytes > this.budget.maxAnswerBytes) {
-      throw evaluationError(
-        "the answer would exceed " + String(this.budget.maxAnswerBytes) + " bytes (maxAnswerBytes)",
-      );
+      throw evaluationError("the answer would exceed " + String(this.budget.maxAnswerBytes) + " bytes (maxAnswerBytes)");
     }
     if (this.answerBytes > this.budget.sliceAnswerBytes) throw new SliceExhausted();
   }

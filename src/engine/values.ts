@@ -93,8 +93,14 @@ function digit(s: string, i: number): number {
 /** Day number of the `YYYY-MM-DD` prefix of `s`, or NaN if it is not a real calendar date. */
 function prefixDay(s: string): number {
   if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN;
-  const a = digit(s, 0), b = digit(s, 1), c = digit(s, 2), d = digit(s, 3);
-  const e = digit(s, 5), f = digit(s, 6), g = digit(s, 8), h = digit(s, 9);
+  const a = digit(s, 0),
+    b = digit(s, 1),
+    c = digit(s, 2),
+    d = digit(s, 3);
+  const e = digit(s, 5),
+    f = digit(s, 6),
+    g = digit(s, 8),
+    h = digit(s, 9);
   if ((a | b | c | d | e | f | g | h) < 0) return NaN;
   const y = a * 1000 + b * 100 + c * 10 + d;
   const m = e * 10 + f;

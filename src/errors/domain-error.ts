@@ -27,17 +27,12 @@ export class DomainError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string): DomainError =>
-  new DomainError(DomainErrorCode.NotFound, `${what} ${id} was not found`, { id });
+export const notFound = (what: string, id: string): DomainError => new DomainError(DomainErrorCode.NotFound, `${what} ${id} was not found`, { id });
 
-export const invalidInput = (field: string, problem: string): DomainError =>
-  new DomainError(DomainErrorCode.InvalidInput, `${field}: ${problem}`, { field });
+export const invalidInput = (field: string, problem: string): DomainError => new DomainError(DomainErrorCode.InvalidInput, `${field}: ${problem}`, { field });
 
-export const forbidden = (message = "You are not allowed to do this"): DomainError =>
-  new DomainError(DomainErrorCode.Forbidden, message);
+export const forbidden = (message = "You are not allowed to do this"): DomainError => new DomainError(DomainErrorCode.Forbidden, message);
 
-export const unauthenticated = (message = "Authentication is required"): DomainError =>
-  new DomainError(DomainErrorCode.Unauthenticated, message);
+export const unauthenticated = (message = "Authentication is required"): DomainError => new DomainError(DomainErrorCode.Unauthenticated, message);
 
-export const conflict = (message: string, details: Record<string, unknown> = {}): DomainError =>
-  new DomainError(DomainErrorCode.Conflict, message, details);
+export const conflict = (message: string, details: Record<string, unknown> = {}): DomainError => new DomainError(DomainErrorCode.Conflict, message, details);

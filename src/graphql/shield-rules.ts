@@ -7,9 +7,7 @@ import { forbidden, unauthenticated } from "../errors/domain-error.js";
 import type { GraphQLContext } from "./context.js";
 
 /** Shield rules are thin: each asks the one authorization module. Resource rules run in the services. */
-export const isAuthenticated = rule({ cache: "contextual" })((_parent, _args, ctx: GraphQLContext) =>
-  ctx.actor ? true : unauthenticated(),
-);
+export const isAuthenticated = rule({ cache: "contextual" })((_parent, _args, ctx: GraphQLContext) => (ctx.actor ? true : unauthenticated()));
 
 const ruleCache = new Map<Action, IRule>();
 

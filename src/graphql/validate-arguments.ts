@@ -27,7 +27,7 @@ const UNSTORABLE_PROBLEM = "must not contain NUL characters or unpaired UTF-16 s
  * as on the REST routes. JSON inside input objects (stored tests, input schemas) is checked like any text.
  */
 export const validateArguments: ValidatorFn = async (value, type, resolverData) => {
-  if (value === undefined || value === null || type instanceof GraphQLScalarType && isJsonScalar(type)) return;
+  if (value === undefined || value === null || (type instanceof GraphQLScalarType && isJsonScalar(type))) return;
   const name = argumentName(value, type, resolverData);
   const invalid = unstorableText(value, name);
   for (const instance of Array.isArray(value) ? value.map((item, i) => [item, `${name}.${i}`] as const) : [[value, name] as const]) {

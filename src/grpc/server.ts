@@ -8,7 +8,16 @@ import type { Logger } from "../logging.js";
 import { policyExecutionTimings } from "../modules/execution/run-result.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { Services } from "../services.js";
-import { flowResponseOf, runDataOf, runResponseOf, runTargetOf, type FlowResponse, type RunFlowRequest, type RunPolicyRequest, type RunResponse } from "./messages.js";
+import {
+  flowResponseOf,
+  runDataOf,
+  runResponseOf,
+  runTargetOf,
+  type FlowResponse,
+  type RunFlowRequest,
+  type RunPolicyRequest,
+  type RunResponse,
+} from "./messages.js";
 import { executionServiceDefinitions, UndecodableRequest } from "./proto.js";
 import { callFailureFor } from "./status.js";
 
@@ -48,20 +57,18 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
   const server = new grpc.Server({ "grpc.max_receive_message_length": config.BODY_LIMIT_BYTES });
   const runsInFlight = new Set<Promise<void>>();
 
-  const unary = <Request, Response>(rpc: string, answer: (actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
+  const unary =
+    <Request, Response>(rpc: string, answer: (actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
     (call: grpc.ServerUnaryCall<Request | UndecodableRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
       const started = process.hrtime.bigint();
       const finished = (code: grpc.status) => {
-        if (logger.isLevelEnabled("info")) logger.info({ rpc, code: grpc.status[code], durationMs: Number(process.hrtime.bigint() - started) / 1e6 }, "grpc call finished");
+        if (logger.isLevelEnabled("info"))
+          logger.info({ rpc, code: grpc.status[code], durationMs: Number(process.hrtime.bigint() - started) / 1e6 }, "grpc call finished");
       };
       const run = (async () => {
         try {
-          const actor = await authenticateExecutionClient(
-            deps.rateLimiter,
-            config,
-            deps.authenticator,
-            call.metadata.get("x-api-key")[0],
-            () => peerAddress(call.getPeer()),
+          const actor = await authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, call.metadata.get("x-api-key")[0], () =>
+            peerAddress(call.getPeer()),
           );
           const request = call.request;
           if (request instanceof UndecodableRequest) throw new DomainError(DomainErrorCode.InvalidInput, request.reason);

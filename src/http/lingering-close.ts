@@ -38,8 +38,7 @@ export function discardBody(req: IncomingMessage): Promise<void> {
   });
 }
 
-const BODY_TOO_LARGE = (limitBytes: number) =>
-  JSON.stringify({ code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${limitBytes} bytes` });
+const BODY_TOO_LARGE = (limitBytes: number) => JSON.stringify({ code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${limitBytes} bytes` });
 
 /**
  * Answers 413 to a request that declares a body over the limit, on any route, without reading it into memory:
@@ -59,10 +58,14 @@ export function refuseDeclaredOversizeBody(
     if (res.headersSent || res.destroyed) return;
     const body = BODY_TOO_LARGE(limitBytes);
     res.writeHead(413, [
-      "content-type", "application/json; charset=utf-8",
-      "content-length", String(Buffer.byteLength(body)),
-      "x-request-id", requestId,
-      "connection", "close",
+      "content-type",
+      "application/json; charset=utf-8",
+      "content-length",
+      String(Buffer.byteLength(body)),
+      "x-request-id",
+      requestId,
+      "connection",
+      "close",
     ]);
     res.end(body);
     onAnswered(413);

@@ -23,7 +23,11 @@ const commonErrors = {
 /** Stored-resource answers name the record that ran (product.md §7). */
 const ranRecordHeaders = {
   "x-verdict-record-id": { description: "The record (draft or version) that ran.", required: true, schema: { type: "string", format: "uuid" } },
-  "x-verdict-version": { description: "The version number that ran; absent when a draft ran.", required: false, schema: { type: "string", pattern: "^[1-9][0-9]*$" } },
+  "x-verdict-version": {
+    description: "The version number that ran; absent when a draft ran.",
+    required: false,
+    schema: { type: "string", pattern: "^[1-9][0-9]*$" },
+  },
 };
 const withRanRecord = (response: object, stored: boolean) => (stored ? { ...response, headers: ranRecordHeaders } : response);
 
@@ -58,7 +62,10 @@ function flowOperation(summary: string, request: string, parameters: object[], f
       requestBody: { required: true, content: { "application/json": { schema: ref(request) } } },
       responses: {
         "200": withRanRecord(json(ref("FlowResponse"), "The flow ran to its end."), flowNotFound),
-        "400": json(ref("FlowError"), "VALIDATION_ERROR, MISSING_POLICY_ID or INVALID_FLOW (docs/language.md#flow-errors); FLOW_STEPS_EXCEEDED, FLOW_NODE_RUNS_EXCEEDED or FLOW_RESPONSE_TOO_LARGE when a run exceeds a bound."),
+        "400": json(
+          ref("FlowError"),
+          "VALIDATION_ERROR, MISSING_POLICY_ID or INVALID_FLOW (docs/language.md#flow-errors); FLOW_STEPS_EXCEEDED, FLOW_NODE_RUNS_EXCEEDED or FLOW_RESPONSE_TOO_LARGE when a run exceeds a bound.",
+        ),
         "404": json(ref("FlowError"), flowNotFound ? "FLOW_NOT_FOUND, or POLICY_NOT_FOUND for a node's policy." : "POLICY_NOT_FOUND for a node's policy."),
         ...commonErrors,
       },

@@ -64,7 +64,9 @@ export const VERSION_HEADER = "x-verdict-version";
 export function ranRecordHeaders(record: RanRecord | null): string[] {
   if (record === null) return [];
   // A draft has no version number: the header is absent rather than empty.
-  return record.versionNumber === null ? [RECORD_ID_HEADER, record.recordId] : [RECORD_ID_HEADER, record.recordId, VERSION_HEADER, String(record.versionNumber)];
+  return record.versionNumber === null
+    ? [RECORD_ID_HEADER, record.recordId]
+    : [RECORD_ID_HEADER, record.recordId, VERSION_HEADER, String(record.versionNumber)];
 }
 
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });

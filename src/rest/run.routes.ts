@@ -105,9 +105,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const { execution } = services;
   const routes: Route[] = [
     policyRoute("/run", RunRuleRequest, (actor, body) => execution.runRule(actor, body.rule, body.data)),
-    policyRoute("/run/policy/:baseId", RunDataRequest, (actor, body, params) =>
-      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data),
-    ),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (actor, body, params) => execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data)),
     policyRoute("/run/policy_version/:policyId", RunDataRequest, (actor, body, params) =>
       execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data),
     ),
@@ -137,9 +135,12 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         // once: measuring the string's UTF-8 length and then writing it would flatten and scan megabytes twice.
         const body = Buffer.from(text);
         res.writeHead(status, [
-          "content-type", "application/json; charset=utf-8",
-          "content-length", String(body.length),
-          "x-request-id", requestId,
+          "content-type",
+          "application/json; charset=utf-8",
+          "content-length",
+          String(body.length),
+          "x-request-id",
+          requestId,
           ...extraHeaders,
           ...(req.complete ? [] : ["connection", "close"]),
         ]);
@@ -154,7 +155,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
           if (res.headersSent) return; // the client went away mid-answer: nothing more to say
           const failure = restErrorFor(error, route.family);
           if (failure.status >= 500 && failure.status !== 503) logger.error({ err: error, requestId }, "request failed");
-          reply(failure.status, JSON.stringify(failure.body), failure.retryAfterSeconds === undefined ? [] : ["retry-after", String(failure.retryAfterSeconds)]);
+          reply(
+            failure.status,
+            JSON.stringify(failure.body),
+            failure.retryAfterSeconds === undefined ? [] : ["retry-after", String(failure.retryAfterSeconds)],
+          );
         });
     });
   }

@@ -21,8 +21,7 @@ const jsonObject = () =>
     error: (issue) => (issue.input === undefined ? "is required" : "must be a JSON object"),
   });
 
-const requiredString = () =>
-  z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
+const requiredString = () => z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
 
 const bodyObject = { error: "must be a JSON object" };
 
@@ -96,7 +95,7 @@ export const PolicyExecution = component(
   z.strictObject({
     orchestrator: z.strictObject({
       go: nanoseconds.describe("The gateway's own handling (the name is kept for client compatibility)."),
-      database: nanoseconds.describe("Reading stored records; \"0\" for POST /run."),
+      database: nanoseconds.describe('Reading stored records; "0" for POST /run.'),
       total: nanoseconds.describe("go + database."),
     }),
     engine: nanoseconds.describe("Parse + evaluate."),
@@ -121,7 +120,7 @@ export const NodePolicyResponse = component(
 export const NodeExecution = component(
   z.strictObject({ database: nanoseconds, engine: nanoseconds, total: nanoseconds }),
   "NodeExecution",
-  "Timings of one flow node (all \"0\" for a custom node, which runs nothing).",
+  'Timings of one flow node (all "0" for a custom node, which runs nothing).',
 );
 
 export const FlowResponse = component(

@@ -150,7 +150,12 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     expressMiddleware(apollo, {
       context: async ({ req }): Promise<GraphQLContext> => {
         try {
-          const actor = await authenticateAndCount(rateLimiter, config, () => clientAddressOf(req), () => deps.authenticator.authenticate(req.headers));
+          const actor = await authenticateAndCount(
+            rateLimiter,
+            config,
+            () => clientAddressOf(req),
+            () => deps.authenticator.authenticate(req.headers),
+          );
           return { requestId: req.id, actor, services: deps.services, loaders: createLoaders(deps.services.stores) };
         } catch (error) {
           throw contextError(error);

@@ -17,7 +17,20 @@ import type { ModulePermissions } from "../graphql/shield-rules.js";
 import { cataloguePermissions } from "../modules/catalogue/catalogue.permissions.js";
 
 /** Every module's root-field rules. A root field that no module lists is denied. */
-const MODULE_PERMISSIONS: readonly ModulePermissions[] = [systemPermissions, viewerPermissions, identityPermissions, groupPermissions, auditPermissions, resourcePermissions, executionPermissions, languagePermissions, livePermissions, approvalPolicyPermissions, cataloguePermissions, replayPermissions];
+const MODULE_PERMISSIONS: readonly ModulePermissions[] = [
+  systemPermissions,
+  viewerPermissions,
+  identityPermissions,
+  groupPermissions,
+  auditPermissions,
+  resourcePermissions,
+  executionPermissions,
+  languagePermissions,
+  livePermissions,
+  approvalPolicyPermissions,
+  cataloguePermissions,
+  replayPermissions,
+];
 
 const ROOT_TYPES = ["Query", "Mutation", "Subscription"] as const;
 

@@ -22,4 +22,25 @@ import {
 } from "../modules/catalogue/catalogue.resolver.js";
 
 // biome-ignore lint/complexity/noBannedTypes: type-graphql takes the resolver classes as NonEmptyArray<Function>
-export const resolvers: NonEmptyArray<Function> = [SystemResolver, ViewerResolver, IdentityResolver, GroupResolver, BaseGroupsResolver, AuditResolver, ResourceResolver, BaseFieldsResolver, RecordFieldsResolver, ExecutionResolver, LanguageResolver, LiveResolver, ApprovalPolicyResolver, CatalogueResolver, CatalogueBaseFieldsResolver, BaseLockFieldsResolver, DependencyFieldsResolver, PolicyUseFieldsResolver, FlowUsageFieldsResolver, ReplayResolver];
+export const resolvers: NonEmptyArray<Function> = [
+  SystemResolver,
+  ViewerResolver,
+  IdentityResolver,
+  GroupResolver,
+  BaseGroupsResolver,
+  AuditResolver,
+  ResourceResolver,
+  BaseFieldsResolver,
+  RecordFieldsResolver,
+  ExecutionResolver,
+  LanguageResolver,
+  LiveResolver,
+  ApprovalPolicyResolver,
+  CatalogueResolver,
+  CatalogueBaseFieldsResolver,
+  BaseLockFieldsResolver,
+  DependencyFieldsResolver,
+  PolicyUseFieldsResolver,
+  FlowUsageFieldsResolver,
+  ReplayResolver,
+];

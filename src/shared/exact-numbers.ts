@@ -28,8 +28,7 @@ export function hasInexactNumber(text: string): boolean {
 }
 
 /** A number as the engine gets it, or as its source text when a double would change it. */
-export const numberKeepingDigits = (digits: string): number | LosslessNumber =>
-  isInexactNumber(digits) ? new LosslessNumber(digits) : Number(digits);
+export const numberKeepingDigits = (digits: string): number | LosslessNumber => (isInexactNumber(digits) ? new LosslessNumber(digits) : Number(digits));
 
 /** Parses JSON text like JSON.parse, except that numbers a double would change are LosslessNumbers. */
 export const parseKeepingDigits = (text: string): unknown => parseLossless(text, null, numberKeepingDigits);

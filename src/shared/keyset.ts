@@ -136,9 +136,6 @@ export async function keysetPage<Row, Where extends object>(
 ): Promise<Connection<Row>> {
   const first = requirePageSize(page.first);
   const pageWhere = page.after ? ({ AND: [where, keysetWhere(keyset, readCursor(keyset, page.after))] } as unknown as Where) : where;
-  const [rows, totalCount] = await Promise.all([
-    query.find({ where: pageWhere, orderBy: keysetOrderBy(keyset), take: first + 1 }),
-    query.count({ where }),
-  ]);
+  const [rows, totalCount] = await Promise.all([query.find({ where: pageWhere, orderBy: keysetOrderBy(keyset), take: first + 1 }), query.count({ where })]);
   return toConnection(rows, first, totalCount, (row) => cursorOf(keyset, row));
 }

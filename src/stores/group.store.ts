@@ -2,7 +2,18 @@ import type { Database } from "../database/database.js";
 import { type Base, type Group, Prisma } from "../generated/prisma/client.js";
 import type { BaseKind } from "../generated/prisma/enums.js";
 import { conflict, notFound } from "../errors/domain-error.js";
-import { type Connection, cursorOf, type Keyset, keysetPage, type PageRequest, readCursor, requirePageSize, textColumn, toConnection, uuidColumn } from "../shared/keyset.js";
+import {
+  type Connection,
+  cursorOf,
+  type Keyset,
+  keysetPage,
+  type PageRequest,
+  readCursor,
+  requirePageSize,
+  textColumn,
+  toConnection,
+  uuidColumn,
+} from "../shared/keyset.js";
 import { BASE_COLUMNS_SQL, BASE_KEYSET, baseFromSql, type BaseSqlRow, listedSql, type ListingScope } from "./base.store.js";
 import { isUniqueViolation, type Transaction } from "./transaction.js";
 
@@ -109,9 +120,7 @@ export class GroupStore {
       if (!list) byGroup.set(row.group_id, (list = []));
       list.push(baseFromSql(row));
     }
-    return new Map(
-      groupIds.map((id) => [id, toConnection(byGroup.get(id) ?? [], first, totals.get(id) ?? 0, (base) => cursorOf(BASE_KEYSET, base))]),
-    );
+    return new Map(groupIds.map((id) => [id, toConnection(byGroup.get(id) ?? [], first, totals.get(id) ?? 0, (base) => cursorOf(BASE_KEYSET, base))]));
   }
 
   /** The groups of each base, ordered by name, in one statement. */

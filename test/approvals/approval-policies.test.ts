@@ -17,7 +17,8 @@ afterAll(() => gateway?.stop());
 const gql = async (who: string, query: string, variables: Record<string, unknown> = {}, t: TestTenant = tenant) =>
   graphql(gateway.url, query, variables, { authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}` });
 
-const FIELDS = "id name description action conditions requiredApprovals approverRoles approverUserIds allowSelfApprove bypassRoles expiresAfter enabled archivedAt";
+const FIELDS =
+  "id name description action conditions requiredApprovals approverRoles approverUserIds allowSelfApprove bypassRoles expiresAfter enabled archivedAt";
 const CREATE = `mutation($input: CreateApprovalPolicyInput!) { createApprovalPolicy(input: $input) { ${FIELDS} } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateApprovalPolicyInput!) { updateApprovalPolicy(id: $id, input: $input) { ${FIELDS} } }`;
 const ARCHIVE = `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id archivedAt } }`;
@@ -28,7 +29,10 @@ const LIST = `query($first: Int, $after: String, $all: Boolean, $action: Approva
 const PAYMENTS = `A **Change** needs approval if __base name__ of **Change** contains "payment".`;
 
 const policyEvents = (id: string) =>
-  gateway.database.prisma.auditEvent.findMany({ where: { resourceKind: "APPROVAL_POLICY", detail: { path: ["approvalPolicyId"], equals: id } }, orderBy: { sequence: "asc" } });
+  gateway.database.prisma.auditEvent.findMany({
+    where: { resourceKind: "APPROVAL_POLICY", detail: { path: ["approvalPolicyId"], equals: id } },
+    orderBy: { sequence: "asc" },
+  });
 
 async function create(input: Record<string, unknown>, who = "ada"): Promise<Record<string, unknown> & { id: string }> {
   const response = await gql(who, CREATE, { input: { name: `p-${randomUUID()}`, action: "PUBLISH", approverRoles: ["ADMIN"], ...input } });
@@ -108,7 +112,13 @@ describe("approval policies", () => {
     const policy = await create({ conditions: PAYMENTS, expiresAfter: "P2D" });
     const response = await gql("ada", UPDATE, { id: policy.id, input: { requiredApprovals: 3, conditions: "", expiresAfter: "" } });
     expect(response.errors).toBeUndefined();
-    expect(response.data.updateApprovalPolicy).toMatchObject({ name: policy.name, requiredApprovals: 3, conditions: null, expiresAfter: null, approverRoles: ["ADMIN"] });
+    expect(response.data.updateApprovalPolicy).toMatchObject({
+      name: policy.name,
+      requiredApprovals: 3,
+      conditions: null,
+      expiresAfter: null,
+      approverRoles: ["ADMIN"],
+    });
     const again = await gql("ada", UPDATE, { id: policy.id, input: { requiredApprovals: 3 } });
     expect(again.errors).toBeUndefined();
     const events = await policyEvents(policy.id);

@@ -44,7 +44,9 @@ describe("canonicalAroundSequence", () => {
             detail: JSON.parse(JSON.stringify(detail)),
           };
           const { prefix, suffix } = canonicalAroundSequence(event);
-          const split = createHash("sha256").update(GENESIS_HASH + prefix + sequence.toString() + suffix).digest("hex");
+          const split = createHash("sha256")
+            .update(GENESIS_HASH + prefix + sequence.toString() + suffix)
+            .digest("hex");
           expect(split).toBe(chainHash(GENESIS_HASH, { ...event, sequence }));
         },
       ),
@@ -70,8 +72,18 @@ describe("chainHash", () => {
           ms: fc.integer({ min: 0, max: 4_102_444_800_000 }),
         }),
         ({ ms, detail, ...fields }) => {
-          const event = { ...fields, tenantId: "6a0c5d9e-1f1e-4a4b-9d84-3f0f5a2b7c11", resourceKind: "POLICY", occurredAt: new Date(ms), detail: JSON.parse(JSON.stringify(detail)) };
-          expect(chainHash(GENESIS_HASH, event)).toBe(createHash("sha256").update(GENESIS_HASH + referenceCanonicalForm(event)).digest("hex"));
+          const event = {
+            ...fields,
+            tenantId: "6a0c5d9e-1f1e-4a4b-9d84-3f0f5a2b7c11",
+            resourceKind: "POLICY",
+            occurredAt: new Date(ms),
+            detail: JSON.parse(JSON.stringify(detail)),
+          };
+          expect(chainHash(GENESIS_HASH, event)).toBe(
+            createHash("sha256")
+              .update(GENESIS_HASH + referenceCanonicalForm(event))
+              .digest("hex"),
+          );
         },
       ),
       { numRuns: 500 },

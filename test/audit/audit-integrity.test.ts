@@ -10,7 +10,6 @@ let gateway: TestGateway;
 beforeAll(async () => {
   gateway = await startTestGateway();
   await installAuditFailureTrigger(gateway.db.url);
-
 });
 afterAll(() => gateway?.stop());
 
@@ -41,14 +40,24 @@ describe("a change and its audit event commit together", () => {
   it("rolls a rename and a membership change back when their events cannot be written", async () => {
     const t = await tenantWithEvents(1);
     const group = await gateway.database.prisma.group.findFirstOrThrow({ where: { tenantId: t.id } });
-    const rename = await graphql(gateway.url, `mutation($id: ID!) { updateGroup(id: $id, input: { name: "audit-must-fail" }) { id } }`, { id: group.id }, await as(t, "eve"));
+    const rename = await graphql(
+      gateway.url,
+      `mutation($id: ID!) { updateGroup(id: $id, input: { name: "audit-must-fail" }) { id } }`,
+      { id: group.id },
+      await as(t, "eve"),
+    );
     expect(errorCodes(rename)).toEqual(["INTERNAL_SERVER_ERROR"]);
     expect((await gateway.database.prisma.group.findUniqueOrThrow({ where: { id: group.id } })).name).toBe("g1");
 
     // The membership event names the group, so a group whose name carries the marker cannot gain members.
     const marked = await gateway.database.prisma.group.create({ data: { tenantId: t.id, name: "x audit-must-fail x" } });
     const base = await insertBase(gateway.database.prisma, t.id, { ownerId: t.users.eve!.id, published: true });
-    const add = await graphql(gateway.url, `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, { g: marked.id, b: base.id }, await as(t, "eve"));
+    const add = await graphql(
+      gateway.url,
+      `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`,
+      { g: marked.id, b: base.id },
+      await as(t, "eve"),
+    );
     expect(errorCodes(add)).toEqual(["INTERNAL_SERVER_ERROR"]);
     expect(await gateway.database.prisma.groupMember.count({ where: { groupId: marked.id } })).toBe(0);
     expect(await verify(t)).toMatchObject({ valid: true, checkedEvents: 1 });
@@ -59,9 +68,7 @@ describe("the hash chain", () => {
   it("stays one unbroken chain under 50 concurrent writers", async () => {
     const t = await createTenant(gateway.database.prisma, { eve: ["EDITOR"], aud: ["AUDITOR"] });
     const headers = await as(t, "eve");
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => graphql(gateway.url, CREATE, { name: `concurrent-${i}` }, headers)),
-    );
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => graphql(gateway.url, CREATE, { name: `concurrent-${i}` }, headers)));
     expect(responses.flatMap((r) => errorCodes(r))).toEqual([]);
     const events = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id }, orderBy: { sequence: "asc" } });
     expect(events.map((e) => Number(e.sequence))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
@@ -119,7 +126,12 @@ describe("the hash chain", () => {
       );
       await client.query(`DELETE FROM audit_chain_heads WHERE tenant_id = $1`, [headless.id]);
     });
-    expect(await verify(added)).toMatchObject({ valid: false, checkedEvents: 3, firstBrokenSequence: "4", reason: expect.stringMatching(/beyond the chain head/) });
+    expect(await verify(added)).toMatchObject({
+      valid: false,
+      checkedEvents: 3,
+      firstBrokenSequence: "4",
+      reason: expect.stringMatching(/beyond the chain head/),
+    });
     expect(await verify(headless)).toMatchObject({ valid: false, checkedEvents: 0, firstBrokenSequence: "1" });
   });
 

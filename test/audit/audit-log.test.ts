@@ -60,7 +60,14 @@ describe("reading the audit log", () => {
       expect(response.data.auditEvents.totalCount).toBe(6);
       expect(nodes.map((n: any) => n.sequence)).toEqual(["6", "5", "4", "3", "2", "1"]);
       expect(nodes.map((n: any) => n.action)).toEqual(["EDITED", "ASSIGNED", "ASSIGNED", "CREATED", "ASSIGNED", "CREATED"]);
-      expect(nodes[4]).toMatchObject({ actorType: "USER", actorId: tenant.users.eve!.id, resourceKind: "POLICY", baseId: policy.id, groupId: groupA, detail: { membership: "added", group: "A" } });
+      expect(nodes[4]).toMatchObject({
+        actorType: "USER",
+        actorId: tenant.users.eve!.id,
+        resourceKind: "POLICY",
+        baseId: policy.id,
+        groupId: groupA,
+        detail: { membership: "added", group: "A" },
+      });
       expect(nodes.at(-1).previousHash).toBe("0".repeat(64));
       for (let i = 0; i < nodes.length - 1; i++) expect(nodes[i].previousHash).toBe(nodes[i + 1].hash);
       expect(nodes[0].occurredAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -12,7 +12,6 @@ let gateway: TestGateway;
 beforeAll(async () => {
   gateway = await startTestGateway();
   await installAuditFailureTrigger(gateway.db.url);
-
 });
 afterAll(() => gateway?.stop());
 
@@ -41,7 +40,10 @@ describe("ExecutionAuditBatcher", () => {
     const stats = batcher.stats;
     expect(stats.events).toBe(400);
     expect(stats.transactions).toBeLessThan(400 / 4);
-    const rows = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: { in: [a.id, b.id] } }, orderBy: [{ tenantId: "asc" }, { sequence: "asc" }] });
+    const rows = await gateway.database.prisma.auditEvent.findMany({
+      where: { tenantId: { in: [a.id, b.id] } },
+      orderBy: [{ tenantId: "asc" }, { sequence: "asc" }],
+    });
     expect(rows).toHaveLength(400);
     const byN = new Map(rows.map((row) => [(row.detail as { n: number }).n, row]));
     for (let i = 0; i < 400; i++) {
@@ -111,9 +113,7 @@ describe("ExecutionAuditBatcher", () => {
     const rejected = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
     expect(rejected).toContain(25);
     expect(rejected.length).toBeLessThanOrEqual(10);
-    const stored = new Set(
-      (await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id } })).map((r) => (r.detail as { n: number }).n),
-    );
+    const stored = new Set((await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id } })).map((r) => (r.detail as { n: number }).n));
     // Exactly the events whose callers were told "committed" are stored.
     for (let i = 0; i < 50; i++) expect(stored.has(i)).toBe(!rejected.includes(i));
     for (const i of rejected) expect((outcomes[i] as PromiseRejectedResult).reason).toBeInstanceOf(Error);
@@ -137,7 +137,8 @@ describe("ExecutionAuditBatcher", () => {
       ...malformed.map((event) => batcher.record(principal, t.id, event)),
     ]);
     expect(outcomes.slice(0, 10).every((o) => o.status === "fulfilled")).toBe(true);
-    for (const outcome of outcomes.slice(10)) expect(outcome).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/^Audit event refused/) } });
+    for (const outcome of outcomes.slice(10))
+      expect(outcome).toMatchObject({ status: "rejected", reason: { message: expect.stringMatching(/^Audit event refused/) } });
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(10);
     expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 10 });
     await batcher.close();

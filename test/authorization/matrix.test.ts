@@ -18,7 +18,22 @@ import { policyBundle } from "../support/bundles.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
-type Perm = "read" | "run" | "author" | "publish" | "delete" | "lock" | "editGroups" | "deleteGroups" | "manageRoles" | "manageKeys" | "transfer" | "audit" | "manageApprovals" | "replay" | "recording";
+type Perm =
+  | "read"
+  | "run"
+  | "author"
+  | "publish"
+  | "delete"
+  | "lock"
+  | "editGroups"
+  | "deleteGroups"
+  | "manageRoles"
+  | "manageKeys"
+  | "transfer"
+  | "audit"
+  | "manageApprovals"
+  | "replay"
+  | "recording";
 const VIEWER_P: Perm[] = ["read", "run"];
 const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
 // §12: publishers (who decide what goes live) replay candidates on recorded inputs; only admins decide to keep them.
@@ -160,17 +175,33 @@ async function insertPending(): Promise<void> {
     })),
   });
   await prisma.version.createMany({
-    data: pendingBases.filter((b) => b.versionId).map((b) => ({ id: b.versionId!, tenantId: b.tenantId, baseId: b.baseId, number: 1, content: contentOf(b), description: "v1", createdById: b.ownerId })),
+    data: pendingBases
+      .filter((b) => b.versionId)
+      .map((b) => ({ id: b.versionId!, tenantId: b.tenantId, baseId: b.baseId, number: 1, content: contentOf(b), description: "v1", createdById: b.ownerId })),
   });
   await prisma.draft.createMany({
-    data: pendingBases.map((b) => ({ id: b.draftId, tenantId: b.tenantId, baseId: b.baseId, content: contentOf(b), createdById: b.ownerId, updatedById: b.ownerId })),
+    data: pendingBases.map((b) => ({
+      id: b.draftId,
+      tenantId: b.tenantId,
+      baseId: b.baseId,
+      content: contentOf(b),
+      createdById: b.ownerId,
+      updatedById: b.ownerId,
+    })),
   });
   await prisma.group.createMany({ data: pendingGroups });
   await prisma.groupMember.createMany({
     data: pendingBases.filter((b) => b.groupId).map((b) => ({ groupId: b.groupId!, baseId: b.baseId, tenantId: b.tenantId })),
   });
   await prisma.user.createMany({
-    data: pendingUsers.map((u) => ({ id: u.id, tenantId: u.tenantId, subject: `matrix|${u.id}`, email: `${u.id}@matrix.test`, name: "target", roles: u.roles })),
+    data: pendingUsers.map((u) => ({
+      id: u.id,
+      tenantId: u.tenantId,
+      subject: `matrix|${u.id}`,
+      email: `${u.id}@matrix.test`,
+      name: "target",
+      roles: u.roles,
+    })),
   });
   await prisma.approvalPolicy.createMany({
     data: pendingApprovalPolicies.map((p) => ({
@@ -185,7 +216,15 @@ async function insertPending(): Promise<void> {
   await prisma.apiKey.createMany({
     data: pendingKeys.map((k) => {
       const issued = issueApiKey();
-      return { id: k.id, tenantId: k.tenantId, name: "target", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW" as const], revokedAt: k.revoked ? now : null };
+      return {
+        id: k.id,
+        tenantId: k.tenantId,
+        name: "target",
+        prefix: issued.prefix,
+        secretHash: issued.secretHash,
+        scopes: ["VIEW" as const],
+        revokedAt: k.revoked ? now : null,
+      };
     }),
   });
 }
@@ -240,17 +279,66 @@ function defineCases(): void {
     add("apiKeys", "", caller, `{ apiKeys(first: 5) { totalCount } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
     add("auditEvents", "", caller, `{ auditEvents(first: 5) { edges { cursor } } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
     add("verifyAuditChain", "", caller, `{ verifyAuditChain { __typename } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
-    add("createPolicy", "", caller, `mutation($i: CreateResourceInput!) { createPolicy(input: $i) { id } }`, () => ({ i: { name: `new-${randomUUID()}`, content: POLICY } }), gate(caller, "author") ?? "ALLOW");
-    add("createFlow", "", caller, `mutation($i: CreateResourceInput!) { createFlow(input: $i) { id } }`, () => ({ i: { name: `new-${randomUUID()}`, content: flowYaml(leafPolicy[A.id]!) } }), gate(caller, "author") ?? "ALLOW");
-    add("runRule", "", caller, `mutation($r: String!, $data: JSONObject!) { runRule(rule: $r, data: $data) { result } }`, () => ({ r: POLICY, data: DATA }), gate(caller, "run") ?? "ALLOW");
-    add("createGroup", "", caller, `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`, () => ({ i: { name: `cg-${randomUUID()}` } }), gate(caller, "editGroups") ?? "ALLOW");
+    add(
+      "createPolicy",
+      "",
+      caller,
+      `mutation($i: CreateResourceInput!) { createPolicy(input: $i) { id } }`,
+      () => ({ i: { name: `new-${randomUUID()}`, content: POLICY } }),
+      gate(caller, "author") ?? "ALLOW",
+    );
+    add(
+      "createFlow",
+      "",
+      caller,
+      `mutation($i: CreateResourceInput!) { createFlow(input: $i) { id } }`,
+      () => ({ i: { name: `new-${randomUUID()}`, content: flowYaml(leafPolicy[A.id]!) } }),
+      gate(caller, "author") ?? "ALLOW",
+    );
+    add(
+      "runRule",
+      "",
+      caller,
+      `mutation($r: String!, $data: JSONObject!) { runRule(rule: $r, data: $data) { result } }`,
+      () => ({ r: POLICY, data: DATA }),
+      gate(caller, "run") ?? "ALLOW",
+    );
+    add(
+      "createGroup",
+      "",
+      caller,
+      `mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }`,
+      () => ({ i: { name: `cg-${randomUUID()}` } }),
+      gate(caller, "editGroups") ?? "ALLOW",
+    );
     add("validateRule", "", caller, `query($r: String!) { validateRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
     add("explainRule", "", caller, `query($r: String!) { explainRule(rule: $r) { __typename } }`, () => ({ r: POLICY }), gate(caller, "read") ?? "ALLOW");
     add("languageOperators", "", caller, `{ languageOperators { __typename } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add("approvalPolicies", "", caller, `{ approvalPolicies(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
-    add("createApprovalPolicy", "", caller, `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN] }) { id } }`, () => ({}), gate(caller, "manageApprovals") ?? "ALLOW");
-    add("importBundle", "", caller, `mutation($b: JSONObject!) { importBundle(bundle: $b) { dryRun } }`, () => ({ b: policyBundle(POLICY) }), gate(caller, "author") ?? "ALLOW");
-    add("createApiKey", "", caller, `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`, () => ({}), gate(caller, "manageKeys") ?? "ALLOW");
+    add(
+      "createApprovalPolicy",
+      "",
+      caller,
+      `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN] }) { id } }`,
+      () => ({}),
+      gate(caller, "manageApprovals") ?? "ALLOW",
+    );
+    add(
+      "importBundle",
+      "",
+      caller,
+      `mutation($b: JSONObject!) { importBundle(bundle: $b) { dryRun } }`,
+      () => ({ b: policyBundle(POLICY) }),
+      gate(caller, "author") ?? "ALLOW",
+    );
+    add(
+      "createApiKey",
+      "",
+      caller,
+      `mutation { createApiKey(input: { name: "m", scopes: [VIEW] }) { secretShownOnce } }`,
+      () => ({}),
+      gate(caller, "manageKeys") ?? "ALLOW",
+    );
 
     // --- Tenant-scoped targets that are not bases ---------------------------------------------------------
     for (const tenant of ["same", "other"] as TenantRel[]) {
@@ -259,14 +347,28 @@ function defineCases(): void {
       const foreign = (g: Outcome | null) => g ?? (tenant === "other" ? "NOT_FOUND" : "ALLOW");
       const where = `in ${tenant === "same" ? "own" : "other"} tenant`;
       // Flow test runs resolve policies in the caller's tenant only.
-      add("testFlow", where, caller, `mutation($d: String!, $data: JSONObject!) { testFlow(definition: $d, data: $data) { result } }`, () => ({ d: flowYaml(leafPolicy[T().id]!), data: DATA }), foreign(gate(caller, "run")));
+      add(
+        "testFlow",
+        where,
+        caller,
+        `mutation($d: String!, $data: JSONObject!) { testFlow(definition: $d, data: $data) { result } }`,
+        () => ({ d: flowYaml(leafPolicy[T().id]!), data: DATA }),
+        foreign(gate(caller, "run")),
+      );
       {
         const id = newGroup(T().id);
         add("group", where, caller, `query($id: ID!) { group(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "read")));
       }
       {
         const id = newGroup(T().id);
-        add("updateGroup", where, caller, `mutation($id: ID!) { updateGroup(id: $id, input: { description: "changed" }) { id } }`, () => ({ id }), foreign(gate(caller, "editGroups")));
+        add(
+          "updateGroup",
+          where,
+          caller,
+          `mutation($id: ID!) { updateGroup(id: $id, input: { description: "changed" }) { id } }`,
+          () => ({ id }),
+          foreign(gate(caller, "editGroups")),
+        );
       }
       {
         const id = newGroup(T().id);
@@ -274,11 +376,25 @@ function defineCases(): void {
       }
       {
         const userId = newUser(T().id, ["VIEWER"]);
-        add("assignRoles", where, caller, `mutation($u: ID!) { assignRoles(userId: $u, roles: [EDITOR]) { id } }`, () => ({ u: userId }), foreign(gate(caller, "manageRoles")));
+        add(
+          "assignRoles",
+          where,
+          caller,
+          `mutation($u: ID!) { assignRoles(userId: $u, roles: [EDITOR]) { id } }`,
+          () => ({ u: userId }),
+          foreign(gate(caller, "manageRoles")),
+        );
       }
       {
         const userId = newUser(T().id, ["VIEWER", "EDITOR"]);
-        add("removeRoles", where, caller, `mutation($u: ID!) { removeRoles(userId: $u, roles: [EDITOR]) { id } }`, () => ({ u: userId }), foreign(gate(caller, "manageRoles")));
+        add(
+          "removeRoles",
+          where,
+          caller,
+          `mutation($u: ID!) { removeRoles(userId: $u, roles: [EDITOR]) { id } }`,
+          () => ({ u: userId }),
+          foreign(gate(caller, "manageRoles")),
+        );
       }
       {
         const keyId = newKey(T().id);
@@ -290,25 +406,67 @@ function defineCases(): void {
       }
       {
         const id = newApprovalPolicy(T().id);
-        add("updateApprovalPolicy", where, caller, `mutation($id: ID!) { updateApprovalPolicy(id: $id, input: { description: "changed" }) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+        add(
+          "updateApprovalPolicy",
+          where,
+          caller,
+          `mutation($id: ID!) { updateApprovalPolicy(id: $id, input: { description: "changed" }) { id } }`,
+          () => ({ id }),
+          foreign(gate(caller, "manageApprovals")),
+        );
       }
       {
         const id = newApprovalPolicy(T().id);
-        add("archiveApprovalPolicy", where, caller, `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+        add(
+          "archiveApprovalPolicy",
+          where,
+          caller,
+          `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`,
+          () => ({ id }),
+          foreign(gate(caller, "manageApprovals")),
+        );
       }
       {
         const id = newApprovalPolicy(T().id, true);
-        add("restoreApprovalPolicy", where, caller, `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, () => ({ id }), foreign(gate(caller, "manageApprovals")));
+        add(
+          "restoreApprovalPolicy",
+          where,
+          caller,
+          `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`,
+          () => ({ id }),
+          foreign(gate(caller, "manageApprovals")),
+        );
       }
       if (tenant === "same") {
         const archivedId = newApprovalPolicy(T().id, true);
-        add("archiveApprovalPolicy", "of own tenant, already archived", caller, `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, () => ({ id: archivedId }), gate(caller, "manageApprovals") ?? "CONFLICT");
+        add(
+          "archiveApprovalPolicy",
+          "of own tenant, already archived",
+          caller,
+          `mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`,
+          () => ({ id: archivedId }),
+          gate(caller, "manageApprovals") ?? "CONFLICT",
+        );
         const activeId = newApprovalPolicy(T().id);
-        add("restoreApprovalPolicy", "of own tenant, not archived", caller, `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, () => ({ id: activeId }), gate(caller, "manageApprovals") ?? "CONFLICT");
+        add(
+          "restoreApprovalPolicy",
+          "of own tenant, not archived",
+          caller,
+          `mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`,
+          () => ({ id: activeId }),
+          gate(caller, "manageApprovals") ?? "CONFLICT",
+        );
       }
       if (tenant === "same") {
         const keyId = newKey(T().id, true);
-        add("revokeApiKey", "of own tenant, already revoked", caller, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, () => ({ id: keyId }), gate(caller, "manageKeys") ?? "CONFLICT");
+        add(
+          "revokeApiKey",
+          "of own tenant, already revoked",
+          caller,
+          `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`,
+          () => ({ id: keyId }),
+          gate(caller, "manageKeys") ?? "CONFLICT",
+        );
       }
     }
 
@@ -324,86 +482,247 @@ function defineCases(): void {
         add("base", label, caller, `query($id: ID!) { base(id: $id) { id } }`, () => ({ id: b.baseId }), read);
         add("record", label, caller, `query($id: ID!) { record(id: $id) { id } }`, () => ({ id: b.versionId ?? b.draftId }), read);
         add("records", label, caller, `query($id: ID!) { records(baseId: $id) { id } }`, () => ({ id: b.baseId }), read);
-        add("compareRecords", label, caller, `query($l: ID!, $r: ID!) { compareRecords(leftId: $l, rightId: $r) { left { id } } }`, () => ({ l: b.draftId, r: b.versionId ?? b.draftId }), read);
-        add("runPolicy", label, caller, `mutation($id: ID!, $data: JSONObject!) { runPolicy(baseId: $id, data: $data) { ${RUN_FIELDS} } }`, () => ({ id: b.baseId, data: DATA }), run);
-        add("runPolicyRecord", label, caller, `mutation($id: ID!, $data: JSONObject!) { runPolicyRecord(recordId: $id, data: $data) { ${RUN_FIELDS} } }`, () => ({ id: b.versionId ?? b.draftId, data: DATA }), run);
-        add("runPolicyBatch", label, caller, `mutation($id: ID!, $data: JSON!) { runPolicyBatch(baseId: $id, inputs: [$data]) { result } }`, () => ({ id: b.baseId, data: DATA }), run);
+        add(
+          "compareRecords",
+          label,
+          caller,
+          `query($l: ID!, $r: ID!) { compareRecords(leftId: $l, rightId: $r) { left { id } } }`,
+          () => ({ l: b.draftId, r: b.versionId ?? b.draftId }),
+          read,
+        );
+        add(
+          "runPolicy",
+          label,
+          caller,
+          `mutation($id: ID!, $data: JSONObject!) { runPolicy(baseId: $id, data: $data) { ${RUN_FIELDS} } }`,
+          () => ({ id: b.baseId, data: DATA }),
+          run,
+        );
+        add(
+          "runPolicyRecord",
+          label,
+          caller,
+          `mutation($id: ID!, $data: JSONObject!) { runPolicyRecord(recordId: $id, data: $data) { ${RUN_FIELDS} } }`,
+          () => ({ id: b.versionId ?? b.draftId, data: DATA }),
+          run,
+        );
+        add(
+          "runPolicyBatch",
+          label,
+          caller,
+          `mutation($id: ID!, $data: JSON!) { runPolicyBatch(baseId: $id, inputs: [$data]) { result } }`,
+          () => ({ id: b.baseId, data: DATA }),
+          run,
+        );
         add("runStoredTests", label, caller, `mutation($id: ID!) { runStoredTests(recordId: $id) { passed } }`, () => ({ id: b.draftId }), run);
         const replay = baseGate(caller, "replay", ctx) ?? "ALLOW";
         add("recordingSettings", label, caller, `query($id: ID!) { recordingSettings(baseId: $id) { enabled } }`, () => ({ id: b.baseId }), replay);
-        add("previewImpact", label, caller, `query($id: ID!) { previewImpact(candidateRecordId: $id, sample: { last: 10 }) { counts { total } } }`, () => ({ id: b.draftId }), replay);
+        add(
+          "previewImpact",
+          label,
+          caller,
+          `query($id: ID!) { previewImpact(candidateRecordId: $id, sample: { last: 10 }) { counts { total } } }`,
+          () => ({ id: b.draftId }),
+          replay,
+        );
       }
       {
         const b = policy();
-        add("configureRecording", label, caller, `mutation($id: ID!) { configureRecording(input: { baseId: $id, enabled: true }) { enabled } }`, () => ({ id: b.baseId }), baseGate(caller, "recording", ctx) ?? "ALLOW");
+        add(
+          "configureRecording",
+          label,
+          caller,
+          `mutation($id: ID!) { configureRecording(input: { baseId: $id, enabled: true }) { enabled } }`,
+          () => ({ id: b.baseId }),
+          baseGate(caller, "recording", ctx) ?? "ALLOW",
+        );
       }
       {
         const f = flow();
-        add("runFlow", label, caller, `mutation($id: ID!, $data: JSONObject!) { runFlow(baseId: $id, data: $data) { result } }`, () => ({ id: f.baseId, data: DATA }), run);
-        add("runFlowRecord", label, caller, `mutation($id: ID!, $data: JSONObject!) { runFlowRecord(recordId: $id, data: $data) { result } }`, () => ({ id: f.versionId ?? f.draftId, data: DATA }), run);
+        add(
+          "runFlow",
+          label,
+          caller,
+          `mutation($id: ID!, $data: JSONObject!) { runFlow(baseId: $id, data: $data) { result } }`,
+          () => ({ id: f.baseId, data: DATA }),
+          run,
+        );
+        add(
+          "runFlowRecord",
+          label,
+          caller,
+          `mutation($id: ID!, $data: JSONObject!) { runFlowRecord(recordId: $id, data: $data) { result } }`,
+          () => ({ id: f.versionId ?? f.draftId, data: DATA }),
+          run,
+        );
       }
       {
         const b = policy();
-        add("updateDraft", label, caller, `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`, () => ({ id: b.draftId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW");
+        add(
+          "updateDraft",
+          label,
+          caller,
+          `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`,
+          () => ({ id: b.draftId }),
+          baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW",
+        );
       }
       {
         const b = policy();
-        add("publishDraft", label, caller, `mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "next" }) { id } }`, () => ({ id: b.draftId }), baseGate(caller, "publish", ctx, { ownership: true }) ?? "ALLOW");
+        add(
+          "publishDraft",
+          label,
+          caller,
+          `mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "next" }) { id } }`,
+          () => ({ id: b.draftId }),
+          baseGate(caller, "publish", ctx, { ownership: true }) ?? "ALLOW",
+        );
       }
       if (ctx.state !== "never-published") {
         const b = policy();
-        add("createDraftFromVersion", label, caller, `mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id } }`, () => ({ id: b.versionId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW");
+        add(
+          "createDraftFromVersion",
+          label,
+          caller,
+          `mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id } }`,
+          () => ({ id: b.versionId }),
+          baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW",
+        );
       }
       {
         const b = policy();
-        add("deleteBase", label, caller, `mutation($id: ID!) { deleteBase(id: $id) { id } }`, () => ({ id: b.baseId }), baseGate(caller, "delete", ctx) ?? "ALLOW");
+        add(
+          "deleteBase",
+          label,
+          caller,
+          `mutation($id: ID!) { deleteBase(id: $id) { id } }`,
+          () => ({ id: b.baseId }),
+          baseGate(caller, "delete", ctx) ?? "ALLOW",
+        );
       }
       {
         const b = policy();
-        add("restoreBase", label, caller, `mutation($id: ID!) { restoreBase(id: $id) { id } }`, () => ({ id: b.baseId }), baseGate(caller, "delete", ctx, { deletedIsTarget: true }) ?? (ctx.state === "deleted" ? "ALLOW" : "CONFLICT"));
+        add(
+          "restoreBase",
+          label,
+          caller,
+          `mutation($id: ID!) { restoreBase(id: $id) { id } }`,
+          () => ({ id: b.baseId }),
+          baseGate(caller, "delete", ctx, { deletedIsTarget: true }) ?? (ctx.state === "deleted" ? "ALLOW" : "CONFLICT"),
+        );
       }
       {
         const b = policy();
         const to = A.users.target!.id;
-        add("transferOwnership", label, caller, `mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, () => ({ id: b.baseId, to }), baseGate(caller, "transfer", ctx) ?? (ctx.state === "never-published" ? "ALLOW" : "CONFLICT"));
+        add(
+          "transferOwnership",
+          label,
+          caller,
+          `mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`,
+          () => ({ id: b.baseId, to }),
+          baseGate(caller, "transfer", ctx) ?? (ctx.state === "never-published" ? "ALLOW" : "CONFLICT"),
+        );
       }
       {
         const organise = baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW";
         const b1 = policy();
-        add("setBaseAlias", label, caller, `mutation($id: ID!, $a: String) { setBaseAlias(baseId: $id, alias: $a) { id } }`, () => ({ id: b1.baseId, a: `m-${randomUUID().slice(0, 8)}` }), organise);
+        add(
+          "setBaseAlias",
+          label,
+          caller,
+          `mutation($id: ID!, $a: String) { setBaseAlias(baseId: $id, alias: $a) { id } }`,
+          () => ({ id: b1.baseId, a: `m-${randomUUID().slice(0, 8)}` }),
+          organise,
+        );
         const b2 = policy();
         add("addBaseTags", label, caller, `mutation($id: ID!) { addBaseTags(baseId: $id, tags: ["m"]) { id } }`, () => ({ id: b2.baseId }), organise);
         const b3 = policy();
         add("removeBaseTags", label, caller, `mutation($id: ID!) { removeBaseTags(baseId: $id, tags: ["m"]) { id } }`, () => ({ id: b3.baseId }), organise);
         const b4 = policy();
-        add("setBaseRiskLevel", label, caller, `mutation($id: ID!) { setBaseRiskLevel(baseId: $id, riskLevel: HIGH) { id } }`, () => ({ id: b4.baseId }), organise);
+        add(
+          "setBaseRiskLevel",
+          label,
+          caller,
+          `mutation($id: ID!) { setBaseRiskLevel(baseId: $id, riskLevel: HIGH) { id } }`,
+          () => ({ id: b4.baseId }),
+          organise,
+        );
         const b5 = policy();
-        add("lockBase", label, caller, `mutation($id: ID!) { lockBase(baseId: $id, reason: "m") { id } }`, () => ({ id: b5.baseId }), baseGate(caller, "lock", ctx) ?? "ALLOW");
+        add(
+          "lockBase",
+          label,
+          caller,
+          `mutation($id: ID!) { lockBase(baseId: $id, reason: "m") { id } }`,
+          () => ({ id: b5.baseId }),
+          baseGate(caller, "lock", ctx) ?? "ALLOW",
+        );
         const b6 = newBase({ ...specFor(caller, ctx, "POLICY"), locked: true });
-        add("unlockBase", label, caller, `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`, () => ({ id: b6.baseId }), baseGate(caller, "lock", ctx) ?? "ALLOW");
+        add(
+          "unlockBase",
+          label,
+          caller,
+          `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`,
+          () => ({ id: b6.baseId }),
+          baseGate(caller, "lock", ctx) ?? "ALLOW",
+        );
         const b7 = policy();
-        add("unlockBase", `${label}, not locked`, caller, `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`, () => ({ id: b7.baseId }), baseGate(caller, "lock", ctx) ?? "CONFLICT");
+        add(
+          "unlockBase",
+          `${label}, not locked`,
+          caller,
+          `mutation($id: ID!) { unlockBase(baseId: $id) { id } }`,
+          () => ({ id: b7.baseId }),
+          baseGate(caller, "lock", ctx) ?? "CONFLICT",
+        );
         const b9 = policy();
         add("exportBase", label, caller, `query($id: ID!) { exportBase(id: $id) }`, () => ({ id: b9.baseId }), read);
         // Importing as a new draft of an existing base: every fixture base has a draft already, so an allowed
         // caller gets CONFLICT (the import checks access first).
         const b10 = policy();
         const bundle = policyBundle(POLICY);
-        add("importBundle", `${label} as mapping target`, caller, `mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, () => ({ b: bundle, m: [{ source: bundle.root, target: b10.baseId }] }), baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT");
+        add(
+          "importBundle",
+          `${label} as mapping target`,
+          caller,
+          `mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`,
+          () => ({ b: bundle, m: [{ source: bundle.root, target: b10.baseId }] }),
+          baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT",
+        );
         const b8 = newBase({ ...specFor(caller, ctx, "POLICY"), locked: true });
-        add("updateDraft", `${label}, locked`, caller, `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`, () => ({ id: b8.draftId }), baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT");
+        add(
+          "updateDraft",
+          `${label}, locked`,
+          caller,
+          `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`,
+          () => ({ id: b8.draftId }),
+          baseGate(caller, "author", ctx, { ownership: true }) ?? "CONFLICT",
+        );
       }
       {
         const b = policy();
         const groupOf = () => sharedGroup[A.id]!;
-        add("addGroupMember", label, caller, `mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, () => ({ b: b.baseId, g: groupOf() }), baseGate(caller, "editGroups", ctx) ?? "ALLOW");
+        add(
+          "addGroupMember",
+          label,
+          caller,
+          `mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`,
+          () => ({ b: b.baseId, g: groupOf() }),
+          baseGate(caller, "editGroups", ctx) ?? "ALLOW",
+        );
       }
       {
         const tenantId = ctx.tenant === "same" ? A.id : B.id;
         const groupId = newGroup(tenantId);
         const b = newBase({ ...specFor(caller, ctx, "POLICY"), groupId });
         // The group is in the base's tenant: for a foreign base both are foreign.
-        add("removeGroupMember", label, caller, `mutation($b: ID!, $g: ID!) { removeGroupMember(baseId: $b, groupId: $g) { id } }`, () => ({ b: b.baseId, g: groupId }), baseGate(caller, "editGroups", ctx) ?? "ALLOW");
+        add(
+          "removeGroupMember",
+          label,
+          caller,
+          `mutation($b: ID!, $g: ID!) { removeGroupMember(baseId: $b, groupId: $g) { id } }`,
+          () => ({ b: b.baseId, g: groupId }),
+          baseGate(caller, "editGroups", ctx) ?? "ALLOW",
+        );
       }
     }
   }
@@ -421,7 +740,15 @@ beforeAll(async () => {
   B = await createTenant(prisma, { owner: ["ADMIN"] });
   for (const tenant of [A, B]) {
     const leaf = await prisma.base.create({
-      data: { tenantId: tenant.id, kind: "POLICY", name: "leaf", ownership: "ORGANISATION_OWNED", ownerId: tenant.users.owner!.id, latestVersionNumber: 1, firstPublishedAt: new Date() },
+      data: {
+        tenantId: tenant.id,
+        kind: "POLICY",
+        name: "leaf",
+        ownership: "ORGANISATION_OWNED",
+        ownerId: tenant.users.owner!.id,
+        latestVersionNumber: 1,
+        firstPublishedAt: new Date(),
+      },
     });
     await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
     leafPolicy[tenant.id] = leaf.id;
@@ -430,7 +757,13 @@ beforeAll(async () => {
   callers.push({ name: "anonymous", kind: "anonymous", perms: new Set(), headers: {} });
   for (const role of ROLES) {
     const user = A.users[role.toLowerCase()]!;
-    callers.push({ name: `user:${role}`, kind: "user", perms: new Set(ROLE_PERMS[role]), userId: user.id, headers: { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` } });
+    callers.push({
+      name: `user:${role}`,
+      kind: "user",
+      perms: new Set(ROLE_PERMS[role]),
+      userId: user.id,
+      headers: { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` },
+    });
   }
   for (const scope of SCOPES) {
     const { key } = await createApiKey(prisma, A.id, [scope]);
@@ -456,7 +789,13 @@ beforeAll(async () => {
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));
-  if (process.env.MATRIX_TIMING) console.info([...timing].sort((a, b) => b[1] - a[1]).map(([op, ms]) => `${op} ${Math.round(ms)}ms/${results.get(op)!.length}`).join("\n"));
+  if (process.env.MATRIX_TIMING)
+    console.info(
+      [...timing]
+        .sort((a, b) => b[1] - a[1])
+        .map(([op, ms]) => `${op} ${Math.round(ms)}ms/${results.get(op)!.length}`)
+        .join("\n"),
+    );
   console.info(`authorization matrix: ${cases.length} cases over ${ops.size} operations in ${Date.now() - started} ms`);
 }, 240_000); // ~2,500 cases; a loaded 2-core machine needs more than the default hook time
 afterAll(() => gateway?.stop());
@@ -470,14 +809,64 @@ describe("authorization matrix", () => {
   });
 
   const OPS = [
-    "version", "viewer", "bases", "groups", "users", "apiKeys", "auditEvents", "verifyAuditChain", "createPolicy", "createFlow", "runRule",
-    "createGroup", "createApiKey", "validateRule", "explainRule", "languageOperators", "testFlow", "group", "updateGroup", "deleteGroup", "assignRoles", "removeRoles", "revokeApiKey",
-    "base", "record", "records", "compareRecords", "runPolicy", "runPolicyRecord", "runPolicyBatch", "runStoredTests", "runFlow",
-    "runFlowRecord", "updateDraft", "publishDraft", "createDraftFromVersion", "deleteBase", "restoreBase", "transferOwnership",
-    "addGroupMember", "removeGroupMember",
-    "approvalPolicies", "approvalPolicy", "createApprovalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
-    "setBaseAlias", "addBaseTags", "removeBaseTags", "setBaseRiskLevel", "lockBase", "unlockBase", "exportBase", "importBundle",
-    "recordingSettings", "previewImpact", "configureRecording",
+    "version",
+    "viewer",
+    "bases",
+    "groups",
+    "users",
+    "apiKeys",
+    "auditEvents",
+    "verifyAuditChain",
+    "createPolicy",
+    "createFlow",
+    "runRule",
+    "createGroup",
+    "createApiKey",
+    "validateRule",
+    "explainRule",
+    "languageOperators",
+    "testFlow",
+    "group",
+    "updateGroup",
+    "deleteGroup",
+    "assignRoles",
+    "removeRoles",
+    "revokeApiKey",
+    "base",
+    "record",
+    "records",
+    "compareRecords",
+    "runPolicy",
+    "runPolicyRecord",
+    "runPolicyBatch",
+    "runStoredTests",
+    "runFlow",
+    "runFlowRecord",
+    "updateDraft",
+    "publishDraft",
+    "createDraftFromVersion",
+    "deleteBase",
+    "restoreBase",
+    "transferOwnership",
+    "addGroupMember",
+    "removeGroupMember",
+    "approvalPolicies",
+    "approvalPolicy",
+    "createApprovalPolicy",
+    "updateApprovalPolicy",
+    "archiveApprovalPolicy",
+    "restoreApprovalPolicy",
+    "setBaseAlias",
+    "addBaseTags",
+    "removeBaseTags",
+    "setBaseRiskLevel",
+    "lockBase",
+    "unlockBase",
+    "exportBase",
+    "importBundle",
+    "recordingSettings",
+    "previewImpact",
+    "configureRecording",
   ];
   for (const op of OPS) {
     it(op, () => {
@@ -510,7 +899,14 @@ function defineSubscriptionCases(): void {
     addSub("auditEvents", "(subscription)", caller, `subscription { auditEvents { sequence } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
     for (const ctx of baseContexts(caller)) {
       const base = newBase(specFor(caller, ctx, "POLICY"));
-      addSub("baseChanged", ctxLabel(ctx), caller, `subscription ($id: ID!) { baseChanged(baseId: $id) { change } }`, () => ({ id: base.baseId }), baseGate(caller, "read", ctx) ?? "ALLOW");
+      addSub(
+        "baseChanged",
+        ctxLabel(ctx),
+        caller,
+        `subscription ($id: ID!) { baseChanged(baseId: $id) { change } }`,
+        () => ({ id: base.baseId }),
+        baseGate(caller, "read", ctx) ?? "ALLOW",
+      );
     }
   }
 }

@@ -48,12 +48,50 @@ type Own =
   | { t: 0 | 1; op: "createApprovalPolicy" }
   | { t: 0 | 1; op: "archiveApprovalPolicy" | "restoreApprovalPolicy"; pick: number };
 const ATTACKS = [
-  "base", "record", "records", "run", "runRecord", "runBatch", "runFlow", "update", "publish", "draftFromVersion", "delete", "restore",
-  "transfer", "group", "updateGroup", "deleteGroup", "addForeignBase", "addToForeignGroup", "revokeKey", "assignRoles", "flowOverForeignPolicy",
-  "restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy",
-  "approvalPolicy", "updateApprovalPolicy", "archiveApprovalPolicy", "restoreApprovalPolicy",
-  "setAlias", "addTags", "removeTags", "setRisk", "lock", "unlock", "baseByAlias", "runByAlias", "restRunByAlias", "flowOverForeignAlias", "export", "importOntoForeign",
-  "recordingSettings", "configureRecording", "previewImpact",
+  "base",
+  "record",
+  "records",
+  "run",
+  "runRecord",
+  "runBatch",
+  "runFlow",
+  "update",
+  "publish",
+  "draftFromVersion",
+  "delete",
+  "restore",
+  "transfer",
+  "group",
+  "updateGroup",
+  "deleteGroup",
+  "addForeignBase",
+  "addToForeignGroup",
+  "revokeKey",
+  "assignRoles",
+  "flowOverForeignPolicy",
+  "restRunPolicy",
+  "restRunRecord",
+  "restRunFlow",
+  "restFlowOverForeignPolicy",
+  "approvalPolicy",
+  "updateApprovalPolicy",
+  "archiveApprovalPolicy",
+  "restoreApprovalPolicy",
+  "setAlias",
+  "addTags",
+  "removeTags",
+  "setRisk",
+  "lock",
+  "unlock",
+  "baseByAlias",
+  "runByAlias",
+  "restRunByAlias",
+  "flowOverForeignAlias",
+  "export",
+  "importOntoForeign",
+  "recordingSettings",
+  "configureRecording",
+  "previewImpact",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -64,7 +102,19 @@ const tenantIndex = fc.constantFrom<0 | 1>(0, 1);
 const pick = fc.nat(50);
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ t: tenantIndex, op: fc.constant("create" as const), kind: fc.constantFrom<"POLICY" | "FLOW">("POLICY", "FLOW") }),
-  fc.record({ t: tenantIndex, op: fc.constantFrom("publish" as const, "update" as const, "delete" as const, "restore" as const, "run" as const, "draftFromVersion" as const, "alias" as const), pick }),
+  fc.record({
+    t: tenantIndex,
+    op: fc.constantFrom(
+      "publish" as const,
+      "update" as const,
+      "delete" as const,
+      "restore" as const,
+      "run" as const,
+      "draftFromVersion" as const,
+      "alias" as const,
+    ),
+    pick,
+  }),
   fc.record({ t: tenantIndex, op: fc.constant("createGroup" as const) }),
   fc.record({ t: tenantIndex, op: fc.constant("addMember" as const), pick, group: pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createKey" as const) }),
@@ -88,7 +138,17 @@ async function newTenantModel(): Promise<TenantModel> {
   const tenant = await createTenant(prisma, { admin: ["ADMIN"], viewer: ["VIEWER"] });
   const { key, id } = await createApiKey(prisma, tenant.id, ["VIEW"]);
   // Each tenant has one published policy from the start, so flows have something to run.
-  const leaf = await prisma.base.create({ data: { tenantId: tenant.id, kind: "POLICY", name: "leaf", ownership: "ORGANISATION_OWNED", ownerId: tenant.users.admin!.id, latestVersionNumber: 1, firstPublishedAt: new Date() } });
+  const leaf = await prisma.base.create({
+    data: {
+      tenantId: tenant.id,
+      kind: "POLICY",
+      name: "leaf",
+      ownership: "ORGANISATION_OWNED",
+      ownerId: tenant.users.admin!.id,
+      latestVersionNumber: 1,
+      firstPublishedAt: new Date(),
+    },
+  });
   const version = await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
   return {
     tenant,
@@ -135,21 +195,40 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
   if (command.op === "attack") {
     const victim = them;
     const theirBase = at(victim.bases, command.pick);
-    const theirPolicy = at(victim.bases.filter((b) => b.kind === "POLICY"), command.pick);
+    const theirPolicy = at(
+      victim.bases.filter((b) => b.kind === "POLICY"),
+      command.pick,
+    );
     const theirRecord = theirBase ? (theirBase.draftId ?? theirBase.versionIds.at(-1)!) : randomUUID();
-    const theirVersion = at(victim.bases.flatMap((b) => b.versionIds), command.pick) ?? randomUUID();
-    const theirDraft = at(victim.bases.flatMap((b) => (b.draftId ? [b.draftId] : [])), command.pick) ?? randomUUID();
+    const theirVersion =
+      at(
+        victim.bases.flatMap((b) => b.versionIds),
+        command.pick,
+      ) ?? randomUUID();
+    const theirDraft =
+      at(
+        victim.bases.flatMap((b) => (b.draftId ? [b.draftId] : [])),
+        command.pick,
+      ) ?? randomUUID();
     const theirGroup = at(victim.groups, command.pick) ?? randomUUID();
     const theirKey = at(victim.keys, command.pick)?.id ?? randomUUID();
     const theirUser = at(victim.userIds, command.pick)!;
     const theirApprovalPolicy = at(victim.approvalPolicies, command.pick)?.id ?? randomUUID();
     const baseId = theirBase?.id ?? randomUUID();
     // An alias the victim holds (aliases are unique across both tenants here, so mine never answers for it).
-    const theirAlias = at(victim.bases.filter((b) => b.alias && !b.deleted), command.pick)?.alias ?? `none-${command.pick}`;
+    const theirAlias =
+      at(
+        victim.bases.filter((b) => b.alias && !b.deleted),
+        command.pick,
+      )?.alias ?? `none-${command.pick}`;
     const myGroup = at(me.groups, command.pick);
     const myBase = at(live, command.pick);
     const rest = async (path: string, body: unknown) => {
-      const response = await fetch(`${gateway.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...me.viewKey }, body: JSON.stringify(body) });
+      const response = await fetch(`${gateway.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...me.viewKey },
+        body: JSON.stringify(body),
+      });
       return { status: response.status, data: null, body: (await response.json()) as { code?: string }, errors: undefined };
     };
     type Answer = { status: number; data?: unknown; errors?: { extensions?: { code?: string } }[]; body?: { code?: string } };
@@ -161,8 +240,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       base: () => gql(`query($id: ID!) { base(id: $id) { id } }`, { id: baseId }),
       record: () => gql(`query($id: ID!) { record(id: $id) { id } }`, { id: theirRecord }),
       records: () => gql(`query($id: ID!) { records(baseId: $id) { id } }`, { id: baseId }),
-      run: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicy(baseId: $id, data: $d) { result } }`, { id: theirPolicy?.id ?? baseId, d: DATA }, me.viewKey),
-      runRecord: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicyRecord(recordId: $id, data: $d) { result } }`, { id: theirRecord, d: DATA }, me.viewKey),
+      run: () =>
+        gql(`mutation($id: ID!, $d: JSONObject!) { runPolicy(baseId: $id, data: $d) { result } }`, { id: theirPolicy?.id ?? baseId, d: DATA }, me.viewKey),
+      runRecord: () =>
+        gql(`mutation($id: ID!, $d: JSONObject!) { runPolicyRecord(recordId: $id, data: $d) { result } }`, { id: theirRecord, d: DATA }, me.viewKey),
       runBatch: () => gql(`mutation($id: ID!, $d: JSON!) { runPolicyBatch(baseId: $id, inputs: [$d]) { result } }`, { id: baseId, d: DATA }, me.viewKey),
       runFlow: () => gql(`mutation($id: ID!, $d: JSONObject!) { runFlow(baseId: $id, data: $d) { result } }`, { id: baseId, d: DATA }, me.viewKey),
       update: () => gql(`mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, content: "x" }) { id } }`, { id: theirDraft }),
@@ -178,7 +259,8 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       updateGroup: () => gql(`mutation($id: ID!) { updateGroup(id: $id, input: { name: "pwned" }) { id } }`, { id: theirGroup }),
       deleteGroup: () => gql(`mutation($id: ID!) { deleteGroup(id: $id) }`, { id: theirGroup }),
       addForeignBase: () => gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: baseId, g: myGroup ?? randomUUID() }),
-      addToForeignGroup: () => gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: myBase?.id ?? randomUUID(), g: theirGroup }),
+      addToForeignGroup: () =>
+        gql(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { id } }`, { b: myBase?.id ?? randomUUID(), g: theirGroup }),
       revokeKey: () => gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: theirKey }),
       assignRoles: () => gql(`mutation($id: ID!) { assignRoles(userId: $id, roles: [ADMIN]) { id } }`, { id: theirUser }),
       approvalPolicy: () => gql(`query($id: ID!) { approvalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
@@ -188,7 +270,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       export: () => gql(`query($id: ID!) { exportBase(id: $id) }`, { id: baseId }),
       importOntoForeign: () => {
         const bundle = policyBundle(POLICY);
-        return gql(`mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, { b: bundle, m: [{ source: bundle.root, target: baseId }] });
+        return gql(`mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, {
+          b: bundle,
+          m: [{ source: bundle.root, target: baseId }],
+        });
       },
       setAlias: () => gql(`mutation($id: ID!) { setBaseAlias(baseId: $id, alias: "stolen") { id } }`, { id: baseId }),
       addTags: () => gql(`mutation($id: ID!) { addBaseTags(baseId: $id, tags: ["x"]) { id } }`, { id: baseId }),
@@ -199,8 +284,14 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       baseByAlias: () => gql(`query($id: ID!) { base(id: $id) { id } }`, { id: theirAlias }),
       runByAlias: () => gql(`mutation($id: ID!, $d: JSONObject!) { runPolicy(baseId: $id, data: $d) { result } }`, { id: theirAlias, d: DATA }, me.viewKey),
       restRunByAlias: () => rest(`/run/policy/${theirAlias}`, { data: DATA }),
-      flowOverForeignAlias: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirAlias), d: DATA }, me.viewKey),
-      flowOverForeignPolicy: () => gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirPolicy?.id ?? baseId), d: DATA }, me.viewKey),
+      flowOverForeignAlias: () =>
+        gql(`mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`, { f: flowOver(theirAlias), d: DATA }, me.viewKey),
+      flowOverForeignPolicy: () =>
+        gql(
+          `mutation($f: String!, $d: JSONObject!) { testFlow(definition: $f, data: $d) { result } }`,
+          { f: flowOver(theirPolicy?.id ?? baseId), d: DATA },
+          me.viewKey,
+        ),
     };
     const before = await snapshot(victim.tenant.id);
     const response = await attempts[command.attack]();
@@ -225,7 +316,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       return;
     }
     case "publish": {
-      const b = at(live.filter((x) => x.draftId), command.pick);
+      const b = at(
+        live.filter((x) => x.draftId),
+        command.pick,
+      );
       if (!b) return;
       const r = await gql(`mutation($id: ID!) { publishDraft(input: { draftId: $id, description: "v" }) { id } }`, { id: b.draftId });
       expect(r.errors).toBeUndefined();
@@ -234,15 +328,24 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       return;
     }
     case "update": {
-      const b = at(live.filter((x) => x.draftId), command.pick);
+      const b = at(
+        live.filter((x) => x.draftId),
+        command.pick,
+      );
       if (!b) return;
-      const r = await gql(`mutation($id: ID!, $rev: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $rev, description: "d" }) { revision } }`, { id: b.draftId, rev: b.revision });
+      const r = await gql(`mutation($id: ID!, $rev: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $rev, description: "d" }) { revision } }`, {
+        id: b.draftId,
+        rev: b.revision,
+      });
       expect(r.errors).toBeUndefined();
       b.revision = r.data.updateDraft.revision;
       return;
     }
     case "draftFromVersion": {
-      const b = at(live.filter((x) => x.versionIds.length), command.pick);
+      const b = at(
+        live.filter((x) => x.versionIds.length),
+        command.pick,
+      );
       if (!b) return;
       const r = await gql(`mutation($id: ID!) { createDraftFromVersion(versionId: $id, replaceExisting: true) { id revision } }`, { id: b.versionIds.at(-1) });
       expect(r.errors).toBeUndefined();
@@ -258,14 +361,20 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       return;
     }
     case "restore": {
-      const b = at(me.bases.filter((x) => x.deleted), command.pick);
+      const b = at(
+        me.bases.filter((x) => x.deleted),
+        command.pick,
+      );
       if (!b) return;
       expect((await gql(`mutation($id: ID!) { restoreBase(id: $id) { id } }`, { id: b.id })).errors).toBeUndefined();
       b.deleted = false;
       return;
     }
     case "alias": {
-      const b = at(live.filter((x) => !x.alias), command.pick);
+      const b = at(
+        live.filter((x) => !x.alias),
+        command.pick,
+      );
       if (!b) return;
       const alias = `a-${randomUUID().slice(0, 13)}`;
       const r = await gql(`mutation($id: ID!, $a: String) { setBaseAlias(baseId: $id, alias: $a) { alias } }`, { id: b.id, a: alias });
@@ -301,7 +410,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       return;
     }
     case "revokeKey": {
-      const k = at(me.keys.slice(1).filter((x) => !x.revoked), command.pick); // keep the key the runs use
+      const k = at(
+        me.keys.slice(1).filter((x) => !x.revoked),
+        command.pick,
+      ); // keep the key the runs use
       if (!k) return;
       expect((await gql(`mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: k.id })).errors).toBeUndefined();
       k.revoked = true;
@@ -318,7 +430,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     case "archiveApprovalPolicy":
     case "restoreApprovalPolicy": {
       const archive = command.op === "archiveApprovalPolicy";
-      const p = at(me.approvalPolicies.filter((x) => x.archived !== archive), command.pick);
+      const p = at(
+        me.approvalPolicies.filter((x) => x.archived !== archive),
+        command.pick,
+      );
       if (!p) return;
       expect((await gql(`mutation($id: ID!) { ${command.op}(id: $id) { id } }`, { id: p.id })).errors).toBeUndefined();
       p.archived = archive;
@@ -347,7 +462,10 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     for (const part of parts) expect(part.errors).toBeUndefined();
     const r = { data: Object.assign({}, ...parts.map((p) => p.data)) };
     const ids = (conn: { edges: { node: { id: string } }[] }) => conn.edges.map((e) => e.node.id).sort();
-    const liveIds = me.bases.filter((b) => !b.deleted).map((b) => b.id).sort();
+    const liveIds = me.bases
+      .filter((b) => !b.deleted)
+      .map((b) => b.id)
+      .sort();
     expect(ids(r.data.bases)).toEqual(liveIds);
     expect(r.data.bases.totalCount).toBe(liveIds.length);
     expect(ids(r.data.allOwners)).toEqual(liveIds);
@@ -357,7 +475,10 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     for (const groupId of me.groups) {
       const g = (await graphql(gateway.url, GROUP, { id: groupId }, me.admin)).data.group;
       const members = [...ids(g.policies), ...ids(g.flows)].sort();
-      const expected = me.bases.filter((b) => !b.deleted && me.members.has(`${groupId}:${b.id}`)).map((b) => b.id).sort();
+      const expected = me.bases
+        .filter((b) => !b.deleted && me.members.has(`${groupId}:${b.id}`))
+        .map((b) => b.id)
+        .sort();
       expect(members).toEqual(expected);
       expect(g.policies.totalCount + g.flows.totalCount).toBe(expected.length);
     }
@@ -365,9 +486,9 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     expect(r.data.users.totalCount).toBe(me.userIds.length);
     expect(ids(r.data.apiKeys)).toEqual(me.keys.map((k) => k.id).sort());
     expect(r.data.apiKeys.totalCount).toBe(me.keys.length);
-    expect(r.data.approvalPolicies.edges.map((e: { node: { id: string; archivedAt: string | null } }) => `${e.node.id}:${e.node.archivedAt !== null}`).sort()).toEqual(
-      me.approvalPolicies.map((p) => `${p.id}:${p.archived}`).sort(),
-    );
+    expect(
+      r.data.approvalPolicies.edges.map((e: { node: { id: string; archivedAt: string | null } }) => `${e.node.id}:${e.node.archivedAt !== null}`).sort(),
+    ).toEqual(me.approvalPolicies.map((p) => `${p.id}:${p.archived}`).sort());
     const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
     for (const e of r.data.auditEvents.edges) {
       for (const id of [e.node.baseId, e.node.groupId, e.node.actorId]) expect(id && foreign.has(id), `audit event naming the other tenant: ${id}`).toBeFalsy();
@@ -398,7 +519,8 @@ async function observeLive(models: [TenantModel, TenantModel], live: Awaited<Ret
   for (const [i, me] of models.entries()) {
     const other = models[1 - i]!;
     const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
-    const head = (await graphql(gateway.url, `{ auditEvents(first: 1) { edges { node { sequence } } } }`, {}, me.admin)).data.auditEvents.edges[0]?.node.sequence;
+    const head = (await graphql(gateway.url, `{ auditEvents(first: 1) { edges { node { sequence } } } }`, {}, me.admin)).data.auditEvents.edges[0]?.node
+      .sequence;
     let previous: bigint | null = null;
     while (head !== undefined && (previous === null || previous < BigInt(head))) {
       const message = await live[i]!.events.next();
@@ -426,7 +548,10 @@ it("two tenants never see, count, run or change each other's data", async () => 
       const live = await openLiveStreams(models);
       for (const [n, command] of commands.entries()) {
         await apply(command, models);
-        stats.set(command.op === "attack" ? `attack:${command.attack}` : command.op, (stats.get(command.op === "attack" ? `attack:${command.attack}` : command.op) ?? 0) + 1);
+        stats.set(
+          command.op === "attack" ? `attack:${command.attack}` : command.op,
+          (stats.get(command.op === "attack" ? `attack:${command.attack}` : command.op) ?? 0) + 1,
+        );
         if (n % 6 === 5) await observe(models);
       }
       await observe(models);
@@ -435,6 +560,8 @@ it("two tenants never see, count, run or change each other's data", async () => 
     { numRuns: 12, endOnFailure: true },
   );
   const attacks = [...stats].filter(([k]) => k.startsWith("attack:")).reduce((n, [, v]) => n + v, 0);
-  console.info(`tenant isolation: ${[...stats.values()].reduce((a, b) => a + b, 0)} commands, ${attacks} cross-tenant attempts over ${[...stats.keys()].filter((k) => k.startsWith("attack:")).length} kinds`);
+  console.info(
+    `tenant isolation: ${[...stats.values()].reduce((a, b) => a + b, 0)} commands, ${attacks} cross-tenant attempts over ${[...stats.keys()].filter((k) => k.startsWith("attack:")).length} kinds`,
+  );
   expect(attacks).toBeGreaterThan(20);
 }, 180_000);

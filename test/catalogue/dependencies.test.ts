@@ -13,7 +13,10 @@ const flowOver = (...refs: string[]) => {
   // A chain: each node runs the next reference on true.
   const node = (i: number): string => {
     const pad = "  ".repeat(i * 2);
-    const next = i + 1 < refs.length ? `\n${pad}      onTrue:\n${node(i + 1)}` : `\n${pad}      onTrue:\n${pad}        - id: y${i}\n${pad}          type: return\n${pad}          returnValue: yes`;
+    const next =
+      i + 1 < refs.length
+        ? `\n${pad}      onTrue:\n${node(i + 1)}`
+        : `\n${pad}      onTrue:\n${pad}        - id: y${i}\n${pad}          type: return\n${pad}          returnValue: yes`;
     return `${pad}    - id: n${i}\n${pad}      type: ${i === 0 ? "start" : "policy"}\n${pad}      policyId: ${refs[i]}${next}\n${pad}      onFalse:\n${pad}        - id: f${i}\n${pad}          type: return\n${pad}          returnValue: no`;
   };
   return `flow:\n  start:\n${node(0)}\n`;
@@ -47,9 +50,27 @@ it("a flow's uses resolve base IDs, record IDs and aliases to records, marking m
   const flow = (await as("admin")(op.CREATE_FLOW, { input: { name: "uses", content } })).data.createFlow;
   const uses = (await as("admin")(DEPS, { id: flow.base.id })).data.base.uses;
   expect(uses).toEqual([
-    { reference: byBase.baseId, nodeIds: ["n0"], missing: false, base: { id: byBase.baseId }, record: { id: byBase.versionId, versionNumber: 1, status: "PUBLISHED" } },
-    { reference: byRecord.versionId, nodeIds: ["n1"], missing: false, base: { id: byRecord.baseId }, record: { id: byRecord.versionId, versionNumber: 1, status: "PUBLISHED" } },
-    { reference: "DEP-ALIAS", nodeIds: ["n2"], missing: false, base: { id: byAlias.baseId }, record: { id: byAlias.versionId, versionNumber: 1, status: "PUBLISHED" } },
+    {
+      reference: byBase.baseId,
+      nodeIds: ["n0"],
+      missing: false,
+      base: { id: byBase.baseId },
+      record: { id: byBase.versionId, versionNumber: 1, status: "PUBLISHED" },
+    },
+    {
+      reference: byRecord.versionId,
+      nodeIds: ["n1"],
+      missing: false,
+      base: { id: byRecord.baseId },
+      record: { id: byRecord.versionId, versionNumber: 1, status: "PUBLISHED" },
+    },
+    {
+      reference: "DEP-ALIAS",
+      nodeIds: ["n2"],
+      missing: false,
+      base: { id: byAlias.baseId },
+      record: { id: byAlias.versionId, versionNumber: 1, status: "PUBLISHED" },
+    },
     { reference: ghost, nodeIds: ["n3"], missing: true, base: null, record: null },
   ]);
   expect((await as("admin")(DEPS, { id: byAlias.baseId })).data.base.uses).toEqual([]);
@@ -94,7 +115,9 @@ it("deleting a policy used by the latest version of a live flow is refused namin
 
   const forced = await as("admin")(`mutation($id: ID!) { deleteBase(id: $id, force: true) { id } }`, { id: leaf.baseId });
   expect(forced.errors).toBeUndefined();
-  const events = await as("admin")(`query($b: ID!) { auditEvents(first: 5, filter: { baseId: $b, actions: [DELETED] }) { edges { node { detail } } } }`, { b: leaf.baseId });
+  const events = await as("admin")(`query($b: ID!) { auditEvents(first: 5, filter: { baseId: $b, actions: [DELETED] }) { edges { node { detail } } } }`, {
+    b: leaf.baseId,
+  });
   expect(events.data.auditEvents.edges[0].node.detail).toEqual({ forced: true, usedBy: [{ id: flow.base.id, name: "guarded flow", version: 1 }] });
   // The flow now shows the policy as missing.
   expect((await as("admin")(DEPS, { id: flow.base.id })).data.base.uses[0]).toMatchObject({ missing: true });

@@ -34,7 +34,11 @@ async function newPolicy(user = "admin", content = op.AGE_POLICY, publish = true
 }
 
 const rest = async (target: TestGateway, path: string, data: unknown) => {
-  const response = await fetch(`${target.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": viewKey }, body: JSON.stringify({ data }) });
+  const response = await fetch(`${target.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": viewKey },
+    body: JSON.stringify({ data }),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
@@ -80,7 +84,10 @@ describe("aliases", () => {
     await as("admin")(SET_ALIAS, { b: id, a: "adult-check" });
     expect((await as("viewer")(op.BASE, { id: "Adult-Check" })).data.base.id).toBe(id);
     expect((await as("viewer")(op.RECORDS, { baseId: "adult-check" })).data.records).toHaveLength(1);
-    expect((await as("viewer")(op.RUN_POLICY, { baseId: "adult-check", data: { Person: { age: 30 } } })).data.runPolicy).toMatchObject({ result: true, record: { baseId: id } });
+    expect((await as("viewer")(op.RUN_POLICY, { baseId: "adult-check", data: { Person: { age: 30 } } })).data.runPolicy).toMatchObject({
+      result: true,
+      record: { baseId: id },
+    });
     expect((await as("viewer")(op.RUN_BATCH, { baseId: "adult-check", inputs: [{ Person: { age: 3 } }] })).data.runPolicyBatch[0].result).toBe(false);
     const policyRun = await rest(gateway, "/run/policy/adult-check", { Person: { age: 30 } });
     expect(policyRun.status).toBe(200);
@@ -96,7 +103,10 @@ describe("aliases", () => {
     expect(flowRun.body.result).toBe("no");
 
     const group = (await as("editor")(`mutation { createGroup(input: { name: "g-${randomUUID()}" }) { id } }`)).data.createGroup.id;
-    const added = await as("editor")(`mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { policies(first: 5) { edges { node { id } } } } }`, { b: "adult-check", g: group });
+    const added = await as("editor")(
+      `mutation($b: ID!, $g: ID!) { addGroupMember(baseId: $b, groupId: $g) { policies(first: 5) { edges { node { id } } } } }`,
+      { b: "adult-check", g: group },
+    );
     expect(added.data.addGroupMember.policies.edges.map((e: any) => e.node.id)).toEqual([id]);
 
     // Another tenant's alias is simply unknown.
@@ -111,7 +121,8 @@ describe("aliases", () => {
     const v1 = (await as("admin")(op.PUBLISH, { input: { draftId: flow.id, description: "by alias" } })).data.publishDraft;
     expect(v1.content).toContain("policyId: threshold");
     const viewerAuth = { authorization: `Bearer ${await gateway.tokenFor(A.users.viewer!.subject)}` };
-    const runOnSecond = async () => (await graphql(second.url, op.RUN_FLOW, { baseId: flow.base.id, data: { Person: { age: 19 } } }, viewerAuth)).data.runFlow.result;
+    const runOnSecond = async () =>
+      (await graphql(second.url, op.RUN_FLOW, { baseId: flow.base.id, data: { Person: { age: 19 } } }, viewerAuth)).data.runFlow.result;
     expect(await runOnSecond()).toBe("yes"); // cached on the second process now
 
     // The alias moves to the stricter policy: both processes run it at once.
@@ -168,14 +179,21 @@ describe("tags", () => {
     const { prisma } = gateway.database;
     const tenant = await createTenant(prisma, { owner: ["ADMIN"] });
     const rows = Array.from({ length: 10_000 }, (_, i) => ({
-      tenantId: tenant.id, kind: "POLICY" as const, name: `n${i}`, ownership: "ORGANISATION_OWNED" as const,
+      tenantId: tenant.id,
+      kind: "POLICY" as const,
+      name: `n${i}`,
+      ownership: "ORGANISATION_OWNED" as const,
       tags: [`team-${i % 50}`, ...(i % 1000 === 0 ? ["rare"] : [])],
     }));
     await prisma.base.createMany({ data: rows });
     await prisma.$executeRawUnsafe("ANALYZE bases");
-    const plan = (await prisma.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(
-      `EXPLAIN SELECT id FROM bases WHERE tenant_id = '${tenant.id}' AND deleted_at IS NULL AND tags @> ARRAY['rare', 'team-0']::text[]`,
-    )).map((r) => r["QUERY PLAN"]).join("\n");
+    const plan = (
+      await prisma.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(
+        `EXPLAIN SELECT id FROM bases WHERE tenant_id = '${tenant.id}' AND deleted_at IS NULL AND tags @> ARRAY['rare', 'team-0']::text[]`,
+      )
+    )
+      .map((r) => r["QUERY PLAN"])
+      .join("\n");
     expect(plan).toContain("bases_tags_idx");
     const auth = { authorization: `Bearer ${await gateway.tokenFor(tenant.users.owner!.subject)}` };
     const found = await graphql(gateway.url, LIST, { f: { tags: ["rare", "team-0"] } }, auth);

@@ -55,9 +55,16 @@ beforeAll(async () => {
   A = await createTenant(gateway.database.prisma, { adminA: ["ADMIN"] });
   B = await createTenant(gateway.database.prisma, { adminB: ["ADMIN"], viewerB: ["VIEWER"] });
   as = await signIn(gateway, A, B);
-  const age = (await as("adminA")(op.CREATE_POLICY, {
-    input: { name: "Age", content: op.AGE_POLICY, inputSchema: { type: "object" }, tests: [{ name: "adult", data: { Person: { age: 30 } }, expected: true }] },
-  })).data.createPolicy;
+  const age = (
+    await as("adminA")(op.CREATE_POLICY, {
+      input: {
+        name: "Age",
+        content: op.AGE_POLICY,
+        inputSchema: { type: "object" },
+        tests: [{ name: "adult", data: { Person: { age: 30 } }, expected: true }],
+      },
+    })
+  ).data.createPolicy;
   await as("adminA")(op.PUBLISH, { input: { draftId: age.id, description: "v1" } });
   ageBaseId = age.base.id;
   await as("adminA")(`mutation { setBaseAlias(baseId: "${ageBaseId}", alias: "age-check") { id } }`);
@@ -76,7 +83,13 @@ it("exports a flow with every policy it uses, each record sealed by a SHA-256 of
   expect(bundle).toMatchObject({ format: "verdict-bundle", formatVersion: 1, root: expect.any(String) });
   expect(bundle.records.map((r: any) => `${r.kind}:${r.name}:${r.versionNumber}`)).toEqual(["FLOW:Loan:1", "POLICY:Age:1", "POLICY:Income:1"]);
   const [flow, age] = bundle.records;
-  expect(age).toMatchObject({ alias: "age-check", tags: ["kyc", "retail"], riskLevel: "HIGH", inputSchema: { type: "object" }, tests: [{ name: "adult", expected: true }] });
+  expect(age).toMatchObject({
+    alias: "age-check",
+    tags: ["kyc", "retail"],
+    riskLevel: "HIGH",
+    inputSchema: { type: "object" },
+    tests: [{ name: "adult", expected: true }],
+  });
   expect(Object.values(flow.references).sort()).toEqual([bundle.records[1].key, bundle.records[2].key].sort());
   for (const record of bundle.records) expect(seal(record).sha256).toBe(record.sha256);
 });
@@ -85,17 +98,30 @@ it("round trip: imported into another tenant, the flow gives the same answers on
   const before = await count(B.id);
   const dry = (await as("adminB")(IMPORT, { b: bundle, dry: true })).data.importBundle;
   expect(dry.dryRun).toBe(true);
-  expect(dry.records.map((r: any) => [r.name, r.action, r.baseId])).toEqual([["Age", "CREATE_BASE", null], ["Income", "CREATE_BASE", null], ["Loan", "CREATE_BASE", null]]);
+  expect(dry.records.map((r: any) => [r.name, r.action, r.baseId])).toEqual([
+    ["Age", "CREATE_BASE", null],
+    ["Income", "CREATE_BASE", null],
+    ["Loan", "CREATE_BASE", null],
+  ]);
   expect(await count(B.id)).toBe(before);
 
   const report = (await as("adminB")(IMPORT, { b: bundle })).data.importBundle;
-  expect(report.records.map((r: any) => [r.name, r.action, r.rewrittenReferences])).toEqual([["Age", "CREATE_BASE", 0], ["Income", "CREATE_BASE", 0], ["Loan", "CREATE_BASE", 2]]);
+  expect(report.records.map((r: any) => [r.name, r.action, r.rewrittenReferences])).toEqual([
+    ["Age", "CREATE_BASE", 0],
+    ["Income", "CREATE_BASE", 0],
+    ["Loan", "CREATE_BASE", 2],
+  ]);
   const imported = Object.fromEntries(report.records.map((r: any) => [r.name, r.baseId]));
   const loanB = (await as("viewerB")(`query($id: ID!) { base(id: $id) { draft { content } uses { missing base { id } } } }`, { id: imported.Loan })).data.base;
   expect(loanB.draft.content).toContain("# checks age, then income"); // the YAML is rewritten in place
   expect(loanB.uses.map((u: any) => u.base.id).sort()).toEqual([imported.Age, imported.Income].sort());
   const ageB = (await as("viewerB")(`{ base(id: "age-check") { id tags riskLevel draft { tests { name } inputSchema } } }`)).data.base;
-  expect(ageB).toEqual({ id: imported.Age, tags: ["kyc", "retail"], riskLevel: "HIGH", draft: { tests: [{ name: "adult" }], inputSchema: { type: "object" } } });
+  expect(ageB).toEqual({
+    id: imported.Age,
+    tags: ["kyc", "retail"],
+    riskLevel: "HIGH",
+    draft: { tests: [{ name: "adult" }], inputSchema: { type: "object" } },
+  });
 
   const inputs = Array.from({ length: 100 }, (_, i) => ({ Person: { age: (i * 7) % 40, income: (i * 523) % 6000 } }));
   const run = async (user: string, baseId: string) =>
@@ -109,7 +135,11 @@ it("round trip: imported into another tenant, the flow gives the same answers on
 it("imports as new drafts of existing bases matched by mapping, alias or ID, and all or nothing", async () => {
   // Into the source tenant itself: every record matches its own base (alias for Age, ID for the others).
   const same = (await as("adminA")(IMPORT, { b: bundle, dry: true })).data.importBundle.records;
-  expect(same.map((r: any) => [r.name, r.action, r.matchedBy])).toEqual([["Age", "NEW_DRAFT", "ALIAS"], ["Income", "NEW_DRAFT", "ID"], ["Loan", "NEW_DRAFT", "ID"]]);
+  expect(same.map((r: any) => [r.name, r.action, r.matchedBy])).toEqual([
+    ["Age", "NEW_DRAFT", "ALIAS"],
+    ["Income", "NEW_DRAFT", "ID"],
+    ["Loan", "NEW_DRAFT", "ID"],
+  ]);
   // An explicit mapping sends the Income record to another base.
   const other = (await as("adminA")(op.CREATE_POLICY, { input: { name: "Other income", content: INCOME } })).data.createPolicy;
   await as("adminA")(op.PUBLISH, { input: { draftId: other.id, description: "v1" } });

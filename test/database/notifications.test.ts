@@ -60,7 +60,16 @@ describe("catching up with notifications", () => {
     await expect(listening.catchUp()).rejects.toThrow();
     expect(received).toContain("*");
     await proxy.restore();
-    await expect.poll(() => listening.catchUp().then(() => "caught up", () => "not yet"), { timeout: 10_000 }).toBe("caught up");
+    await expect
+      .poll(
+        () =>
+          listening.catchUp().then(
+            () => "caught up",
+            () => "not yet",
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe("caught up");
     await commitNotification("after-outage");
     await listening.catchUp();
     expect(received.at(-1)).toBe("after-outage");

@@ -45,9 +45,7 @@ const EXPECTED_EXTRAS: Extras = {
   checkConstraints: [
     "bases.bases_alias_format: CHECK ((((alias)::text ~ '^[a-z0-9_-]{1,64}$'::text) AND ((alias)::text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'::text)))",
   ],
-  partialOrExpressionIndexes: [
-    "CREATE UNIQUE INDEX bases_tenant_id_alias_live_key ON public.bases USING btree (tenant_id, alias) WHERE (deleted_at IS NULL)",
-  ],
+  partialOrExpressionIndexes: ["CREATE UNIQUE INDEX bases_tenant_id_alias_live_key ON public.bases USING btree (tenant_id, alias) WHERE (deleted_at IS NULL)"],
   views: [],
   rowLevelSecurity: [],
 };
@@ -138,9 +136,7 @@ async function readCatalog(client: pg.Client): Promise<Catalog> {
     LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
     WHERE n.nspname = 'public' AND c.relname <> '_prisma_migrations' ORDER BY 1`);
 
-  const extensions = (await rows(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`)).map(
-    (r) => r.extname as string,
-  );
+  const extensions = (await rows(`SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1`)).map((r) => r.extname as string);
 
   const extras: Extras = {
     functions: (
@@ -185,9 +181,7 @@ describe("prisma/migrations produce the database prisma/schema.prisma describes"
 
   beforeAll(async () => {
     // Runs the tool first: on a fresh checkout it installs tools/migration-author's deps (npm ci).
-    const schemaSql = (
-      await promisify(execFile)(process.execPath, [SCHEMA_SQL_TOOL], { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 })
-    ).stdout;
+    const schemaSql = (await promisify(execFile)(process.execPath, [SCHEMA_SQL_TOOL], { cwd: ROOT, maxBuffer: 32 * 1024 * 1024 })).stdout;
     expect(schemaSql).toMatch(/CREATE TABLE/);
 
     await admin.connect();

@@ -46,15 +46,22 @@ it("`demo content` fills any tenant with content every GraphiQL query answers fr
   expect(groups.Lending).toEqual({ name: "Lending", policies: { totalCount: 2 }, flows: { totalCount: 1 } });
 
   // Every stored test of every demo record passes, the driving test among them.
-  const records = await as("viewer")(`{ a: records(baseId: "${content.drivingLicenceId}") { id tests { name } } b: records(baseId: "${content.loanApplicationId}") { id tests { name } } }`);
+  const records = await as("viewer")(
+    `{ a: records(baseId: "${content.drivingLicenceId}") { id tests { name } } b: records(baseId: "${content.loanApplicationId}") { id tests { name } } }`,
+  );
   for (const record of [...records.data.a, ...records.data.b]) {
-    const report = await as("viewer")(`mutation ($id: ID!) { runStoredTests(recordId: $id) { passed failed outcomes { name passed error } } }`, { id: record.id });
+    const report = await as("viewer")(`mutation ($id: ID!) { runStoredTests(recordId: $id) { passed failed outcomes { name passed error } } }`, {
+      id: record.id,
+    });
     expect(report.errors).toBeUndefined();
     expect(report.data.runStoredTests.outcomes.filter((o: any) => !o.passed)).toEqual([]);
     expect(report.data.runStoredTests.passed).toBe(record.tests.length);
   }
   const tooYoung = drivingTestExample(new Date(), { dateOfBirth: "2012-01-01" });
-  const run = await as("viewer")(`mutation ($id: ID!, $data: JSONObject!) { runPolicy(baseId: $id, data: $data) { result error trace } }`, { id: content.drivingLicenceId, data: tooYoung });
+  const run = await as("viewer")(`mutation ($id: ID!, $data: JSONObject!) { runPolicy(baseId: $id, data: $data) { result error trace } }`, {
+    id: content.drivingLicenceId,
+    data: tooYoung,
+  });
   expect(run.errors).toBeUndefined();
   expect(run.data.runPolicy).toMatchObject({ result: false, error: null });
   expect(run.data.runPolicy.trace).toBeTruthy();

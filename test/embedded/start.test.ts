@@ -77,24 +77,39 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
 
   const version = await graphql(first.url, "{ version { database migration } }");
   expect(version.data.version.database).toMatch(/^PostgreSQL/);
-  const asAdmin = await graphql(first.url, "{ viewer { tenant { id slug } user { roles } } }", {}, {
-    authorization: `Bearer ${tokenOf(first.output(), "ADMIN")}`,
-  });
+  const asAdmin = await graphql(
+    first.url,
+    "{ viewer { tenant { id slug } user { roles } } }",
+    {},
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "ADMIN")}`,
+    },
+  );
   expect(asAdmin.data.viewer).toMatchObject({ tenant: { slug: "demo" }, user: { roles: ["ADMIN"] } });
   const tenantId = asAdmin.data.viewer.tenant.id;
 
   // The first start brings demo content, so GraphiQL's first queries answer with something.
-  const demo = await graphql(first.url, "{ bases { edges { node { name latestVersion { versionNumber } } } } groups { totalCount } }", {}, {
-    authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
-  });
+  const demo = await graphql(
+    first.url,
+    "{ bases { edges { node { name latestVersion { versionNumber } } } } groups { totalCount } }",
+    {},
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
+    },
+  );
   expect(demo.data.bases.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(
     expect.arrayContaining(["Driving licence", "Adult applicant", "Credit score", "Loan application"]),
   );
   expect(demo.data.groups.totalCount).toBe(2);
   // Subscriptions work on the embedded database too: publishing the demo's pending draft reaches a subscriber.
-  const pending = await graphql(first.url, `{ bases(filter: { nameContains: "Credit score" }) { edges { node { id draft { id revision } } } } }`, {}, {
-    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
-  });
+  const pending = await graphql(
+    first.url,
+    `{ bases(filter: { nameContains: "Credit score" }) { edges { node { id draft { id revision } } } } }`,
+    {},
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+    },
+  );
   const credit = pending.data.bases.edges[0].node;
   const watcher = subscriptionClient(first.url, { Authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}` });
   const changes = subscribe(watcher.client, `subscription ($id: ID!) { baseChanged(baseId: $id) { change version } }`, { id: credit.id });
@@ -102,9 +117,14 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   let revision: number = credit.draft.revision;
   const edits = (async () => {
     for (;;) {
-      const edited = await graphql(first.url, `mutation ($id: ID!, $r: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $r }) { revision } }`, { id: credit.draft.id, r: revision }, {
-        authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
-      });
+      const edited = await graphql(
+        first.url,
+        `mutation ($id: ID!, $r: Int!) { updateDraft(input: { draftId: $id, expectedRevision: $r }) { revision } }`,
+        { id: credit.draft.id, r: revision },
+        {
+          authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+        },
+      );
       expect(edited.errors).toBeUndefined();
       revision = edited.data.updateDraft.revision;
       if (changes.received > 0) return;
@@ -113,9 +133,14 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   })();
   expect((await changes.next()).data.baseChanged.change).toBe("EDITED");
   await edits;
-  await graphql(first.url, `mutation ($id: ID!) { publishDraft(input: { draftId: $id, description: "650" }) { id } }`, { id: credit.draft.id }, {
-    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
-  });
+  await graphql(
+    first.url,
+    `mutation ($id: ID!) { publishDraft(input: { draftId: $id, description: "650" }) { id } }`,
+    { id: credit.draft.id },
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+    },
+  );
   let change = (await changes.next()).data.baseChanged;
   while (change.change === "EDITED") change = (await changes.next()).data.baseChanged;
   expect(change).toEqual({ change: "PUBLISHED", version: 2 });
@@ -128,18 +153,32 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
 
   // A stored policy run through the REST shim is audited on the embedded database too (the first append
   // creates the tenant's chain head, the next ones append after it).
-  const created = await graphql(first.url, `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`, {}, {
-    authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
-  });
+  const created = await graphql(
+    first.url,
+    `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`,
+    {},
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "PUBLISHER")}`,
+    },
+  );
   const baseId = created.data.createPolicy.base.id;
   for (const age of [20, 10, 30]) {
-    const run = await fetch(`${first.url}/run/policy/${baseId}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": key! }, body: JSON.stringify({ data: { person: { age } } }) });
+    const run = await fetch(`${first.url}/run/policy/${baseId}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": key! },
+      body: JSON.stringify({ data: { person: { age } } }),
+    });
     expect(run.status).toBe(200);
     expect(((await run.json()) as { result: boolean }).result).toBe(age >= 18);
   }
-  const audit = await graphql(first.url, `query ($baseId: ID!) { auditEvents(filter: { actions: [EXECUTED], baseId: $baseId }) { totalCount } verifyAuditChain { valid } }`, { baseId }, {
-    authorization: `Bearer ${tokenOf(first.output(), "AUDITOR")}`,
-  });
+  const audit = await graphql(
+    first.url,
+    `query ($baseId: ID!) { auditEvents(filter: { actions: [EXECUTED], baseId: $baseId }) { totalCount } verifyAuditChain { valid } }`,
+    { baseId },
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "AUDITOR")}`,
+    },
+  );
   expect(audit.data).toEqual({ auditEvents: { totalCount: 3 }, verifyAuditChain: { valid: true } });
   expect(await stop(first.child)).toBe(0);
 
@@ -151,9 +190,14 @@ it("starts on the embedded database, seeds the demo tenant, and keeps its data a
   const again = await graphql(second.url, "{ viewer { tenant { id } } }", {}, { "x-api-key": key! });
   expect(again.data.viewer.tenant.id).toBe(tenantId);
   // A token from the first run still works: the signing secret is kept with the data.
-  const oldToken = await graphql(second.url, "{ viewer { user { roles } } }", {}, {
-    authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
-  });
+  const oldToken = await graphql(
+    second.url,
+    "{ viewer { user { roles } } }",
+    {},
+    {
+      authorization: `Bearer ${tokenOf(first.output(), "VIEWER")}`,
+    },
+  );
   expect(oldToken.data.viewer.user.roles).toEqual(["VIEWER"]);
   expect(await stop(second.child)).toBe(0);
 }, 400_000);
@@ -168,12 +212,21 @@ it("the production build (npm run build, then node dist/main.js) starts, migrate
   // Files read at run time (package.json, prisma/migrations) resolve from dist/ as from src/.
   const version = await graphql(started.url, "{ version { gateway migration } }");
   expect(version.data.version).toEqual({ gateway: expect.stringMatching(/^\d+\.\d+\.\d+/), migration: expect.any(String) });
-  const asEditor = await graphql(started.url, `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`, {}, {
-    authorization: `Bearer ${tokenOf(started.output(), "EDITOR")}`,
-  });
+  const asEditor = await graphql(
+    started.url,
+    `mutation { createPolicy(input: { name: "Adults", content: "A **Person** gets approved if __age__ of **Person** is at least 18." }) { base { id } } }`,
+    {},
+    {
+      authorization: `Bearer ${tokenOf(started.output(), "EDITOR")}`,
+    },
+  );
   const baseId = asEditor.data.createPolicy.base.id;
   const key = /Demo API key[^{]*\{"x-api-key": "([^"]+)"\}/.exec(started.output())![1]!;
-  const run = await fetch(`${started.url}/run/policy/${baseId}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": key }, body: JSON.stringify({ data: { person: { age: 20 } } }) });
+  const run = await fetch(`${started.url}/run/policy/${baseId}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": key },
+    body: JSON.stringify({ data: { person: { age: 20 } } }),
+  });
   expect(((await run.json()) as { result: boolean }).result).toBe(true);
   const page = await fetch(`${started.url}/graphql`, { headers: { accept: "text/html" } });
   expect(page.status).toBe(200);

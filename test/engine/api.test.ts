@@ -189,7 +189,11 @@ describe("limits", () => {
     for (let i = 0; i < 200; i++) deep = { a: deep };
     const res = runPolicy("A **u** is ok if __a__ of **u** exists.", { u: deep }, { now });
     expect(res.error).toMatch(/^Evaluation error: .*maxDataDepth/);
-    const budget = runPolicy("A **u** is ok if all __xs__ of **u** is greater than 0.", { u: { xs: Array.from({ length: 100 }, () => 1) } }, { now, maxSteps: 50 });
+    const budget = runPolicy(
+      "A **u** is ok if all __xs__ of **u** is greater than 0.",
+      { u: { xs: Array.from({ length: 100 }, () => 1) } },
+      { now, maxSteps: 50 },
+    );
     expect(budget.error).toMatch(/^Evaluation error: .*maxSteps/);
   });
 });

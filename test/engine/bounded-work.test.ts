@@ -51,9 +51,18 @@ describe("engine bounds", () => {
 
 describe("flow bounds", () => {
   const ok = evaluatePolicy(compilePolicy("A **u** is ok if __a__ of **u** is equal to 1."), { u: { a: 1 } }, { now: NOW });
-  const runner = (steps: number, answerBytes: number): PolicyRunner => async () => ({ response: ok, databaseNs: 0n, engineNs: 0n, steps, answerBytes });
-  const starts = (n: number) => validateFlowDefinition({ flow: { start: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: "start", policyId: "p" })) } });
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("flow did not fail"); }, (e: { code: string; details: unknown }) => e);
+  const runner =
+    (steps: number, answerBytes: number): PolicyRunner =>
+    async () => ({ response: ok, databaseNs: 0n, engineNs: 0n, steps, answerBytes });
+  const starts = (n: number) =>
+    validateFlowDefinition({ flow: { start: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: "start", policyId: "p" })) } });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error("flow did not fail");
+      },
+      (e: { code: string; details: unknown }) => e,
+    );
 
   it("stops at maxFlowSteps, maxFlowNodeRuns and maxFlowResponseBytes with codes naming them", async () => {
     const steps = await failure(runFlow(starts(3), {}, runner(FLOW_RUN_LIMITS.maxFlowSteps / 2 + 1, 100)));

@@ -16,9 +16,7 @@ interface Case {
   expect: Record<string, unknown>;
 }
 
-const cases = JSON.parse(
-  readFileSync(new URL("./conformance/dsl-cases.json", import.meta.url), "utf8"),
-) as Case[];
+const cases = JSON.parse(readFileSync(new URL("./conformance/dsl-cases.json", import.meta.url), "utf8")) as Case[];
 
 /**
  * Cases whose expectation contradicts the documented language (docs/language.md). The documentation wins (corpus

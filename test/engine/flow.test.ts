@@ -21,9 +21,7 @@ function response(result: boolean, rule: string, error: string | null = null): P
   return {
     result,
     trace: {
-      execution: [
-        { selector: { value: "Person" }, outcome: { value: "approved" }, conditions: [], result },
-      ],
+      execution: [{ selector: { value: "Person" }, outcome: { value: "approved" }, conditions: [], result }],
     },
     rule: [rule],
     data: DATA,
@@ -100,7 +98,7 @@ describe("parseFlow", () => {
     ]);
   });
 
-  it("reads scalar ids and policy ids as text, a missing id as \"\", and ignores unknown keys", () => {
+  it('reads scalar ids and policy ids as text, a missing id as "", and ignores unknown keys', () => {
     const def = parseFlow(`flow:
   start:
     - type: policy
@@ -186,7 +184,7 @@ describe("parseFlow", () => {
             type: "start",
             policyId: "p",
             returnValue: true,
-            onTrue: [{ id: "c", type: "custom", outcome: "tab\there, \"quoted\", é", onTrue: [], onFalse: [] }],
+            onTrue: [{ id: "c", type: "custom", outcome: 'tab\there, "quoted", é', onTrue: [], onFalse: [] }],
             onFalse: [{ id: "r", type: "return", returnValue: { a: [1, 2.5e3, null, true] } }],
           },
         ],
@@ -291,7 +289,7 @@ describe("validateFlowDefinition", () => {
 describe("runFlow: the three outcomes of the example flow", () => {
   const def = parseFlow(SPEC_FLOW);
 
-  it("age true, credit false ⇒ \"manual-review\" with start-1, credit, review", async () => {
+  it('age true, credit false ⇒ "manual-review" with start-1, credit, review', async () => {
     const r = await runFlow(def, DATA, fakeRunner({ "age-policy": response(true, "age"), "credit-policy": response(false, "credit") }));
     expect(r.result).toBe("manual-review");
     expect(ids(r)).toEqual(["start-1", "credit", "review"]);
@@ -374,7 +372,14 @@ describe("runFlow semantics", () => {
     expect(r.result).toBeNull();
     expect(ids(r)).toEqual(["a", "b"]);
 
-    const last = validateFlowDefinition({ flow: { start: [{ type: "custom", outcome: "first" }, { type: "start", policyId: "F" }] } });
+    const last = validateFlowDefinition({
+      flow: {
+        start: [
+          { type: "custom", outcome: "first" },
+          { type: "start", policyId: "F" },
+        ],
+      },
+    });
     expect((await runFlow(last, {}, fakeRunner(policies))).result).toBe(false);
   });
 
@@ -448,7 +453,9 @@ describe("runFlow semantics", () => {
 
   it("POLICY_NOT_FOUND aborts the whole flow", async () => {
     const calls: Call[] = [];
-    const def = parseFlow("flow:\n  start:\n    - {id: s, type: start, policyId: T, onTrue: [{id: gone, type: policy, policyId: missing}]}\n    - {id: never, type: start, policyId: T}\n");
+    const def = parseFlow(
+      "flow:\n  start:\n    - {id: s, type: start, policyId: T, onTrue: [{id: gone, type: policy, policyId: missing}]}\n    - {id: never, type: start, policyId: T}\n",
+    );
     const e = await flowError(runFlow(def, {}, fakeRunner(policies, calls)));
     expect(e.code).toBe("POLICY_NOT_FOUND");
     expect(e.details).toEqual({ policyId: "missing" });
@@ -494,11 +501,7 @@ describe("error helpers", () => {
     const nf = flowNotFoundError("flow-9");
     expect([nf.code, nf.message, nf.details]).toEqual(["FLOW_NOT_FOUND", "flow not found: flow-9", { flowId: "flow-9" }]);
     const body = invalidJsonBodyError();
-    expect([body.code, body.message, body.details]).toEqual([
-      "VALIDATION_ERROR",
-      "validation error on field 'body': invalid JSON format",
-      { field: "body" },
-    ]);
+    expect([body.code, body.message, body.details]).toEqual(["VALIDATION_ERROR", "validation error on field 'body': invalid JSON format", { field: "body" }]);
     expect(nf).toBeInstanceOf(Error);
     expect(nf.name).toBe("FlowError");
   });
@@ -554,9 +557,9 @@ describe("runFlow agrees with a direct transcription of the flow execution rules
     list: fc.array(tie("node"), { maxLength: 3 }),
     node: fc.oneof(
       { depthSize: "small", withCrossShrink: true },
-      fc.tuple(id, fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined })).map(([nodeId, value]) =>
-        withId(value === undefined ? { type: "return" } : { type: "return", returnValue: value }, nodeId),
-      ),
+      fc
+        .tuple(id, fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }))
+        .map(([nodeId, value]) => withId(value === undefined ? { type: "return" } : { type: "return", returnValue: value }, nodeId)),
       fc
         .tuple(id, fc.constantFrom("start", "policy"), fc.constantFrom("T", "F", "E"), fc.constantFrom(undefined, null, true, false), tie("list"), tie("list"))
         .map(([nodeId, type, policyId, returnValue, onTrue, onFalse]) =>

@@ -76,42 +76,42 @@ function safeJson(v: unknown): string {
 /** Every policy of the worked examples (test/engine/worked-examples.test.ts) and the driving-test policy, verbatim. */
 const SEEDS: readonly string[] = [
   "A **user** can access a system\n  if **user** is part of allowed group.\nA **user** is part of allowed group\n  if __id__ of __group__ of **user** is in __allowed groups__ of __permissions__ of **service**.",
-  "A **Order** is ready to ship\n  if any __items__ of **Order**\n  where (its __status__ is equal to \"ready\" and its __quantity__ is greater than 0).",
+  'A **Order** is ready to ship\n  if any __items__ of **Order**\n  where (its __status__ is equal to "ready" and its __quantity__ is greater than 0).',
   "total_requested := **requestedUnits** plus **reservedUnits**.\nA **request** is allowed\n  if @total_requested is less than **monthlyAllowance**.",
   "A **request** is allowed\n  if any __user__ of the **request** looked up in **user_roles** looked up in **role_grants**\n  where (its __action__ is equal to the __action__ of the **request**\n  and its __type__ is equal to the __type__ of the **request**).",
   "risk_check: if user.x > 0 -> manual_review.\nif $risk_check and user.verified == true -> approved.",
-  "# Sub-rule 1\nA **user** passes the age check\nif __age__ of **user** is greater than or equal to 18.\n# Sub-rule 2\nA **user** passes the status check\nif __status__ of **user** is equal to \"active\".\n# Golden rule\nA **user** is eligible\nif the **user** passes the age check\nand the **user** passes the status check.",
+  '# Sub-rule 1\nA **user** passes the age check\nif __age__ of **user** is greater than or equal to 18.\n# Sub-rule 2\nA **user** passes the status check\nif __status__ of **user** is equal to "active".\n# Golden rule\nA **user** is eligible\nif the **user** passes the age check\nand the **user** passes the status check.',
   "A **u** passes alpha if __a__ of **u** is equal to 1.\nA **u** passes beta if __b__ of **u** is equal to 1.\nA **u** is ok if the **u** passes alpha and the **u** passes beta.",
-  "A **ticket** is created\n  if the **ticketing** configuration chose a supported provider\n  and the **ticketing** configuration is enabled.\nThe **ticketing** configuration chose a supported provider\n  if the __provider__ of the **ticketing** configuration matches regex \"^(alpha|bravo|charlie)$\".\nThe **ticketing** configuration is enabled\n  if the __enabled__ of the **ticketing** configuration is equal to true.",
+  'A **ticket** is created\n  if the **ticketing** configuration chose a supported provider\n  and the **ticketing** configuration is enabled.\nThe **ticketing** configuration chose a supported provider\n  if the __provider__ of the **ticketing** configuration matches regex "^(alpha|bravo|charlie)$".\nThe **ticketing** configuration is enabled\n  if the __enabled__ of the **ticketing** configuration is equal to true.',
   "A **p** gets access if the **p** clears step one.\nA **p** clears step one if the **p** clears step two.\nA **p** clears step two if the **p** clears step one.",
-  "ageCheck. A **user** passes the age check if __age__ of **user** is greater than or equal to 18.\nstatusCheck. A **user** passes the status check if __status__ of **user** is equal to \"active\".\nA **user** is eligible if §ageCheck passes and §statusCheck passes.",
+  'ageCheck. A **user** passes the age check if __age__ of **user** is greater than or equal to 18.\nstatusCheck. A **user** passes the status check if __status__ of **user** is equal to "active".\nA **user** is eligible if §ageCheck passes and §statusCheck passes.',
   "A **driving test** gets a driving licence\n  if the **driving test** passes the age test\n  and the **driving test** passes the test requirements\n  and the **driving test** has taken the test in the time period.\n\nA **driving test** passes the age test\n  if the __date of birth__ of the **person** of the **driving test** is earlier than 2008-12-12.\n\nA **driving test** passes the test requirements\n  if **driving test** passes the theory test\n  and the **driving test** passes the practical test.\n\nA **driving test** passes the theory test\n  if the __multiple choice__ of the **theory** of the **scores** of the **driving test** is at least 43\n  and the __hazard perception__ of the **theory** of the **scores** of the **driving test** is at least 44.\n\nA **driving test** passes the practical test\n  if the __minor__ of the __practical__ of the __scores__ of the **driving test** is no more than 15\n  and the __major__ of the __practical__ of the __scores__ of the **driving test** is equal to false.\n\nA **driving test** has taken the test in the time period\n  if the __theory__ of the **testDates** of the **driving test** is within 2 years\n  and the __practical__ of the **testDates** of the **driving test** is within 30 days.",
   "A **Person** gets approved if __age__ of **Person** is greater than 18.",
   "A **Parcel** ships if __weight__ of **Parcel** is no more than 30 and __value__ of **Parcel** is at least 10.",
   "A **user** is adult if __age__ of **user** is greater than 18.",
   "A **user** is valid if __age__ of **user** is greater than __min_age__ of **config**.",
-  "A **User** is active if __status__ of **User** is equal to \"active\".",
-  "A **Token** is valid if __code__ of **Token** is exactly \"Bearer abc123\".",
-  "A **User** is allowed if __status__ of **User** is not equal to \"banned\".",
+  'A **User** is active if __status__ of **User** is equal to "active".',
+  'A **Token** is valid if __code__ of **Token** is exactly "Bearer abc123".',
+  'A **User** is allowed if __status__ of **User** is not equal to "banned".',
   "A **user** joined on launch day if __joinDate__ of **user** is equal to date(2023-01-15).",
   "A **user** is premium if __is_premium__ of **user** is equal to true.",
-  "A **Person** is local if the __city__ of the __address__ of the **Person** is equal to \"Leeds\".",
+  'A **Person** is local if the __city__ of the __address__ of the **Person** is equal to "Leeds".',
   "A **student** is eligible if the __faculty sponsor confirmed__ of the **advisor.agreement** in the **student** is equal to true.",
-  "A **x** is ok if __center__ of **driving test.test dates.practical** is equal to \"Manchester\".",
-  "A **Product** is on sale if __category__ of **Product** is in [\"electronics\", \"books\"].",
-  "A **Product** is full price if __category__ of **Product** is not in [\"electronics\", \"books\"].",
+  'A **x** is ok if __center__ of **driving test.test dates.practical** is equal to "Manchester".',
+  'A **Product** is on sale if __category__ of **Product** is in ["electronics", "books"].',
+  'A **Product** is full price if __category__ of **Product** is not in ["electronics", "books"].',
   "A **x** is ok if __items__ of **x** contains 42.",
-  "A **User** can publish if __permissions__ of **User** contains all of [\"read\", \"write\"].",
-  "A **User** is staff if __roles__ of **User** contains any of [\"admin\", \"editor\"].",
-  "A **document** is flagged if __content__ of **document** contains \"ass\".",
-  "A **login** is plausible if __username__ of **login** contains \"@\".",
-  "A **text** is flagged if __content__ of **text** contains \"hell\".",
-  "A **User** is a John if __name__ of **User** starts with \"jo\".",
-  "A **User** is commercial if __email__ of **User** ends with \".com\".",
+  'A **User** can publish if __permissions__ of **User** contains all of ["read", "write"].',
+  'A **User** is staff if __roles__ of **User** contains any of ["admin", "editor"].',
+  'A **document** is flagged if __content__ of **document** contains "ass".',
+  'A **login** is plausible if __username__ of **login** contains "@".',
+  'A **text** is flagged if __content__ of **text** contains "hell".',
+  'A **User** is a John if __name__ of **User** starts with "jo".',
+  'A **User** is commercial if __email__ of **User** ends with ".com".',
   "A **Order** has no notes if __notes__ of **Order** is empty.",
   "A **User** has an email if __email__ of **User** exists.",
   "A **User** is unreachable if __email__ of **User** is null.",
-  "A **Subscription** is active if the __expiry date__ of the **Subscription** is later than \"2023-01-01\".",
+  'A **Subscription** is active if the __expiry date__ of the **Subscription** is later than "2023-01-01".',
   "A **Order** is late if __shipped_at__ of **Order** is later than date(2024-01-15).",
   "A **user** is recent if __last_login__ of **user** is within 30 days.",
   "A **driver** is allowed to drive if the __date_of_birth__ of the **driver** is older than 18 years.",
@@ -122,13 +122,13 @@ const SEEDS: readonly string[] = [
   "A **User** passes the check if __email__ of **User** is a valid email.",
   "A **Record** is legacy if __id__ of **Record** is not a valid uuid.",
   "A **Network** is routable if __ip__ of **Network** is a valid ip address.",
-  "A **User** passes the check if __email__ of **User** has the format \"email\".",
-  "A **Product** passes the check if __code__ of **Product** matches pattern \"^[A-Z]{3}-\\d{4}$\".",
-  "An **account** has an api key if the __api_key__ of the **account** matches regex \"^.+$\".",
+  'A **User** passes the check if __email__ of **User** has the format "email".',
+  'A **Product** passes the check if __code__ of **Product** matches pattern "^[A-Z]{3}-\\d{4}$".',
+  'An **account** has an api key if the __api_key__ of the **account** matches regex "^.+$".',
   "A **user** is valid if the length of __name__ of **user** is greater than 5.",
   "A **user** has sufficient data if the length of __profile__ of **user** is greater than 2.",
   "A **user** is valid if the number of __items__ of **user** is greater than 3.",
-  "A **Article** is featured if any __tags__ of **Article** is equal to \"featured\".",
+  'A **Article** is featured if any __tags__ of **Article** is equal to "featured".',
   "A **Test** is passed if all __scores__ of **Test** is greater than 50.",
   "A **Order** is big if the sum of __prices__ of **Order** is greater than 100.",
   "A **Student** is strong if the average of __scores__ of **Student** is at least 70.",
@@ -142,20 +142,20 @@ const SEEDS: readonly string[] = [
   "order_total := sum of __prices__ of **Order**.",
   "average_price := average of __prices__ of **Order**.",
   "A **Order** qualifies for review if @order_total is greater than 100 and @average_price is greater than 20.",
-  "A **request** is allowed if the __user__ of the **request** looked up in **user_roles** contains \"admin\".",
+  'A **request** is allowed if the __user__ of the **request** looked up in **user_roles** contains "admin".',
   "if applicant.risk_score > 72 -> manual_review.",
   "if user.x > 0 and user.y > 0 or not user.banned -> ok.",
-  "if user.age between 18 and 65 and user.role in [\"admin\", \"editor\"] -> eligible.",
-  "if user.tags contains \"vip\" -> ok.",
-  "A **Person** is eligible if __age__ of **Person** is greater than 18 and __status__ of **Person** is equal to \"active\" or __role__ of **Person** is equal to \"admin\".",
-  "A **Person** qualifies if __age__ of **Person** is greater than 18 and (__verified__ of **Person** is equal to true or __role__ of **Person** is equal to \"admin\").",
+  'if user.age between 18 and 65 and user.role in ["admin", "editor"] -> eligible.',
+  'if user.tags contains "vip" -> ok.',
+  'A **Person** is eligible if __age__ of **Person** is greater than 18 and __status__ of **Person** is equal to "active" or __role__ of **Person** is equal to "admin".',
+  'A **Person** qualifies if __age__ of **Person** is greater than 18 and (__verified__ of **Person** is equal to true or __role__ of **Person** is equal to "admin").',
   "A **u** is ok if __a__ of **u** is equal to 1 !and __b__ of **u** is equal to 2.",
   "A **u** is ok if __a__ of **u** is equal to 1 !or __vip__ of **u** is equal to true.",
   "A **Person** gets a licence if the __age__ of the **Person** is at least 17 and the **Person** passes the eye test.",
   "A **bob** is valid if **bob** passes the test.",
-  "A **bob** passes the test if __name__ of **user** is equal to \"bob\".",
-  "A **user** gets access if the __role__ of the **user** is equal to \"admin\".",
-  "A **user** gets premium_features if the __subscription__ of the **user** is equal to \"premium\".",
+  'A **bob** passes the test if __name__ of **user** is equal to "bob".',
+  'A **user** gets access if the __role__ of the **user** is equal to "admin".',
+  'A **user** gets premium_features if the __subscription__ of the **user** is equal to "premium".',
   "A **user** is eligible if the **account** active.",
   "A **account** is active if the **user** eligible.",
   "a. A **u** gets x if __v__ of **u** is equal to 1.",
@@ -191,12 +191,76 @@ const HUGE_NUMBERS = [
 ];
 
 const ODD_TOKENS = [
-  "(", ")", "[", "]", ",", ".", ":=", "->", "§", "$", "@", "#", "**", "__", "\"", "'", "\\", "!and", "-or", "not", "if",
-  "and", "or", "where", "its", "of", "the", "looked up in", "resolved through", "abs of", "sqrt(", "round", "to", "places",
-  "date(2024-02-30)", "date(2024-02-29)", "0000-00-00", "2024-13-45", "[]", "[[1]]", "[1,]", "\"\\\"", "'\\''", "\"\\d\"",
-  "\"(a+)+$\"", "\"(?=x)\"", "\"\\\\1(a)\"", "\"[\"", "\"x{1001}\"", "has the format \"nope\"", "is a valid phone number",
-  "\u0000", "\u200b", "\ud800", "🙂", "é", "ﬃ", "İ", "\r\n", "\r", "\t", "\u2028", "__proto__", "**__proto__**",
-  "**constructor**", "__constructor__", "§__proto__", "@__proto__", "§a.b.", "$x.",
+  "(",
+  ")",
+  "[",
+  "]",
+  ",",
+  ".",
+  ":=",
+  "->",
+  "§",
+  "$",
+  "@",
+  "#",
+  "**",
+  "__",
+  '"',
+  "'",
+  "\\",
+  "!and",
+  "-or",
+  "not",
+  "if",
+  "and",
+  "or",
+  "where",
+  "its",
+  "of",
+  "the",
+  "looked up in",
+  "resolved through",
+  "abs of",
+  "sqrt(",
+  "round",
+  "to",
+  "places",
+  "date(2024-02-30)",
+  "date(2024-02-29)",
+  "0000-00-00",
+  "2024-13-45",
+  "[]",
+  "[[1]]",
+  "[1,]",
+  '"\\"',
+  "'\\''",
+  '"\\d"',
+  '"(a+)+$"',
+  '"(?=x)"',
+  '"\\\\1(a)"',
+  '"["',
+  '"x{1001}"',
+  'has the format "nope"',
+  "is a valid phone number",
+  "\u0000",
+  "\u200b",
+  "\ud800",
+  "🙂",
+  "é",
+  "ﬃ",
+  "İ",
+  "\r\n",
+  "\r",
+  "\t",
+  "\u2028",
+  "__proto__",
+  "**__proto__**",
+  "**constructor**",
+  "__constructor__",
+  "§__proto__",
+  "@__proto__",
+  "§a.b.",
+  "$x.",
 ];
 
 const insertable = fc.oneof(
@@ -212,46 +276,77 @@ type Mutation = (tokens: string[]) => string[];
 const at = (n: number, length: number): number => (length === 0 ? 0 : n % length);
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.nat().map((i): Mutation => (t) => t.filter((_, k) => k !== at(i, t.length))), // delete
-  fc.nat().map((i): Mutation => (t) => {
-    const k = at(i, t.length);
-    return [...t.slice(0, k + 1), t[k] ?? "", ...t.slice(k + 1)]; // duplicate
-  }),
-  fc.tuple(fc.nat(), insertable).map(([i, tok]): Mutation => (t) => {
-    const k = at(i, t.length + 1);
-    return [...t.slice(0, k), " ", tok, " ", ...t.slice(k)]; // insert with spaces
-  }),
-  fc.tuple(fc.nat(), insertable).map(([i, tok]): Mutation => (t) => {
-    const k = at(i, t.length + 1);
-    return [...t.slice(0, k), tok, ...t.slice(k)]; // insert glued to its neighbours
-  }),
-  fc.tuple(fc.nat(), insertable).map(([i, tok]): Mutation => (t) => t.map((x, k) => (k === at(i, t.length) ? tok : x))), // replace
-  fc.tuple(fc.nat(), fc.nat()).map(([i, j]): Mutation => (t) => {
-    const a = at(i, t.length);
-    const b = at(j, t.length);
-    const out = [...t];
-    [out[a], out[b]] = [out[b] ?? "", out[a] ?? ""]; // swap
-    return out;
-  }),
-  fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 120 })).map(([i, j, depth]): Mutation => (t) => {
-    const a = at(Math.min(i, j), t.length + 1);
-    const b = at(Math.max(i, j), t.length + 1);
-    return [...t.slice(0, a), "(".repeat(depth), ...t.slice(a, b), ")".repeat(depth), ...t.slice(b)]; // deep parentheses
-  }),
-  fc.tuple(fc.constantFrom("not ", "abs of ", "- ", "the ", "sqrt(", "any ", "("), fc.integer({ min: 50, max: 400 }), fc.nat()).map(
-    ([prefix, n, i]): Mutation => (t) => {
-      const k = at(i, t.length + 1);
-      return [...t.slice(0, k), prefix.repeat(n), ...t.slice(k)]; // deep prefix chains
-    },
+  fc.nat().map(
+    (i): Mutation =>
+      (t) =>
+        t.filter((_, k) => k !== at(i, t.length)),
+  ), // delete
+  fc.nat().map(
+    (i): Mutation =>
+      (t) => {
+        const k = at(i, t.length);
+        return [...t.slice(0, k + 1), t[k] ?? "", ...t.slice(k + 1)]; // duplicate
+      },
   ),
-  fc.nat().map((i): Mutation => (t) => t.slice(0, at(i, t.length + 1))), // truncate
-  fc.tuple(fc.nat(), fc.string({ unit: "binary", minLength: 1, maxLength: 3 })).map(([i, s]): Mutation => (t) => {
-    // character-level damage inside a token
-    const k = at(i, t.length);
-    const tok = t[k] ?? "";
-    const c = at(i >> 4, tok.length + 1);
-    return t.map((x, n) => (n === k ? tok.slice(0, c) + s + tok.slice(c) : x));
-  }),
+  fc.tuple(fc.nat(), insertable).map(
+    ([i, tok]): Mutation =>
+      (t) => {
+        const k = at(i, t.length + 1);
+        return [...t.slice(0, k), " ", tok, " ", ...t.slice(k)]; // insert with spaces
+      },
+  ),
+  fc.tuple(fc.nat(), insertable).map(
+    ([i, tok]): Mutation =>
+      (t) => {
+        const k = at(i, t.length + 1);
+        return [...t.slice(0, k), tok, ...t.slice(k)]; // insert glued to its neighbours
+      },
+  ),
+  fc.tuple(fc.nat(), insertable).map(
+    ([i, tok]): Mutation =>
+      (t) =>
+        t.map((x, k) => (k === at(i, t.length) ? tok : x)),
+  ), // replace
+  fc.tuple(fc.nat(), fc.nat()).map(
+    ([i, j]): Mutation =>
+      (t) => {
+        const a = at(i, t.length);
+        const b = at(j, t.length);
+        const out = [...t];
+        [out[a], out[b]] = [out[b] ?? "", out[a] ?? ""]; // swap
+        return out;
+      },
+  ),
+  fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 120 })).map(
+    ([i, j, depth]): Mutation =>
+      (t) => {
+        const a = at(Math.min(i, j), t.length + 1);
+        const b = at(Math.max(i, j), t.length + 1);
+        return [...t.slice(0, a), "(".repeat(depth), ...t.slice(a, b), ")".repeat(depth), ...t.slice(b)]; // deep parentheses
+      },
+  ),
+  fc.tuple(fc.constantFrom("not ", "abs of ", "- ", "the ", "sqrt(", "any ", "("), fc.integer({ min: 50, max: 400 }), fc.nat()).map(
+    ([prefix, n, i]): Mutation =>
+      (t) => {
+        const k = at(i, t.length + 1);
+        return [...t.slice(0, k), prefix.repeat(n), ...t.slice(k)]; // deep prefix chains
+      },
+  ),
+  fc.nat().map(
+    (i): Mutation =>
+      (t) =>
+        t.slice(0, at(i, t.length + 1)),
+  ), // truncate
+  fc.tuple(fc.nat(), fc.string({ unit: "binary", minLength: 1, maxLength: 3 })).map(
+    ([i, s]): Mutation =>
+      (t) => {
+        // character-level damage inside a token
+        const k = at(i, t.length);
+        const tok = t[k] ?? "";
+        const c = at(i >> 4, tok.length + 1);
+        return t.map((x, n) => (n === k ? tok.slice(0, c) + s + tok.slice(c) : x));
+      },
+  ),
 );
 
 const mutatedPolicy: fc.Arbitrary<string> = fc
@@ -275,14 +370,37 @@ const randomText: fc.Arbitrary<string> = fc.oneof(
 /** Keys the seeds read (selectors and properties, also camelCased as docs/language.md#key-matching matches them) plus hostile ones. */
 const SEED_KEYS = [
   ...new Set(
-    SEEDS.flatMap((s) => [...s.matchAll(/\*\*([^*]+)\*\*|__((?:(?!__).)+)__/g)].flatMap((m) => (m[1] ?? m[2] ?? "").split("."))).flatMap(
-      (name) => [name, name.replace(/[ _]+(\w)/g, (_, c: string) => c.toUpperCase())],
-    ),
+    SEEDS.flatMap((s) => [...s.matchAll(/\*\*([^*]+)\*\*|__((?:(?!__).)+)__/g)].flatMap((m) => (m[1] ?? m[2] ?? "").split("."))).flatMap((name) => [
+      name,
+      name.replace(/[ _]+(\w)/g, (_, c: string) => c.toUpperCase()),
+    ]),
   ),
 ];
 const WEIRD_KEYS = [
-  "__proto__", "constructor", "prototype", "toString", "hasOwnProperty", "valueOf", "", " ", "a.b", "a b", "A", "a",
-  "🙂", "\u0000", "\ud800", "0", "-1", "length", "then", "NaN", "İ", "ı", "ǅ", "K",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "hasOwnProperty",
+  "valueOf",
+  "",
+  " ",
+  "a.b",
+  "a b",
+  "A",
+  "a",
+  "🙂",
+  "\u0000",
+  "\ud800",
+  "0",
+  "-1",
+  "length",
+  "then",
+  "NaN",
+  "İ",
+  "ı",
+  "ǅ",
+  "K",
 ];
 const key = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...SEED_KEYS) },
@@ -292,10 +410,47 @@ const key = fc.oneof(
 
 const scalar = fc.oneof(
   fc.constantFrom(
-    null, true, false, 0, -0, 1, -1, 18, 17.999999, 43, 1e308, -1e308, 5e-324, Number.MAX_SAFE_INTEGER + 2, 2 ** 64,
-    "", " ", "0", "18", "true", "null", "admin", "active", "Leeds", "bob", "vip", "2024-01-05", "2024-02-30",
-    "2025-09-16", "2025-09-16T23:59:59Z", "1990-01-01", "1e999", "-0", "NaN", "user@example.com", "ABC-1234",
-    "550e8400-e29b-41d4-a716-446655440000", "192.168.1.10", "🙂", "\ud800", "a".repeat(10_000),
+    null,
+    true,
+    false,
+    0,
+    -0,
+    1,
+    -1,
+    18,
+    17.999999,
+    43,
+    1e308,
+    -1e308,
+    5e-324,
+    Number.MAX_SAFE_INTEGER + 2,
+    2 ** 64,
+    "",
+    " ",
+    "0",
+    "18",
+    "true",
+    "null",
+    "admin",
+    "active",
+    "Leeds",
+    "bob",
+    "vip",
+    "2024-01-05",
+    "2024-02-30",
+    "2025-09-16",
+    "2025-09-16T23:59:59Z",
+    "1990-01-01",
+    "1e999",
+    "-0",
+    "NaN",
+    "user@example.com",
+    "ABC-1234",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "192.168.1.10",
+    "🙂",
+    "\ud800",
+    "a".repeat(10_000),
   ),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
@@ -439,9 +594,9 @@ describe("engine fuzz: the work budget", () => {
     ["A **o** is ok if the number of __items__ of **o** is greater than 100000.", { o: { items } }],
     ["A **o** is ok if __items__ of **o** contains 7.", { o: { items } }],
     ["A **o** is ok if __items__ of **o** contains all of [1, 2, 3, 9].", { o: { items } }],
-    ["A **o** is ok if __s__ of **o** matches pattern \"^(a|b)*c$\".", { o: { s: "ab".repeat(50_000) } }],
+    ['A **o** is ok if __s__ of **o** matches pattern "^(a|b)*c$".', { o: { s: "ab".repeat(50_000) } }],
     ["A **o** is ok if __s__ of **o** is a valid email.", { o: { s: "a".repeat(300_000) } }],
-    ["A **o** is ok if __s__ of **o** contains \"zz\".", { o: { s: "a".repeat(300_000) } }],
+    ['A **o** is ok if __s__ of **o** contains "zz".', { o: { s: "a".repeat(300_000) } }],
   ];
 
   it("over-budget evaluations stop with an Evaluation error naming maxSteps", () => {
@@ -512,4 +667,3 @@ describe("engine fuzz: every construct at the request limits stays within the bu
     );
   }, 300_000);
 });
-

@@ -48,7 +48,13 @@ describe("compilePattern: linear time", () => {
 
   it("other classic ReDoS patterns return", () => {
     const input = `${"a".repeat(30_000)}!`;
-    for (const source of ["^(a|a)*$", "^(a|aa)+$", "^(.*a){12}$", "^(\\w+\\s?)*$", "^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$"]) {
+    for (const source of [
+      "^(a|a)*$",
+      "^(a|aa)+$",
+      "^(.*a){12}$",
+      "^(\\w+\\s?)*$",
+      "^([a-zA-Z0-9])(([\\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$",
+    ]) {
       expect(matcher(source)(input), source).toBe(false);
     }
   });
@@ -153,28 +159,68 @@ describe("compilePattern agrees with V8 on random patterns", () => {
   // Building blocks whose ECMAScript meaning the translator must reproduce; inputs use characters that exercise
   // them (word/non-word, white space, line terminators, digits, punctuation).
   const atoms = [
-    "a", "b", "c", "1", ".", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\.", "-", " ", "\\n", "\\v", "\\x41", "\\u00e9",
-    "\\101", "\\0", "\\cA", "[a-c]", "[^a]", "[\\d.]", "[^\\s]", "[\\w-]", "[\\W\\d]", "[]", "[^]", "{", "}", "]", "\\k", "\\p",
-    "é", "\\b", "\\B", "^", "$",
+    "a",
+    "b",
+    "c",
+    "1",
+    ".",
+    "\\d",
+    "\\D",
+    "\\w",
+    "\\W",
+    "\\s",
+    "\\S",
+    "\\.",
+    "-",
+    " ",
+    "\\n",
+    "\\v",
+    "\\x41",
+    "\\u00e9",
+    "\\101",
+    "\\0",
+    "\\cA",
+    "[a-c]",
+    "[^a]",
+    "[\\d.]",
+    "[^\\s]",
+    "[\\w-]",
+    "[\\W\\d]",
+    "[]",
+    "[^]",
+    "{",
+    "}",
+    "]",
+    "\\k",
+    "\\p",
+    "é",
+    "\\b",
+    "\\B",
+    "^",
+    "$",
   ];
   const quantifiers = ["", "", "", "*", "+", "?", "{2}", "{1,3}", "{0,}", "*?", "+?"];
   const quantifiable = (a: string): boolean => !["\\b", "\\B", "^", "$"].includes(a);
-  const piece = fc
-    .tuple(fc.constantFrom(...atoms), fc.constantFrom(...quantifiers))
-    .map(([a, q]) => (quantifiable(a) ? a + q : a));
+  const piece = fc.tuple(fc.constantFrom(...atoms), fc.constantFrom(...quantifiers)).map(([a, q]) => (quantifiable(a) ? a + q : a));
   const group = (inner: fc.Arbitrary<string>): fc.Arbitrary<string> =>
     fc
       .tuple(fc.constantFrom("(", "(?:", "(?<=", "(?<!"), inner, fc.constantFrom("", "*", "?", "{1,2}"))
       .map(([open, body, q]) => `${open}${body})${open.startsWith("(?<") ? "" : q}`);
   const alternation = (item: fc.Arbitrary<string>): fc.Arbitrary<string> =>
     fc
-      .array(fc.array(item, { maxLength: 4 }).map((xs) => xs.join("")), { minLength: 1, maxLength: 3 })
+      .array(
+        fc.array(item, { maxLength: 4 }).map((xs) => xs.join("")),
+        { minLength: 1, maxLength: 3 },
+      )
       .map((xs) => xs.join("|"));
   // Three levels of groups at most keeps patterns short enough to read when a counterexample shrinks.
   let level: fc.Arbitrary<string> = alternation(piece);
   for (let depth = 0; depth < 3; depth++) level = alternation(fc.oneof(piece, piece, group(level)));
   const pattern = level;
-  const input = fc.string({ unit: fc.constantFrom("a", "b", "c", "1", "A", ".", "-", " ", "\n", "\v", "\u00a0", "é", "\u0001", "\0", "{", "}", "]", "k", "p", "_"), maxLength: 10 });
+  const input = fc.string({
+    unit: fc.constantFrom("a", "b", "c", "1", "A", ".", "-", " ", "\n", "\v", "\u00a0", "é", "\u0001", "\0", "{", "}", "]", "k", "p", "_"),
+    maxLength: 10,
+  });
 
   it("same answer as new RegExp(source).test(input)", () => {
     fc.assert(

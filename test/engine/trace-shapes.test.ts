@@ -101,7 +101,11 @@ describe("comparison trace", () => {
   });
 
   it("right operands as written: data path, between, duration, length", () => {
-    const path = runPolicy("A **user** is valid if __age__ of **user** is greater than __min_age__ of **config**.", { user: { age: 25 }, config: { minAge: 18 } }, { now });
+    const path = runPolicy(
+      "A **user** is valid if __age__ of **user** is greater than __min_age__ of **config**.",
+      { user: { age: 25 }, config: { minAge: 18 } },
+      { now },
+    );
     expect(path.trace?.execution[0]?.conditions[0]?.value).toEqual({ value: "$.config.min_age", type: "string" });
     const between = runPolicy("A **user** is ok if __age__ of **user** is between 18 and 65.", { user: { age: 30 } }, { now });
     expect(between.trace?.execution[0]?.conditions[0]?.value).toEqual({ value: [18, 65], type: "list" });

@@ -181,7 +181,7 @@ describe("empty, null, existence", () => {
 });
 
 describe("dates and durations", () => {
-  ex("W23", "A **Subscription** is active if the __expiry date__ of the **Subscription** is later than \"2023-01-01\".", [
+  ex("W23", 'A **Subscription** is active if the __expiry date__ of the **Subscription** is later than "2023-01-01".', [
     [{ Subscription: { expiryDate: "2023-12-31" } }, true],
     [{ Subscription: { expiryDate: "2022-12-31" } }, false],
   ]);
@@ -199,7 +199,11 @@ describe("dates and durations", () => {
     const a = "A **driver** is allowed to drive if the __date_of_birth__ of the **driver** is older than 18 years.";
     check(a, { driver: { date_of_birth: "2000-01-01" } }, true);
     check(a, { driver: { date_of_birth: "2008-01-01" } }, false);
-    check("A **child** gets child pricing if the __date_of_birth__ of the **child** is younger than 12 years.", { child: { date_of_birth: "2020-06-15" } }, true);
+    check(
+      "A **child** gets child pricing if the __date_of_birth__ of the **child** is younger than 12 years.",
+      { child: { date_of_birth: "2020-06-15" } },
+      true,
+    );
   });
   ex("W27", "A **Contract** is long if __start_date__ of **Contract** is older than 1 year of __end_date__ of **Contract**.", [
     [{ Contract: { start_date: "2023-01-01", end_date: "2024-06-01" } }, true],
@@ -287,8 +291,30 @@ describe("length, quantifiers, aggregates, arithmetic", () => {
     where (its __status__ is equal to "ready" and its __quantity__ is greater than 0).`;
     const anyRule = "A **Order** is ready to ship" + body.replace("__QUANT__", "any");
     const allRule = "A **Order** is ready to ship" + body.replace("__QUANT__", "all");
-    check(anyRule, { Order: { items: [{ status: "ready", quantity: 2 }, { status: "pending", quantity: 5 }] } }, true);
-    check(anyRule, { Order: { items: [{ status: "ready", quantity: 0 }, { status: "pending", quantity: 5 }] } }, false);
+    check(
+      anyRule,
+      {
+        Order: {
+          items: [
+            { status: "ready", quantity: 2 },
+            { status: "pending", quantity: 5 },
+          ],
+        },
+      },
+      true,
+    );
+    check(
+      anyRule,
+      {
+        Order: {
+          items: [
+            { status: "ready", quantity: 0 },
+            { status: "pending", quantity: 5 },
+          ],
+        },
+      },
+      false,
+    );
     check(anyRule, { Order: { items: [] } }, false);
     check(allRule, { Order: { items: [] } }, true);
   });
@@ -369,7 +395,10 @@ describe("computed values and lookups", () => {
     expect(res.result).toBe(true);
     const q = res.trace?.execution[0]?.conditions[0] as { property: { path: string; value: unknown }; elements: unknown[] };
     expect(q.property.path).toBe("$.role_grants[employee,billing]");
-    expect(q.property.value).toEqual([{ action: "read", type: "doc" }, { action: "read", type: "invoice" }]);
+    expect(q.property.value).toEqual([
+      { action: "read", type: "doc" },
+      { action: "read", type: "invoice" },
+    ]);
     expect(q.elements).toHaveLength(2);
     check(rule, data("delete"), false);
   });
@@ -539,13 +568,16 @@ The **ticketing** configuration is enabled
           "Parse error: Multiple global rules found: 'access', 'premium_features'. There should be only one golden rule that is not referenced by other rules.",
       },
     );
-    check("A **user** is eligible if the **account** active.\nA **account** is active if the **user** eligible.", {}, { error: "Parse error: No global rule found" });
+    check(
+      "A **user** is eligible if the **account** active.\nA **account** is active if the **user** eligible.",
+      {},
+      { error: "Parse error: No global rule found" },
+    );
     check(
       "a. A **u** gets x if __v__ of **u** is equal to 1.\nb. A **u** gets y if __v__ of **u** is equal to 2.",
       {},
       {
-        error:
-          "Parse error: Multiple global rules found: 'a' (x), 'b' (y). There should be only one golden rule that is not referenced by other rules.",
+        error: "Parse error: Multiple global rules found: 'a' (x), 'b' (y). There should be only one golden rule that is not referenced by other rules.",
       },
     );
   });

@@ -36,7 +36,7 @@ describe("bounded evaluation through the REST shim", () => {
   });
 
   it("stops an answer that would repeat a long value too often at maxAnswerBytes, before building it", async () => {
-    const rule = `A **x** is ok if ${repeat(20, '__s__ of **x** is not empty')}.`;
+    const rule = `A **x** is ok if ${repeat(20, "__s__ of **x** is not empty")}.`;
     const response = await post(gateway.url, "/run", { rule, data: { x: { s: LONG } } }, { key: viewKey });
     expect(response.status).toBe(400);
     expect(response.body.error).toBe("Evaluation error: the answer would exceed 8000000 bytes (maxAnswerBytes)");
@@ -118,7 +118,9 @@ describe("the evaluation deadline", () => {
   it("stops an evaluation that runs past EVALUATION_DEADLINE_MS and names the setting", async () => {
     const key = (await createApiKey(strict.database.prisma, (await createTenant(strict.database.prisma, {})).id, ["VIEW"])).key;
     // Within the step budget but far more than 10 ms of work: 500 lookups into 10 wide objects.
-    const objects = Object.fromEntries(Array.from({ length: 10 }, (_, o) => [`o${o}`, Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]))]));
+    const objects = Object.fromEntries(
+      Array.from({ length: 10 }, (_, o) => [`o${o}`, Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]))]),
+    );
     const rule = `A **x** is ok if ${Array.from({ length: 500 }, (_, i) => `__missing ${i}__ of **o${i % 10}** of **x** exists`).join(" and ")}.`;
     const response = await post(strict.url, "/run", { rule, data: { x: objects } }, { key });
     expect(response.status).toBe(400);

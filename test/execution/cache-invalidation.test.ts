@@ -20,8 +20,11 @@ afterAll(async () => {
   await first?.stop();
 });
 
-const on = (gateway: TestGateway) => <T = any>(query: string, variables: Record<string, unknown>) => graphql<T>(gateway.url, query, variables, auth);
-const runOnSecond = async (baseId: string, age: number) => (await on(second)(op.RUN_POLICY, { baseId, data: { Person: { age } } }));
+const on =
+  (gateway: TestGateway) =>
+  <T = any>(query: string, variables: Record<string, unknown>) =>
+    graphql<T>(gateway.url, query, variables, auth);
+const runOnSecond = async (baseId: string, age: number) => await on(second)(op.RUN_POLICY, { baseId, data: { Person: { age } } });
 
 it("an instance runs what another instance just published, edited, deleted or restored", async () => {
   const draft = (await on(first)(op.CREATE_POLICY, { input: { name: "cached", content: op.AGE_POLICY } })).data.createPolicy;

@@ -30,7 +30,14 @@ describe("running policies", () => {
   it("runs the draft of a never-published base, then the latest version once published, saying which ran", async () => {
     const { baseId, recordId: draftId } = await policy(op.AGE_POLICY, false);
     const onDraft = (await as("viewer")(op.RUN_POLICY, { baseId, data: { Person: { age: 30 } } })).data.runPolicy;
-    expect(onDraft).toMatchObject({ result: true, error: null, rule: [op.AGE_POLICY], data: { Person: { age: 30 } }, labels: null, record: { baseId, recordId: draftId, status: "DRAFT", versionNumber: null } });
+    expect(onDraft).toMatchObject({
+      result: true,
+      error: null,
+      rule: [op.AGE_POLICY],
+      data: { Person: { age: 30 } },
+      labels: null,
+      record: { baseId, recordId: draftId, status: "DRAFT", versionNumber: null },
+    });
     expect(onDraft.trace.execution[0].outcome.value).toBe("approved");
     for (const t of Object.values(onDraft.timings)) expect(t).toMatch(/^\d+$/);
 
@@ -45,8 +52,15 @@ describe("running policies", () => {
     const draft = (await as("publisher")(op.DRAFT_FROM_VERSION, { versionId: v1 })).data.createDraftFromVersion;
     await as("publisher")(op.UPDATE_DRAFT, { input: { draftId: draft.id, expectedRevision: 1, content: op.ADULT_POLICY } });
     const data = { Person: { age: 19 } };
-    expect((await as("viewer")(op.RUN_RECORD, { recordId: v1, data })).data.runPolicyRecord).toMatchObject({ result: true, record: { recordId: v1, versionNumber: 1 } });
-    expect((await as("viewer")(op.RUN_RECORD, { recordId: draft.id, data })).data.runPolicyRecord).toMatchObject({ result: false, rule: [op.ADULT_POLICY], record: { recordId: draft.id, status: "DRAFT" } });
+    expect((await as("viewer")(op.RUN_RECORD, { recordId: v1, data })).data.runPolicyRecord).toMatchObject({
+      result: true,
+      record: { recordId: v1, versionNumber: 1 },
+    });
+    expect((await as("viewer")(op.RUN_RECORD, { recordId: draft.id, data })).data.runPolicyRecord).toMatchObject({
+      result: false,
+      rule: [op.ADULT_POLICY],
+      record: { recordId: draft.id, status: "DRAFT" },
+    });
     // By base, the published version still wins over the newer draft.
     expect((await as("viewer")(op.RUN_POLICY, { baseId, data })).data.runPolicy.record.recordId).toBe(v1);
   });
@@ -171,7 +185,8 @@ describe("flows", () => {
   it("tests an unsaved flow, and reports flow failures with their wire code", async () => {
     const age = await policy(op.AGE_POLICY, true);
     const credit = await policy(CREDIT, false);
-    const run = (await as("viewer")(op.TEST_FLOW, { definition: flowYaml(age.baseId, credit.baseId), data: { Person: { age: 30, score: 900 } } })).data.testFlow;
+    const run = (await as("viewer")(op.TEST_FLOW, { definition: flowYaml(age.baseId, credit.baseId), data: { Person: { age: 30, score: 900 } } })).data
+      .testFlow;
     expect(run).toMatchObject({ result: true, record: null });
 
     const missingId = await as("viewer")(op.TEST_FLOW, { definition: "flow:\n  start:\n    - id: s\n      type: start\n", data: {} });

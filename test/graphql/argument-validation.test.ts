@@ -41,10 +41,22 @@ describe("text that cannot be stored is refused where it enters, naming the fiel
     ["content", op.CREATE_POLICY, { input: policy({ content: LONE_HIGH }) }, "admin", "input.content"],
     ["a description", op.CREATE_POLICY, { input: policy({ description: LONE_LOW }) }, "admin", "input.description"],
     ["a stored test's name", op.CREATE_POLICY, { input: policy({ tests: [{ name: NUL, data: {}, expected: true }] }) }, "admin", "input.tests.0.name"],
-    ["a stored test's data", op.CREATE_POLICY, { input: policy({ tests: [{ name: "t", data: { x: [LONE_HIGH] }, expected: true }] }) }, "admin", "input.tests.0.data.x.0"],
+    [
+      "a stored test's data",
+      op.CREATE_POLICY,
+      { input: policy({ tests: [{ name: "t", data: { x: [LONE_HIGH] }, expected: true }] }) },
+      "admin",
+      "input.tests.0.data.x.0",
+    ],
     ["an input schema", op.CREATE_POLICY, { input: policy({ inputSchema: { type: "object", title: NUL } }) }, "admin", "input.inputSchema.title"],
     ["an input schema's key", op.CREATE_POLICY, { input: policy({ inputSchema: { [NUL]: 1 } }) }, "admin", `input.inputSchema.${NUL}`],
-    ["a key name", "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secretShownOnce } }", { input: { name: NUL, scopes: ["VIEW"] } }, "admin", "input.name"],
+    [
+      "a key name",
+      "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secretShownOnce } }",
+      { input: { name: NUL, scopes: ["VIEW"] } },
+      "admin",
+      "input.name",
+    ],
     ["a listing filter, with only a VIEW key", op.BASES, { filter: { nameContains: NUL } }, "viewKey", "filter.nameContains"],
     ["a rule to validate", "query($rule: String!) { validateRule(rule: $rule) { ok } }", { rule: LONE_LOW }, "viewKey", "rule"],
   ];
@@ -69,7 +81,12 @@ describe("text that cannot be stored is refused where it enters, naming the fiel
 
 describe("validation errors name every invalid field", () => {
   it("lists each broken constraint of an input object under its path", async () => {
-    const response = await graphql(gateway.url, op.CREATE_POLICY, { input: { name: "", content: op.AGE_POLICY, description: "x".repeat(10_001) } }, adminHeaders);
+    const response = await graphql(
+      gateway.url,
+      op.CREATE_POLICY,
+      { input: { name: "", content: op.AGE_POLICY, description: "x".repeat(10_001) } },
+      adminHeaders,
+    );
     expect(response.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     const details = response.errors?.[0]?.extensions?.details as { fields: { field: string }[] } | undefined;
     const fields = (details?.fields ?? []).map((f) => f.field).sort();

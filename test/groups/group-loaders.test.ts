@@ -75,7 +75,13 @@ describe("group loaders", () => {
     expect(pages.some((page) => page.pageInfo.hasNextPage)).toBe(true);
     // The batched pages equal what each group would get on its own.
     for (const [i, groupId] of groupIds.entries()) {
-      const alone = await createGroupLoaders(gateway.services.stores.groups).groupMembers.load({ actor: principal, groupId, kind: "POLICY", first: 3, after: null });
+      const alone = await createGroupLoaders(gateway.services.stores.groups).groupMembers.load({
+        actor: principal,
+        groupId,
+        kind: "POLICY",
+        first: 3,
+        after: null,
+      });
       expect(pages[i * 2]).toEqual(alone);
     }
   });

@@ -47,8 +47,7 @@ async function createGroup(name: string, who = "eve", description?: string): Pro
   return response.data.createGroup.id;
 }
 
-const groupEvents = (groupId: string) =>
-  gateway.database.prisma.auditEvent.findMany({ where: { groupId }, orderBy: { sequence: "asc" } });
+const groupEvents = (groupId: string) => gateway.database.prisma.auditEvent.findMany({ where: { groupId }, orderBy: { sequence: "asc" } });
 
 describe("creating and editing groups", () => {
   it("lets editors create a group and records who did it", async () => {
@@ -254,7 +253,8 @@ describe("group members", () => {
     const groupId = await createGroup("Visibility");
     const eveId = tenant.users.eve!.id;
     const shared = [];
-    for (const name of ["p-c", "p-a", "p-e", "p-b", "p-d"]) shared.push(await insertBase(gateway.database.prisma, tenant.id, { name, ownerId: eveId, published: true }));
+    for (const name of ["p-c", "p-a", "p-e", "p-b", "p-d"])
+      shared.push(await insertBase(gateway.database.prisma, tenant.id, { name, ownerId: eveId, published: true }));
     const eveDraft = await insertBase(gateway.database.prisma, tenant.id, { name: "p-private", ownerId: eveId });
     const gone = await insertBase(gateway.database.prisma, tenant.id, { name: "p-gone", ownerId: eveId, published: true });
     for (const base of [...shared, eveDraft, gone]) expect((await gql("eve", ADD, { g: groupId, b: base.id })).errors).toBeUndefined();
@@ -288,7 +288,10 @@ describe("group members", () => {
     const second = await createGroup("G-two");
     const holder = await createGroup("G-holder");
     const bases = [];
-    for (let i = 0; i < 12; i++) bases.push(await insertBase(gateway.database.prisma, tenant.id, { name: `multi-${String(i).padStart(2, "0")}`, ownerId: tenant.users.eve!.id, published: true }));
+    for (let i = 0; i < 12; i++)
+      bases.push(
+        await insertBase(gateway.database.prisma, tenant.id, { name: `multi-${String(i).padStart(2, "0")}`, ownerId: tenant.users.eve!.id, published: true }),
+      );
     for (const [i, base] of bases.entries()) {
       await gql("eve", ADD, { g: holder, b: base.id });
       if (i % 2 === 0) await gql("eve", ADD, { g: first, b: base.id });
@@ -296,9 +299,7 @@ describe("group members", () => {
     }
     const response = await gql("vic", MEMBERS, { id: holder, first: 50 });
     expect(response.errors).toBeUndefined();
-    const groupsByName = Object.fromEntries(
-      response.data.group.policies.edges.map((e: any) => [e.node.name, e.node.groups.map((g: any) => g.name)]),
-    );
+    const groupsByName = Object.fromEntries(response.data.group.policies.edges.map((e: any) => [e.node.name, e.node.groups.map((g: any) => g.name)]));
     expect(groupsByName["multi-00"]).toEqual(["G-holder", "G-one", "G-two"]);
     expect(groupsByName["multi-01"]).toEqual(["G-holder"]);
     expect(groupsByName["multi-02"]).toEqual(["G-holder", "G-one"]);
@@ -329,6 +330,11 @@ describe("deleting groups", () => {
     expect(kept.data.group.policies.edges[0].node.groups.map((g: any) => g.name)).toEqual(["Keeper"]);
 
     const events = await groupEvents(groupId);
-    expect(events.at(-1)).toMatchObject({ action: "DELETED", resourceKind: "GROUP", actorId: tenant.users.ada!.id, detail: { name: "Doomed", removedMemberships: 1 } });
+    expect(events.at(-1)).toMatchObject({
+      action: "DELETED",
+      resourceKind: "GROUP",
+      actorId: tenant.users.ada!.id,
+      detail: { name: "Doomed", removedMemberships: 1 },
+    });
   });
 });

@@ -51,7 +51,14 @@ const GQL = {
 };
 const REST_PATH = { policy: { base: "/run/policy/", record: "/run/policy_version/" }, flow: { base: "/run/flow/", record: "/run/flow_version/" } };
 /** §7 status → §7.1 code. */
-const GRPC_CODE_OF: Record<number, string> = { 400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE" };
+const GRPC_CODE_OF: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  429: "RESOURCE_EXHAUSTED",
+  503: "UNAVAILABLE",
+};
 
 interface Scenario {
   kind: "policy" | "flow";
@@ -67,7 +74,12 @@ async function allThree(s: Scenario): Promise<{ gql: GraphQLResponse; rest: Rest
   const gql = await graphql(gateway.url, GQL[s.kind][s.by], { id: s.id, data: s.data }, { "x-api-key": s.key });
   const rest = await post(gateway.url, `${REST_PATH[s.kind][s.by]}${s.id}`, { data: s.data }, { key: s.key });
   const idField = s.by === "base" ? "baseId" : s.kind === "policy" ? "policyId" : "flowId";
-  const rpc = await unary(s.kind === "policy" ? clients.policy : clients.flow, s.kind === "policy" ? "RunPolicy" : "RunFlow", { [idField]: s.id, data: toStruct(s.data) }, { key: s.key });
+  const rpc = await unary(
+    s.kind === "policy" ? clients.policy : clients.flow,
+    s.kind === "policy" ? "RunPolicy" : "RunFlow",
+    { [idField]: s.id, data: toStruct(s.data) },
+    { key: s.key },
+  );
   return { gql, rest, rpc };
 }
 
@@ -111,17 +123,26 @@ async function expectSameAnswer(s: Scenario): Promise<CallOutcome> {
       response: { ...n.response, execution: undefined, error: n.response.error?.message ?? null },
       execution: Object.keys(n.execution).sort(),
     }));
-    const restNodes = rest.body.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: { ...n.response, execution: undefined }, execution: Object.keys(n.execution).sort() }));
+    const restNodes = rest.body.nodeResponse.map((n: any) => ({
+      nodeId: n.nodeId,
+      nodeType: n.nodeType,
+      response: { ...n.response, execution: undefined },
+      execution: Object.keys(n.execution).sort(),
+    }));
     expect(nodes, label).toEqual(restNodes);
-    expect(nodes.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: { ...n.response, execution: undefined } })), label).toEqual(
-      out.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: { ...n.response, execution: undefined } })),
-    );
+    expect(
+      nodes.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: { ...n.response, execution: undefined } })),
+      label,
+    ).toEqual(out.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: { ...n.response, execution: undefined } })));
     expect(Object.keys(answer.execution).sort()).toEqual(["database", "engine", "orchestrator", "total"]);
   }
   if (s.baseId) {
     // All three ran the record GraphQL names, as the API key.
     const events = await executedEvents(s.baseId, 3);
-    expect(events.map((e) => e.recordId), label).toEqual([out.record.recordId, out.record.recordId, out.record.recordId]);
+    expect(
+      events.map((e) => e.recordId),
+      label,
+    ).toEqual([out.record.recordId, out.record.recordId, out.record.recordId]);
     expect(events.every((e) => e.actorType === "API_KEY")).toBe(true);
   }
   return rpc;
@@ -134,7 +155,14 @@ describe("gRPC, REST and GraphQL agree", () => {
     await expectSameAnswer({ kind: "policy", by: "record", id: draft.recordId, data: { Person: { age: 3 } }, key: keys.view!, baseId: draft.baseId });
 
     const broken = await author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
-    const failed = await expectSameAnswer({ kind: "policy", by: "base", id: broken.baseId, data: { S: { a: 1, b: 0 } }, key: keys.view!, baseId: broken.baseId });
+    const failed = await expectSameAnswer({
+      kind: "policy",
+      by: "base",
+      id: broken.baseId,
+      data: { S: { a: 1, b: 0 } },
+      key: keys.view!,
+      baseId: broken.baseId,
+    });
     expect(runResponseJson(failed.response).error).toEqual({ message: "Evaluation error: Division by zero" });
     await expectSameAnswer({ kind: "policy", by: "base", id: broken.baseId, data: { S: { a: "x", b: 2 } }, key: keys.view!, baseId: broken.baseId });
 
@@ -142,12 +170,23 @@ describe("gRPC, REST and GraphQL agree", () => {
       "A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.\n",
       true,
     );
-    const withLabels = await expectSameAnswer({ kind: "policy", by: "base", id: labelled.baseId, data: { Person: { age: 40, tags: ["a", null, 1.5], nested: { deep: [{ x: true }] } } }, key: keys.view!, baseId: labelled.baseId });
+    const withLabels = await expectSameAnswer({
+      kind: "policy",
+      by: "base",
+      id: labelled.baseId,
+      data: { Person: { age: 40, tags: ["a", null, 1.5], nested: { deep: [{ x: true }] } } },
+      key: keys.view!,
+      baseId: labelled.baseId,
+    });
     expect(runResponseJson(withLabels.response).labels).not.toBeNull();
 
     const published = await author.policy(op.AGE_POLICY, true);
     const newer = await author.newDraft(published.recordId, op.ADULT_POLICY);
-    for (const [by, id] of [["base", published.baseId], ["record", published.recordId], ["record", newer]] as const) {
+    for (const [by, id] of [
+      ["base", published.baseId],
+      ["record", published.recordId],
+      ["record", newer],
+    ] as const) {
       for (const age of [10, 19, 25]) {
         await expectSameAnswer({ kind: "policy", by, id, data: { Person: { age } }, key: keys.view!, baseId: published.baseId });
       }
@@ -173,7 +212,17 @@ describe("gRPC, REST and GraphQL agree", () => {
     ];
     const codes = [];
     for (const scenario of refusals) codes.push(statusName(await expectSameAnswer(scenario)));
-    expect(codes).toEqual(["NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "PERMISSION_DENIED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]);
+    expect(codes).toEqual([
+      "NOT_FOUND",
+      "NOT_FOUND",
+      "NOT_FOUND",
+      "NOT_FOUND",
+      "NOT_FOUND",
+      "PERMISSION_DENIED",
+      "UNAUTHENTICATED",
+      "UNAUTHENTICATED",
+      "UNAUTHENTICATED",
+    ]);
   });
 
   it("on stored flows: by base, by record, node responses, and flow failures", async () => {
@@ -194,6 +243,8 @@ describe("gRPC, REST and GraphQL agree", () => {
     const gone = await expectSameAnswer({ kind: "flow", by: "base", id: flow.baseId, data: {}, key: keys.view!, baseId: flow.baseId });
     expect(gone.error?.details).toBe(`flow not found: ${flow.baseId}`);
     await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.foreign!, baseId: flow.baseId });
-    expect(statusName(await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.audit!, baseId: flow.baseId }))).toBe("PERMISSION_DENIED");
+    expect(statusName(await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.audit!, baseId: flow.baseId }))).toBe(
+      "PERMISSION_DENIED",
+    );
   });
 });

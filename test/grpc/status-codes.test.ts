@@ -56,7 +56,12 @@ describe("one gateway", () => {
       [clients.flow, "RunFlow", { data }, "Exactly one of 'base_id' and 'flow_id' must be set"],
       [clients.policy, "RunPolicy", { baseId: policy.baseId }, "'data' is required"],
       [clients.flow, "RunFlow", { flowId: flow.recordId }, "'data' is required"],
-      [clients.policy, "RunPolicy", { baseId: policy.baseId, data: toStruct({ Person: { age: Number.NaN } }) }, "'data' holds a number that is not finite (NaN); JSON has none"],
+      [
+        clients.policy,
+        "RunPolicy",
+        { baseId: policy.baseId, data: toStruct({ Person: { age: Number.NaN } }) },
+        "'data' holds a number that is not finite (NaN); JSON has none",
+      ],
     ];
     for (const [client, method, request, message] of cases) {
       const outcome = await unary(client, method, request, { key });
@@ -76,7 +81,14 @@ describe("one gateway", () => {
       new Promise<grpc.ServiceError | null>((resolve) => {
         const m = new grpc.Metadata();
         m.set("x-api-key", key);
-        clients.policy.makeUnaryRequest("/policy.v1.PolicyService/RunPolicy", (b: Buffer) => b, (b: Buffer) => b, bytes, m, (error) => resolve(error));
+        clients.policy.makeUnaryRequest(
+          "/policy.v1.PolicyService/RunPolicy",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          bytes,
+          m,
+          (error) => resolve(error),
+        );
       });
     // This client's own encoder stops where the server's decoder does; encode the message without that limit.
     let deep: Record<string, unknown> = { age: 1 };
@@ -117,7 +129,15 @@ describe("one gateway", () => {
   });
 
   it("carries numbers in data as the Struct does: doubles, echoed exactly as they arrived", async () => {
-    const numbers = { Person: { age: 30 }, id: Number("1541815603606036481"), small: 0.1, negative: -2.5e-308, huge: 1.7976931348623157e308, zero: 0, list: [1, 2.5, -3] };
+    const numbers = {
+      Person: { age: 30 },
+      id: Number("1541815603606036481"),
+      small: 0.1,
+      negative: -2.5e-308,
+      huge: 1.7976931348623157e308,
+      zero: 0,
+      list: [1, 2.5, -3],
+    };
     const outcome = await unary(clients.policy, "RunPolicy", { baseId: policy.baseId, data: toStruct(numbers) }, { key });
     expect(outcome.ok).toBe(true);
     const echoed = runResponseJson(outcome.response).data;
@@ -151,7 +171,11 @@ describe("a key over its allowance", () => {
     // The window may turn during the test; the allowance is then fresh, so count until the first refusal.
     const seen: string[] = [];
     for (let i = 0; i < 8 && !seen.includes("RESOURCE_EXHAUSTED"); i++) {
-      seen.push(i % 2 === 0 ? statusName(await unary(clients.policy, "RunPolicy", request, { key })) : String((await post(gateway.url, `/run/policy/${policy.baseId}`, { data }, { key })).status));
+      seen.push(
+        i % 2 === 0
+          ? statusName(await unary(clients.policy, "RunPolicy", request, { key }))
+          : String((await post(gateway.url, `/run/policy/${policy.baseId}`, { data }, { key })).status),
+      );
     }
     expect(seen.slice(0, 3)).toEqual(["OK", "200", "OK"]);
     const refused = await unary(clients.policy, "RunPolicy", request, { key });
@@ -199,6 +223,8 @@ describe("a gateway whose database goes away", () => {
     }
 
     await proxy.restore();
-    await expect.poll(async () => statusName(await unary(clients.policy, "RunPolicy", { baseId: policy.baseId, data }, { key })), { timeout: 10_000 }).toBe("OK");
+    await expect
+      .poll(async () => statusName(await unary(clients.policy, "RunPolicy", { baseId: policy.baseId, data }, { key })), { timeout: 10_000 })
+      .toBe("OK");
   });
 });

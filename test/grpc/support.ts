@@ -45,9 +45,7 @@ export interface CallOptions {
   onCall?: (call: grpc.ClientUnaryCall) => void;
 }
 
-export type CallOutcome<T = any> =
-  | { ok: true; response: T; error?: undefined }
-  | { ok: false; error: grpc.ServiceError; response?: undefined };
+export type CallOutcome<T = any> = { ok: true; response: T; error?: undefined } | { ok: false; error: grpc.ServiceError; response?: undefined };
 
 /** One unary call; resolves with the answer or the status, never rejects. */
 export function unary<T = any>(client: grpc.Client, method: "RunPolicy" | "RunFlow", request: object, options: CallOptions = {}): Promise<CallOutcome<T>> {

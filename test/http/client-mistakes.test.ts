@@ -23,7 +23,11 @@ beforeAll(async () => {
 afterAll(() => gateway?.stop());
 
 async function send(body: string | Uint8Array, headers: Record<string, string> = {}) {
-  const response = await fetch(`${gateway.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : new Uint8Array(body) });
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : new Uint8Array(body),
+  });
   return { status: response.status, body: (await response.json()) as any };
 }
 const graphqlDocument = (query: string, extra: Record<string, unknown> = {}) => JSON.stringify({ query, ...extra });
@@ -33,7 +37,10 @@ describe("client mistakes are 4xx in the error convention, logged below error le
     ["over the token limit", () => send(graphqlDocument(`{ ${"version { gateway } ".repeat(800)} }`))],
     ["a persisted query that is not an object", () => send(JSON.stringify({ extensions: { persistedQuery: "junk" } }))],
     ["a persisted query of an unknown version", () => send(JSON.stringify({ extensions: { persistedQuery: { version: 7, sha256Hash: "x" } } }))],
-    ["a persisted query whose hash does not match", () => send(graphqlDocument("{ version { gateway } }", { extensions: { persistedQuery: { version: 1, sha256Hash: "abc" } } }))],
+    [
+      "a persisted query whose hash does not match",
+      () => send(graphqlDocument("{ version { gateway } }", { extensions: { persistedQuery: { version: 1, sha256Hash: "abc" } } })),
+    ],
     ["a persisted query hash with nothing stored", () => send(JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "f".repeat(64) } } }))],
     // Subscriptions are served over WebSocket (graphql-ws) only.
     ["a subscription operation over HTTP", () => send(graphqlDocument("subscription { version { gateway } }"))],
@@ -76,7 +83,10 @@ describe("client mistakes are 4xx in the error convention, logged below error le
 
 function expectQuietLogs(from: number): void {
   const lines = logs.slice(from);
-  expect(lines.some((line) => line.msg === "request finished"), "the access log still records the request").toBe(true);
+  expect(
+    lines.some((line) => line.msg === "request finished"),
+    "the access log still records the request",
+  ).toBe(true);
   expect(lines.filter((line) => line.level >= 50)).toEqual([]);
   expect(lines.filter((line) => JSON.stringify(line).includes("stack"))).toEqual([]);
 }

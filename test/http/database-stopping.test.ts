@@ -53,7 +53,10 @@ it.each(windows)("answers only successes and 503s through a %s window", async (_
   };
 
   await load();
-  expect(statuses.every((s) => s.startsWith("rest 200") || s === "graphql 200 ok"), statuses.join("\n")).toBe(true);
+  expect(
+    statuses.every((s) => s.startsWith("rest 200") || s === "graphql 200 ok"),
+    statuses.join("\n"),
+  ).toBe(true);
   statuses.length = 0;
 
   proxy.speakOutage(terminate, refuse);
@@ -62,7 +65,9 @@ it.each(windows)("answers only successes and 503s through a %s window", async (_
   // Recovery: the pools reconnect by themselves.
   await expect.poll(async () => (await post(gateway.url, `/run/policy/${policy.baseId}`, data, { key })).status, { timeout: 15_000 }).toBe(200);
 
-  const unavailable = statuses.filter((s) => s === "rest 503 DATABASE_UNAVAILABLE" || s === "graphql 503 SERVICE_UNAVAILABLE" || s === "graphql 200 SERVICE_UNAVAILABLE");
+  const unavailable = statuses.filter(
+    (s) => s === "rest 503 DATABASE_UNAVAILABLE" || s === "graphql 503 SERVICE_UNAVAILABLE" || s === "graphql 200 SERVICE_UNAVAILABLE",
+  );
   const succeeded = statuses.filter((s) => s.startsWith("rest 200") || s === "graphql 200 ok");
   expect(unavailable.length, statuses.join("\n")).toBeGreaterThan(0);
   expect(unavailable.length + succeeded.length, statuses.join("\n")).toBe(statuses.length);

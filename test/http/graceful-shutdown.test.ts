@@ -13,7 +13,13 @@ it("finishes a request already in flight when shutting down, then refuses new co
   const url = new URL(`${gateway.url}/graphql`);
   const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const request = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
       (res) => {
         let text = "";
         res.on("data", (chunk) => (text += chunk));

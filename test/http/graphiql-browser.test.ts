@@ -36,35 +36,41 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-it.skipIf(!BROWSER)("opens offline with the example tabs and the linked user's header, and runs them", async () => {
-  const page = await browser.newPage();
-  const requested: string[] = [];
-  page.on("request", (request) => requested.push(request.url()));
-  const origin = new URL(gateway.url).origin;
+it.skipIf(!BROWSER)(
+  "opens offline with the example tabs and the linked user's header, and runs them",
+  async () => {
+    const page = await browser.newPage();
+    const requested: string[] = [];
+    page.on("request", (request) => requested.push(request.url()));
+    const origin = new URL(gateway.url).origin;
 
-  await page.goto(`${gateway.url}/graphql#authorization=Bearer%20${adminToken}`, { waitUntil: "networkidle0" });
-  await page.waitForFunction((count) => document.querySelectorAll(".graphiql-tab").length >= count, { timeout: 20_000 }, EXAMPLE_OPERATION_NAMES.length);
+    await page.goto(`${gateway.url}/graphql#authorization=Bearer%20${adminToken}`, { waitUntil: "networkidle0" });
+    await page.waitForFunction((count) => document.querySelectorAll(".graphiql-tab").length >= count, { timeout: 20_000 }, EXAMPLE_OPERATION_NAMES.length);
 
-  // The example tabs, by their operations' names.
-  const titles = await page.$$eval(".graphiql-tab", (tabs) => tabs.map((tab) => tab.textContent?.trim() ?? ""));
-  for (const name of EXAMPLE_OPERATION_NAMES) expect(titles.some((title) => title.includes(name))).toBe(true);
-  // The token came from the link into every tab's headers, and left the address bar.
-  expect(await page.evaluate(() => location.hash)).toBe("");
-  const tabState = JSON.parse((await page.evaluate(() => localStorage.getItem("graphiql:tabState")))!) as {
-    tabs: { headers: string | null; variables: string | null; query: string | null }[];
-  };
-  for (const tab of tabState.tabs) expect(JSON.parse(tab.headers!)).toEqual({ Authorization: `Bearer ${adminToken}` });
-  // The run example names the demo's driving-licence policy.
-  const runTab = tabState.tabs.find((tab) => tab.query?.includes("RunDrivingLicence"))!;
-  expect(JSON.parse(runTab.variables!).baseId).toBe(drivingLicenceId);
+    // The example tabs, by their operations' names.
+    const titles = await page.$$eval(".graphiql-tab", (tabs) => tabs.map((tab) => tab.textContent?.trim() ?? ""));
+    for (const name of EXAMPLE_OPERATION_NAMES) expect(titles.some((title) => title.includes(name))).toBe(true);
+    // The token came from the link into every tab's headers, and left the address bar.
+    expect(await page.evaluate(() => location.hash)).toBe("");
+    const tabState = JSON.parse((await page.evaluate(() => localStorage.getItem("graphiql:tabState")))!) as {
+      tabs: { headers: string | null; variables: string | null; query: string | null }[];
+    };
+    for (const tab of tabState.tabs) expect(JSON.parse(tab.headers!)).toEqual({ Authorization: `Bearer ${adminToken}` });
+    // The run example names the demo's driving-licence policy.
+    const runTab = tabState.tabs.find((tab) => tab.query?.includes("RunDrivingLicence"))!;
+    expect(JSON.parse(runTab.variables!).baseId).toBe(drivingLicenceId);
 
-  // Running the first tab from the page answers with the demo policies (the editor wraps lines and renders only the visible ones: compare the first, without spaces).
-  await page.click(".graphiql-execute-button");
-  await page.waitForFunction(() => document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, "").includes('"name":"Adultapplicant"'), { timeout: 20_000 });
+    // Running the first tab from the page answers with the demo policies (the editor wraps lines and renders only the visible ones: compare the first, without spaces).
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(() => document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, "").includes('"name":"Adultapplicant"'), {
+      timeout: 20_000,
+    });
 
-  // Nothing the page loaded came from anywhere but the gateway itself (inline data: and blob: workers aside).
-  const outside = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith("data:") && !url.startsWith("blob:"));
-  expect(outside).toEqual([]);
-  expect(requested.some((url) => url.startsWith(`${origin}/graphql`))).toBe(true);
-  await page.close();
-}, 90_000);
+    // Nothing the page loaded came from anywhere but the gateway itself (inline data: and blob: workers aside).
+    const outside = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith("data:") && !url.startsWith("blob:"));
+    expect(outside).toEqual([]);
+    expect(requested.some((url) => url.startsWith(`${origin}/graphql`))).toBe(true);
+    await page.close();
+  },
+  90_000,
+);

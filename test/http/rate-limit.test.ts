@@ -134,7 +134,9 @@ describe("RateLimiter", () => {
     now += 120_000;
     expect((await a.take(small, 7)).allowed).toBe(true);
     await expect
-      .poll(() => gateway.database.prisma.rateLimitWindow.count({ where: { key: { in: [key, small] }, windowStart: { lt: new Date(now - 60_000 - (now % 60_000)) } } }))
+      .poll(() =>
+        gateway.database.prisma.rateLimitWindow.count({ where: { key: { in: [key, small] }, windowStart: { lt: new Date(now - 60_000 - (now % 60_000)) } } }),
+      )
       .toBe(0);
   });
 });

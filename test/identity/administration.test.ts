@@ -107,7 +107,9 @@ describe("roles", () => {
     const missing = await gql(ASSIGN, { userId: "00000000-0000-4000-8000-000000000000", roles: ["EDITOR"] }, admin);
     const garbage = await gql(ASSIGN, { userId: "not-a-uuid", roles: ["EDITOR"] }, admin);
     for (const response of [foreign, missing, garbage]) expect(errorCodes(response)).toEqual(["NOT_FOUND"]);
-    expect(foreign.errors![0]!.message.replace(other.users.olga!.id, "X")).toBe(missing.errors![0]!.message.replace("00000000-0000-4000-8000-000000000000", "X"));
+    expect(foreign.errors![0]!.message.replace(other.users.olga!.id, "X")).toBe(
+      missing.errors![0]!.message.replace("00000000-0000-4000-8000-000000000000", "X"),
+    );
     expect((await gateway.database.prisma.user.findUniqueOrThrow({ where: { id: other.users.olga!.id } })).roles).toEqual(["VIEWER"]);
   });
 
@@ -182,7 +184,9 @@ describe("API key administration", () => {
       (t.fields ?? []).filter((f) => /secret|hash/i.test(f.name)).map((f) => `${t.name}.${f.name}`),
     );
     // The audit log's own chain hashes are not secrets.
-    expect(offending.filter((f: string) => !f.startsWith("AuditEvent.") && !f.startsWith("AuditChainVerification."))).toEqual(["CreatedApiKey.secretShownOnce"]);
+    expect(offending.filter((f: string) => !f.startsWith("AuditEvent.") && !f.startsWith("AuditChainVerification."))).toEqual([
+      "CreatedApiKey.secretShownOnce",
+    ]);
   });
 
   it("validates name, scopes and expiry", async () => {
@@ -211,7 +215,11 @@ describe("API key administration", () => {
     const seen: string[] = [];
     let after: string | null = null;
     do {
-      const page: any = await gql(`query($after: String) { apiKeys(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { after }, admin);
+      const page: any = await gql(
+        `query($after: String) { apiKeys(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
+        { after },
+        admin,
+      );
       expect(page.data.apiKeys.totalCount).toBe(5);
       seen.push(...page.data.apiKeys.edges.map((e: { node: { id: string } }) => e.node.id));
       after = page.data.apiKeys.pageInfo.hasNextPage ? page.data.apiKeys.pageInfo.endCursor : null;

@@ -21,11 +21,7 @@ beforeAll(async () => {
 afterAll(() => gateway?.stop());
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
-const sign = (
-  claims: { sub?: string; iss?: string; aud?: string; exp?: number | string | null },
-  alg = "HS256",
-  key: Uint8Array | CryptoKey = secret,
-) => {
+const sign = (claims: { sub?: string; iss?: string; aud?: string; exp?: number | string | null }, alg = "HS256", key: Uint8Array | CryptoKey = secret) => {
   let jwt = new SignJWT({}).setProtectedHeader({ alg }).setIssuedAt();
   if (claims.sub !== undefined) jwt = jwt.setSubject(claims.sub);
   jwt = jwt.setIssuer(claims.iss ?? "verdict").setAudience(claims.aud ?? "verdict-api");

@@ -63,7 +63,9 @@ describe("UserService provisioning", () => {
     const admin = await users.findUser(t.id, "first@acme.test");
     const principal = { kind: "user" as const, tenantId: t.id, userId: admin.id, roles: admin.roles };
     const editor = { ...principal, roles: ["EDITOR" as const] };
-    await expect(users.addUser(editor, { tenantId: t.id, email: "aud@acme.test", name: "A", extraRoles: ["EDITOR"] })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(users.addUser(editor, { tenantId: t.id, email: "aud@acme.test", name: "A", extraRoles: ["EDITOR"] })).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
     const keyWithoutAdmin = { kind: "apiKey" as const, tenantId: t.id, apiKeyId: "k", scopes: ["EDIT" as const] };
     await expect(users.addUser(keyWithoutAdmin, { tenantId: t.id, email: "aud@acme.test", name: "A" })).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect((await users.addUser(principal, { tenantId: t.id, email: "ed@acme.test", name: "E", extraRoles: ["EDITOR"] })).roles).toEqual(["VIEWER", "EDITOR"]);

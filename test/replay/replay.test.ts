@@ -39,7 +39,12 @@ describe("recording run inputs", () => {
     await run(baseId, 30);
     await gateway.services.inputRecorder.flush();
     expect(await recorded(baseId)).toEqual([]);
-    expect((await as("publisher")(SETTINGS, { baseId })).data.recordingSettings).toEqual({ enabled: false, retentionDays: 7, maxInputs: 10000, redactPaths: [] });
+    expect((await as("publisher")(SETTINGS, { baseId })).data.recordingSettings).toEqual({
+      enabled: false,
+      retentionDays: 7,
+      maxInputs: 10000,
+      redactPaths: [],
+    });
   });
 
   it("lets admins turn it on (audited), records redacted inputs of every run and keeps at most maxInputs", async () => {
@@ -79,7 +84,11 @@ describe("previewImpact", () => {
     const executedBefore = await gateway.database.prisma.auditEvent.count({ where: { tenantId: tenant.id } });
 
     const first = (await as("publisher")(PREVIEW, { id: draft.id, last: 3, first: 2 })).data.previewImpact;
-    expect(first).toMatchObject({ candidateRecordId: draft.id, liveRecordId: versionId, counts: { total: 3, same: 1, trueToFalse: 2, falseToTrue: 0, errors: 0 } });
+    expect(first).toMatchObject({
+      candidateRecordId: draft.id,
+      liveRecordId: versionId,
+      counts: { total: 3, same: 1, trueToFalse: 2, falseToTrue: 0, errors: 0 },
+    });
     expect(first.inputs.totalCount).toBe(3);
     expect(first.inputs.edges.map((e: { node: unknown }) => e.node)).toMatchObject([
       { data: { Person: { age: 30 } }, liveResult: true, candidateResult: true, changed: false },

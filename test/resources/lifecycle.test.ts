@@ -37,18 +37,35 @@ async function publish(draftId: string, who = "publisher", description = "first"
 describe("create and edit drafts", () => {
   it("creates a user-owned policy base with a draft at revision 1, recording who and when", async () => {
     const response = await as("editor")(op.CREATE_POLICY, {
-      input: { name: "  Age check  ", content: op.AGE_POLICY, description: "adults", inputSchema: { type: "object" }, tests: [{ name: "adult", data: { Person: { age: 30 } }, expected: true }] },
+      input: {
+        name: "  Age check  ",
+        content: op.AGE_POLICY,
+        description: "adults",
+        inputSchema: { type: "object" },
+        tests: [{ name: "adult", data: { Person: { age: 30 } }, expected: true }],
+      },
     });
     expect(response.errors).toBeUndefined();
     const draft = response.data.createPolicy;
     expect(draft).toMatchObject({
-      status: "DRAFT", versionNumber: null, revision: 1, content: op.AGE_POLICY, description: "adults", inputSchema: { type: "object" },
+      status: "DRAFT",
+      versionNumber: null,
+      revision: 1,
+      content: op.AGE_POLICY,
+      description: "adults",
+      inputSchema: { type: "object" },
       tests: [{ name: "adult", data: { Person: { age: 30 } }, expected: true }],
       base: { kind: "POLICY", name: "Age check", ownership: "USER_OWNED" },
     });
     expect(new Date(draft.createdAt).toISOString()).toBe(draft.createdAt);
     const base = (await as("editor")(op.BASE, { id: draft.base.id })).data.base;
-    expect(base).toMatchObject({ owner: { id: tenant.users.editor!.id }, createdBy: { id: tenant.users.editor!.id }, draft: { id: draft.id }, versions: [], latestVersion: null });
+    expect(base).toMatchObject({
+      owner: { id: tenant.users.editor!.id },
+      createdBy: { id: tenant.users.editor!.id },
+      draft: { id: draft.id },
+      versions: [],
+      latestVersion: null,
+    });
   });
 
   it("saves an unparsable policy draft (work in progress) but refuses to publish it, naming the parse error", async () => {
@@ -113,7 +130,9 @@ describe("publish, versions and drafts from versions", () => {
     expect(errorCodes(conflicting)).toEqual(["CONFLICT"]);
     const replaced = await as("editor")(op.DRAFT_FROM_VERSION, { versionId: v1.id, replace: true });
     expect(replaced.errors).toBeUndefined();
-    const edited = await as("editor")(op.UPDATE_DRAFT, { input: { draftId: replaced.data.createDraftFromVersion.id, expectedRevision: 1, content: op.ADULT_POLICY } });
+    const edited = await as("editor")(op.UPDATE_DRAFT, {
+      input: { draftId: replaced.data.createDraftFromVersion.id, expectedRevision: 1, content: op.ADULT_POLICY },
+    });
     const v2 = await publish(edited.data.updateDraft.id, "publisher", "second");
     expect(v2.versionNumber).toBe(2);
 
@@ -145,9 +164,7 @@ describe("publish, versions and drafts from versions", () => {
     const winners: number[] = [];
     for (let round = 0; round < 5; round++) {
       const draftId = (await as("publisher")(op.DRAFT_FROM_VERSION, { versionId: v1.id })).data.createDraftFromVersion.id;
-      const racing = await Promise.all(
-        Array.from({ length: 10 }, () => as("publisher")(op.PUBLISH, { input: { draftId, description: `round ${round}` } })),
-      );
+      const racing = await Promise.all(Array.from({ length: 10 }, () => as("publisher")(op.PUBLISH, { input: { draftId, description: `round ${round}` } })));
       const won = racing.filter((r) => !r.errors);
       expect(won).toHaveLength(1);
       for (const lost of racing.filter((r) => r.errors)) expect(errorCodes(lost)).toEqual([expect.stringMatching(/CONFLICT|NOT_FOUND/)]);
@@ -199,8 +216,7 @@ describe("listing", () => {
     await createPolicy("editor", op.AGE_POLICY, { name: "zz-list-hidden" });
     const flow = (await as("editor2")(op.CREATE_FLOW, { input: { name: "zz-list-flow", content: "flow:\n  start: []\n" } })).data.createFlow;
 
-    const page = async (first: number, after?: string) =>
-      (await as("editor2")(op.BASES, { first, after, filter: { nameContains: "ZZ-LIST" } })).data.bases;
+    const page = async (first: number, after?: string) => (await as("editor2")(op.BASES, { first, after, filter: { nameContains: "ZZ-LIST" } })).data.bases;
     const p1 = await page(2);
     expect(p1.totalCount).toBe(3);
     expect(p1.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(["zz-list-flow", "zz-list-own"]);

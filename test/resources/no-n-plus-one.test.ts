@@ -26,21 +26,46 @@ async function seedBases(count: number): Promise<void> {
   const userId = tenant.users.admin!.id;
   const group = await prisma.group.create({ data: { tenantId: tenant.id, name: "g" } });
   const bases = Array.from({ length: count }, (_, i) => ({
-    id: randomUUID(), tenantId: tenant.id, kind: "POLICY" as const, name: `base ${String(i).padStart(3, "0")}`,
-    ownership: "ORGANISATION_OWNED" as const, ownerId: userId, createdById: userId, updatedById: userId, latestVersionNumber: 2,
+    id: randomUUID(),
+    tenantId: tenant.id,
+    kind: "POLICY" as const,
+    name: `base ${String(i).padStart(3, "0")}`,
+    ownership: "ORGANISATION_OWNED" as const,
+    ownerId: userId,
+    createdById: userId,
+    updatedById: userId,
+    latestVersionNumber: 2,
     alias: `policy-${i}`,
   }));
   await prisma.base.createMany({ data: bases });
-  const versions = bases.flatMap((base) => [1, 2].map((number) => ({ id: randomUUID(), tenantId: tenant.id, baseId: base.id, number, content: "x", description: `v${number}`, createdById: userId })));
+  const versions = bases.flatMap((base) =>
+    [1, 2].map((number) => ({ id: randomUUID(), tenantId: tenant.id, baseId: base.id, number, content: "x", description: `v${number}`, createdById: userId })),
+  );
   await prisma.version.createMany({ data: versions });
   // As many flows, each naming its policy by base ID, alias or record ID in turn, plus one missing policy.
-  const flows = bases.map((base, i) => ({ ...base, id: randomUUID(), kind: "FLOW" as const, name: `flow ${String(i).padStart(3, "0")}`, alias: `flow-${i}`, latestVersionNumber: 1 }));
+  const flows = bases.map((base, i) => ({
+    ...base,
+    id: randomUUID(),
+    kind: "FLOW" as const,
+    name: `flow ${String(i).padStart(3, "0")}`,
+    alias: `flow-${i}`,
+    latestVersionNumber: 1,
+  }));
   await prisma.base.createMany({ data: flows });
   const refOf = (i: number) => [bases[i]!.id, `POLICY-${i}`, versions[2 * i + 1]!.id][i % 3]!;
   await prisma.version.createMany({
-    data: flows.map((flow, i) => ({ tenantId: tenant.id, baseId: flow.id, number: 1, description: "v1", createdById: userId, content: flowNaming(refOf(i), randomUUID()) })),
+    data: flows.map((flow, i) => ({
+      tenantId: tenant.id,
+      baseId: flow.id,
+      number: 1,
+      description: "v1",
+      createdById: userId,
+      content: flowNaming(refOf(i), randomUUID()),
+    })),
   });
-  await prisma.draft.createMany({ data: bases.map((base) => ({ tenantId: tenant.id, baseId: base.id, content: "x", createdById: userId, updatedById: userId })) });
+  await prisma.draft.createMany({
+    data: bases.map((base) => ({ tenantId: tenant.id, baseId: base.id, content: "x", createdById: userId, updatedById: userId })),
+  });
   await prisma.groupMember.createMany({ data: bases.map((base) => ({ groupId: group.id, baseId: base.id, tenantId: tenant.id })) });
 }
 

@@ -65,7 +65,9 @@ describe("the stored-test gate on publishing", () => {
 
   it("lets an admin publish anyway with a reason, which the PUBLISHED event keeps with the failing tests' names", async () => {
     const { draftId, baseId } = await draftWith(op.AGE_POLICY, failing);
-    const response = await as("admin")(PUBLISH_WITH_OVERRIDE, { input: { draftId, description: "v", override: { reason: "  child rule changes next week  " } } });
+    const response = await as("admin")(PUBLISH_WITH_OVERRIDE, {
+      input: { draftId, description: "v", override: { reason: "  child rule changes next week  " } },
+    });
     expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
     expect(response.data.publishDraft.versionNumber).toBe(1);
     const event = await publishedEvent(baseId);
@@ -74,8 +76,12 @@ describe("the stored-test gate on publishing", () => {
 
   it("refuses an override from a publisher (FORBIDDEN) and an empty reason (BAD_USER_INPUT), before any test runs", async () => {
     const { draftId } = await draftWith(op.AGE_POLICY, failing);
-    expect(errorCodes(await as("publisher")(PUBLISH_WITH_OVERRIDE, { input: { draftId, description: "v", override: { reason: "trust me" } } }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await as("admin")(PUBLISH_WITH_OVERRIDE, { input: { draftId, description: "v", override: { reason: "   " } } }))).toEqual(["BAD_USER_INPUT"]);
+    expect(errorCodes(await as("publisher")(PUBLISH_WITH_OVERRIDE, { input: { draftId, description: "v", override: { reason: "trust me" } } }))).toEqual([
+      "FORBIDDEN",
+    ]);
+    expect(errorCodes(await as("admin")(PUBLISH_WITH_OVERRIDE, { input: { draftId, description: "v", override: { reason: "   " } } }))).toEqual([
+      "BAD_USER_INPUT",
+    ]);
   });
 
   it("publishes a draft whose tests pass, counting them in the PUBLISHED event", async () => {
@@ -95,13 +101,19 @@ describe("the stored-test gate on publishing", () => {
     const credit = await draftWith(CREDIT_POLICY, []);
     await publish(age.draftId);
     await publish(credit.draftId);
-    const flow = await draftWith(loanFlow(age.baseId, credit.baseId), [
-      { name: "good", data: { Person: { age: 30, score: 700 } }, expected: true },
-      { name: "wrong", data: { Person: { age: 10, score: 700 } }, expected: true },
-    ], "FLOW");
+    const flow = await draftWith(
+      loanFlow(age.baseId, credit.baseId),
+      [
+        { name: "good", data: { Person: { age: 30, score: 700 } }, expected: true },
+        { name: "wrong", data: { Person: { age: 10, score: 700 } }, expected: true },
+      ],
+      "FLOW",
+    );
     const refused = await as("publisher")(op.PUBLISH, { input: { draftId: flow.draftId, description: "v" } });
     expect(errorCodes(refused)).toEqual(["CONFLICT"]);
-    expect((refused.errors![0]!.extensions!.details as { failingTests: unknown }).failingTests).toEqual([{ name: "wrong", expected: true, actual: false, error: null }]);
+    expect((refused.errors![0]!.extensions!.details as { failingTests: unknown }).failingTests).toEqual([
+      { name: "wrong", expected: true, actual: false, error: null },
+    ]);
     const overridden = await as("admin")(PUBLISH_WITH_OVERRIDE, { input: { draftId: flow.draftId, description: "v", override: { reason: "known" } } });
     expect(overridden.errors).toBeUndefined();
   });
@@ -127,7 +139,9 @@ describe("pinned evaluation time", () => {
   });
 
   it("refuses a test `now` that is not a date-time", async () => {
-    const response = await as("publisher")(TESTS_WITH_NOW, { input: { name: "bad", content: EXPIRY_POLICY, tests: [{ name: "x", data: {}, expected: true, now: "next tuesday" }] } });
+    const response = await as("publisher")(TESTS_WITH_NOW, {
+      input: { name: "bad", content: EXPIRY_POLICY, tests: [{ name: "x", data: {}, expected: true, now: "next tuesday" }] },
+    });
     expect(errorCodes(response)).toEqual(["BAD_USER_INPUT"]);
   });
 
@@ -144,7 +158,11 @@ describe("pinned evaluation time", () => {
     expect(current).toBe(Date.now() > Date.parse("2027-06-01"));
     const executed = await gateway.database.prisma.auditEvent.findMany({ where: { baseId, action: "EXECUTED" }, orderBy: { sequence: "asc" } });
     expect(executed.map((event) => (event.detail as { now?: string }).now ?? null)).toEqual([
-      "2026-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", null,
+      "2026-01-01T00:00:00.000Z",
+      "2030-01-01T00:00:00.000Z",
+      "2030-01-01T00:00:00.000Z",
+      "2030-01-01T00:00:00.000Z",
+      null,
     ]);
 
     await publish(draftId);

@@ -109,7 +109,12 @@ it("echoes every number with the digits sent in GraphQL run results, from variab
     ["runFlow", "runFlow", `baseId: "${flowBaseId}"`, flowFields],
     ["testFlow", "testFlow", `definition: ${JSON.stringify(flowYaml)}`, flowFields],
   ] as const) {
-    cases.push({ name: `${name} (variables)`, query: `mutation($data: JSONObject!) { ${call}(${args}, data: $data) ${fields} }`, variables: `{"data":${data}}`, fields });
+    cases.push({
+      name: `${name} (variables)`,
+      query: `mutation($data: JSONObject!) { ${call}(${args}, data: $data) ${fields} }`,
+      variables: `{"data":${data}}`,
+      fields,
+    });
     cases.push({ name: `${name} (inline)`, query: `mutation { ${call}(${args}, data: ${asLiteral(data)}) ${fields} }`, variables: "{}", fields });
   }
   for (const { name, query, variables, fields } of cases) {
@@ -137,5 +142,6 @@ it("compares doubles in the language while echoing the digits", async () => {
 
 it("recognises which numbers need their source text", () => {
   for (const exact of ['{"a":1,"b":-2.5,"c":"1e400 in a string","d":[0,10,100]}', '{"s":"-0 \\" 1.0"}']) expect(hasInexactNumber(exact), exact).toBe(false);
-  for (const inexact of ['{"a":-0}', '{"a":1.0}', '{"a":1e400}', '{"a":18446744073709551616}', '{"a":"x\\"","b":[1E3]}']) expect(hasInexactNumber(inexact), inexact).toBe(true);
+  for (const inexact of ['{"a":-0}', '{"a":1.0}', '{"a":1e400}', '{"a":18446744073709551616}', '{"a":"x\\"","b":[1E3]}'])
+    expect(hasInexactNumber(inexact), inexact).toBe(true);
 });

@@ -112,7 +112,14 @@ describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}",
     const doomed = await author.flow(loanFlow(age.baseId, credit.baseId), true);
     await deleteBase(gateway, adminToken, doomed.baseId);
     const live = await author.flow(loanFlow(age.baseId, credit.baseId), true);
-    const foreign = (await graphql(gateway.url, op.CREATE_FLOW, { input: { name: "f", content: "flow:\n  start: []\n" } }, { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` })).data.createFlow;
+    const foreign = (
+      await graphql(
+        gateway.url,
+        op.CREATE_FLOW,
+        { input: { name: "f", content: "flow:\n  start: []\n" } },
+        { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` },
+      )
+    ).data.createFlow;
     const attempts: [string, string, string][] = [
       ["/run/flow/", "00000000-0000-4000-8000-000000000000", viewKey],
       ["/run/flow/", "nope", viewKey],
@@ -136,10 +143,19 @@ describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}",
     const bad = await post(gateway.url, `/run/flow/${flow.baseId}`, undefined, { key: viewKey, raw: "{oops" });
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ code: "VALIDATION_ERROR", message: "validation error on field 'body': invalid JSON format", details: { field: "body" } });
-    for (const [body, field] of [[{}, "data"], [{ data: [1] }, "data"], [{ data: null }, "data"], [[1], "body"]] as const) {
+    for (const [body, field] of [
+      [{}, "data"],
+      [{ data: [1] }, "data"],
+      [{ data: null }, "data"],
+      [[1], "body"],
+    ] as const) {
       const response = await post(gateway.url, `/run/flow_version/${flow.recordId}`, body, { key: viewKey });
       expect(response.status).toBe(400);
-      expect(response.body).toEqual({ code: "VALIDATION_ERROR", message: expect.stringMatching(new RegExp(`^validation error on field '${field}': `)), details: { field } });
+      expect(response.body).toEqual({
+        code: "VALIDATION_ERROR",
+        message: expect.stringMatching(new RegExp(`^validation error on field '${field}': `)),
+        details: { field },
+      });
     }
   });
 });
@@ -147,7 +163,12 @@ describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}",
 describe("POST /flow/test: an unsaved flow", () => {
   it("runs a YAML definition against stored policies (by base ID and by record ID)", async () => {
     const data = { Person: { age: 30, score: 900 } };
-    const response = await post(gateway.url, "/flow/test", { data, flow: loanFlow(age.recordId, credit.baseId) }, { key: viewKey, headers: { "user-agent": SDK_USER_AGENTS.rust } });
+    const response = await post(
+      gateway.url,
+      "/flow/test",
+      { data, flow: loanFlow(age.recordId, credit.baseId) },
+      { key: viewKey, headers: { "user-agent": SDK_USER_AGENTS.rust } },
+    );
     expect(response.status).toBe(200);
     expect(response.body.result).toBe(true);
     expectPolicyNode(response.body.nodeResponse[0], "start-1", "start", op.AGE_POLICY, true, data);
@@ -163,8 +184,20 @@ describe("POST /flow/test: an unsaved flow", () => {
       [{ data: {}, flow: "flow:\n  start:\n    - id: s\n      type: start\n" }, 400, "MISSING_POLICY_ID", { nodeId: "s" }, /./],
       [{ data: {}, flow: "flow:\n  start:\n    - id: w\n      type: wobble\n" }, 400, "INVALID_FLOW", { nodeId: "w" }, /unknown node type: wobble/],
       [{ data: {}, flow: "flow:\n  start:\n    - id: c\n      type: custom\n" }, 400, "INVALID_FLOW", { nodeId: "c" }, /./],
-      [{ data: {}, flow: `flow:\n  start:\n    - id: s\n      type: start\n      policyId: ${age.baseId}\n      returnValue: maybe\n` }, 400, "INVALID_FLOW", { nodeId: "s" }, /./],
-      [{ data: {}, flow: "flow:\n  start:\n    - id: s\n      type: start\n      policyId: 00000000-0000-4000-8000-000000000000\n" }, 404, "POLICY_NOT_FOUND", { policyId: "00000000-0000-4000-8000-000000000000" }, /./],
+      [
+        { data: {}, flow: `flow:\n  start:\n    - id: s\n      type: start\n      policyId: ${age.baseId}\n      returnValue: maybe\n` },
+        400,
+        "INVALID_FLOW",
+        { nodeId: "s" },
+        /./,
+      ],
+      [
+        { data: {}, flow: "flow:\n  start:\n    - id: s\n      type: start\n      policyId: 00000000-0000-4000-8000-000000000000\n" },
+        404,
+        "POLICY_NOT_FOUND",
+        { policyId: "00000000-0000-4000-8000-000000000000" },
+        /./,
+      ],
     ];
     for (const [body, status, code, details, message] of cases) {
       const response = await post(gateway.url, "/flow/test", body, { key: viewKey });
@@ -178,7 +211,14 @@ describe("POST /flow/test: an unsaved flow", () => {
   it("treats a node naming a deleted or foreign policy as POLICY_NOT_FOUND, aborting the whole flow", async () => {
     const doomed = await author.policy(op.AGE_POLICY, true);
     await deleteBase(gateway, adminToken, doomed.baseId);
-    const foreign = (await graphql(gateway.url, op.CREATE_POLICY, { input: { name: "f", content: op.AGE_POLICY } }, { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` })).data.createPolicy;
+    const foreign = (
+      await graphql(
+        gateway.url,
+        op.CREATE_POLICY,
+        { input: { name: "f", content: op.AGE_POLICY } },
+        { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` },
+      )
+    ).data.createPolicy;
     for (const missing of [doomed.baseId, doomed.recordId, foreign.base.id]) {
       const response = await post(gateway.url, "/flow/test", { data: { Person: { age: 30 } }, flow: loanFlow(age.baseId, missing) }, { key: viewKey });
       expect(response.status).toBe(404);

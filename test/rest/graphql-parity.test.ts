@@ -105,9 +105,10 @@ async function expectSameOutcome(s: Scenario) {
   } else {
     expect(rest.status, label).toBe(200);
     expect(rest.body.result, label).toEqual(out.result);
-    expect(rest.body.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: n.response })), label).toEqual(
-      out.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: n.response })),
-    );
+    expect(
+      rest.body.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: n.response })),
+      label,
+    ).toEqual(out.nodeResponse.map((n: any) => ({ nodeId: n.nodeId, nodeType: n.nodeType, response: n.response })));
     if (s.kind === "testFlow") expect(out.record).toBeNull();
   }
   if ("baseId" in s && s.baseId) {
@@ -117,7 +118,10 @@ async function expectSameOutcome(s: Scenario) {
       orderBy: { sequence: "desc" },
       take: 2,
     });
-    expect(events.map((e) => e.recordId), label).toEqual([out.record.recordId, out.record.recordId]);
+    expect(
+      events.map((e) => e.recordId),
+      label,
+    ).toEqual([out.record.recordId, out.record.recordId]);
     expect(events.every((e) => e.actorType === "API_KEY")).toBe(true);
   }
   return gql;
@@ -131,12 +135,23 @@ describe("GraphQL and REST agree", () => {
     expect(onDraft.data.out.record).toMatchObject({ recordId: draftId, status: "DRAFT" });
 
     const broken = await author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
-    const failed = await expectSameOutcome({ kind: "policy", by: "base", id: broken.baseId, data: { S: { a: 1, b: 0 } }, key: keys.view!, baseId: broken.baseId });
+    const failed = await expectSameOutcome({
+      kind: "policy",
+      by: "base",
+      id: broken.baseId,
+      data: { S: { a: 1, b: 0 } },
+      key: keys.view!,
+      baseId: broken.baseId,
+    });
     expect(failed.data.out.error).toBe("Evaluation error: Division by zero");
 
     const published = await author.policy(op.AGE_POLICY, true);
     const newer = await author.newDraft(published.recordId, op.ADULT_POLICY);
-    for (const [by, id] of [["base", published.baseId], ["record", published.recordId], ["record", newer]] as const) {
+    for (const [by, id] of [
+      ["base", published.baseId],
+      ["record", published.recordId],
+      ["record", newer],
+    ] as const) {
       for (const age of [10, 19, 25]) {
         await expectSameOutcome({ kind: "policy", by, id, data: { Person: { age } }, key: keys.view!, baseId: published.baseId });
       }
@@ -162,7 +177,10 @@ describe("GraphQL and REST agree", () => {
     const rules: [string, object][] = [
       [op.AGE_POLICY, { Person: { age: 25 } }],
       [op.AGE_POLICY, { Person: { age: "old" } }],
-      ["A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.\n", { Person: { age: 40 } }],
+      [
+        "A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.\n",
+        { Person: { age: 40 } },
+      ],
       ["A **user** passes if.", {}],
       ["A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", { S: { a: 1, b: 0 } }],
       ["A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", { S: { a: "x", b: 2 } }],

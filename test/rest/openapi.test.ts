@@ -49,7 +49,14 @@ function expectConforms(route: string, status: number, body: unknown, headers?: 
 describe("GET /openapi.json", () => {
   it("is an OpenAPI 3.1 document of the six routes, with the API key scheme and the wire schemas", () => {
     expect(document.openapi).toBe("3.1.0");
-    expect(Object.keys(document.paths).sort()).toEqual(["/flow/test", "/run", "/run/flow/{baseId}", "/run/flow_version/{flowId}", "/run/policy/{baseId}", "/run/policy_version/{policyId}"]);
+    expect(Object.keys(document.paths).sort()).toEqual([
+      "/flow/test",
+      "/run",
+      "/run/flow/{baseId}",
+      "/run/flow_version/{flowId}",
+      "/run/policy/{baseId}",
+      "/run/policy_version/{policyId}",
+    ]);
     expect(document.components.securitySchemes.apiKey).toEqual({ type: "apiKey", in: "header", name: "x-api-key" });
     for (const name of ["RunRuleRequest", "RunDataRequest", "FlowTestRequest", "PolicyResponse", "FlowResponse", "Error", "FlowError"]) {
       expect(document.components.schemas[name], name).toBeDefined();
@@ -73,7 +80,11 @@ describe("GET /openapi.json", () => {
       {},
       [],
     ];
-    for (const [name, schema] of [["RunRuleRequest", RunRuleRequest], ["RunDataRequest", RunDataRequest], ["FlowTestRequest", FlowTestRequest]] as const) {
+    for (const [name, schema] of [
+      ["RunRuleRequest", RunRuleRequest],
+      ["RunDataRequest", RunDataRequest],
+      ["FlowTestRequest", FlowTestRequest],
+    ] as const) {
       const validate = ajv.compile({ $ref: `${DOC_ID}#/components/schemas/${name}` });
       for (const body of bodies) expect(validate(body), `${name} ${JSON.stringify(body)}`).toBe(schema.safeParse(body).success);
     }
@@ -84,7 +95,10 @@ describe("real responses conform to the document", () => {
   it("policy routes: 200, 400 (evaluation and validation), 401, 403, 404, 413, 415", async () => {
     const author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
     const policy = await author.policy(op.AGE_POLICY, true);
-    const labelled = await author.policy("A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.", true);
+    const labelled = await author.policy(
+      "A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.",
+      true,
+    );
     const cases: [string, unknown, string | undefined, number][] = [
       ["/run", { rule: op.AGE_POLICY, data: { Person: { age: 30 } } }, keys.view, 200],
       ["/run", { rule: "A **user** passes if.", data: {} }, keys.view, 400],
@@ -111,7 +125,11 @@ describe("real responses conform to the document", () => {
         expect(validate({ ...response.body, execution: { ...execution, engine: 12 } })).toBe(false);
         expect(validate({ ...response.body, surprise: true })).toBe(false);
       }
-      const route = path.startsWith("/run/policy/") ? "/run/policy/{baseId}" : path.startsWith("/run/policy_version/") ? "/run/policy_version/{policyId}" : path;
+      const route = path.startsWith("/run/policy/")
+        ? "/run/policy/{baseId}"
+        : path.startsWith("/run/policy_version/")
+          ? "/run/policy_version/{policyId}"
+          : path;
       expectConforms(route, status, response.body, response.headers);
     }
     const compressed = await post(gateway.url, "/run", { rule: op.AGE_POLICY, data: {} }, { key: keys.view, headers: { "content-encoding": "gzip" } });

@@ -75,7 +75,12 @@ function exchange({ path, size, pauseMs, chunked = false, apiKey = key }: Sent):
 
 describe("a body over the limit is answered 413 {code, message} after the client has sent it", () => {
   const senders: [string, number, number][] = [];
-  for (const size of [2, 5, 20]) for (const [speed, pauseMs] of [["fast", 0], ["slow", 1]] as const) senders.push([speed, size, pauseMs]);
+  for (const size of [2, 5, 20])
+    for (const [speed, pauseMs] of [
+      ["fast", 0],
+      ["slow", 1],
+    ] as const)
+      senders.push([speed, size, pauseMs]);
 
   it.each(senders)("%s sender, %i MB, 10 tries over every route", async (_speed, sizeMb, pauseMs) => {
     const tries = Array.from({ length: 10 }, (_, i) => routes[i % routes.length]!);

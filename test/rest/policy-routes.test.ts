@@ -94,7 +94,12 @@ describe("POST /run: an unsaved rule", () => {
     expect(response.body.rule).toEqual(LABELLED.split("\n").slice(0, -1));
     expect(response.body.labels).toEqual({ debt_check: false });
     expect(response.body.data).toEqual({ Person: { age: 30, debt: 5000 } });
-    const crlf = await post(gateway.url, "/run", { rule: "A **Person** gets approved\r\n if __age__ of **Person** is greater than 18.\r\n", data: { Person: { age: 3 } } }, { key: keys.view });
+    const crlf = await post(
+      gateway.url,
+      "/run",
+      { rule: "A **Person** gets approved\r\n if __age__ of **Person** is greater than 18.\r\n", data: { Person: { age: 3 } } },
+      { key: keys.view },
+    );
     expect(crlf.status).toBe(200);
     expect(crlf.body.rule).toEqual(["A **Person** gets approved", " if __age__ of **Person** is greater than 18."]);
   });
@@ -119,7 +124,12 @@ describe("POST /run: an unsaved rule", () => {
     const division = "A **Store** is profitable if __revenue__ of **Store** / __expenses__ of **Store** is greater than 1.5.";
     const byZero = await post(gateway.url, "/run", { rule: division, data: { Store: { revenue: 100, expenses: 0 } } }, { key: keys.view });
     expect(byZero.status).toBe(400);
-    expect(byZero.body).toMatchObject({ result: false, error: "Evaluation error: Division by zero", labels: null, data: { Store: { revenue: 100, expenses: 0 } } });
+    expect(byZero.body).toMatchObject({
+      result: false,
+      error: "Evaluation error: Division by zero",
+      labels: null,
+      data: { Store: { revenue: 100, expenses: 0 } },
+    });
     expect(byZero.body.trace.execution[0].result).toBe(false);
     const typeError = await post(gateway.url, "/run", { rule: division, data: { Store: { revenue: "lots", expenses: 2 } } }, { key: keys.view });
     expect(typeError.status).toBe(400);
@@ -152,7 +162,10 @@ describe("POST /run: an unsaved rule", () => {
     const nested = await post(gateway.url, "/run", undefined, { key: keys.view, raw: deep });
     expect(nested.status).toBe(400);
     expect(nested.body).toEqual({ code: "VALIDATION_ERROR", message: "'data' is nested too deeply" });
-    const flow = await post(gateway.url, "/flow/test", undefined, { key: keys.view, raw: `{"flow": "flow:\\n  start:\\n    - id: c\\n      type: custom\\n      outcome: x\\n", "data": {"x": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}` });
+    const flow = await post(gateway.url, "/flow/test", undefined, {
+      key: keys.view,
+      raw: `{"flow": "flow:\\n  start:\\n    - id: c\\n      type: custom\\n      outcome: x\\n", "data": {"x": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}`,
+    });
     expect(flow.status).toBe(400);
     expect(flow.body).toEqual({ code: "VALIDATION_ERROR", message: "validation error on field 'data': is nested too deeply", details: { field: "data" } });
     const wide = { rule: AGE, data: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`k${i}`, i])) };
@@ -164,7 +177,12 @@ describe("POST /run: an unsaved rule", () => {
 
   it("reads the body as JSON whatever content type the client sends", async () => {
     for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-8"]) {
-      const response = await post(gateway.url, "/run", { rule: AGE, data: { Person: { age: 40 } } }, { key: keys.view, headers: { "content-type": contentType } });
+      const response = await post(
+        gateway.url,
+        "/run",
+        { rule: AGE, data: { Person: { age: 40 } } },
+        { key: keys.view, headers: { "content-type": contentType } },
+      );
       expect(response.status, contentType).toBe(200);
       expect(response.body.result).toBe(true);
     }
@@ -174,7 +192,12 @@ describe("POST /run: an unsaved rule", () => {
 describe("POST /run/policy/{baseId} and /run/policy_version/{policyId}", () => {
   it("runs the draft of a never-published base by ID with a key, then the latest version once published", async () => {
     const draft = await author.policy(AGE, false);
-    const onDraft = await post(gateway.url, `/run/policy/${draft.baseId}`, { data: { Person: { age: 30 } } }, { key: keys.view, headers: { "user-agent": SDK_USER_AGENTS.python } });
+    const onDraft = await post(
+      gateway.url,
+      `/run/policy/${draft.baseId}`,
+      { data: { Person: { age: 30 } } },
+      { key: keys.view, headers: { "user-agent": SDK_USER_AGENTS.python } },
+    );
     expect(onDraft.status).toBe(200);
     expect(onDraft.body).toMatchObject({ result: true, rule: [AGE], data: { Person: { age: 30 } }, error: null, labels: null });
     expect(onDraft.body.trace.execution[0].outcome.value).toBe("approved");
@@ -182,7 +205,12 @@ describe("POST /run/policy/{baseId} and /run/policy_version/{policyId}", () => {
     const event = await lastExecutedRecord(gateway, draft.baseId);
     expect(event).toMatchObject({ recordId: draft.recordId, version: null, actorType: "API_KEY", actorId: viewKeyId, resourceKind: "POLICY" });
 
-    const published = await graphql(gateway.url, op.PUBLISH, { input: { draftId: draft.recordId, description: "v1" } }, { authorization: `Bearer ${await gateway.tokenFor(tenant.users.publisher!.subject)}` });
+    const published = await graphql(
+      gateway.url,
+      op.PUBLISH,
+      { input: { draftId: draft.recordId, description: "v1" } },
+      { authorization: `Bearer ${await gateway.tokenFor(tenant.users.publisher!.subject)}` },
+    );
     const versionId = published.data.publishDraft.id;
     const newer = await author.newDraft(versionId, op.ADULT_POLICY);
     const onVersion = await post(gateway.url, `/run/policy/${draft.baseId}`, { data: { Person: { age: 19 } } }, { key: keys.view });
@@ -215,7 +243,14 @@ describe("POST /run/policy/{baseId} and /run/policy_version/{policyId}", () => {
     const doomedDraft = await author.newDraft(doomed.recordId, op.ADULT_POLICY);
     await deleteBase(gateway, adminToken, doomed.baseId);
     const flow = await author.flow(`flow:\n  start:\n    - id: s\n      type: start\n      policyId: ${live.baseId}\n`, true);
-    const foreign = (await graphql(gateway.url, op.CREATE_POLICY, { input: { name: "f", content: AGE } }, { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` })).data.createPolicy;
+    const foreign = (
+      await graphql(
+        gateway.url,
+        op.CREATE_POLICY,
+        { input: { name: "f", content: AGE } },
+        { authorization: `Bearer ${await gateway.tokenFor(other.users.stranger!.subject)}` },
+      )
+    ).data.createPolicy;
 
     const attempts: [string, string][] = [
       ["/run/policy/00000000-0000-4000-8000-000000000000", keys.view!],
@@ -244,7 +279,10 @@ describe("authentication, scope and limits on every route", () => {
   const routes = ["/run", "/run/policy/00000000-0000-4000-8000-000000000000", "/run/policy_version/x", "/run/flow/x", "/run/flow_version/x", "/flow/test"];
 
   it("answers 401 for a missing, malformed, unknown, expired or revoked key, before reading the body", async () => {
-    const unknownButWellFormed = (await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"])).key.replace(/^(vdk_)(.)/, (_, p, c) => `${p}${c === "a" ? "b" : "a"}`);
+    const unknownButWellFormed = (await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"])).key.replace(
+      /^(vdk_)(.)/,
+      (_, p, c) => `${p}${c === "a" ? "b" : "a"}`,
+    );
     const cases: [string, string | null][] = [
       ["missing", null],
       ["malformed", "not-a-key"],
@@ -277,7 +315,12 @@ describe("authentication, scope and limits on every route", () => {
     const { prisma } = gateway.database;
     const created = await createApiKey(prisma, tenant.id, ["VIEW"]);
     expect((await post(gateway.url, "/run", { rule: AGE, data: {} }, { key: created.key })).status).toBe(200);
-    const revoke = await graphql(gateway.url, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: created.id }, { authorization: `Bearer ${adminToken}` });
+    const revoke = await graphql(
+      gateway.url,
+      `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`,
+      { id: created.id },
+      { authorization: `Bearer ${adminToken}` },
+    );
     expect(revoke.errors).toBeUndefined();
     expect((await post(gateway.url, "/run", { rule: AGE, data: {} }, { key: created.key })).status).toBe(401);
   });
@@ -328,7 +371,12 @@ describe("authentication, scope and limits on every route", () => {
   });
 
   it("answers with the client's request ID and counts each route in the metrics under its pattern", async () => {
-    const response = await post(gateway.url, "/run", { rule: AGE, data: { person: { age: 20 } } }, { key: keys.view, headers: { "x-request-id": "sdk-call-7" } });
+    const response = await post(
+      gateway.url,
+      "/run",
+      { rule: AGE, data: { person: { age: 20 } } },
+      { key: keys.view, headers: { "x-request-id": "sdk-call-7" } },
+    );
     expect(response.headers.get("x-request-id")).toBe("sdk-call-7");
     await post(gateway.url, `/run/policy/${crypto.randomUUID()}`, { data: {} }, { key: keys.view });
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();

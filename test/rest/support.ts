@@ -58,8 +58,7 @@ export function expectNanos(value: unknown): void {
 
 /** Creates policies and flows through GraphQL, as their authors would. */
 export function authoring(gateway: TestGateway, publisherToken: string) {
-  const as = (query: string, variables: Record<string, unknown>) =>
-    graphql(gateway.url, query, variables, { authorization: `Bearer ${publisherToken}` });
+  const as = (query: string, variables: Record<string, unknown>) => graphql(gateway.url, query, variables, { authorization: `Bearer ${publisherToken}` });
   async function create(kind: "policy" | "flow", content: string, publish: boolean) {
     const created = await as(kind === "policy" ? op.CREATE_POLICY : op.CREATE_FLOW, {
       input: { name: `${kind}-${Math.random().toString(36).slice(2)}`, content },

@@ -16,11 +16,7 @@ export interface TestGateway extends Gateway {
 }
 
 /** A real gateway over HTTP on a random port, on a fresh database of its own (or a given one). */
-export async function startTestGateway(
-  overrides: Partial<Record<keyof Config, string>> = {},
-  existing?: TestDatabase,
-  logger?: Logger,
-): Promise<TestGateway> {
+export async function startTestGateway(overrides: Partial<Record<keyof Config, string>> = {}, existing?: TestDatabase, logger?: Logger): Promise<TestGateway> {
   const db = existing ?? (await createTestDatabase(inject("templateDatabase")));
   const config = loadConfig({
     NODE_ENV: "test",
@@ -37,8 +33,7 @@ export async function startTestGateway(
   return {
     ...gateway,
     db,
-    tokenFor: (subject) =>
-      signLocalToken({ secret: TEST_JWT_SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject),
+    tokenFor: (subject) => signLocalToken({ secret: TEST_JWT_SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject),
     async stop() {
       await gateway.close();
       if (!existing) await db.drop();
@@ -68,8 +63,7 @@ export async function graphql<T = any>(
   return { status: response.status, ...body };
 }
 
-export const errorCodes = (response: GraphQLResponse): (string | undefined)[] =>
-  (response.errors ?? []).map((e) => e.extensions?.code);
+export const errorCodes = (response: GraphQLResponse): (string | undefined)[] => (response.errors ?? []).map((e) => e.extensions?.code);
 
 /**
  * Signs in every user of the given tenants; `as(name)` then sends operations with that user's token.

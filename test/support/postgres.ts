@@ -25,7 +25,10 @@ export async function withAdminClient<T>(work: (client: pg.Client) => Promise<T>
 /** A migrated template named after the migrations' checksums, so it is rebuilt only when they change. */
 export async function ensureTemplateDatabase(): Promise<string> {
   const migrations = await readMigrations(MIGRATIONS_DIR);
-  const digest = createHash("sha256").update(migrations.map((m) => m.checksum).join(",")).digest("hex").slice(0, 16);
+  const digest = createHash("sha256")
+    .update(migrations.map((m) => m.checksum).join(","))
+    .digest("hex")
+    .slice(0, 16);
   const name = `verdict_template_${digest}`;
   const exists = await withAdminClient(async (client) => {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);

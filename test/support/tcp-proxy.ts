@@ -61,7 +61,10 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.on("data", countStatements(() => this.statements++));
+      client.on(
+        "data",
+        countStatements(() => this.statements++),
+      );
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {

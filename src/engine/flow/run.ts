@@ -162,12 +162,7 @@ async function exec(node: FlowNode, state: RunState): Promise<unknown> {
   }
 }
 
-export async function runFlow(
-  def: FlowDefinition,
-  data: unknown,
-  runPolicy: PolicyRunner,
-  limits: FlowRunLimits = FLOW_RUN_LIMITS,
-): Promise<FlowResponse> {
+export async function runFlow(def: FlowDefinition, data: unknown, runPolicy: PolicyRunner, limits: FlowRunLimits = FLOW_RUN_LIMITS): Promise<FlowResponse> {
   const started = process.hrtime.bigint();
   // Data the engine refuses (too large, too deep) is reported by each node's policy; the echo is bounded anyway.
   const measured = checkData(data, DEFAULT_LIMITS);

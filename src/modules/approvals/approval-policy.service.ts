@@ -79,7 +79,11 @@ export class ApprovalPolicyService {
     private readonly identities: IdentityStore,
   ) {}
 
-  list(actor: TenantActor, filter: { includeArchived?: boolean | null; action?: ApprovalAction | null }, page: PageRequest): Promise<Connection<ApprovalPolicy>> {
+  list(
+    actor: TenantActor,
+    filter: { includeArchived?: boolean | null; action?: ApprovalAction | null },
+    page: PageRequest,
+  ): Promise<Connection<ApprovalPolicy>> {
     const { tenantId } = requireAction(actor, Action.ReadResources);
     return this.policies.list(tenantId, { includeArchived: filter.includeArchived ?? false, action: filter.action ?? null }, page);
   }
@@ -99,7 +103,11 @@ export class ApprovalPolicyService {
     const userId = userIdOf(actor);
     return inTransaction(this.database, async (tx) => {
       const policy = await this.policies.create(tx, { ...settings, tenantId: actor.tenantId, createdById: userId, updatedById: userId });
-      await recordAuditEvent(tx, actor, actor.tenantId, { action: "CREATED", resourceKind: "APPROVAL_POLICY", detail: { approvalPolicyId: policy.id, ...settingsDetail(settings) } });
+      await recordAuditEvent(tx, actor, actor.tenantId, {
+        action: "CREATED",
+        resourceKind: "APPROVAL_POLICY",
+        detail: { approvalPolicyId: policy.id, ...settingsDetail(settings) },
+      });
       return policy;
     });
   }
@@ -159,7 +167,8 @@ export class ApprovalPolicyService {
     if (input.conditions != null) settings.conditions = validConditions(input.conditions);
     if (input.requiredApprovals != null) {
       const n = input.requiredApprovals;
-      if (!Number.isInteger(n) || n < 1 || n > MAX_REQUIRED_APPROVALS) throw invalidInput("requiredApprovals", `must be between 1 and ${MAX_REQUIRED_APPROVALS}`);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_REQUIRED_APPROVALS)
+        throw invalidInput("requiredApprovals", `must be between 1 and ${MAX_REQUIRED_APPROVALS}`);
       settings.requiredApprovals = n;
     }
     if (input.approverRoles != null) settings.approverRoles = validRoles("approverRoles", input.approverRoles);

@@ -23,7 +23,8 @@ export class ApprovalPolicy {
 
   @Field(() => String, {
     nullable: true,
-    description: "A rule in Verdict's policy language over the change context (README, \"Approvals\"); the policy governs a change when it evaluates to true. Null: every change of its action.",
+    description:
+      'A rule in Verdict\'s policy language over the change context (README, "Approvals"); the policy governs a change when it evaluates to true. Null: every change of its action.',
   })
   conditions!: string | null;
 

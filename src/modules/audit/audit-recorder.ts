@@ -71,11 +71,7 @@ export function auditEventProblem(event: AuditEventInput): string | null {
  * one `chainHash` computes: the canonical JSON is prepared here around the sequence number, which only the
  * locked head decides (see canonicalAroundSequence).
  */
-async function recordAttributedAuditEvents(
-  sql: StatementRunner,
-  tenantId: string,
-  entries: readonly AttributedAuditEvent[],
-): Promise<void> {
+async function recordAttributedAuditEvents(sql: StatementRunner, tenantId: string, entries: readonly AttributedAuditEvent[]): Promise<void> {
   for (const { event } of entries) {
     const problem = auditEventProblem(event);
     if (problem) throw new Error(`Audit event refused: ${problem}`);
@@ -84,13 +80,13 @@ async function recordAttributedAuditEvents(
 }
 
 /** recordAttributedAuditEvents for events already found storable by auditEventProblem. */
-export async function appendCheckedAuditEvents(
-  sql: StatementRunner,
-  tenantId: string,
-  entries: readonly AttributedAuditEvent[],
-): Promise<void> {
+export async function appendCheckedAuditEvents(sql: StatementRunner, tenantId: string, entries: readonly AttributedAuditEvent[]): Promise<void> {
   if (entries.length === 0) return;
-  const rows = storedEvents(tenantId, entries).map((fields) => ({ ...fields, occurredAt: fields.occurredAt.toISOString(), ...canonicalAroundSequence(fields) }));
+  const rows = storedEvents(tenantId, entries).map((fields) => ({
+    ...fields,
+    occurredAt: fields.occurredAt.toISOString(),
+    ...canonicalAroundSequence(fields),
+  }));
   await store.appendChainedInSql(sql, tenantId, GENESIS_HASH, rows);
 }
 
@@ -116,8 +112,7 @@ function storedEvents(tenantId: string, entries: readonly AttributedAuditEvent[]
 }
 
 /** The tenant's chain head as committed now; created (at the genesis hash) for the tenant's first event. */
-export const readChainHead = (database: Database, tenantId: string): Promise<ChainHead> =>
-  store.readChainHead(database, tenantId, GENESIS_HASH);
+export const readChainHead = (database: Database, tenantId: string): Promise<ChainHead> => store.readChainHead(database, tenantId, GENESIS_HASH);
 
 /**
  * Appends events after `head`, hashing them here, in one statement that moves the head only if it is still
@@ -160,12 +155,7 @@ export async function appendAfterHead(
 }
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
-export function recordAuditEvents(
-  tx: Transaction,
-  actor: Actor,
-  tenantId: string,
-  events: readonly AuditEventInput[],
-): Promise<void> {
+export function recordAuditEvents(tx: Transaction, actor: Actor, tenantId: string, events: readonly AuditEventInput[]): Promise<void> {
   return recordAttributedAuditEvents(
     store.statementsOf(tx),
     tenantId,
@@ -173,9 +163,5 @@ export function recordAuditEvents(
   );
 }
 
-export const recordAuditEvent = (
-  tx: Transaction,
-  actor: Actor,
-  tenantId: string,
-  event: AuditEventInput,
-): Promise<void> => recordAuditEvents(tx, actor, tenantId, [event]);
+export const recordAuditEvent = (tx: Transaction, actor: Actor, tenantId: string, event: AuditEventInput): Promise<void> =>
+  recordAuditEvents(tx, actor, tenantId, [event]);

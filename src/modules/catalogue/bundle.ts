@@ -49,7 +49,9 @@ export interface Bundle {
 export const checksumOf = (record: Omit<BundleRecord, "sha256">): string => {
   const { key, sourceBaseId, kind, name, alias, tags, riskLevel, versionNumber, content, description, inputSchema, tests, references } = record;
   const sealed = { key, sourceBaseId, kind, name, alias, tags, riskLevel, versionNumber, content, description, inputSchema, tests, references };
-  return createHash("sha256").update(canonicalize(sealed) ?? "").digest("hex");
+  return createHash("sha256")
+    .update(canonicalize(sealed) ?? "")
+    .digest("hex");
 };
 
 export const sealRecord = (record: Omit<BundleRecord, "sha256">): BundleRecord => ({ ...record, sha256: checksumOf(record) });
@@ -79,9 +81,13 @@ export function readBundle(raw: unknown): Bundle {
   }
   if (!Array.isArray(raw.records) || raw.records.length === 0) throw bad("records must be a non-empty array");
   if (raw.records.length > MAX_BUNDLE_RECORDS) {
-    throw new DomainError(DomainErrorCode.PayloadTooLarge, `The bundle holds ${raw.records.length} records; at most ${MAX_BUNDLE_RECORDS} can be imported at once`, {
-      field: "bundle.records",
-    });
+    throw new DomainError(
+      DomainErrorCode.PayloadTooLarge,
+      `The bundle holds ${raw.records.length} records; at most ${MAX_BUNDLE_RECORDS} can be imported at once`,
+      {
+        field: "bundle.records",
+      },
+    );
   }
   const records = raw.records.map((value, index) => readRecord(value, index));
   const byKey = new Map<string, BundleRecord>();

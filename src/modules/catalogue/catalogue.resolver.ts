@@ -48,7 +48,11 @@ export class CatalogueResolver {
     description:
       "One JSON bundle of the base's record (this version, else the latest version, else the draft) and, for a flow, every policy record it uses, each with a SHA-256 of its canonical content. importBundle reads it.",
   })
-  exportBase(@Arg("id", () => ID, { description: "A base ID or alias." }) id: string, @Arg("version", () => Int, { nullable: true }) version: number | null, @Ctx() ctx: GraphQLContext) {
+  exportBase(
+    @Arg("id", () => ID, { description: "A base ID or alias." }) id: string,
+    @Arg("version", () => Int, { nullable: true }) version: number | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return ctx.services.transfer.exportBase(actorOf(ctx), id, version);
   }
 
@@ -119,14 +123,20 @@ export class DependencyFieldsResolver {
       references.map(async ({ reference, nodeIds }) => {
         const resolved = await ctx.loaders.policyByReference.load(`${base.tenantId} ${reference}`);
         return Object.assign(new PolicyUse(), {
-          reference, nodeIds, missing: !resolved, baseId: resolved?.base.id ?? null, recordId: resolved?.record.id ?? null, resolved,
+          reference,
+          nodeIds,
+          missing: !resolved,
+          baseId: resolved?.base.id ?? null,
+          recordId: resolved?.record.id ?? null,
+          resolved,
         });
       }),
     );
   }
 
   @FieldResolver(() => [FlowUsage], {
-    description: "For a policy: the flows (drafts and versions, each by version) that name it by base ID, record ID or alias, among the flows you may see. Empty for a flow.",
+    description:
+      "For a policy: the flows (drafts and versions, each by version) that name it by base ID, record ID or alias, among the flows you may see. Empty for a flow.",
   })
   async usedBy(@Root() base: Base, @Ctx() ctx: GraphQLContext): Promise<FlowUsage[]> {
     const actor = actorFor(ctx, Action.ReadResources);
@@ -155,7 +165,10 @@ export class PolicyUseFieldsResolver {
     return use.resolved?.base ?? null;
   }
 
-  @FieldResolver(() => ResourceRecord, { nullable: true, description: "The record that would run: the exact record, or the base's latest version, else its draft." })
+  @FieldResolver(() => ResourceRecord, {
+    nullable: true,
+    description: "The record that would run: the exact record, or the base's latest version, else its draft.",
+  })
   record(@Root() use: PolicyUse & { resolved: ResolvedReference | null }) {
     return use.resolved ? toRecord(use.resolved.record) : null;
   }

@@ -11,8 +11,7 @@ import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { asAlias, normaliseAlias, normaliseTags, requireLockReason, withTags } from "./catalogue-rules.js";
 import type { CatalogueGuards } from "./catalogue-guards.js";
 
-const aliasTaken = (alias: string): DomainError =>
-  conflict(`The alias '${alias}' is already held by another base of this tenant`, { alias });
+const aliasTaken = (alias: string): DomainError => conflict(`The alias '${alias}' is already held by another base of this tenant`, { alias });
 
 /**
  * Organising many bases without creating versions: aliases, tags, risk levels and locks. Each change locks
@@ -49,7 +48,10 @@ export class CatalogueService {
       }
       const updated = await this.bases.updateBase(tx, base.id, { alias, updatedById: userIdOf(actor) });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "ALIAS_CHANGED", resourceKind: base.kind, baseId: base.id, detail: { from: base.alias, to: alias },
+        action: "ALIAS_CHANGED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        detail: { from: base.alias, to: alias },
       });
       return updated;
     }).catch((error: unknown) => {
@@ -67,7 +69,10 @@ export class CatalogueService {
       const tags = withTags(base.tags, fresh);
       const updated = await this.bases.updateBase(tx, base.id, { tags, updatedById: userIdOf(actor) });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "TAGS_CHANGED", resourceKind: base.kind, baseId: base.id, detail: { added: fresh, tags },
+        action: "TAGS_CHANGED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        detail: { added: fresh, tags },
       });
       return updated;
     });
@@ -81,7 +86,10 @@ export class CatalogueService {
       const tags = base.tags.filter((tag) => !present.includes(tag));
       const updated = await this.bases.updateBase(tx, base.id, { tags, updatedById: userIdOf(actor) });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "TAGS_CHANGED", resourceKind: base.kind, baseId: base.id, detail: { removed: present, tags },
+        action: "TAGS_CHANGED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        detail: { removed: present, tags },
       });
       return updated;
     });
@@ -92,7 +100,10 @@ export class CatalogueService {
       if (base.riskLevel === riskLevel) return base;
       const updated = await this.bases.updateBase(tx, base.id, { riskLevel, updatedById: userIdOf(actor) });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "RISK_CHANGED", resourceKind: base.kind, baseId: base.id, detail: { from: base.riskLevel, to: riskLevel },
+        action: "RISK_CHANGED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        detail: { from: base.riskLevel, to: riskLevel },
       });
       return updated;
     });
@@ -113,7 +124,9 @@ export class CatalogueService {
       if (!base.lockedAt) throw conflict("The base is not locked", { baseId: base.id });
       const updated = await this.bases.updateBase(tx, base.id, { lockedAt: null, lockedById: null, lockReason: null });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "UNLOCKED", resourceKind: base.kind, baseId: base.id,
+        action: "UNLOCKED",
+        resourceKind: base.kind,
+        baseId: base.id,
         detail: { lockedById: base.lockedById, reason: base.lockReason, lockedAt: base.lockedAt.toISOString() },
       });
       return updated;

@@ -10,7 +10,16 @@ import { inTransaction, isUniqueViolation, type Transaction } from "../../stores
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 import { MAX_CONTENT_LENGTH } from "../resources/resource.inputs.js";
 import { recordFields } from "../resources/record-fields.js";
-import { type Bundle, BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, type BundleRecord, dependencyOrder, readBundle, rewriteNodeReferences, sealRecord } from "./bundle.js";
+import {
+  type Bundle,
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundleRecord,
+  dependencyOrder,
+  readBundle,
+  rewriteNodeReferences,
+  sealRecord,
+} from "./bundle.js";
 import type { CatalogueGuards } from "./catalogue-guards.js";
 import { asAlias, normaliseAlias, normaliseTags, withTags } from "./catalogue-rules.js";
 import type { CatalogueService } from "./catalogue.service.js";
@@ -71,13 +80,18 @@ export class TransferService {
     if (base.kind === "FLOW") {
       const references = referencesOf(root.content);
       if (!references) throw conflict("The flow's record does not load as a flow, so the policies it uses cannot be told", { recordId: root.id });
-      const resolved = await resolveReferences(this.bases, actor.tenantId, references.map((r) => r.reference));
+      const resolved = await resolveReferences(
+        this.bases,
+        actor.tenantId,
+        references.map((r) => r.reference),
+      );
       const map: Record<string, string> = {};
       for (const { reference, nodeIds } of references) {
         const target = resolved.get(reference);
         if (!target) {
           throw conflict(`Node '${nodeIds[0]}' names policy '${reference}', which does not exist or is deleted; fix the flow before exporting it`, {
-            nodeId: nodeIds[0], policyId: reference,
+            nodeId: nodeIds[0],
+            policyId: reference,
           });
         }
         map[reference] = target.record.id;
@@ -164,7 +178,9 @@ export class TransferService {
     const targets = new Map<string, { baseId: string; matchedBy: "MAPPING" | "ALIAS" | "ID" }>();
     for (const [index, mapping] of mappings.entries()) {
       const source = mapping.source.trim();
-      const record = bundle.records.find((r) => r.key === source || r.sourceBaseId === source.toLowerCase() || (r.alias !== null && r.alias === asAlias(source)));
+      const record = bundle.records.find(
+        (r) => r.key === source || r.sourceBaseId === source.toLowerCase() || (r.alias !== null && r.alias === asAlias(source)),
+      );
       if (!record) throw invalidInput(`mapping[${index}].source`, `names no record of the bundle: ${mapping.source}`);
       const baseId = await this.catalogue.baseIdFor(actor, mapping.target);
       if (!isUuid(baseId)) throw notFound("Resource", mapping.target);
@@ -201,34 +217,55 @@ export class TransferService {
     if (!target) {
       const alias = record.alias ? normaliseAlias(record.alias, `bundle record ${record.key} alias`) : null;
       const base = await this.bases.createBase(tx, {
-        tenantId: actor.tenantId, kind: record.kind, name: record.name, ownerId: userId, createdById: userId, updatedById: userId,
-        alias, tags: withTags([], normaliseTags(record.tags)), riskLevel: record.riskLevel,
+        tenantId: actor.tenantId,
+        kind: record.kind,
+        name: record.name,
+        ownerId: userId,
+        createdById: userId,
+        updatedById: userId,
+        alias,
+        tags: withTags([], normaliseTags(record.tags)),
+        riskLevel: record.riskLevel,
       });
       const draft = await this.bases.createDraft(tx, { tenantId: actor.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "IMPORTED", resourceKind: record.kind, baseId: base.id, recordId: draft.id, detail: { ...detail, created: true, name: record.name },
+        action: "IMPORTED",
+        resourceKind: record.kind,
+        baseId: base.id,
+        recordId: draft.id,
+        detail: { ...detail, created: true, name: record.name },
       });
       await this.bases.announceChange(tx, base.id);
-      return { baseId: base.id, report: { key: record.key, name: record.name, kind: record.kind, action: "CREATE_BASE", matchedBy: null, baseId: base.id, draftId: draft.id } };
+      return {
+        baseId: base.id,
+        report: { key: record.key, name: record.name, kind: record.kind, action: "CREATE_BASE", matchedBy: null, baseId: base.id, draftId: draft.id },
+      };
     }
     const base = await this.bases.lock(tx, target.baseId, "update");
     requireBaseFor(actor, base, Action.AuthorResources, target.baseId);
     if (base!.kind !== record.kind) {
       throw conflict(`Record ${record.key} ('${record.name}') is a ${record.kind.toLowerCase()} but base ${base!.id} is a ${base!.kind.toLowerCase()}`, {
-        key: record.key, baseId: base!.id,
+        key: record.key,
+        baseId: base!.id,
       });
     }
     await this.guards.assertUnlocked(tx, base!);
     const existing = await this.bases.findDraftOfBase(base!.id, tx);
     if (existing) {
       throw conflict(`Base ${base!.id} ('${base!.name}') already has a draft; publish it or replace it from a version before importing into it`, {
-        key: record.key, baseId: base!.id, draftId: existing.id,
+        key: record.key,
+        baseId: base!.id,
+        draftId: existing.id,
       });
     }
     const draft = await this.bases.createDraft(tx, { tenantId: actor.tenantId, baseId: base!.id, ...fields, createdById: userId, updatedById: userId });
     await this.bases.updateBase(tx, base!.id, { updatedById: userId, updatedAt: new Date() });
     await recordAuditEvent(tx, actor, actor.tenantId, {
-      action: "IMPORTED", resourceKind: record.kind, baseId: base!.id, recordId: draft.id, detail: { ...detail, created: false, matchedBy: target.matchedBy },
+      action: "IMPORTED",
+      resourceKind: record.kind,
+      baseId: base!.id,
+      recordId: draft.id,
+      detail: { ...detail, created: false, matchedBy: target.matchedBy },
     });
     await this.bases.announceChange(tx, base!.id);
     return {
@@ -247,4 +284,3 @@ function validateRecord(record: BundleRecord): void {
   if (record.alias !== null) normaliseAlias(record.alias, `${at} alias`);
   withTags([], normaliseTags(record.tags, `${at} tags`));
 }
-

@@ -13,13 +13,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import {
-  evaluateMetered,
-  splitRuleLines,
-  type CompiledPolicy,
-  type PolicyResponse,
-  type RuleSetTrace,
-} from "../../engine/index.js";
+import { evaluateMetered, splitRuleLines, type CompiledPolicy, type PolicyResponse, type RuleSetTrace } from "../../engine/index.js";
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
 import type { EvaluationOutcome, EvaluationTask, ParsedFlow } from "./evaluation-worker.js";

@@ -25,42 +25,77 @@ const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
   record: run.record,
 });
 
-const NOW_DESCRIPTION = "Evaluate as if it were this time (\"what would this decide on that date?\"); defaults to now.";
+const NOW_DESCRIPTION = 'Evaluate as if it were this time ("what would this decide on that date?"); defaults to now.';
 
 @Resolver()
 export class ExecutionResolver {
   @Mutation(() => PolicyRunResult, { description: "Runs the base's latest version, else its draft." })
-  async runPolicy(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runPolicy(
+    @Arg("baseId", () => ID) baseId: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "base", id: baseId }, data, now), data);
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs exactly this draft or version." })
-  async runPolicyRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runPolicyRecord(
+    @Arg("recordId", () => ID) recordId: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toPolicyResult(await ctx.services.execution.runPolicy(actorOf(ctx), { by: "record", id: recordId }, data, now), data);
   }
 
   @Mutation(() => PolicyRunResult, { description: "Runs an unsaved rule text." })
-  async runRule(@Arg("rule", () => String) rule: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runRule(
+    @Arg("rule", () => String) rule: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toPolicyResult(await ctx.services.execution.runRule(actorOf(ctx), rule, data, now), data);
   }
 
   @Mutation(() => [PolicyRunResult], { description: "Runs many inputs against the base's runnable record." })
-  async runPolicyBatch(@Arg("baseId", () => ID) baseId: string, @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[], @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runPolicyBatch(
+    @Arg("baseId", () => ID) baseId: string,
+    @Arg("inputs", () => [GraphQLJSON]) inputs: unknown[],
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return (await ctx.services.execution.runPolicyBatch(actorOf(ctx), { by: "base", id: baseId }, inputs, now)).map((run, i) => toPolicyResult(run, inputs[i]));
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs the flow base's latest version, else its draft." })
-  async runFlow(@Arg("baseId", () => ID) baseId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runFlow(
+    @Arg("baseId", () => ID) baseId: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "base", id: baseId }, data, now), data);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs exactly this flow draft or version." })
-  async runFlowRecord(@Arg("recordId", () => ID) recordId: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async runFlowRecord(
+    @Arg("recordId", () => ID) recordId: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toFlowResult(await ctx.services.execution.runFlow(actorOf(ctx), { by: "record", id: recordId }, data, now), data);
   }
 
   @Mutation(() => FlowRunResult, { description: "Runs an unsaved flow definition (YAML or JSON text) against stored policies." })
-  async testFlow(@Arg("definition", () => String) definition: string, @Arg("data", () => GraphQLJSONObject) data: object, @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null, @Ctx() ctx: GraphQLContext) {
+  async testFlow(
+    @Arg("definition", () => String) definition: string,
+    @Arg("data", () => GraphQLJSONObject) data: object,
+    @Arg("now", () => Date, { nullable: true, description: NOW_DESCRIPTION }) now: Date | null,
+    @Ctx() ctx: GraphQLContext,
+  ) {
     return toFlowResult(await ctx.services.execution.testFlow(actorOf(ctx), definition, data, now), data);
   }
 

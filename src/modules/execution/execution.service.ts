@@ -120,7 +120,11 @@ export class ExecutionService {
       const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
       runs.push({ response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } });
     }
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length, ...pinned(now) }));
+    await this.audit.record(
+      actor,
+      actor.tenantId,
+      executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length, ...pinned(now) }),
+    );
     return runs;
   }
 
@@ -145,7 +149,11 @@ export class ExecutionService {
   /** Runs a record's stored tests and compares each result with its expectation; audited as one run. */
   async runStoredTests(actor: TenantActor, recordId: string, tests: readonly StoredTestCase[]): Promise<StoredTestOutcome[]> {
     const { runnable, outcomes } = await this.evaluateStoredTests(actor, recordId, tests);
-    await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }));
+    await this.audit.record(
+      actor,
+      actor.tenantId,
+      executedEvent(runnable, { by: "record", tests: outcomes.length, passed: outcomes.filter((o) => o.passed).length }),
+    );
     return outcomes;
   }
 
@@ -153,7 +161,11 @@ export class ExecutionService {
    * The stored tests' outcomes without an `executed` event: the publish gate's check, whose result the
    * PUBLISHED event (or the refusal) already says. Each test runs at its pinned `now`, else the current time.
    */
-  async evaluateStoredTests(actor: TenantActor, recordId: string, tests: readonly StoredTestCase[]): Promise<{ runnable: Runnable; outcomes: StoredTestOutcome[] }> {
+  async evaluateStoredTests(
+    actor: TenantActor,
+    recordId: string,
+    tests: readonly StoredTestCase[],
+  ): Promise<{ runnable: Runnable; outcomes: StoredTestOutcome[] }> {
     requireAction(actor, Action.RunResources);
     const lookup = this.runnables.forOneOperation(actor.tenantId);
     const runnable = await this.resolve(actor, { by: "record", id: recordId }, null, lookup);
@@ -161,11 +173,23 @@ export class ExecutionService {
     for (const test of tests) {
       if (runnable.kind === "POLICY") {
         const { response } = await this.evaluate(actor, runnable.compiled!, test.data, test.now);
-        outcomes.push({ name: test.name, passed: response.error === null && response.result === test.expected, expected: test.expected, actual: response.result, error: response.error });
+        outcomes.push({
+          name: test.name,
+          passed: response.error === null && response.result === test.expected,
+          expected: test.expected,
+          actual: response.result,
+          error: response.error,
+        });
       } else {
         try {
           const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), test.data, test.now, lookup);
-          outcomes.push({ name: test.name, passed: JSON.stringify(response.result) === JSON.stringify(test.expected), expected: test.expected, actual: response.result, error: null });
+          outcomes.push({
+            name: test.name,
+            passed: JSON.stringify(response.result) === JSON.stringify(test.expected),
+            expected: test.expected,
+            actual: response.result,
+            error: null,
+          });
         } catch (error) {
           if (!(error instanceof FlowRunError)) throw error;
           outcomes.push({ name: test.name, passed: false, expected: test.expected, actual: null, error: error.message });
@@ -190,7 +214,13 @@ export class ExecutionService {
     }
   }
 
-  private async executeFlow(actor: TenantActor, definition: FlowDefinition, data: unknown, now?: Date | null, lookup = this.runnables.forOneOperation(actor.tenantId)) {
+  private async executeFlow(
+    actor: TenantActor,
+    definition: FlowDefinition,
+    data: unknown,
+    now?: Date | null,
+    lookup = this.runnables.forOneOperation(actor.tenantId),
+  ) {
     // Every node of one flow run sees the same "today".
     const at = now ?? this.now();
     let turnStarted = process.hrtime.bigint();

@@ -81,8 +81,7 @@ export class RunnableCache {
       byBase,
       byRecord,
       // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
-      byAnyId: async (id) =>
-        !isUuid(id) ? byBase(id) : this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id))),
+      byAnyId: async (id) => (!isUuid(id) ? byBase(id) : this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id)))),
     };
   }
 

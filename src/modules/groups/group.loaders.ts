@@ -30,8 +30,7 @@ export function createGroupLoaders(groups: GroupStore): GroupLoaders {
     return groups.memberPages({ scope: listingScopeOf(actor), groupIds: keys.map((k) => k.groupId), kind, page: { first, after } });
   }
 
-  const shapeOf = (key: GroupMembersKey): string =>
-    JSON.stringify([listingScopeOf(key.actor), key.kind, key.first, key.after]);
+  const shapeOf = (key: GroupMembersKey): string => JSON.stringify([listingScopeOf(key.actor), key.kind, key.first, key.after]);
 
   return {
     groupMembers: new DataLoader<GroupMembersKey, Connection<Base>, string>(

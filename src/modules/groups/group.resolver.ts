@@ -23,11 +23,7 @@ export class GroupResolver {
   }
 
   @Mutation(() => Group, { description: "Editors and above." })
-  updateGroup(
-    @Arg("id", () => ID) id: string,
-    @Arg("input", () => UpdateGroupInput) input: UpdateGroupInput,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<Group> {
+  updateGroup(@Arg("id", () => ID) id: string, @Arg("input", () => UpdateGroupInput) input: UpdateGroupInput, @Ctx() ctx: GraphQLContext): Promise<Group> {
     return ctx.services.groups.update(actorOf(ctx), id, input);
   }
 

@@ -151,6 +151,7 @@ function validDescription(raw: string | null | undefined): string | undefined {
   if (raw == null) return undefined;
   const description = raw.trim();
   if (description.length > GROUP_DESCRIPTION_MAX) throw invalidInput("description", `must be at most ${GROUP_DESCRIPTION_MAX} characters`);
-  if (description.includes("\0") || UNPAIRED_SURROGATE.test(description)) throw invalidInput("description", "must not contain NUL characters or unpaired surrogates");
+  if (description.includes("\0") || UNPAIRED_SURROGATE.test(description))
+    throw invalidInput("description", "must not contain NUL characters or unpaired surrogates");
   return description;
 }

@@ -44,11 +44,7 @@ export class IdentityResolver {
   }
 
   @Mutation(() => Base, { description: "Gives a never-published policy or flow to another user of the tenant (admins)." })
-  async transferOwnership(
-    @Arg("baseId", () => ID) baseId: string,
-    @Arg("toUserId", () => ID) toUserId: string,
-    @Ctx() ctx: GraphQLContext,
-  ): Promise<Base> {
+  async transferOwnership(@Arg("baseId", () => ID) baseId: string, @Arg("toUserId", () => ID) toUserId: string, @Ctx() ctx: GraphQLContext): Promise<Base> {
     const actor = actorOf(ctx);
     return ctx.services.ownership.transferOwnership(actor, await ctx.services.catalogue.baseIdFor(actor, baseId), toUserId);
   }

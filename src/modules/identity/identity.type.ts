@@ -20,7 +20,8 @@ export class ApiKey {
 
   @Field(() => ID, {
     nullable: true,
-    description: "The user who issued it: the key acts on their behalf (what it creates, they own). A key created by another key is issued by that key's user. Null when an operator issued it.",
+    description:
+      "The user who issued it: the key acts on their behalf (what it creates, they own). A key created by another key is issued by that key's user. Null when an operator issued it.",
   })
   createdById!: string | null;
 

@@ -106,13 +106,7 @@ export class UserService {
     return this.changeRoles(actor, tenantId, userId, roles, "remove");
   }
 
-  private async changeRoles(
-    actor: Actor,
-    tenantId: string,
-    userId: string,
-    requested: readonly Role[],
-    change: "add" | "remove",
-  ): Promise<UserRow> {
+  private async changeRoles(actor: Actor, tenantId: string, userId: string, requested: readonly Role[], change: "add" | "remove"): Promise<UserRow> {
     const id = requireUuid(userId, "User");
     const roles = unique(requested);
     if (roles.length === 0) throw invalidInput("roles", "name at least one role");
@@ -124,8 +118,7 @@ export class UserService {
       if (!user) throw notFound("User", userId);
       const missing = rolesNotHeld(actor, roles);
       if (missing.length) throw forbidden(`You cannot ${change === "add" ? "grant" : "remove"} roles you do not hold: ${missing.join(", ")}`);
-      const next =
-        change === "add" ? unique([...user.roles, ...roles]) : user.roles.filter((role) => !roles.includes(role));
+      const next = change === "add" ? unique([...user.roles, ...roles]) : user.roles.filter((role) => !roles.includes(role));
       const added = next.filter((r) => !user.roles.includes(r));
       const removed = user.roles.filter((r) => !next.includes(r));
       if (added.length === 0 && removed.length === 0) return user;

@@ -16,7 +16,9 @@ export class ReplayResolver {
     return ctx.services.replay.configure(actorOf(ctx), input);
   }
 
-  @Query(() => ImpactPreview, { description: "What would change: the candidate policy record against the base's newest recorded inputs. Changes and records nothing." })
+  @Query(() => ImpactPreview, {
+    description: "What would change: the candidate policy record against the base's newest recorded inputs. Changes and records nothing.",
+  })
   previewImpact(
     @Arg("candidateRecordId", () => ID) candidateRecordId: string,
     @Arg("sample", () => ReplaySample) sample: ReplaySample,

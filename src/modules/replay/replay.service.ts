@@ -46,12 +46,19 @@ export class ReplayService {
       const base = await this.bases.lock(tx, baseId, "update");
       requireBaseFor(actor, base, Action.ConfigureRecording, baseId);
       const saved = await this.recordings.saveSettings(tx, {
-        baseId, tenantId: actor.tenantId, enabled: input.enabled, retentionDays: input.retentionDays, maxInputs: input.maxInputs,
-        redactPaths, updatedById: userIdOf(actor),
+        baseId,
+        tenantId: actor.tenantId,
+        enabled: input.enabled,
+        retentionDays: input.retentionDays,
+        maxInputs: input.maxInputs,
+        redactPaths,
+        updatedById: userIdOf(actor),
       });
       const settings = toSettings(saved);
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "RECORDING_CONFIGURED", resourceKind: base!.kind, baseId,
+        action: "RECORDING_CONFIGURED",
+        resourceKind: base!.kind,
+        baseId,
         detail: { enabled: settings.enabled, retentionDays: settings.retentionDays, maxInputs: settings.maxInputs, redactPaths: settings.redactPaths },
       });
       await this.bases.announceChange(tx, baseId);
@@ -96,8 +103,13 @@ export class ReplayService {
       else if (liveResult === true) counts.trueToFalse++;
       else if (liveResult === false) counts.falseToTrue++;
       replayed.push({
-        recordedInputId: input.id, recordedAt: input.recordedAt, data: input.data,
-        liveResult, liveError: liveResponse?.error ?? null, candidateResult, candidateError: candidateResponse.error,
+        recordedInputId: input.id,
+        recordedAt: input.recordedAt,
+        data: input.data,
+        liveResult,
+        liveError: liveResponse?.error ?? null,
+        candidateResult,
+        candidateError: candidateResponse.error,
         changed: liveResult !== candidateResult || (liveResponse?.error ?? null) !== candidateResponse.error,
       });
     }

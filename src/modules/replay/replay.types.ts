@@ -21,7 +21,7 @@ export class RecordingSettings {
   @Field(() => Int, { description: "At most this many inputs are kept; the oldest go first." })
   maxInputs!: number;
 
-  @Field(() => [String], { description: "Dotted data paths (`Person.ssn`) replaced by \"[REDACTED]\" before an input is stored." })
+  @Field(() => [String], { description: 'Dotted data paths (`Person.ssn`) replaced by "[REDACTED]" before an input is stored.' })
   redactPaths!: string[];
 }
 

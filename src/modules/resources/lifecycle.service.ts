@@ -45,13 +45,26 @@ export class LifecycleService {
     const fields = recordFields(kind, input);
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.createBase(tx, {
-        tenantId: actor.tenantId, kind, name, ownerId: userId, createdById: userId, updatedById: userId,
+        tenantId: actor.tenantId,
+        kind,
+        name,
+        ownerId: userId,
+        createdById: userId,
+        updatedById: userId,
       });
       const draft = await this.bases.createDraft(tx, {
-        tenantId: actor.tenantId, baseId: base.id, ...fields, createdById: userId, updatedById: userId,
+        tenantId: actor.tenantId,
+        baseId: base.id,
+        ...fields,
+        createdById: userId,
+        updatedById: userId,
       });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "CREATED", resourceKind: kind, baseId: base.id, recordId: draft.id, detail: { name },
+        action: "CREATED",
+        resourceKind: kind,
+        baseId: base.id,
+        recordId: draft.id,
+        detail: { name },
       });
       return toDraft(draft);
     });
@@ -74,7 +87,10 @@ export class LifecycleService {
       const name = input.name == null ? base.name : requireName(input.name);
       await this.bases.updateBase(tx, base.id, { name, updatedById: userId, updatedAt: new Date() });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "EDITED", resourceKind: base.kind, baseId: base.id, recordId: draftId,
+        action: "EDITED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        recordId: draftId,
         detail: { revision: updated.revision, ...(name !== base.name ? { name } : {}) },
       });
       return toDraft(updated);
@@ -105,16 +121,30 @@ export class LifecycleService {
       const userId = userIdOf(actor);
       const now = new Date();
       const version = await this.bases.createVersion(tx, {
-        tenantId: base.tenantId, baseId: base.id, number, content: draft.content, description,
-        inputSchema: draft.inputSchema, tests: draft.tests, createdById: userId, createdAt: now,
+        tenantId: base.tenantId,
+        baseId: base.id,
+        number,
+        content: draft.content,
+        description,
+        inputSchema: draft.inputSchema,
+        tests: draft.tests,
+        createdById: userId,
+        createdAt: now,
       });
       await this.bases.deleteDraft(tx, draftId);
       await this.bases.updateBase(tx, base.id, {
-        latestVersionNumber: number, ownership: "ORGANISATION_OWNED", firstPublishedAt: base.firstPublishedAt ?? now,
-        updatedById: userId, updatedAt: now,
+        latestVersionNumber: number,
+        ownership: "ORGANISATION_OWNED",
+        firstPublishedAt: base.firstPublishedAt ?? now,
+        updatedById: userId,
+        updatedAt: now,
       });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "PUBLISHED", resourceKind: base.kind, baseId: base.id, recordId: version.id, version: number,
+        action: "PUBLISHED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        recordId: version.id,
+        version: number,
         detail: { fromDraft: draftId, description, ...gate },
       });
       return toVersion(version);
@@ -134,13 +164,23 @@ export class LifecycleService {
       if (existing) await this.bases.deleteDraft(tx, existing.id);
       const userId = userIdOf(actor);
       const draft = await this.bases.createDraft(tx, {
-        tenantId: base.tenantId, baseId: base.id, content: version.content, description: version.description,
-        inputSchema: version.inputSchema, tests: version.tests, sourceVersionId: version.id,
-        createdById: userId, updatedById: userId,
+        tenantId: base.tenantId,
+        baseId: base.id,
+        content: version.content,
+        description: version.description,
+        inputSchema: version.inputSchema,
+        tests: version.tests,
+        sourceVersionId: version.id,
+        createdById: userId,
+        updatedById: userId,
       });
       await this.bases.updateBase(tx, base.id, { updatedById: userId, updatedAt: new Date() });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "DRAFTED", resourceKind: base.kind, baseId: base.id, recordId: draft.id, version: version.number,
+        action: "DRAFTED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        recordId: draft.id,
+        version: version.number,
         detail: { fromVersion: version.id, replaced: existing?.id ?? null },
       });
       return toDraft(draft);
@@ -155,7 +195,10 @@ export class LifecycleService {
       const usedBy = await this.guards.flowsBlockingDeletion(tx, base, force);
       const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(actor) });
       await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "DELETED", resourceKind: base.kind, baseId: base.id, ...(usedBy.length ? { detail: { forced: true, usedBy } } : {}),
+        action: "DELETED",
+        resourceKind: base.kind,
+        baseId: base.id,
+        ...(usedBy.length ? { detail: { forced: true, usedBy } } : {}),
       });
       return deleted;
     });
@@ -170,7 +213,10 @@ export class LifecycleService {
       if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
       await this.guards.assertAliasFreeForRestore(tx, base);
       const restored = await this.bases.updateBase(tx, base.id, {
-        deletedAt: null, deletedById: null, updatedById: userIdOf(actor), updatedAt: new Date(),
+        deletedAt: null,
+        deletedById: null,
+        updatedById: userIdOf(actor),
+        updatedAt: new Date(),
       });
       await recordAuditEvent(tx, actor, actor.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
       await this.bases.announceChange(tx, base.id);
@@ -218,12 +264,7 @@ export class LifecycleService {
    * Locks the base row for the rest of the transaction (serialising every change of one base, which is what
    * keeps version numbers gap-free), checks access, runs `change`, and announces it to every process.
    */
-  private changeBase<T>(
-    actor: TenantActor,
-    baseId: string,
-    action: Action,
-    change: (tx: Transaction, base: BaseRow) => Promise<T>,
-  ): Promise<T> {
+  private changeBase<T>(actor: TenantActor, baseId: string, action: Action, change: (tx: Transaction, base: BaseRow) => Promise<T>): Promise<T> {
     return inTransaction(this.database, async (tx) => {
       const base = await this.bases.lock(tx, baseId, "update");
       requireBaseFor(actor, base, action, baseId);
@@ -258,10 +299,9 @@ function requireName(name: string): string {
 
 function requireRevision(current: number, expected: number): void {
   if (current !== expected) {
-    throw new DomainError(
-      DomainErrorCode.StaleRevision,
-      `The draft is at revision ${current}, not ${expected}: reload it and apply your change again`,
-      { currentRevision: current, expectedRevision: expected },
-    );
+    throw new DomainError(DomainErrorCode.StaleRevision, `The draft is at revision ${current}, not ${expected}: reload it and apply your change again`, {
+      currentRevision: current,
+      expectedRevision: expected,
+    });
   }
 }

@@ -11,11 +11,7 @@ const notPublishable = (message: string, details: Record<string, unknown> = {}):
  * name a policy that exists, is not deleted and is listed for the publisher (`isListedPolicy`, by base or
  * record ID).
  */
-export async function assertPublishable(
-  isListedPolicy: (id: string) => Promise<boolean>,
-  kind: BaseKind,
-  content: string,
-): Promise<void> {
+export async function assertPublishable(isListedPolicy: (id: string) => Promise<boolean>, kind: BaseKind, content: string): Promise<void> {
   if (kind === "POLICY") {
     const compiled = compilePolicy(content);
     if (compiled.error) throw notPublishable(`The policy cannot be published: ${compiled.error}`);

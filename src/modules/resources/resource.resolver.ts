@@ -47,11 +47,7 @@ export class ResourceResolver {
   }
 
   @Query(() => BaseConnection, { description: "Bases the caller may see, by name." })
-  bases(
-    @Args(() => PageArgs) page: PageArgs,
-    @Arg("filter", () => BaseFilter, { nullable: true }) filter: BaseFilter | null,
-    @Ctx() ctx: GraphQLContext,
-  ) {
+  bases(@Args(() => PageArgs) page: PageArgs, @Arg("filter", () => BaseFilter, { nullable: true }) filter: BaseFilter | null, @Ctx() ctx: GraphQLContext) {
     return ctx.services.lifecycle.listBases(actorOf(ctx), filter ?? {}, page.first, page.after);
   }
 

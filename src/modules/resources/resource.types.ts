@@ -26,7 +26,7 @@ export class StoredTest {
   @Field(() => GraphQLJSON, { description: "A boolean for policies; any flow result for flows." })
   expected!: unknown;
 
-  @Field(() => Date, { nullable: true, description: "The evaluation time the test pins (\"today\" for date rules); null runs at the current time." })
+  @Field(() => Date, { nullable: true, description: 'The evaluation time the test pins ("today" for date rules); null runs at the current time.' })
   now?: Date | null;
 }
 

@@ -4,9 +4,7 @@ import { PROJECT_ROOT } from "../../project-root.js";
 import type { SystemStore } from "../../stores/system.store.js";
 import type { ServerVersion } from "./system.type.js";
 
-const GATEWAY_VERSION: string = JSON.parse(
-  readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"),
-).version;
+const GATEWAY_VERSION: string = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).version;
 
 export class SystemService {
   constructor(private readonly store: SystemStore) {}
