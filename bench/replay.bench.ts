@@ -13,20 +13,10 @@ import { createLogger } from "../src/logging.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
 import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
+import { gql } from "./support/graphql.js";
 
 const INPUTS = 10_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-async function gql(url: string, token: string, query: string, variables: Record<string, unknown>) {
-  const response = await fetch(`${url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: any; errors?: unknown[] };
-  if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
