@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluatePolicy, compilePolicy } from "../../src/engine/index.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { authoring, post } from "../rest/support.js";
+import { authoring, post } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 // Two gateway processes' worth of state (separate pools, caches and LISTEN connections) on one database.
@@ -20,10 +20,7 @@ afterAll(async () => {
   await first?.stop();
 });
 
-const on =
-  (gateway: TestGateway) =>
-  <T = any>(query: string, variables: Record<string, unknown>) =>
-    graphql<T>(gateway.url, query, variables, auth);
+const on = (gateway: TestGateway) => graphqlClient(gateway).as(auth);
 const runOnSecond = async (baseId: string, age: number) => await on(second)(op.RUN_POLICY, { baseId, data: { Person: { age } } });
 
 it("an instance runs what another instance just published, edited, deleted or restored", async () => {
@@ -54,7 +51,7 @@ it("an instance runs what another instance just published, edited, deleted or re
   expect(errorCodes(await on(second)(op.RUN_RECORD, { recordId: v1.id, data: {} }))).toEqual(["NOT_FOUND"]);
 
   await on(first)(op.RESTORE_BASE, { id: baseId });
-  expect((await runOnSecond(baseId, 19)).data.runPolicy.record.versionNumber).toBe(2);
+  expect((await runOnSecond(baseId, 19)).data.runPolicy.record?.versionNumber).toBe(2);
 });
 
 it("a run in one process never uses what another process deleted before the run began", async () => {

@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { type Document, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 /**
@@ -36,7 +36,7 @@ const LONE_LOW = "\uDC00";
 
 describe("text that cannot be stored is refused where it enters, naming the field", () => {
   const policy = (overrides: Record<string, unknown>) => ({ name: "p", content: op.AGE_POLICY, ...overrides });
-  const cases: [string, string, Record<string, unknown>, "admin" | "viewKey", string][] = [
+  const cases: [string, Document, Record<string, unknown>, "admin" | "viewKey", string][] = [
     ["a name", op.CREATE_POLICY, { input: policy({ name: NUL }) }, "admin", "input.name"],
     ["content", op.CREATE_POLICY, { input: policy({ content: LONE_HIGH }) }, "admin", "input.content"],
     ["a description", op.CREATE_POLICY, { input: policy({ description: LONE_LOW }) }, "admin", "input.description"],

@@ -5,7 +5,7 @@ import { loadConfig } from "../../src/config.js";
 import { createApiKey, createTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring } from "../rest/support.js";
+import { authoring } from "../support/kit.js";
 import { grpcClients, runResponseJson, statusName, toStruct, unary, type GrpcClients } from "./support.js";
 
 /**

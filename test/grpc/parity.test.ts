@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type GraphQLResponse, type TestGateway } from "../support/gateway.js";
-import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, deleteBase, expectPolicyExecution, loanFlow, post, type RestResponse } from "../rest/support.js";
+import {
+  CREDIT_POLICY,
+  expectPolicyExecution,
+  type GraphQLResponse,
+  loanFlow,
+  op,
+  type ParityWorld,
+  type StoredRun,
+  type RestResponse,
+  startParityWorld,
+} from "../support/kit.js";
 import { flowResponseJson, grpcClients, runResponseJson, statusName, toStruct, unary, type CallOutcome, type GrpcClients } from "./support.js";
 
 /**
@@ -11,45 +18,18 @@ import { flowResponseJson, grpcClients, runResponseJson, statusName, toStruct, u
  * (result, trace, rule lines, data, error, labels, node responses), run the same record (the audit events say
  * which), and refuse alike — §7.1's status code for REST's status, with REST's message.
  */
-let gateway: TestGateway;
+let world: ParityWorld;
 let clients: GrpcClients;
-let tenant: TestTenant;
-let author: ReturnType<typeof authoring>;
-let adminToken: string;
-const keys: Record<string, string> = {};
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ GRPC_PORT: "0" });
-  clients = grpcClients(gateway.grpcAddress!);
-  const { prisma } = gateway.database;
-  tenant = await createTenant(prisma, { publisher: ["PUBLISHER"], admin: ["ADMIN"] });
-  const other = await createTenant(prisma, { stranger: ["ADMIN"] });
-  author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
-  adminToken = await gateway.tokenFor(tenant.users.admin!.subject);
-  keys.view = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
-  keys.audit = (await createApiKey(prisma, tenant.id, ["AUDIT"])).key;
-  keys.revoked = (await createApiKey(prisma, tenant.id, ["VIEW"], { revokedAt: new Date() })).key;
-  keys.expired = (await createApiKey(prisma, tenant.id, ["VIEW"], { expiresAt: new Date(Date.now() - 1000) })).key;
-  keys.foreign = (await createApiKey(prisma, other.id, ["VIEW"])).key;
+  world = await startParityWorld({ GRPC_PORT: "0" });
+  clients = grpcClients(world.gateway.grpcAddress!);
 });
 afterAll(async () => {
   clients?.close();
-  await gateway?.stop();
+  await world?.stop();
 });
 
-const POLICY_FIELDS = "result error trace rule data labels record { baseId recordId status versionNumber }";
-const FLOW_FIELDS = "result nodeResponse { nodeId nodeType response execution } execution record { recordId versionNumber }";
-const GQL = {
-  policy: {
-    base: `mutation($id: ID!, $data: JSONObject!) { out: runPolicy(baseId: $id, data: $data) { ${POLICY_FIELDS} } }`,
-    record: `mutation($id: ID!, $data: JSONObject!) { out: runPolicyRecord(recordId: $id, data: $data) { ${POLICY_FIELDS} } }`,
-  },
-  flow: {
-    base: `mutation($id: ID!, $data: JSONObject!) { out: runFlow(baseId: $id, data: $data) { ${FLOW_FIELDS} } }`,
-    record: `mutation($id: ID!, $data: JSONObject!) { out: runFlowRecord(recordId: $id, data: $data) { ${FLOW_FIELDS} } }`,
-  },
-};
-const REST_PATH = { policy: { base: "/run/policy/", record: "/run/policy_version/" }, flow: { base: "/run/flow/", record: "/run/flow_version/" } };
 /** §7 status → §7.1 code. */
 const GRPC_CODE_OF: Record<number, string> = {
   400: "INVALID_ARGUMENT",
@@ -60,19 +40,13 @@ const GRPC_CODE_OF: Record<number, string> = {
   503: "UNAVAILABLE",
 };
 
-interface Scenario {
-  kind: "policy" | "flow";
-  by: "base" | "record";
-  id: string;
-  data: Record<string, unknown>;
-  key: string;
+interface Scenario extends StoredRun {
   /** The base whose audit events must name the record that ran (stored runs only). */
   baseId?: string;
 }
 
 async function allThree(s: Scenario): Promise<{ gql: GraphQLResponse; rest: RestResponse; rpc: CallOutcome }> {
-  const gql = await graphql(gateway.url, GQL[s.kind][s.by], { id: s.id, data: s.data }, { "x-api-key": s.key });
-  const rest = await post(gateway.url, `${REST_PATH[s.kind][s.by]}${s.id}`, { data: s.data }, { key: s.key });
+  const { gql, rest } = await world.runStored(s);
   const idField = s.by === "base" ? "baseId" : s.kind === "policy" ? "policyId" : "flowId";
   const rpc = await unary(
     s.kind === "policy" ? clients.policy : clients.flow,
@@ -84,7 +58,7 @@ async function allThree(s: Scenario): Promise<{ gql: GraphQLResponse; rest: Rest
 }
 
 const executedEvents = (baseId: string, take: number) =>
-  gateway.database.prisma.auditEvent.findMany({ where: { baseId, action: "EXECUTED" }, orderBy: { sequence: "desc" }, take });
+  world.gateway.database.prisma.auditEvent.findMany({ where: { baseId, action: "EXECUTED" }, orderBy: { sequence: "desc" }, take });
 
 /** Runs the scenario three ways, checks that they agree, returns the gRPC outcome. */
 async function expectSameAnswer(s: Scenario): Promise<CallOutcome> {
@@ -150,23 +124,23 @@ async function expectSameAnswer(s: Scenario): Promise<CallOutcome> {
 
 describe("gRPC, REST and GraphQL agree", () => {
   it("on stored policies: by base (draft, then version), by record, evaluation errors, labels", async () => {
-    const draft = await author.policy(op.AGE_POLICY, false);
-    await expectSameAnswer({ kind: "policy", by: "base", id: draft.baseId, data: { Person: { age: 30 } }, key: keys.view!, baseId: draft.baseId });
-    await expectSameAnswer({ kind: "policy", by: "record", id: draft.recordId, data: { Person: { age: 3 } }, key: keys.view!, baseId: draft.baseId });
+    const draft = await world.author.policy(op.AGE_POLICY, false);
+    await expectSameAnswer({ kind: "policy", by: "base", id: draft.baseId, data: { Person: { age: 30 } }, key: world.keys.view, baseId: draft.baseId });
+    await expectSameAnswer({ kind: "policy", by: "record", id: draft.recordId, data: { Person: { age: 3 } }, key: world.keys.view, baseId: draft.baseId });
 
-    const broken = await author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
+    const broken = await world.author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
     const failed = await expectSameAnswer({
       kind: "policy",
       by: "base",
       id: broken.baseId,
       data: { S: { a: 1, b: 0 } },
-      key: keys.view!,
+      key: world.keys.view,
       baseId: broken.baseId,
     });
     expect(runResponseJson(failed.response).error).toEqual({ message: "Evaluation error: Division by zero" });
-    await expectSameAnswer({ kind: "policy", by: "base", id: broken.baseId, data: { S: { a: "x", b: 2 } }, key: keys.view!, baseId: broken.baseId });
+    await expectSameAnswer({ kind: "policy", by: "base", id: broken.baseId, data: { S: { a: "x", b: 2 } }, key: world.keys.view, baseId: broken.baseId });
 
-    const labelled = await author.policy(
+    const labelled = await world.author.policy(
       "A **Person** gets a loan if the **Person** passes the age check.\nage_check. A **Person** passes the age check if __age__ of **Person** is at least 18.\n",
       true,
     );
@@ -175,39 +149,39 @@ describe("gRPC, REST and GraphQL agree", () => {
       by: "base",
       id: labelled.baseId,
       data: { Person: { age: 40, tags: ["a", null, 1.5], nested: { deep: [{ x: true }] } } },
-      key: keys.view!,
+      key: world.keys.view,
       baseId: labelled.baseId,
     });
     expect(runResponseJson(withLabels.response).labels).not.toBeNull();
 
-    const published = await author.policy(op.AGE_POLICY, true);
-    const newer = await author.newDraft(published.recordId, op.ADULT_POLICY);
+    const published = await world.author.policy(op.AGE_POLICY, true);
+    const newer = await world.author.newDraft(published.recordId, op.ADULT_POLICY);
     for (const [by, id] of [
       ["base", published.baseId],
       ["record", published.recordId],
       ["record", newer],
     ] as const) {
       for (const age of [10, 19, 25]) {
-        await expectSameAnswer({ kind: "policy", by, id, data: { Person: { age } }, key: keys.view!, baseId: published.baseId });
+        await expectSameAnswer({ kind: "policy", by, id, data: { Person: { age } }, key: world.keys.view, baseId: published.baseId });
       }
     }
-    await expectSameAnswer({ kind: "policy", by: "base", id: published.baseId, data: { Person: {} }, key: keys.view!, baseId: published.baseId });
+    await expectSameAnswer({ kind: "policy", by: "base", id: published.baseId, data: { Person: {} }, key: world.keys.view, baseId: published.baseId });
   });
 
   it("on refusals: unknown, deleted, foreign, unauthenticated and under-scoped keys", async () => {
-    const published = await author.policy(op.AGE_POLICY, true);
-    const doomed = await author.policy(op.AGE_POLICY, true);
-    await deleteBase(gateway, adminToken, doomed.baseId);
+    const published = await world.author.policy(op.AGE_POLICY, true);
+    const doomed = await world.author.policy(op.AGE_POLICY, true);
+    await world.deleteBase(doomed.baseId);
     const data = { Person: { age: 30 } };
     const refusals: Scenario[] = [
-      { kind: "policy", by: "base", id: doomed.baseId, data, key: keys.view!, baseId: doomed.baseId },
-      { kind: "policy", by: "record", id: doomed.recordId, data, key: keys.view!, baseId: doomed.baseId },
-      { kind: "policy", by: "base", id: "00000000-0000-4000-8000-000000000000", data, key: keys.view! },
-      { kind: "policy", by: "base", id: "not-a-uuid", data, key: keys.view! },
-      { kind: "policy", by: "base", id: published.baseId, data, key: keys.foreign!, baseId: published.baseId },
-      { kind: "policy", by: "base", id: published.baseId, data, key: keys.audit!, baseId: published.baseId },
-      { kind: "policy", by: "record", id: published.recordId, data, key: keys.revoked!, baseId: published.baseId },
-      { kind: "policy", by: "record", id: published.recordId, data, key: keys.expired!, baseId: published.baseId },
+      { kind: "policy", by: "base", id: doomed.baseId, data, key: world.keys.view, baseId: doomed.baseId },
+      { kind: "policy", by: "record", id: doomed.recordId, data, key: world.keys.view, baseId: doomed.baseId },
+      { kind: "policy", by: "base", id: "00000000-0000-4000-8000-000000000000", data, key: world.keys.view },
+      { kind: "policy", by: "base", id: "not-a-uuid", data, key: world.keys.view },
+      { kind: "policy", by: "base", id: published.baseId, data, key: world.keys.foreign, baseId: published.baseId },
+      { kind: "policy", by: "base", id: published.baseId, data, key: world.keys.audit, baseId: published.baseId },
+      { kind: "policy", by: "record", id: published.recordId, data, key: world.keys.revoked, baseId: published.baseId },
+      { kind: "policy", by: "record", id: published.recordId, data, key: world.keys.expired, baseId: published.baseId },
       { kind: "policy", by: "record", id: published.recordId, data, key: "vk_not_a_key", baseId: published.baseId },
     ];
     const codes = [];
@@ -226,24 +200,24 @@ describe("gRPC, REST and GraphQL agree", () => {
   });
 
   it("on stored flows: by base, by record, node responses, and flow failures", async () => {
-    const age = await author.policy(op.AGE_POLICY, true);
-    const credit = await author.policy(CREDIT_POLICY, false);
-    const flow = await author.flow(loanFlow(age.baseId, credit.baseId), true);
+    const age = await world.author.policy(op.AGE_POLICY, true);
+    const credit = await world.author.policy(CREDIT_POLICY, false);
+    const flow = await world.author.flow(loanFlow(age.baseId, credit.baseId), true);
     for (const person of [{ age: 30, score: 500 }, { age: 30, score: 700 }, { age: 10 }]) {
       const data = { Person: person };
-      await expectSameAnswer({ kind: "flow", by: "base", id: flow.baseId, data, key: keys.view!, baseId: flow.baseId });
-      await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data, key: keys.view!, baseId: flow.baseId });
+      await expectSameAnswer({ kind: "flow", by: "base", id: flow.baseId, data, key: world.keys.view, baseId: flow.baseId });
+      await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data, key: world.keys.view, baseId: flow.baseId });
     }
     // A stored flow whose node names a policy that is gone: POLICY_NOT_FOUND (REST 404) with REST's message.
-    const orphan = await author.flow(loanFlow(age.baseId, "00000000-0000-4000-8000-000000000000"), false);
-    const missing = await expectSameAnswer({ kind: "flow", by: "base", id: orphan.baseId, data: { Person: { age: 30 } }, key: keys.view! });
+    const orphan = await world.author.flow(loanFlow(age.baseId, "00000000-0000-4000-8000-000000000000"), false);
+    const missing = await expectSameAnswer({ kind: "flow", by: "base", id: orphan.baseId, data: { Person: { age: 30 } }, key: world.keys.view });
     expect(statusName(missing)).toBe("NOT_FOUND");
 
-    await deleteBase(gateway, adminToken, flow.baseId);
-    const gone = await expectSameAnswer({ kind: "flow", by: "base", id: flow.baseId, data: {}, key: keys.view!, baseId: flow.baseId });
+    await world.deleteBase(flow.baseId);
+    const gone = await expectSameAnswer({ kind: "flow", by: "base", id: flow.baseId, data: {}, key: world.keys.view, baseId: flow.baseId });
     expect(gone.error?.details).toBe(`flow not found: ${flow.baseId}`);
-    await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.foreign!, baseId: flow.baseId });
-    expect(statusName(await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.audit!, baseId: flow.baseId }))).toBe(
+    await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: world.keys.foreign, baseId: flow.baseId });
+    expect(statusName(await expectSameAnswer({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: world.keys.audit, baseId: flow.baseId }))).toBe(
       "PERMISSION_DENIED",
     );
   });

@@ -5,7 +5,7 @@ import { createApiKey, createTenant, type TestTenant } from "../support/fixtures
 import { startGatewayBehindProxy, startTestGateway, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 import { EXECUTION_PROTO } from "../../src/grpc/proto.js";
-import { authoring, loanFlow, post } from "../rest/support.js";
+import { authoring, loanFlow, post } from "../support/kit.js";
 import { fromStruct, grpcClients, runResponseJson, statusName, toStruct, unary, type GrpcClients } from "./support.js";
 
 /** product.md §7.1's status codes, with the REST shim's messages, over a real port. */

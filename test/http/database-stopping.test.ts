@@ -3,7 +3,7 @@ import { createApiKey, createTenant, type TestTenant } from "../support/fixtures
 import { graphql, startGatewayBehindProxy, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 import { POSTGRES_OUTAGE_ERRORS, type PostgresOutageError, type TcpProxy } from "../support/tcp-proxy.js";
-import { authoring, post } from "../rest/support.js";
+import { authoring, post } from "../support/kit.js";
 
 /**
  * Issue #12.4: while Postgres stops (fast or immediate shutdown) or starts, its FATAL errors (57P01, 57P02,

@@ -3,7 +3,7 @@ import { RateLimiter } from "../../src/http/rate-limit.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { post } from "../rest/support.js";
+import { post } from "../support/kit.js";
 
 let gateway: TestGateway;
 let second: TestGateway;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { type Document, errorCodes, graphql, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 /**
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => gateway?.stop());
 
-const as = (who: string, query: string, variables: Record<string, unknown> = {}) => graphql(gateway.url, query, variables, headersOf[who]);
+const as = (who: string, query: Document, variables: Record<string, unknown> = {}) => graphqlClient(gateway)(headersOf[who]!, query, variables);
 const listed = async (who: string, filter: Record<string, unknown> = {}) =>
   ((await as(who, LIST, { filter })).data?.bases.edges ?? []).map((e: { node: { id: string } }) => e.node.id);
 

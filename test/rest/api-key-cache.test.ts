@@ -4,7 +4,7 @@ import { createAuthenticator } from "../../src/identity/authenticate.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { post } from "./support.js";
+import { post } from "../support/kit.js";
 
 /**
  * Authentication keeps recently used key rows in memory (src/identity/api-key-cache.ts). A revocation must

@@ -3,7 +3,7 @@ import { createApiKey, createTenant, type TestTenant } from "../support/fixtures
 import type { TcpProxy } from "../support/tcp-proxy.js";
 import { startGatewayBehindProxy, type ProxiedGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, loanFlow, post } from "./support.js";
+import { authoring, loanFlow, post } from "../support/kit.js";
 
 let behindProxy: ProxiedGateway;
 let proxy: TcpProxy;

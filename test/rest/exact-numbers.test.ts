@@ -3,7 +3,7 @@ import { hasInexactNumber } from "../../src/shared/exact-numbers.js";
 import { createApiKey, createTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, loanFlow } from "./support.js";
+import { authoring, CREDIT_POLICY, loanFlow } from "../support/kit.js";
 
 /**
  * Issue #12.2 (product.md §7): `data` comes back with exactly the digits the client sent, while the language

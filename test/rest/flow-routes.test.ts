@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { graphql, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, deleteBase, expectNanos, lastExecutedRecord, loanFlow, post, SDK_USER_AGENTS } from "./support.js";
+import { authoring, CREDIT_POLICY, deleteBase, expectNanos, lastExecutedRecord, loanFlow, post, SDK_USER_AGENTS } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
@@ -110,7 +110,7 @@ describe("stored flows: POST /run/flow/{baseId} and /run/flow_version/{flowId}",
 
   it("answers FLOW_NOT_FOUND (404, with details) for unknown, foreign, deleted and wrong-kind IDs", async () => {
     const doomed = await author.flow(loanFlow(age.baseId, credit.baseId), true);
-    await deleteBase(gateway, adminToken, doomed.baseId);
+    await deleteBase(graphqlClient(gateway), { token: adminToken }, doomed.baseId);
     const live = await author.flow(loanFlow(age.baseId, credit.baseId), true);
     const foreign = (
       await graphql(
@@ -210,7 +210,7 @@ describe("POST /flow/test: an unsaved flow", () => {
 
   it("treats a node naming a deleted or foreign policy as POLICY_NOT_FOUND, aborting the whole flow", async () => {
     const doomed = await author.policy(op.AGE_POLICY, true);
-    await deleteBase(gateway, adminToken, doomed.baseId);
+    await deleteBase(graphqlClient(gateway), { token: adminToken }, doomed.baseId);
     const foreign = (
       await graphql(
         gateway.url,

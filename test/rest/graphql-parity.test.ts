@@ -1,74 +1,54 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type GraphQLResponse, type TestGateway } from "../support/gateway.js";
-import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, deleteBase, lastExecutedRecord, loanFlow, post, type RestResponse } from "./support.js";
+import { ParityRunRuleDocument, ParityTestFlowDocument } from "../../operations/__generated__/graphql.js";
+import {
+  CREDIT_POLICY,
+  type GraphQLResponse,
+  lastExecutedRecord,
+  loanFlow,
+  op,
+  type ParityWorld,
+  type StoredRun,
+  post,
+  type RestResponse,
+  startParityWorld,
+} from "../support/kit.js";
 
 /**
  * The shim and GraphQL share the authorization module and the ExecutionService: the same scenario, run
  * with the same API key through both, must give the same outcome — result, error, trace, which record ran
  * (GraphQL says so in `record`; for REST the audit event says so), and the same kind of refusal.
  */
-let gateway: TestGateway;
-let tenant: TestTenant;
-let other: TestTenant;
-let author: ReturnType<typeof authoring>;
-let adminToken: string;
-const keys: Record<string, string> = {};
+let world: ParityWorld;
 
 beforeAll(async () => {
-  gateway = await startTestGateway();
-  const { prisma } = gateway.database;
-  tenant = await createTenant(prisma, { publisher: ["PUBLISHER"], admin: ["ADMIN"] });
-  other = await createTenant(prisma, { stranger: ["ADMIN"] });
-  author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
-  adminToken = await gateway.tokenFor(tenant.users.admin!.subject);
-  keys.view = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
-  keys.audit = (await createApiKey(prisma, tenant.id, ["AUDIT"])).key;
-  keys.revoked = (await createApiKey(prisma, tenant.id, ["VIEW"], { revokedAt: new Date() })).key;
-  keys.foreign = (await createApiKey(prisma, other.id, ["VIEW"])).key;
+  world = await startParityWorld();
 });
-afterAll(() => gateway?.stop());
-
-const POLICY_FIELDS = "result error trace rule data labels record { baseId recordId status versionNumber }";
-const FLOW_FIELDS = "result nodeResponse { nodeId nodeType response execution } execution record { recordId versionNumber }";
-const GQL = {
-  runPolicy: `mutation($id: ID!, $data: JSONObject!) { out: runPolicy(baseId: $id, data: $data) { ${POLICY_FIELDS} } }`,
-  runPolicyRecord: `mutation($id: ID!, $data: JSONObject!) { out: runPolicyRecord(recordId: $id, data: $data) { ${POLICY_FIELDS} } }`,
-  runRule: `mutation($rule: String!, $data: JSONObject!) { out: runRule(rule: $rule, data: $data) { ${POLICY_FIELDS} } }`,
-  runFlow: `mutation($id: ID!, $data: JSONObject!) { out: runFlow(baseId: $id, data: $data) { ${FLOW_FIELDS} } }`,
-  runFlowRecord: `mutation($id: ID!, $data: JSONObject!) { out: runFlowRecord(recordId: $id, data: $data) { ${FLOW_FIELDS} } }`,
-  testFlow: `mutation($definition: String!, $data: JSONObject!) { out: testFlow(definition: $definition, data: $data) { ${FLOW_FIELDS} } }`,
-};
+afterAll(() => world?.stop());
 
 type Scenario =
-  | { kind: "policy"; by: "base" | "record"; id: string; data: object; key: string; baseId?: string }
-  | { kind: "rule"; rule: string; data: object; key: string }
-  | { kind: "flow"; by: "base" | "record"; id: string; data: object; key: string; baseId?: string }
-  | { kind: "testFlow"; flow: string; data: object; key: string };
+  | (StoredRun & { baseId?: string })
+  | { kind: "rule"; rule: string; data: Record<string, unknown>; key: string }
+  | { kind: "testFlow"; flow: string; data: Record<string, unknown>; key: string };
 
 const STATUS_OF: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403, NOT_FOUND: 404, BAD_USER_INPUT: 400 };
 
 async function both(s: Scenario) {
-  const headers = { "x-api-key": s.key };
+  const as = world.gql.as({ key: s.key });
+  const url = world.gateway.url;
   let gql: GraphQLResponse;
   let rest: RestResponse;
   switch (s.kind) {
     case "policy":
-      gql = await graphql(gateway.url, s.by === "base" ? GQL.runPolicy : GQL.runPolicyRecord, { id: s.id, data: s.data }, headers);
-      rest = await post(gateway.url, `/run/${s.by === "base" ? "policy" : "policy_version"}/${s.id}`, { data: s.data }, { key: s.key });
+    case "flow":
+      ({ gql, rest } = await world.runStored(s));
       break;
     case "rule":
-      gql = await graphql(gateway.url, GQL.runRule, { rule: s.rule, data: s.data }, headers);
-      rest = await post(gateway.url, "/run", { rule: s.rule, data: s.data }, { key: s.key });
-      break;
-    case "flow":
-      gql = await graphql(gateway.url, s.by === "base" ? GQL.runFlow : GQL.runFlowRecord, { id: s.id, data: s.data }, headers);
-      rest = await post(gateway.url, `/run/${s.by === "base" ? "flow" : "flow_version"}/${s.id}`, { data: s.data }, { key: s.key });
+      gql = await as(ParityRunRuleDocument, { rule: s.rule, data: s.data });
+      rest = await post(url, "/run", { rule: s.rule, data: s.data }, { key: s.key });
       break;
     case "testFlow":
-      gql = await graphql(gateway.url, GQL.testFlow, { definition: s.flow, data: s.data }, headers);
-      rest = await post(gateway.url, "/flow/test", { data: s.data, flow: s.flow }, { key: s.key });
+      gql = await as(ParityTestFlowDocument, { definition: s.flow, data: s.data });
+      rest = await post(url, "/flow/test", { data: s.data, flow: s.flow }, { key: s.key });
       break;
   }
   return { gql, rest };
@@ -76,7 +56,7 @@ async function both(s: Scenario) {
 
 /** Runs the scenario both ways and checks they agree; returns GraphQL's answer. */
 async function expectSameOutcome(s: Scenario) {
-  const before = "baseId" in s && s.baseId ? await lastExecutedRecord(gateway, s.baseId) : null;
+  const before = "baseId" in s && s.baseId ? await lastExecutedRecord(world.gateway, s.baseId) : null;
   const { gql, rest } = await both(s);
   const label = JSON.stringify(s).slice(0, 200);
   if (gql.errors) {
@@ -91,7 +71,7 @@ async function expectSameOutcome(s: Scenario) {
     } else {
       expect(rest.body.code, label).toBe(code === "BAD_USER_INPUT" ? "VALIDATION_ERROR" : code);
     }
-    if ("baseId" in s && s.baseId) expect(await lastExecutedRecord(gateway, s.baseId), label).toEqual(before);
+    if ("baseId" in s && s.baseId) expect(await lastExecutedRecord(world.gateway, s.baseId), label).toEqual(before);
     return gql;
   }
   const out = gql.data.out;
@@ -113,7 +93,7 @@ async function expectSameOutcome(s: Scenario) {
   }
   if ("baseId" in s && s.baseId) {
     // The GraphQL run and the REST run ran the same record, the one GraphQL names.
-    const events = await gateway.database.prisma.auditEvent.findMany({
+    const events = await world.gateway.database.prisma.auditEvent.findMany({
       where: { baseId: s.baseId, action: "EXECUTED" },
       orderBy: { sequence: "desc" },
       take: 2,
@@ -129,44 +109,44 @@ async function expectSameOutcome(s: Scenario) {
 
 describe("GraphQL and REST agree", () => {
   it("on policies: by base (draft, then version), by record, evaluation errors, refusals", async () => {
-    const { baseId, recordId: draftId } = await author.policy(op.AGE_POLICY, false);
+    const { baseId, recordId: draftId } = await world.author.policy(op.AGE_POLICY, false);
     const data = { Person: { age: 30 } };
-    const onDraft = await expectSameOutcome({ kind: "policy", by: "base", id: baseId, data, key: keys.view!, baseId });
+    const onDraft = await expectSameOutcome({ kind: "policy", by: "base", id: baseId, data, key: world.keys.view, baseId });
     expect(onDraft.data.out.record).toMatchObject({ recordId: draftId, status: "DRAFT" });
 
-    const broken = await author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
+    const broken = await world.author.policy("A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", true);
     const failed = await expectSameOutcome({
       kind: "policy",
       by: "base",
       id: broken.baseId,
       data: { S: { a: 1, b: 0 } },
-      key: keys.view!,
+      key: world.keys.view,
       baseId: broken.baseId,
     });
     expect(failed.data.out.error).toBe("Evaluation error: Division by zero");
 
-    const published = await author.policy(op.AGE_POLICY, true);
-    const newer = await author.newDraft(published.recordId, op.ADULT_POLICY);
+    const published = await world.author.policy(op.AGE_POLICY, true);
+    const newer = await world.author.newDraft(published.recordId, op.ADULT_POLICY);
     for (const [by, id] of [
       ["base", published.baseId],
       ["record", published.recordId],
       ["record", newer],
     ] as const) {
       for (const age of [10, 19, 25]) {
-        await expectSameOutcome({ kind: "policy", by, id, data: { Person: { age } }, key: keys.view!, baseId: published.baseId });
+        await expectSameOutcome({ kind: "policy", by, id, data: { Person: { age } }, key: world.keys.view, baseId: published.baseId });
       }
     }
-    await expectSameOutcome({ kind: "policy", by: "base", id: published.baseId, data: { Person: {} }, key: keys.view!, baseId: published.baseId });
+    await expectSameOutcome({ kind: "policy", by: "base", id: published.baseId, data: { Person: {} }, key: world.keys.view, baseId: published.baseId });
 
-    const doomed = await author.policy(op.AGE_POLICY, true);
-    await deleteBase(gateway, adminToken, doomed.baseId);
+    const doomed = await world.author.policy(op.AGE_POLICY, true);
+    await world.deleteBase(doomed.baseId);
     const refusals: Scenario[] = [
-      { kind: "policy", by: "base", id: doomed.baseId, data, key: keys.view!, baseId: doomed.baseId },
-      { kind: "policy", by: "record", id: doomed.recordId, data, key: keys.view!, baseId: doomed.baseId },
-      { kind: "policy", by: "base", id: "00000000-0000-4000-8000-000000000000", data, key: keys.view! },
-      { kind: "policy", by: "base", id: published.baseId, data, key: keys.foreign!, baseId: published.baseId },
-      { kind: "policy", by: "base", id: published.baseId, data, key: keys.audit!, baseId: published.baseId },
-      { kind: "policy", by: "record", id: published.recordId, data, key: keys.revoked!, baseId: published.baseId },
+      { kind: "policy", by: "base", id: doomed.baseId, data, key: world.keys.view, baseId: doomed.baseId },
+      { kind: "policy", by: "record", id: doomed.recordId, data, key: world.keys.view, baseId: doomed.baseId },
+      { kind: "policy", by: "base", id: "00000000-0000-4000-8000-000000000000", data, key: world.keys.view },
+      { kind: "policy", by: "base", id: published.baseId, data, key: world.keys.foreign, baseId: published.baseId },
+      { kind: "policy", by: "base", id: published.baseId, data, key: world.keys.audit, baseId: published.baseId },
+      { kind: "policy", by: "record", id: published.recordId, data, key: world.keys.revoked, baseId: published.baseId },
     ];
     const codes = [];
     for (const scenario of refusals) codes.push((await expectSameOutcome(scenario)).errors?.[0]?.extensions?.code);
@@ -174,7 +154,7 @@ describe("GraphQL and REST agree", () => {
   });
 
   it("on unsaved rules: results, labels, parse, evaluation and type errors", async () => {
-    const rules: [string, object][] = [
+    const rules: [string, Record<string, unknown>][] = [
       [op.AGE_POLICY, { Person: { age: 25 } }],
       [op.AGE_POLICY, { Person: { age: "old" } }],
       [
@@ -185,20 +165,20 @@ describe("GraphQL and REST agree", () => {
       ["A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", { S: { a: 1, b: 0 } }],
       ["A **S** is ok if __a__ of **S** / __b__ of **S** is greater than 1.", { S: { a: "x", b: 2 } }],
     ];
-    for (const [rule, data] of rules) await expectSameOutcome({ kind: "rule", rule, data, key: keys.view! });
-    const forbidden = await expectSameOutcome({ kind: "rule", rule: op.AGE_POLICY, data: {}, key: keys.audit! });
+    for (const [rule, data] of rules) await expectSameOutcome({ kind: "rule", rule, data, key: world.keys.view });
+    const forbidden = await expectSameOutcome({ kind: "rule", rule: op.AGE_POLICY, data: {}, key: world.keys.audit });
     expect(forbidden.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
   });
 
   it("on flows: by base, by record, unsaved, and every flow failure", async () => {
-    const age = await author.policy(op.AGE_POLICY, true);
-    const credit = await author.policy(CREDIT_POLICY, false);
-    const flow = await author.flow(loanFlow(age.baseId, credit.baseId), true);
+    const age = await world.author.policy(op.AGE_POLICY, true);
+    const credit = await world.author.policy(CREDIT_POLICY, false);
+    const flow = await world.author.flow(loanFlow(age.baseId, credit.baseId), true);
     for (const person of [{ age: 30, score: 500 }, { age: 30, score: 700 }, { age: 10 }]) {
       const data = { Person: person };
-      await expectSameOutcome({ kind: "flow", by: "base", id: flow.baseId, data, key: keys.view!, baseId: flow.baseId });
-      await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data, key: keys.view!, baseId: flow.baseId });
-      await expectSameOutcome({ kind: "testFlow", flow: loanFlow(age.recordId, credit.baseId), data, key: keys.view! });
+      await expectSameOutcome({ kind: "flow", by: "base", id: flow.baseId, data, key: world.keys.view, baseId: flow.baseId });
+      await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data, key: world.keys.view, baseId: flow.baseId });
+      await expectSameOutcome({ kind: "testFlow", flow: loanFlow(age.recordId, credit.baseId), data, key: world.keys.view });
     }
     const failures = [
       "flow: [unclosed",
@@ -208,14 +188,14 @@ describe("GraphQL and REST agree", () => {
     ];
     const codes = [];
     for (const definition of failures) {
-      const gql = await expectSameOutcome({ kind: "testFlow", flow: definition, data: { Person: { age: 30 } }, key: keys.view! });
+      const gql = await expectSameOutcome({ kind: "testFlow", flow: definition, data: { Person: { age: 30 } }, key: world.keys.view });
       codes.push((gql.errors?.[0]?.extensions as { details?: { flowErrorCode?: string } } | undefined)?.details?.flowErrorCode);
     }
     expect(codes).toEqual(["VALIDATION_ERROR", "MISSING_POLICY_ID", "INVALID_FLOW", "POLICY_NOT_FOUND"]);
 
-    await deleteBase(gateway, adminToken, flow.baseId);
-    await expectSameOutcome({ kind: "flow", by: "base", id: flow.baseId, data: {}, key: keys.view!, baseId: flow.baseId });
-    await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.foreign!, baseId: flow.baseId });
-    await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: keys.audit!, baseId: flow.baseId });
+    await world.deleteBase(flow.baseId);
+    await expectSameOutcome({ kind: "flow", by: "base", id: flow.baseId, data: {}, key: world.keys.view, baseId: flow.baseId });
+    await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: world.keys.foreign, baseId: flow.baseId });
+    await expectSameOutcome({ kind: "flow", by: "record", id: flow.recordId, data: {}, key: world.keys.audit, baseId: flow.baseId });
   });
 });

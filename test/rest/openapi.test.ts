@@ -5,7 +5,7 @@ import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "../../src/rest/
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, loanFlow, post } from "./support.js";
+import { authoring, CREDIT_POLICY, loanFlow, post } from "../support/kit.js";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 

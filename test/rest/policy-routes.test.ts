@@ -2,9 +2,9 @@ import http from "node:http";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { graphql, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, deleteBase, expectPolicyExecution, lastExecutedRecord, post, SDK_USER_AGENTS } from "./support.js";
+import { authoring, deleteBase, expectPolicyExecution, lastExecutedRecord, post, SDK_USER_AGENTS } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
@@ -241,7 +241,7 @@ describe("POST /run/policy/{baseId} and /run/policy_version/{policyId}", () => {
     const live = await author.policy(AGE, true);
     const doomed = await author.policy(AGE, true);
     const doomedDraft = await author.newDraft(doomed.recordId, op.ADULT_POLICY);
-    await deleteBase(gateway, adminToken, doomed.baseId);
+    await deleteBase(graphqlClient(gateway), { token: adminToken }, doomed.baseId);
     const flow = await author.flow(`flow:\n  start:\n    - id: s\n      type: start\n      policyId: ${live.baseId}\n`, true);
     const foreign = (
       await graphql(

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
-import { authoring, CREDIT_POLICY, loanFlow, post } from "./support.js";
+import { authoring, CREDIT_POLICY, loanFlow, post } from "../support/kit.js";
 
 /** Issue #12.10 (product.md §7): stored-resource answers say which record ran, in headers old clients ignore. */
 let gateway: TestGateway;

@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { PrismaClient } from "../../src/generated/prisma/client.js";
 import type { BaseKind } from "../../src/generated/prisma/enums.js";
+import { BaseBuilder } from "./fixtures.js";
 
 export interface BaseFixture {
   kind?: BaseKind;
@@ -9,31 +10,20 @@ export interface BaseFixture {
   ownerId: string;
   published?: boolean;
   deleted?: boolean;
-  /** Draft content; a policy that is always true by default. */
+  /** Draft content; empty by default. */
   content?: string;
 }
 
-let counter = 0;
-
-/** Inserts a base with a draft directly, for tests of modules that only need bases to exist. */
+/** Shorthand for `fixtures(prisma).base(…)`: a base with a draft, marked published without versions when `published`. */
 export async function insertBase(prisma: PrismaClient, tenantId: string, fixture: BaseFixture): Promise<{ id: string; name: string }> {
-  const kind = fixture.kind ?? "POLICY";
-  const name = fixture.name ?? `${kind.toLowerCase()}-${++counter}`;
-  const base = await prisma.base.create({
-    data: {
-      tenantId,
-      kind,
-      name,
-      ownership: fixture.published ? "ORGANISATION_OWNED" : "USER_OWNED",
-      ownerId: fixture.ownerId,
-      createdById: fixture.ownerId,
-      updatedById: fixture.ownerId,
-      firstPublishedAt: fixture.published ? new Date() : null,
-      deletedAt: fixture.deleted ? new Date() : null,
-    },
-  });
-  await prisma.draft.create({ data: { tenantId, baseId: base.id, content: fixture.content ?? "", createdById: fixture.ownerId } });
-  return { id: base.id, name };
+  const builder = new BaseBuilder(prisma, { id: tenantId, slug: "", users: {} })
+    .ofKind(fixture.kind ?? "POLICY")
+    .ownedBy(fixture.ownerId)
+    .draft(fixture.content ?? "");
+  if (fixture.name) builder.named(fixture.name);
+  if (fixture.published) builder.published();
+  if (fixture.deleted) builder.deleted();
+  return builder.create();
 }
 
 /** A superuser session on the test database, for changes made behind the gateway's back. */

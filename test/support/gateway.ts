@@ -1,3 +1,5 @@
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { type DocumentNode, print } from "graphql";
 import { inject } from "vitest";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startGateway, type Gateway } from "../../src/gateway.js";
@@ -43,21 +45,25 @@ export async function startTestGateway(overrides: Partial<Record<keyof Config, s
 
 export interface GraphQLResponse<T = any> {
   status: number;
-  data?: T;
+  /** Typed as present so that a test reads what it checked: it is absent when the operation failed as a whole (check `errors`). */
+  data: T;
   errors?: { message: string; extensions?: { code?: string; [key: string]: unknown }; path?: (string | number)[] }[];
 }
 
-/** Sends one GraphQL operation the way a browser client does. */
+/** A document: the text of an operation, or a typed document from `operations/` (codegen). */
+export type Document<R = any, V = any> = string | TypedDocumentNode<R, V>;
+
+/** Sends one GraphQL operation the way a browser client does (the kit's `graphqlClient` names the caller for you). */
 export async function graphql<T = any>(
   url: string,
-  query: string,
+  query: string | DocumentNode,
   variables: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): Promise<GraphQLResponse<T>> {
   const response = await fetch(`${url}/graphql`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: typeof query === "string" ? query : print(query), variables }),
   });
   const body = (await response.json()) as Omit<GraphQLResponse<T>, "status">;
   return { status: response.status, ...body };
@@ -66,22 +72,67 @@ export async function graphql<T = any>(
 export const errorCodes = (response: GraphQLResponse): (string | undefined)[] => (response.errors ?? []).map((e) => e.extensions?.code);
 
 /**
+ * Who sends an operation: the name of a user of a tenant the client knows, `{ key }` (an API key), `{ token }`
+ * (a bearer token), raw headers, or `null` (no credential).
+ */
+export type Caller = string | { key: string } | { token: string } | Record<string, string> | null;
+
+export interface GraphQLClient {
+  /** Sends `document` as `who`; a typed document types the answer's `data`. */
+  <R = any, V extends Record<string, unknown> = Record<string, unknown>>(who: Caller, document: Document<R, V>, variables?: V): Promise<GraphQLResponse<R>>;
+  /** The same, bound to one caller: `as("pat")(document, variables)`. */
+  as(
+    who: Caller,
+  ): <R = any, V extends Record<string, unknown> = Record<string, unknown>>(document: Document<R, V>, variables?: V) => Promise<GraphQLResponse<R>>;
+  /** The headers a caller's requests carry (for REST calls, subscriptions or raw fetches). */
+  headersOf(who: Caller): Promise<Record<string, string>>;
+  /** Makes the users of more tenants known by name. */
+  signIn(...tenants: TenantUsers[]): void;
+}
+
+type TenantUsers = { users: Record<string, { subject: string }> };
+
+/**
+ * The one GraphQL helper: operations sent to `gateway` as a named user of the given tenants (user names must be
+ * unique across them), an API key, a token, or anonymously.
+ */
+export function graphqlClient(gateway: TestGateway, ...tenants: TenantUsers[]): GraphQLClient {
+  const subjects = new Map<string, string>();
+  const tokens = new Map<string, Promise<string>>();
+  const signIn = (...more: TenantUsers[]) => {
+    for (const tenant of more) for (const [name, user] of Object.entries(tenant.users)) subjects.set(name, user.subject);
+  };
+  signIn(...tenants);
+  async function headersOf(who: Caller): Promise<Record<string, string>> {
+    if (who === null) return {};
+    if (typeof who === "string") {
+      const subject = subjects.get(who);
+      if (!subject) throw new Error(`No signed-in user named ${who}`);
+      if (!tokens.has(who)) tokens.set(who, gateway.tokenFor(subject));
+      return { authorization: `Bearer ${await tokens.get(who)}` };
+    }
+    const keys = Object.keys(who);
+    if (keys.length === 1 && "key" in who) return { "x-api-key": who.key };
+    if (keys.length === 1 && "token" in who) return { authorization: `Bearer ${who.token}` };
+    return who as Record<string, string>;
+  }
+  const client = (async (who: Caller, document: Document, variables: Record<string, unknown> = {}) =>
+    graphql(gateway.url, document, variables, await headersOf(who))) as GraphQLClient;
+  client.as = (who) => (document, variables) => client(who, document, variables);
+  client.headersOf = headersOf;
+  client.signIn = signIn;
+  return client;
+}
+
+/**
  * Signs in every user of the given tenants; `as(name)` then sends operations with that user's token.
  * User names must be unique across the tenants.
  */
-export async function signIn(gateway: TestGateway, ...tenants: { users: Record<string, { subject: string }> }[]) {
-  const headers = new Map<string, Record<string, string>>();
-  for (const tenant of tenants) {
-    for (const [name, user] of Object.entries(tenant.users)) {
-      headers.set(name, { authorization: `Bearer ${await gateway.tokenFor(user.subject)}` });
-    }
-  }
+export async function signIn(gateway: TestGateway, ...tenants: TenantUsers[]) {
+  const as = graphqlClient(gateway, ...tenants).as;
   return (name: string) =>
-    <T = any>(query: string, variables: Record<string, unknown> = {}) => {
-      const userHeaders = headers.get(name);
-      if (!userHeaders) throw new Error(`No signed-in user named ${name}`);
-      return graphql<T>(gateway.url, query, variables, userHeaders);
-    };
+    <T = any>(document: string | DocumentNode, variables: Record<string, unknown> = {}) =>
+      as(name)<T>(document as Document<T>, variables);
 }
 
 export interface ProxiedGateway {
