@@ -8,7 +8,7 @@ const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  /** The gRPC execution service (product.md §7.1) listens on HOST at this port; unset ⇒ no gRPC server. 0 picks a free port. */
+  /** The gRPC execution service (src/grpc/README.md) listens on HOST at this port; unset ⇒ no gRPC server. 0 picks a free port. */
   GRPC_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /** Unset ⇒ embedded Postgres (PGlite) in DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),

@@ -58,7 +58,7 @@ export function createServices(database: Database, stores: Stores = createStores
   const catalogueGuards = new CatalogueGuards(stores.bases, stores.identities);
   const catalogue = new CatalogueService(database, stores.bases, catalogueGuards);
   const execution = new ExecutionService(runnables, executionAudit, evaluator);
-  // Bases that opted in keep their run inputs for replay (product §12), recorded off the response path.
+  // Bases that opted in keep their run inputs for replay, recorded off the response path.
   const inputRecorder = new InputRecorder(database, stores.recordings);
   execution.runObserver = inputRecorder;
   // Publishing gates on the draft's stored tests, which the execution service runs.

@@ -19,9 +19,9 @@ export enum Action {
   ManageApiKeys = "manage_api_keys",
   TransferOwnership = "transfer_ownership",
   ReadAudit = "read_audit",
-  /** Publishing although the record's stored tests fail (product §12), with a reason in the audit event. */
+  /** Publishing although the record's stored tests fail, with a reason in the audit event. */
   OverrideTestGate = "override_test_gate",
-  /** Create, edit, archive and restore approval policies (product §10); reading them is ReadResources. */
+  /** Create, edit, archive and restore approval policies (src/modules/approvals/README.md); reading them is ReadResources. */
   ManageApprovalPolicies = "manage_approval_policies",
   /** Turning a base's input recording on or off, its retention and redactions: a decision about keeping customers' data. */
   ConfigureRecording = "configure_recording",
@@ -33,7 +33,7 @@ const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
 const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.OrganiseResources, Action.ImportResources, Action.EditGroups];
 /** Publishers decide what goes live, so they see what a candidate would change on real (redacted) inputs. */
 const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources, Action.ReplayRecordedInputs];
-/** Admins also read the audit log (product §6: "readable by admins and auditors only"). */
+/** Admins also read the audit log, which only admins and auditors may read. */
 const ADMIN: readonly Action[] = [
   ...PUBLISHER,
   Action.ReadAudit,

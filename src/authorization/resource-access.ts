@@ -12,7 +12,7 @@ export interface BaseAccessFacts {
   deletedAt: Date | null;
 }
 
-/** A key owns what the user who issued it owns (product.md §4). */
+/** A key owns what the user who issued it owns (src/rest/README.md, "Never-published bases"). */
 const isOwner = (actor: TenantActor, base: BaseAccessFacts): boolean => base.ownerId !== null && base.ownerId === userIdOf(actor);
 
 /**

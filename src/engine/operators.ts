@@ -100,7 +100,7 @@ function dateOrder(later: boolean): OpFn {
   };
 }
 
-/** Membership by §6.3 equality; charged per element and, for strings, per character compared. */
+/** Membership by equality (docs/language.md#equality); charged per element and, for strings, per character compared. */
 function memberOf(ctx: Ctx, list: unknown[], v: unknown): boolean {
   ctx.charge(list.length * (typeof v === "string" ? COST.element + v.length / COST.charsPerStep : COST.element));
   for (const x of list) {

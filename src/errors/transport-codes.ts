@@ -67,7 +67,7 @@ export function httpStatusFor(code: DomainErrorCode): number {
   }
 }
 
-/** The gRPC status names the execution service answers with (product.md §7.1), besides OK and CANCELLED. */
+/** The gRPC status names the execution service answers with (src/grpc/README.md), besides OK and CANCELLED. */
 export type GrpcStatusName =
   | "UNAUTHENTICATED"
   | "PERMISSION_DENIED"
@@ -92,7 +92,7 @@ export function grpcStatusFor(code: DomainErrorCode): GrpcStatusName {
     case DomainErrorCode.StaleRevision:
     case DomainErrorCode.NotPublishable:
       return "FAILED_PRECONDITION";
-    // gRPC's own answer to a message over the size limit, and §7.1's to rate limiting.
+    // gRPC's own answer to a message over the size limit, and the service's to rate limiting.
     case DomainErrorCode.PayloadTooLarge:
     case DomainErrorCode.RateLimited:
       return "RESOURCE_EXHAUSTED";

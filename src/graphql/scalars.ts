@@ -47,7 +47,7 @@ function literalKeepingDigits(ast: ValueNode, variables: Record<string, unknown>
 }
 
 /**
- * graphql-scalars' JSON scalar bounded in depth and echoing numbers as sent (product.md §7): the resolvers get
+ * graphql-scalars' JSON scalar bounded in depth and echoing numbers as sent (src/shared/exact-numbers.ts): the resolvers get
  * doubles, and the JSON text with the client's digits is remembered for the echo (`echoOf`). Variables hold
  * such numbers as LosslessNumbers when the request body needed it (src/server/exact-variables.ts).
  */

@@ -37,7 +37,7 @@ export interface FlowResponse {
 
 const invalid = (message: string, field: string) => new DomainError(DomainErrorCode.InvalidInput, message, { field });
 
-/** Exactly one of `base_id` and the record ID (`policy_id` / `flow_id`) names what runs (§7.1). */
+/** Exactly one of `base_id` and the record ID (`policy_id` / `flow_id`) names what runs (proto/policy/v1/execution.proto). */
 export function runTargetOf(baseId: string | undefined, recordId: string | undefined, recordField: "policy_id" | "flow_id"): RunTarget {
   const base = baseId ?? "";
   const record = recordId ?? "";

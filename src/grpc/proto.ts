@@ -3,7 +3,7 @@ import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { DEFAULT_LIMITS } from "../engine/index.js";
 
-/** The checked-in contract of product.md §7.1; clients (tests, the benchmark, SDKs) build from the same file. */
+/** The checked-in contract of the execution service (src/grpc/README.md); clients (tests, the benchmark, SDKs) build from the same file. */
 export const EXECUTION_PROTO = fileURLToPath(new URL("../../proto/policy/v1/execution.proto", import.meta.url));
 
 /**

@@ -38,10 +38,10 @@ export interface GrpcServer {
 }
 
 /**
- * The gRPC execution service of product.md §7.1 on its own port: policy.v1.PolicyService/RunPolicy and
+ * The gRPC execution service (src/grpc/README.md) on its own port: policy.v1.PolicyService/RunPolicy and
  * policy.v1.FlowService/RunFlow. Each call goes the REST shim's way — authenticate the `x-api-key` and count the
  * call against its allowance, validate the request, then the ExecutionService (authorization, resolution,
- * auditing) — and answers with the REST body's fields and the REST error messages under §7.1's status codes.
+ * auditing) — and answers with the REST body's fields and the REST error messages under the status codes of src/grpc/README.md.
  *
  * Cancellation: a call whose client cancelled, or whose deadline passed, before its run started is not run
  * (grpc-js has already answered CANCELLED / DEADLINE_EXCEEDED) and records nothing. A run that started is

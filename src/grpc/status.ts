@@ -3,7 +3,7 @@ import { classifyError } from "../errors/classify.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import { grpcStatusFor } from "../errors/transport-codes.js";
 
-/** A failed call's status: the code of product.md §7.1 and the message REST would put in its body. */
+/** A failed call's status: the code of src/grpc/README.md ("Status codes") and the message REST would put in its body. */
 export type CallFailure = Pick<StatusObject, "code" | "details" | "metadata"> & { unexpected: boolean };
 
 /**

@@ -19,7 +19,7 @@ export type TenantActor =
       apiKeyId: string;
       scopes: readonly ApiKeyScope[];
       /**
-       * The user who issued the key: the key acts on their behalf (product.md §4), within its own scopes. It owns
+       * The user who issued the key: the key acts on their behalf (src/rest/README.md, "Never-published bases"), within its own scopes. It owns
        * what the user owns, and what it creates belongs to that user. Null for keys an operator issued (CLI).
        */
       issuerId?: string | null;

@@ -20,7 +20,7 @@ const commonErrors = {
   "503": json(ref("Error"), "The database is unavailable; retry shortly."),
 };
 
-/** Stored-resource answers name the record that ran (product.md §7). */
+/** Stored-resource answers name the record that ran (src/rest/README.md). */
 const ranRecordHeaders = {
   "x-verdict-record-id": { description: "The record (draft or version) that ran.", required: true, schema: { type: "string", format: "uuid" } },
   "x-verdict-version": {

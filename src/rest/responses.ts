@@ -57,7 +57,7 @@ function traceJson(response: PolicyResponse): string {
   return rawTraceJson(response) ?? JSON.stringify(response.trace);
 }
 
-/** The headers naming which stored record ran (product.md §7); old clients ignore them. None for unsaved runs. */
+/** The headers naming which stored record ran (src/rest/README.md); old clients ignore them. None for unsaved runs. */
 export const RECORD_ID_HEADER = "x-verdict-record-id";
 export const VERSION_HEADER = "x-verdict-version";
 
@@ -128,7 +128,7 @@ const flowErrorResponse = (error: FlowError): ErrorResponse => ({
   body: { code: error.code, message: error.message, details: error.details },
 });
 
-/** Every failure of a REST execution route as its status and body (product.md §7, docs/language.md#the-response, #flow-errors). */
+/** Every failure of a REST execution route as its status and body (src/rest/README.md, docs/language.md#the-response, #flow-errors). */
 export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse {
   if (error instanceof FlowRunError) return flowErrorResponse(error.flowError);
   if (error instanceof RequestValidationError) {

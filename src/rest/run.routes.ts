@@ -50,7 +50,7 @@ type Answer = { status: number; json: string; headers: string[] };
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
 /**
- * The REST compatibility shim (product.md §7): the execution routes existing clients call with an
+ * The REST compatibility shim (src/rest/README.md): the execution routes existing clients call with an
  * `x-api-key`. Each route only validates its body, calls the ExecutionService that GraphQL uses (which does
  * authorization, resolution, visibility and auditing) and shapes the answer in the old wire format.
  *

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The wire contract of the REST execution shim (product.md §7, docs/language.md#the-response and #flows). The same schemas validate
+ * The wire contract of the REST execution shim (src/rest/README.md, docs/language.md#the-response and #flows). The same schemas validate
  * requests (routes) and generate the OpenAPI document (openapi.ts), so the two cannot drift apart. Every
  * schema that appears in the document is registered here under its component name.
  */

@@ -62,7 +62,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   app.set("trust proxy", "loopback");
   const metrics = new Metrics();
   metrics.observeEvaluations(deps.services.evaluator);
-  // The REST compatibility shim for execution clients (product.md §7) answers its own routes straight from
+  // The REST compatibility shim for execution clients (src/rest/README.md) answers its own routes straight from
   // the server; everything else goes to express.
   const { rateLimiter } = deps;
   const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });

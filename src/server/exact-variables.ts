@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from "express";
 import { hasInexactNumber, parseKeepingDigits } from "../shared/exact-numbers.js";
 
 /**
- * GraphQL `variables` keep the digits of numbers a double would change (product.md §7, src/shared/exact-numbers.ts):
+ * GraphQL `variables` keep the digits of numbers a double would change (src/shared/exact-numbers.ts):
  * the JSON scalar then gives resolvers doubles and echoes `data` with the client's digits. express.json parses with
  * JSON.parse as always; `verify` scans the raw text, and only a body with such a number is parsed again with
  * lossless-json, whose `variables` replace the parsed ones. Other members (the query, extensions) stay as parsed.

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { isLosslessNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 
 /**
- * product.md §7: `data` comes back exactly as the client sent it, numbers included — `1541815603606036481` stays
+ * Clients of the REST shim rely on this (src/rest/README.md): `data` comes back exactly as the client sent it, numbers included — `1541815603606036481` stays
  * `1541815603606036481` although the language compares IEEE-754 doubles (docs/language.md), where it is
  * 1541815603606036500. The engine always gets doubles; the echo is written from the digits the client sent.
  * One mechanism for every transport: REST bodies (src/rest), GraphQL variables and inline literals (src/graphql).

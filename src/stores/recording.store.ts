@@ -18,7 +18,7 @@ export interface RecordedInputRow {
   recordedAt: Date;
 }
 
-/** Per-base input recording (product §12): its settings and the recorded, already redacted, inputs. */
+/** Per-base input recording: its settings and the recorded, already redacted, inputs. */
 export class RecordingStore {
   constructor(private readonly database: Database) {}
 

@@ -69,7 +69,7 @@ const DEFAULTS: PolicySettings = {
 };
 
 /**
- * Approval policies (product §10): which changes of the tenant need whose approval. Admins manage them;
+ * Approval policies (src/modules/approvals/README.md): which changes of the tenant need whose approval. Admins manage them;
  * everyone with a role reads them. Every change commits together with its audit event.
  */
 export class ApprovalPolicyService {

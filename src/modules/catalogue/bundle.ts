@@ -5,7 +5,7 @@ import { DomainError, DomainErrorCode, invalidInput } from "../../errors/domain-
 import type { BaseKind, RiskLevel } from "../../generated/prisma/enums.js";
 
 /**
- * The export/import bundle (spec §11): one JSON document holding records with everything needed to recreate
+ * The export/import bundle: one JSON document holding records with everything needed to recreate
  * them, each sealed by a SHA-256 of its canonical JSON (RFC 8785), so an edited record is refused on import.
  *
  * Version 1:

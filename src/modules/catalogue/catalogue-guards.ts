@@ -17,7 +17,7 @@ export interface LockFacts {
 const describe = (holder: ActorName | null, id: string | null): string =>
   !holder ? `someone no longer known (${id ?? "unknown"})` : holder.kind === "user" ? `${holder.name} <${holder.email}>` : `API key "${holder.name}"`;
 
-/** The catalogue's rules that the lifecycle's own changes must respect (spec §11). */
+/** The catalogue's rules that the lifecycle's own changes must respect (aliases, locks, dependencies). */
 export class CatalogueGuards implements LifecycleGuards {
   constructor(
     private readonly bases: BaseStore,

@@ -59,7 +59,7 @@ class DryRunRollback extends Error {
 }
 
 /**
- * Export and import of bundles (spec §11). Export: a base's record (a given version, else the runnable
+ * Export and import of bundles. Export: a base's record (a given version, else the runnable
  * record) and, for a flow, every policy record its nodes resolve to now. Import: all or nothing in one
  * transaction: every bundled record becomes a new base or a new draft of an existing base, flow nodes are
  * rewritten to the bases their policies became, and every record's event is audited.

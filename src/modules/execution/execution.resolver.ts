@@ -6,7 +6,7 @@ import { echoOf } from "../../shared/exact-numbers.js";
 import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.types.js";
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
-// `data` is echoed with the digits the client sent (product.md §7): `echoOf` finds them for the input value.
+// `data` is echoed with the digits the client sent (as the REST shim does, src/rest/README.md): `echoOf` finds them for the input value.
 const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => ({
   ...run.response,
   data: echoOf(input, run.response.data),

@@ -1,5 +1,5 @@
 /**
- * Told of every stored run's input after its answer is ready (input recording for replay, product §12).
+ * Told of every stored run's input after its answer is ready (input recording for replay).
  * `observe` must return at once: whatever it does happens off the response path.
  */
 export interface RunObserver {

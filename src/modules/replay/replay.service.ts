@@ -18,7 +18,7 @@ const YIELD_EVERY = 250;
 
 const OFF = (baseId: string): RecordingSettings => ({ baseId, enabled: false, retentionDays: 7, maxInputs: 10_000, redactPaths: [] });
 
-/** Product §12: opt-in recording of a base's run inputs, and replaying a candidate against them. */
+/** Opt-in recording of a base's run inputs, and replaying a candidate against them. */
 export class ReplayService {
   constructor(
     private readonly database: Database,

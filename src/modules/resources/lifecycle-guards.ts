@@ -3,7 +3,7 @@ import type { Transaction } from "../../stores/transaction.js";
 
 /**
  * The rules other modules add to the lifecycle's own changes (the catalogue's locks, aliases and
- * dependencies, spec §11), wired in src/services.ts so that this module does not depend on them.
+ * dependencies), wired in src/services.ts so that this module does not depend on them.
  */
 export interface LifecycleGuards {
   /** CONFLICT while the base is locked. */

@@ -188,7 +188,7 @@ export class LifecycleService {
   }
 
   /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
-  /** `force` deletes a policy even though live flows' latest versions use it (spec §11). */
+  /** `force` deletes a policy even though live flows' latest versions use it (the catalogue's dependency rule: deleting what a live flow runs would break the flow). */
   async deleteBase(actor: TenantActor, id: string, force = false): Promise<Base> {
     const baseId = await this.baseIdOfAnyId(actor, id);
     return this.changeBase(actor, baseId, Action.DeleteResources, async (tx, base) => {

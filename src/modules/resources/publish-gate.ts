@@ -26,7 +26,7 @@ export interface GateVerdict {
 }
 
 /**
- * Product §12: publishing a record whose stored tests fail is refused with CONFLICT listing each failing test,
+ * Publishing a record whose stored tests fail is refused with CONFLICT listing each failing test,
  * unless an admin overrides with a reason. An override is checked before any test runs, so a publisher who
  * may not override learns that at once rather than only when a test fails. A record without tests passes.
  */
