@@ -19,8 +19,12 @@
  *            within 10 % of `gateway`);
  *   gateway gRPC  `policy.v1.PolicyService/RunPolicy` (product.md §7.1) on the same gateway, same policy, key
  *            and data, driven by a grpc-js client in a child process (bench/support/grpc-client.ts) keeping as
- *            many calls in flight as autocannon keeps connections.
- * It prints throughputs, ratios to the echo, p50/p99 latency and CPU per request of this process.
+ *            many calls in flight as autocannon keeps connections;
+ *   WORKERS=1 / WORKERS=2  `POST /run/policy/{baseId}` on the start command (`tsx src/main.ts`) run as a child
+ *            process on the same database with one and with two gateway processes (issue #14, point 8); their
+ *            CPU is that of the whole process tree, read from /proc.
+ * It prints throughputs, ratios to the echo, p50/p99 latency, CPU per request of the server (this process, or
+ * the child's process tree) and of the Postgres backends serving the benchmark's database.
  *
  * Targets (issue #7): gateway/echo ratio ≥ 0.5 and p99 ≤ 15 ms at 50 connections. Absolute figures vary ±30 %
  * on shared machines; compare the rows of one run.
@@ -37,11 +41,13 @@ import { createLogger } from "../src/logging.js";
 import { RateLimiter } from "../src/http/rate-limit.js";
 import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
-import { benchConfig, benchToken } from "./support/config.js";
+import { BENCH_SECRET, benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 import { gql } from "./support/graphql.js";
 import { driveGrpc } from "./support/grpc-load.js";
 import { drive, type LoadResult } from "./support/load.js";
+import { cpuBetween, PostgresCpu, snapshot } from "./support/cpu.js";
+import { spawnGateway, type SpawnedGateway } from "./support/spawn-gateway.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -67,6 +73,8 @@ interface Target {
   name: string;
   /** Runs the load for `seconds` at `connections` (connections or calls in flight). */
   drive: (connections: number, seconds: number) => Promise<LoadResult>;
+  /** The processes serving it, when not this one (CPU read from /proc). */
+  pids?: () => number[];
   /** Set around this target's runs (the audit shadow). */
   before?: () => void;
   after?: () => void;
@@ -76,6 +84,8 @@ const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floo
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
+  const postgres = await PostgresCpu.open(databaseUrl);
+  const spawned: SpawnedGateway[] = [];
   const config = { ...benchConfig(databaseUrl), GRPC_PORT: 0 };
   const gateway = await startGateway(config, createLogger("silent"));
   const compiled = compilePolicy(DRIVING_TEST_POLICY);
@@ -114,7 +124,7 @@ async function main(): Promise<void> {
     const batcher = gateway.services.executionAudit;
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
-    // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof).
+    // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp = (url: string) => (connections: number, seconds: number) => drive({ url, body, headers, connections, seconds });
     const grpcRequest = { baseId, data: JSON.parse(body).data as Record<string, unknown> };
     const overGrpc = (connections: number, seconds: number) =>
@@ -139,6 +149,16 @@ async function main(): Promise<void> {
         redactPaths: ["drivingTest.person.dateOfBirth"],
       },
     });
+    // The start command with one and two gateway processes, on this database (issue #14, point 8). Started
+    // once, before the rounds; each idles while the others are measured.
+    const clustered: Target[] = [];
+    if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY.includes("WORKERS")) {
+      for (const workers of [1, 2]) {
+        const child = await spawnGateway({ databaseUrl, secret: BENCH_SECRET, workers });
+        spawned.push(child);
+        clustered.push({ name: `WORKERS=${workers}`, drive: overHttp(`${child.url}/run/policy/${baseId}`), pids: child.pids });
+      }
+    }
     const targets: Target[] = [
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
@@ -146,7 +166,8 @@ async function main(): Promise<void> {
       { name: "gateway recording inputs", drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
-    ].filter((t) => !process.env.BENCH_ONLY || t.name === process.env.BENCH_ONLY);
+      ...clustered,
+    ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
 
     const auditBefore = batcher.stats;
     const rows = [];
@@ -158,12 +179,17 @@ async function main(): Promise<void> {
           target.before?.();
           try {
             await target.drive(connections, WARMUP_S);
+            const pids = target.pids?.();
+            const [server0, postgres0] = [pids && snapshot(pids), await postgres.snapshot()];
             const r = await target.drive(connections, DURATION_S);
+            const [server1, postgres1] = [pids && snapshot(pids), await postgres.snapshot()];
+            if (server0 && server1) r.cpuUs = cpuBetween(server0, server1) / Math.max(1, r.total);
+            r.postgresCpuUs = cpuBetween(postgres0, postgres1) / Math.max(1, r.total);
             if (r.errors || r.non2xx) throw new Error(`${target.name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
             if (target.name === "gateway") gatewayRequests += r.total;
             results.get(target.name)!.push(r);
             process.stderr.write(
-              `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req\n`,
+              `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req, Postgres ${r.postgresCpuUs.toFixed(0)}\n`,
             );
           } finally {
             target.after?.();
@@ -184,6 +210,7 @@ async function main(): Promise<void> {
           "p50 ms": median(runs.map((r) => r.p50)),
           "p99 ms": median(runs.map((r) => r.p99)),
           "CPU µs/req": Math.round(median(runs.map((r) => r.cpuUs))),
+          "Postgres µs/req": Math.round(median(runs.map((r) => r.postgresCpuUs ?? 0))),
         });
       }
     }
@@ -211,6 +238,9 @@ async function main(): Promise<void> {
       const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
       const rpc = rows.find((r) => r.connections === connections && r.server === "gateway gRPC");
       if (rest && rpc) process.stdout.write(`gRPC / REST at ${connections} in flight: ${(rpc["req/s"] / rest["req/s"]).toFixed(2)}\n`);
+      const one = rows.find((r) => r.connections === connections && r.server === "WORKERS=1");
+      const two = rows.find((r) => r.connections === connections && r.server === "WORKERS=2");
+      if (one && two) process.stdout.write(`WORKERS=2 / WORKERS=1 at ${connections} connections: ${(two["req/s"] / one["req/s"]).toFixed(2)}\n`);
     }
     const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
     if (at50 && !Number.isNaN(at50["ratio to echo"])) {
@@ -225,6 +255,8 @@ async function main(): Promise<void> {
         `rate limiter: ${limiterUs.toFixed(2)} µs CPU per request (${limiter.leases} upserts for ${takes} requests)\n`,
     );
   } finally {
+    for (const child of spawned) await child.close();
+    await postgres.close();
     await echo.close();
     await floor.close();
     await gateway.close();

@@ -48,6 +48,12 @@ const schema = z.object({
   EVALUATION_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(100),
   /** Worker threads for expensive evaluations; unset: all cores but one (at least one). */
   EVALUATION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Gateway processes serving one port (node:cluster); more than one needs a Postgres server (DATABASE_URL),
+   * since the embedded database lives inside one process. Each process has its own pool of
+   * DATABASE_POOL_SIZE connections.
+   */
+  WORKERS: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { type Config, isProduction } from "./config.js";
 import type { Database } from "./database/database.js";
@@ -51,7 +52,10 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     jwksUrl: config.AUTH_JWKS_URL,
     secret: config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR)),
   };
-  const services = createServices(database, undefined, { deadlineMs: config.EVALUATION_DEADLINE_MS, workers: config.EVALUATION_WORKERS });
+  const services = createServices(database, undefined, {
+    deadlineMs: config.EVALUATION_DEADLINE_MS,
+    workers: config.EVALUATION_WORKERS ?? evaluationThreadsPerProcess(config.WORKERS),
+  });
   await services.runnables.start();
   await services.inputRecorder.start();
   const fixedActor = options.benchmark?.fixedActor;
@@ -105,6 +109,9 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
       })()),
   };
 }
+
+/** Unset EVALUATION_WORKERS: all cores but one, shared among the WORKERS processes (at least one thread each). */
+export const evaluationThreadsPerProcess = (processes: number): number => Math.max(1, Math.floor((availableParallelism() - 1) / processes));
 
 /** The embedded mode signs its own tokens; the secret lives beside the data so tokens survive restarts. */
 export async function embeddedSecret(dataDir: string): Promise<string> {

@@ -1,41 +1,61 @@
+import cluster from "node:cluster";
 import { loadConfig } from "./config.js";
 import { seedDemo } from "./demo/seed.js";
 import { seedDemoContentOnce } from "./demo/demo-content.js";
 import { startGateway } from "./gateway.js";
 import { signLocalToken } from "./identity/tokens.js";
 import { createLogger } from "./logging.js";
+import { superviseWorkers, WORKER_READY, workersRefusal } from "./workers.js";
 
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL);
 
-try {
-  const gateway = await startGateway(config, logger);
-  const embedded = !config.DATABASE_URL;
-  if (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded)) {
-    const seed = await seedDemo(gateway.database);
-    const content = await seedDemoContentOnce(gateway.services, seed);
-    if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
-    await printDemoAccess(gateway, seed);
-  }
-  logger.info({ url: gateway.url, grpc: gateway.grpcAddress ?? undefined, database: gateway.database.kind }, "gateway started");
-
-  const shutdown = (signal: string): void => {
-    logger.info({ signal }, "shutting down: draining in-flight requests");
-    gateway.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
-} catch (error) {
-  logger.fatal({ err: error }, "gateway failed to start");
+const refusal = workersRefusal(config);
+if (refusal) {
+  logger.fatal(refusal);
+  process.stderr.write(`${refusal}\n`);
   process.exit(1);
 }
 
+if (config.WORKERS > 1 && cluster.isPrimary) superviseWorkers(config, logger);
+else await serve();
+
+async function serve(): Promise<void> {
+  try {
+    const gateway = await startGateway(config, logger);
+    const embedded = !config.DATABASE_URL;
+    // In a cluster only the first worker seeds, so that the demo content is created and printed once.
+    const seeder = !cluster.worker || cluster.worker.id === 1;
+    if (seeder && (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded))) {
+      const seed = await seedDemo(gateway.database);
+      const content = await seedDemoContentOnce(gateway.services, seed);
+      if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
+      await printDemoAccess(gateway, seed);
+    }
+    logger.info({ url: gateway.url, grpc: gateway.grpcAddress ?? undefined, database: gateway.database.kind }, "gateway started");
+    process.send?.(WORKER_READY);
+
+    let stopping = false;
+    const shutdown = (signal: string): void => {
+      // Ctrl-C reaches a worker twice: from the terminal and from its primary.
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, "shutting down: draining in-flight requests");
+      gateway.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGINT", shutdown);
+    process.on("SIGTERM", shutdown);
+  } catch (error) {
+    logger.fatal({ err: error }, "gateway failed to start");
+    process.exit(1);
+  }
+}
 async function printDemoAccess(gateway: Awaited<ReturnType<typeof startGateway>>, seed: Awaited<ReturnType<typeof seedDemo>>): Promise<void> {
   const { secret, issuer, audience } = gateway.tokenSettings;
   const lines = ["", `Verdict is running. GraphiQL: ${gateway.url}/graphql`, "In GraphiQL's Headers tab, authenticate as one demo user with:"];

@@ -1,7 +1,8 @@
 import { type Config, loadConfig } from "../../src/config.js";
 import { signLocalToken } from "../../src/identity/tokens.js";
 
-const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
+/** The token secret of every benchmark gateway, in this process or a child (spawn-gateway.ts). */
+export const BENCH_SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 /**
  * Production settings on the benchmark's database, logging off. Rate limits count every request but are
@@ -12,7 +13,7 @@ export function benchConfig(databaseUrl: string): Config {
     NODE_ENV: "production",
     PORT: "0",
     DATABASE_URL: databaseUrl,
-    AUTH_JWT_SECRET: SECRET,
+    AUTH_JWT_SECRET: BENCH_SECRET,
     LOG_LEVEL: "silent",
     RATE_LIMIT_PER_MINUTE: "100000000",
     RATE_LIMIT_PER_IP_PER_MINUTE: "100000000",
@@ -21,4 +22,4 @@ export function benchConfig(databaseUrl: string): Config {
 
 /** A bearer token for `subject`, signed as the gateway of `benchConfig` expects. */
 export const benchToken = (config: Config, subject: string): Promise<string> =>
-  signLocalToken({ secret: SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject);
+  signLocalToken({ secret: BENCH_SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject);

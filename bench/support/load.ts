@@ -8,6 +8,8 @@ export interface LoadResult {
   rps: number;
   /** CPU time of this process (the server under test runs here, autocannon in a child) per request, µs. */
   cpuUs: number;
+  /** CPU of the Postgres backends per request, µs, when the benchmark measures it. */
+  postgresCpuUs?: number;
   p50: number;
   p99: number;
   errors: number;

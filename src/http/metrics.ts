@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import cluster from "node:cluster";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Prometheus metrics for this process. Route labels are the matched route pattern, never raw paths. */
 export class Metrics {
@@ -23,6 +24,13 @@ export class Metrics {
   constructor() {
     // Includes nodejs_eventloop_lag_seconds and its percentiles: how long requests wait for the event loop.
     collectDefaultMetrics({ register: this.registry });
+    // With WORKERS > 1 a scrape reaches whichever process accepted its connection: this series says which one.
+    new Gauge({
+      name: "verdict_process_info",
+      help: "The gateway process that answered this scrape (worker 0: not clustered)",
+      labelNames: ["worker", "pid"],
+      registers: [this.registry],
+    }).set({ worker: String(cluster.worker?.id ?? 0), pid: String(process.pid) }, 1);
   }
 
   /**

@@ -31,8 +31,11 @@ interface TenantQueue {
   head: ChainHead | null;
 }
 
-/** Compare-and-swap appends that may lose to other writers before this one queues on the head's lock. */
-const OPTIMISTIC_ATTEMPTS = 3;
+/**
+ * After a lost race, how long a tenant's batches queue on the head's row lock instead of trying
+ * compare-and-swap: another process is appending to the same chain (WORKERS > 1, or several gateways).
+ */
+const CONTENDED_MS = 2_000;
 
 export class ExecutionAuditClosedError extends Error {
   override name = "ExecutionAuditClosedError";
@@ -52,6 +55,8 @@ export class ExecutionAuditClosedError extends Error {
  */
 export class ExecutionAuditBatcher {
   private readonly tenants = new Map<string, TenantQueue>();
+  /** Tenants whose chain another writer appended to lately, with when to try compare-and-swap again. */
+  private readonly contended = new Map<string, number>();
   private readonly maxBatchSize: number;
   private closed = false;
   private transactionCount = 0;
@@ -130,15 +135,23 @@ export class ExecutionAuditBatcher {
 
   /**
    * One statement, atomic on its own (no interactive transaction), appending after the head this process
-   * last left; when another process (or a transaction of a change) moved the head meanwhile, it is read again.
-   * Should other writers keep winning, the batch queues on the head's row lock instead, which cannot lose.
+   * last left. When another writer (another process, or the transaction of a change) moved the head
+   * meanwhile, the batch is appended under the head's row lock instead (numbered and chained in SQL), which
+   * cannot lose, and so are the tenant's batches for the next CONTENDED_MS. Retrying compare-and-swap would
+   * not do: with two busy processes on one tenant each one's append moves the head the other holds, so
+   * nearly every attempt lost, paying a head read and a rebuilt batch each time.
    */
   private async append(tenantId: string, queue: TenantQueue, batch: readonly AttributedAuditEvent[]): Promise<void> {
-    for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+    const contendedUntil = this.contended.get(tenantId);
+    if (contendedUntil !== undefined && contendedUntil <= Date.now()) this.contended.delete(tenantId);
+    if (!this.contended.has(tenantId)) {
       queue.head ??= await readChainHead(this.database, tenantId);
       queue.head = await appendAfterHead(this.database, tenantId, queue.head, batch);
       if (queue.head) return;
       this.lostRaceCount += 1;
+      // Bounded: one entry per tenant this process ran lately.
+      if (this.contended.size >= 10_000) this.contended.clear();
+      this.contended.set(tenantId, Date.now() + CONTENDED_MS);
     }
     await appendCheckedAuditEvents(this.database, tenantId, batch);
   }
