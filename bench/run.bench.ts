@@ -17,6 +17,8 @@
  *            what the durable event costs;
  *   gateway recording inputs  the same policy on a base that records its run inputs for replay (issue #18:
  *            within 10 % of `gateway`);
+ *   gateway shadow set  the same policy on a base whose draft (the same text) shadows it: every run also evaluates
+ *            the draft after answering and counts agreement (issue #18: within 15 % of `gateway`);
  *   gateway gRPC  `policy.v1.PolicyService/RunPolicy` (product.md §7.1) on the same gateway, same policy, key
  *            and data, driven by a grpc-js client in a child process (bench/support/grpc-client.ts) keeping as
  *            many calls in flight as autocannon keeps connections;
@@ -149,6 +151,20 @@ async function main(): Promise<void> {
         redactPaths: ["drivingTest.person.dateOfBirth"],
       },
     });
+    // And on a third base whose draft, a copy of the published text, shadows it (issue #18: within 15 % of "gateway").
+    const shadowDraft = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
+      input: { name: "driving test, shadowed", content: DRIVING_TEST_POLICY },
+    });
+    const shadowVersion = await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
+      input: { draftId: shadowDraft.createPolicy.id, description: "benchmark" },
+    });
+    const shadowBaseId: string = shadowDraft.createPolicy.base.id;
+    const candidate = await gql(gateway.url, token, `mutation($id: ID!) { createDraftFromVersion(versionId: $id) { id } }`, {
+      id: shadowVersion.publishDraft.id,
+    });
+    await gql(gateway.url, token, `mutation($input: SetShadowInput!) { setShadow(input: $input) { recordId } }`, {
+      input: { baseId: shadowBaseId, recordId: candidate.createDraftFromVersion.id },
+    });
     // The start command with one and two gateway processes, on this database (issue #14, point 8). Started
     // once, before the rounds; each idles while the others are measured.
     const clustered: Target[] = [];
@@ -164,6 +180,7 @@ async function main(): Promise<void> {
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
       { name: "gateway recording inputs", drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
+      { name: "gateway shadow set", drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
       ...clustered,
@@ -241,6 +258,27 @@ async function main(): Promise<void> {
       const one = rows.find((r) => r.connections === connections && r.server === "WORKERS=1");
       const two = rows.find((r) => r.connections === connections && r.server === "WORKERS=2");
       if (one && two) process.stdout.write(`WORKERS=2 / WORKERS=1 at ${connections} connections: ${(two["req/s"] / one["req/s"]).toFixed(2)}\n`);
+    }
+    for (const connections of [10, 50]) {
+      const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
+      for (const [name, limit] of [
+        ["gateway recording inputs", 0.1],
+        ["gateway shadow set", 0.15],
+      ] as const) {
+        const row = rows.find((r) => r.connections === connections && r.server === name);
+        if (!rest || !row) continue;
+        const cost = 1 - row["req/s"] / rest["req/s"];
+        process.stdout.write(
+          `${name} at ${connections} connections: ${(cost * 100).toFixed(1)} % below "gateway" (target ≤ ${limit * 100} %: ${cost <= limit ? "met" : "not met"})\n`,
+        );
+      }
+    }
+    await gateway.services.shadowRunner.flush();
+    const shadowCounts = await prisma.baseShadow.findUnique({ where: { baseId: shadowBaseId } });
+    if (shadowCounts) {
+      process.stdout.write(
+        `shadow: ${shadowCounts.runs} runs compared (${shadowCounts.agreed} agreed, ${shadowCounts.disagreed} disagreed, ${shadowCounts.errors} errors), ${shadowCounts.dropped} dropped\n`,
+      );
     }
     const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
     if (at50 && !Number.isNaN(at50["ratio to echo"])) {

@@ -58,6 +58,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   });
   await services.runnables.start();
   await services.inputRecorder.start();
+  await services.shadowRunner.start();
   const fixedActor = options.benchmark?.fixedActor;
   const authenticator: Authenticator = fixedActor
     ? { authenticate: async () => fixedActor }
@@ -101,6 +102,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
           grpc?.close(config.SHUTDOWN_GRACE_MS),
         ]);
         await services.live.stop();
+        await services.shadowRunner.stop(); // evaluates what is queued and writes its counts
         await services.runnables.stop();
         await services.inputRecorder.stop();
         await services.executionAudit.close();

@@ -10,6 +10,8 @@ import { SystemService } from "./modules/system/system.service.js";
 import { ViewerService } from "./modules/viewer/viewer.service.js";
 import { InputRecorder } from "./modules/replay/input-recorder.js";
 import { ReplayService } from "./modules/replay/replay.service.js";
+import { ShadowRunner } from "./modules/replay/shadow-runner.js";
+import { ShadowService } from "./modules/replay/shadow.service.js";
 import { ExecutionService } from "./modules/execution/execution.service.js";
 import { Evaluator, type EvaluatorOptions } from "./modules/execution/evaluator.js";
 import { RunnableCache } from "./modules/execution/runnable-cache.js";
@@ -44,6 +46,9 @@ export interface Services {
   /** Records inputs of bases that opted in; `start()` subscribes it to change announcements. */
   inputRecorder: InputRecorder;
   replay: ReplayService;
+  /** Evaluates bases' shadow records after their runs answered; `start()` subscribes it to change announcements. */
+  shadowRunner: ShadowRunner;
+  shadows: ShadowService;
   /** Runs evaluations in line or in the worker pool, fairly between tenants; `close()` stops the pool. */
   evaluator: Evaluator;
   /** Live subscriptions fed by the audit log; `start()` listens for its announcements. */
@@ -60,7 +65,12 @@ export function createServices(database: Database, stores: Stores = createStores
   const execution = new ExecutionService(runnables, executionAudit, evaluator);
   // Bases that opted in keep their run inputs for replay, recorded off the response path.
   const inputRecorder = new InputRecorder(database, stores.recordings);
-  execution.runObserver = inputRecorder;
+  // …and bases that name a shadow record evaluate it on each run's input after the run answered.
+  const shadowRunner = new ShadowRunner(database, stores.shadows, runnables, execution, async (baseId) => {
+    const recording = await inputRecorder.recordingOf(baseId);
+    return recording?.enabled ? recording.redactPaths : null;
+  });
+  execution.runObservers = [inputRecorder, shadowRunner];
   // Publishing gates on the draft's stored tests, which the execution service runs.
   const lifecycle = new LifecycleService(
     database,
@@ -85,6 +95,8 @@ export function createServices(database: Database, stores: Stores = createStores
     execution,
     inputRecorder,
     replay: new ReplayService(database, stores.bases, stores.recordings, runnables),
+    shadowRunner,
+    shadows: new ShadowService(database, stores.bases, stores.shadows),
     evaluator,
     live: new LiveService(database, lifecycle),
     approvalPolicies: new ApprovalPolicyService(database, stores.approvalPolicies, stores.identities),

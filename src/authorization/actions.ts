@@ -25,14 +25,22 @@ export enum Action {
   ManageApprovalPolicies = "manage_approval_policies",
   /** Turning a base's input recording on or off, its retention and redactions: a decision about keeping customers' data. */
   ConfigureRecording = "configure_recording",
-  /** Reading recorded inputs and replaying candidates against them (previewImpact, recording settings). */
+  /**
+   * Reading recorded inputs and what is learnt from real traffic: replaying candidates against them
+   * (previewImpact, recording settings) and a shadow's agreement counts and disagreements.
+   */
   ReplayRecordedInputs = "replay_recorded_inputs",
+  /** Naming (or removing) the shadow record a base's runs are also evaluated against: trying a candidate on real traffic. */
+  ConfigureShadow = "configure_shadow",
 }
 
 const VIEWER: readonly Action[] = [Action.ReadResources, Action.RunResources];
 const EDITOR: readonly Action[] = [...VIEWER, Action.AuthorResources, Action.OrganiseResources, Action.ImportResources, Action.EditGroups];
-/** Publishers decide what goes live, so they see what a candidate would change on real (redacted) inputs. */
-const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources, Action.ReplayRecordedInputs];
+/**
+ * Publishers decide what goes live, so they see what a candidate would change on real (redacted) inputs and may
+ * run one in shadow (which changes no answer and keeps inputs only where an admin opted the base into recording).
+ */
+const PUBLISHER: readonly Action[] = [...EDITOR, Action.PublishResources, Action.ReplayRecordedInputs, Action.ConfigureShadow];
 /** Admins also read the audit log, which only admins and auditors may read. */
 const ADMIN: readonly Action[] = [
   ...PUBLISHER,

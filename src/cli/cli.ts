@@ -210,6 +210,7 @@ async function withServices<T>(database: Database, work: (services: Services) =>
   try {
     return await work(services);
   } finally {
+    await services.shadowRunner.stop();
     await services.runnables.stop();
     await services.inputRecorder.stop();
     await services.executionAudit.close();

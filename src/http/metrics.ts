@@ -2,6 +2,16 @@ import type { NextFunction, Request, Response } from "express";
 import cluster from "node:cluster";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** One base's shadow counters as the database holds them (int8 columns may arrive as text). */
+export interface ShadowCounterRow {
+  tenantId: string;
+  baseId: string;
+  agreed: number | string;
+  disagreed: number | string;
+  errors: number | string;
+  dropped: number | string;
+}
+
 /** Prometheus metrics for this process. Route labels are the matched route pattern, never raw paths. */
 export class Metrics {
   readonly registry = new Registry();
@@ -47,6 +57,39 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [tenant, seconds] of source.secondsByTenant) this.labels(tenant).inc(seconds);
+      },
+    });
+  }
+
+  /**
+   * Exports each live base's shadow counters (src/modules/replay/README.md) as `verdict_shadow_runs_total{tenant, base, outcome}`,
+   * outcome `agreed`, `disagreed`, `error` or `dropped`. They are read from the database at each scrape, so they
+   * are totals over every gateway process and every process exports the same values: aggregate them across
+   * instances with `max`, not `sum`. A counter starts again from zero when the base's shadow is replaced. When
+   * the database cannot be read, the scrape leaves them out rather than failing.
+   */
+  observeShadows(source: { totals(): Promise<readonly ShadowCounterRow[]> }, onError: (error: unknown) => void): void {
+    new Counter({
+      name: "verdict_shadow_runs_total",
+      help: "Runs of a base compared with its shadow record, by outcome (database totals over all processes)",
+      labelNames: ["tenant", "base", "outcome"],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        let rows: readonly ShadowCounterRow[];
+        try {
+          rows = await source.totals();
+        } catch (error) {
+          onError(error);
+          return;
+        }
+        for (const row of rows) {
+          const labels = { tenant: row.tenantId, base: row.baseId };
+          this.labels({ ...labels, outcome: "agreed" }).inc(Number(row.agreed));
+          this.labels({ ...labels, outcome: "disagreed" }).inc(Number(row.disagreed));
+          this.labels({ ...labels, outcome: "error" }).inc(Number(row.errors));
+          this.labels({ ...labels, outcome: "dropped" }).inc(Number(row.dropped));
+        }
       },
     });
   }

@@ -62,6 +62,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   app.set("trust proxy", "loopback");
   const metrics = new Metrics();
   metrics.observeEvaluations(deps.services.evaluator);
+  metrics.observeShadows(deps.services.shadows, (error) => logger.warn({ err: error }, "could not read shadow counters for /metrics"));
   // The REST compatibility shim for execution clients (src/rest/README.md) answers its own routes straight from
   // the server; everything else goes to express.
   const { rateLimiter } = deps;

@@ -5,6 +5,7 @@ import { BaseStore } from "./base.store.js";
 import { GroupStore } from "./group.store.js";
 import { IdentityStore } from "./identity.store.js";
 import { RecordingStore } from "./recording.store.js";
+import { ShadowStore } from "./shadow.store.js";
 import { SystemStore } from "./system.store.js";
 import { TenantStore } from "./tenant.store.js";
 
@@ -18,6 +19,7 @@ export interface Stores {
   system: SystemStore;
   approvalPolicies: ApprovalPolicyStore;
   recordings: RecordingStore;
+  shadows: ShadowStore;
 }
 
 export function createStores(database: Database): Stores {
@@ -30,5 +32,6 @@ export function createStores(database: Database): Stores {
     system: new SystemStore(database),
     approvalPolicies: new ApprovalPolicyStore(database),
     recordings: new RecordingStore(database),
+    shadows: new ShadowStore(database),
   };
 }

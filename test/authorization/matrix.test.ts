@@ -33,11 +33,13 @@ type Perm =
   | "audit"
   | "manageApprovals"
   | "replay"
-  | "recording";
+  | "recording"
+  | "shadow";
 const VIEWER_P: Perm[] = ["read", "run"];
 const EDITOR_P: Perm[] = [...VIEWER_P, "author", "editGroups"];
-// §12: publishers (who decide what goes live) replay candidates on recorded inputs; only admins decide to keep them.
-const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish", "replay"];
+// §12: publishers (who decide what goes live) replay candidates on recorded inputs and run them in shadow (reading
+// its results is "replay"); only admins decide to keep inputs.
+const PUBLISHER_P: Perm[] = [...EDITOR_P, "publish", "replay", "shadow"];
 /** Approval policies are managed by admins (spec §10); everyone with a role reads them ("read"). */
 const ADMIN_P: Perm[] = [...PUBLISHER_P, "delete", "lock", "deleteGroups", "manageRoles", "manageKeys", "transfer", "audit", "manageApprovals", "recording"];
 const AUDITOR_P: Perm[] = ["read", "audit"];
@@ -525,6 +527,18 @@ function defineCases(): void {
           () => ({ id: b.draftId }),
           replay,
         );
+        add("shadow", label, caller, `query($id: ID!) { shadow(baseId: $id) { recordId counts { runs } } }`, () => ({ id: b.baseId }), replay);
+      }
+      {
+        const b = policy();
+        add(
+          "setShadow",
+          label,
+          caller,
+          `mutation($id: ID!, $r: ID) { setShadow(input: { baseId: $id, recordId: $r }) { recordId } }`,
+          () => ({ id: b.baseId, r: b.draftId }),
+          baseGate(caller, "shadow", ctx) ?? "ALLOW",
+        );
       }
       {
         const b = policy();
@@ -867,6 +881,8 @@ describe("authorization matrix", () => {
     "recordingSettings",
     "previewImpact",
     "configureRecording",
+    "shadow",
+    "setShadow",
   ];
   for (const op of OPS) {
     it(op, () => {

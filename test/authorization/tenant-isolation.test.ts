@@ -40,7 +40,7 @@ interface TenantModel {
 
 type Own =
   | { t: 0 | 1; op: "create"; kind: "POLICY" | "FLOW" }
-  | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion" | "alias"; pick: number }
+  | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion" | "alias" | "shadow"; pick: number }
   | { t: 0 | 1; op: "createGroup" }
   | { t: 0 | 1; op: "addMember"; pick: number; group: number }
   | { t: 0 | 1; op: "createKey" }
@@ -92,6 +92,9 @@ const ATTACKS = [
   "recordingSettings",
   "configureRecording",
   "previewImpact",
+  "shadow",
+  "setShadow",
+  "setShadowToForeignRecord",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -112,6 +115,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       "run" as const,
       "draftFromVersion" as const,
       "alias" as const,
+      "shadow" as const,
     ),
     pick,
   }),
@@ -166,6 +170,8 @@ async function newTenantModel(): Promise<TenantModel> {
 /** Every row of the tenant that any operation could change, in a stable order. */
 async function snapshot(tenantId: string): Promise<string> {
   const { prisma } = gateway.database;
+  // Shadow counts of the tenant's own earlier runs are written a moment later: not a change made by the attack.
+  await gateway.services.shadowRunner.flush();
   const where = { tenantId };
   const rows = await Promise.all([
     prisma.base.findMany({ where, orderBy: { id: "asc" } }),
@@ -179,6 +185,8 @@ async function snapshot(tenantId: string): Promise<string> {
     prisma.auditEvent.count({ where }),
     prisma.baseRecording.findMany({ where, orderBy: { baseId: "asc" } }),
     prisma.recordedInput.count({ where }),
+    prisma.baseShadow.findMany({ where, orderBy: { baseId: "asc" } }),
+    prisma.shadowDisagreement.count({ where }),
   ]);
   return JSON.stringify(rows, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
@@ -255,6 +263,18 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       recordingSettings: () => gql(`query($id: ID!) { recordingSettings(baseId: $id) { enabled } }`, { id: baseId }),
       configureRecording: () => gql(`mutation($id: ID!) { configureRecording(input: { baseId: $id, enabled: true }) { enabled } }`, { id: baseId }),
       previewImpact: () => gql(`query($id: ID!) { previewImpact(candidateRecordId: $id, sample: { last: 5 }) { counts { total } } }`, { id: theirRecord }),
+      shadow: () => gql(`query($id: ID!) { shadow(baseId: $id) { recordId } }`, { id: baseId }),
+      setShadow: () => gql(`mutation($id: ID!, $r: ID) { setShadow(input: { baseId: $id, recordId: $r }) { recordId } }`, { id: baseId, r: theirRecord }),
+      // My own policy shadowed by the other tenant's record: the record is simply unknown.
+      setShadowToForeignRecord: () =>
+        gql(`mutation($id: ID!, $r: ID) { setShadow(input: { baseId: $id, recordId: $r }) { recordId } }`, {
+          id:
+            at(
+              live.filter((b) => b.kind === "POLICY"),
+              command.pick,
+            )?.id ?? randomUUID(),
+          r: theirRecord,
+        }),
       group: () => gql(`query($id: ID!) { group(id: $id) { id } }`, { id: theirGroup }),
       updateGroup: () => gql(`mutation($id: ID!) { updateGroup(id: $id, input: { name: "pwned" }) { id } }`, { id: theirGroup }),
       deleteGroup: () => gql(`mutation($id: ID!) { deleteGroup(id: $id) }`, { id: theirGroup }),
@@ -382,6 +402,16 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       b.alias = alias;
       return;
     }
+    case "shadow": {
+      // The base's own draft (else latest version) shadows it, so later runs are compared in this tenant only.
+      const b = at(live, command.pick);
+      const recordId = b?.draftId ?? b?.versionIds.at(-1);
+      if (!b || !recordId) return;
+      const r = await gql(`mutation($id: ID!, $r: ID) { setShadow(input: { baseId: $id, recordId: $r }) { recordId } }`, { id: b.id, r: recordId });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.setShadow.recordId).toBe(recordId);
+      return;
+    }
     case "run": {
       const b = at(live, command.pick);
       if (!b) return;
@@ -498,6 +528,14 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
   const misattributed = await gateway.database.prisma.$queryRaw<{ n: bigint }[]>`
     SELECT count(*) AS n FROM audit_events e JOIN bases b ON b.id = e.base_id WHERE e.tenant_id <> b.tenant_id`;
   expect(Number(misattributed[0]!.n)).toBe(0);
+  // Shadow counts and disagreements, likewise, only ever in the tenant of their base.
+  await gateway.services.shadowRunner.flush();
+  const foreignShadows = await gateway.database.prisma.$queryRaw<{ n: bigint }[]>`
+    SELECT (SELECT count(*) FROM base_shadows s JOIN bases b ON b.id = s.base_id WHERE s.tenant_id <> b.tenant_id)
+         + (SELECT count(*) FROM shadow_disagreements d JOIN bases b ON b.id = d.base_id WHERE d.tenant_id <> b.tenant_id)
+         + (SELECT count(*) FROM base_shadows s JOIN drafts r ON r.id = s.record_id WHERE r.base_id <> s.base_id)
+         + (SELECT count(*) FROM base_shadows s JOIN versions r ON r.id = s.record_id WHERE r.base_id <> s.base_id) AS n`;
+  expect(Number(foreignShadows[0]!.n)).toBe(0);
 }
 
 /** Each tenant's admin follows its audit log over graphql-ws while the commands run. */

@@ -6,7 +6,7 @@ import { exists } from "../../authorization/resource-access.js";
 import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../errors/domain-error.js";
 import type { TenantActor } from "../../identity/actor.js";
 import type { ExecutionAuditSink } from "./execution-audit-sink.js";
-import { NO_RUN_OBSERVER, type RunObserver } from "./run-observer.js";
+import type { ObservedRun, RunObserver } from "./run-observer.js";
 import type { Evaluated, EvaluationLimits, Evaluator } from "./evaluator.js";
 import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
@@ -71,8 +71,11 @@ export class ExecutionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Set once at wiring (services.ts): the replay module records inputs of bases that opted in. */
-  runObserver: RunObserver = NO_RUN_OBSERVER;
+  /**
+   * Set once at wiring (services.ts): the replay module records inputs of bases that opted in and evaluates
+   * shadow records. Each is told of a run after its answer is ready and must return at once.
+   */
+  runObservers: RunObserver[] = [];
 
   /** `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time. */
   async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<PolicyRun> {
@@ -81,9 +84,10 @@ export class ExecutionService {
     requireDataObject(data);
     const runnable = await this.resolve(actor, target, "POLICY");
     const loadedAt = process.hrtime.bigint();
-    const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
+    const at = now ?? this.now();
+    const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, at);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result, error: response.error, ...pinned(now) }));
-    this.runObserver.observe({ tenantId: actor.tenantId, baseId: runnable.baseId, recordId: runnable.recordId, data });
+    this.observe(actor, runnable, data, at, response.result, response.error, false);
     const databaseNs = loadedAt - started;
     return {
       response,
@@ -114,10 +118,11 @@ export class ExecutionService {
     if (inputs.length > MAX_BATCH_INPUTS) throw invalidInput("inputs", `at most ${MAX_BATCH_INPUTS} inputs per batch`);
     for (const [index, data] of inputs.entries()) requireDataObject(data, `inputs[${index}]`);
     const runnable = await this.resolve(actor, target, "POLICY");
+    const at = now ?? this.now();
     const runs: PolicyRun[] = [];
     for (const data of inputs) {
       const started = process.hrtime.bigint();
-      const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, now);
+      const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, at);
       runs.push({ response, record: ranRecord(runnable), timings: { engineNs, databaseNs: 0n, gatewayNs: process.hrtime.bigint() - started - engineNs } });
     }
     await this.audit.record(
@@ -125,6 +130,7 @@ export class ExecutionService {
       actor.tenantId,
       executedEvent(runnable, { by: target.by, batch: inputs.length, passed: runs.filter((r) => r.response.result).length, ...pinned(now) }),
     );
+    for (const [index, run] of runs.entries()) this.observe(actor, runnable, inputs[index], at, run.response.result, run.response.error, true);
     return runs;
   }
 
@@ -133,9 +139,10 @@ export class ExecutionService {
     requireDataObject(data);
     const lookup = this.runnables.forOneOperation(actor.tenantId);
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
-    const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, now, lookup);
+    const at = now ?? this.now();
+    const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, at, lookup);
     await this.audit.record(actor, actor.tenantId, executedEvent(runnable, { by: target.by, result: response.result ?? null, ...pinned(now) }));
-    this.runObserver.observe({ tenantId: actor.tenantId, baseId: runnable.baseId, recordId: runnable.recordId, data });
+    this.observe(actor, runnable, data, at, response.result ?? null, null, false);
     return { response, record: ranRecord(runnable) };
   }
 
@@ -197,6 +204,42 @@ export class ExecutionService {
       }
     }
     return { runnable, outcomes };
+  }
+
+  /**
+   * What a stored record answers on `data` at `now`, recording and auditing nothing: a shadow run (src/modules/replay/README.md),
+   * evaluated after the live run's answer was sent. A flow's failure is its error; a refusal of the worker pool
+   * (the tenant's queue is full) is thrown.
+   */
+  async evaluateQuietly(actor: TenantActor, runnable: Runnable, data: unknown, now: Date): Promise<{ result: unknown; error: string | null }> {
+    if (runnable.kind === "POLICY") {
+      const { response } = await this.evaluate(actor, runnable.compiled!, data, now);
+      return { result: response.result, error: response.error };
+    }
+    try {
+      const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, now);
+      return { result: response.result ?? null, error: null };
+    } catch (error) {
+      if (error instanceof FlowRunError) return { result: null, error: error.message };
+      throw error;
+    }
+  }
+
+  private observe(actor: TenantActor, runnable: Runnable, data: unknown, now: Date, result: unknown, error: string | null, batch: boolean): void {
+    if (this.runObservers.length === 0) return;
+    const run: ObservedRun = {
+      actor,
+      tenantId: actor.tenantId,
+      baseId: runnable.baseId,
+      recordId: runnable.recordId,
+      kind: runnable.kind,
+      data,
+      now,
+      result,
+      error,
+      batch,
+    };
+    for (const observer of this.runObservers) observer.observe(run);
   }
 
   /** In line when cheap, else in the worker pool, fairly between tenants (evaluator.ts). */

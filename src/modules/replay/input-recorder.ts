@@ -2,25 +2,39 @@ import { LRUCache } from "lru-cache";
 import type { Database } from "../../database/database.js";
 import { RESOURCE_CHANGED_CHANNEL } from "../../stores/base.store.js";
 import type { BaseRecording, InputToRecord, RecordingStore } from "../../stores/recording.store.js";
-import type { RunObserver } from "../execution/run-observer.js";
+import type { ObservedRun, RunObserver } from "../execution/run-observer.js";
 import { redact } from "./redact.js";
 
-/** How often one process trims a base's inputs to its retention and its maximum count. */
-const PRUNE_INTERVAL_MS = 10_000;
+/** A process trims a base to its maximum after appending this share of it since its last trim… */
+const PRUNE_SHARE = 0.1;
+/** …or after this long, if it appended anything meanwhile. */
+const PRUNE_INTERVAL_MS = 60_000;
 const MAX_BATCH = 1_000;
+/** The sweep of expired inputs runs once per this interval across all processes (whichever claims it first). */
+export const SWEEP_INTERVAL_S = 600;
+/** How often each process checks whether the sweep is due (one cheap statement). */
+const SWEEP_CHECK_MS = 60_000;
+/** Rows deleted per statement by the sweep, so it never holds many locks or a long transaction. */
+const SWEEP_CHUNK = 5_000;
 
 /**
  * Records the inputs of runs of bases that opted in, off the response path: a run only queues its input
  * (redacted at once, so nothing unredacted outlives the call); the queue is written in one statement per
- * turn of the event loop, like the execution-event batcher, and each base is trimmed at most every 10 s per
- * process, so a base may briefly hold a few more than its maximum. Settings are cached per process and
- * dropped on the same change announcements as the runnable cache (configuring recording announces one).
- * Recording is best effort: a failed write is logged, never surfaced to the run it came from.
+ * turn of the event loop, like the execution-event batcher (while one batch is written the next one grows).
+ * Trimming a base to its maximum is rare: a process trims a base after appending a tenth of its maximum, or a
+ * minute after its last trim, so a base may hold up to a tenth more per process for a while. Expired inputs
+ * are deleted by a sweep that one process claims every SWEEP_INTERVAL_S (every process checks once a minute),
+ * so they go even when the base records nothing any more; reads hide them meanwhile. Settings are cached per
+ * process and dropped on the same change announcements as the runnable cache (configuring recording announces
+ * one). Recording is best effort: a failed write is logged, never surfaced to the run it came from.
  */
 export class InputRecorder implements RunObserver {
   private readonly settings = new LRUCache<string, { value: BaseRecording | null }>({ max: 10_000 });
   private readonly loading = new Map<string, Promise<void>>();
-  private readonly lastPruned = new Map<string, number>();
+  /** Per base: when this process last trimmed it and how many inputs it appended since. */
+  private readonly sincePrune = new LRUCache<string, { at: number; appended: number }>({ max: 10_000 });
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
   private pending: InputToRecord[] = [];
   private scheduled = false;
   private flushing: Promise<void> | null = null;
@@ -37,15 +51,39 @@ export class InputRecorder implements RunObserver {
       if (baseId === "*") this.settings.clear();
       else this.settings.delete(baseId);
     });
+    this.sweepTimer = setInterval(() => {
+      this.sweeping ??= this.sweepExpired()
+        .catch((error) => this.warn("could not sweep expired recorded inputs", error))
+        .finally(() => (this.sweeping = null));
+    }, SWEEP_CHECK_MS);
+    this.sweepTimer.unref();
   }
 
-  /** Stops listening and writes what is queued. */
+  /** Stops listening and sweeping, and writes what is queued. */
   async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping;
     await this.unsubscribe?.();
     await this.flush();
   }
 
-  observe(run: { tenantId: string; baseId: string; recordId: string; data: unknown }): void {
+  /**
+   * Deletes every base's expired inputs if no process did within `intervalSeconds`; returns how many went, or
+   * null when another process's sweep is recent enough.
+   */
+  async sweepExpired(intervalSeconds = SWEEP_INTERVAL_S): Promise<number | null> {
+    if (!(await this.store.claimSweep("recorded_inputs:expired", intervalSeconds))) return null;
+    let deleted = 0;
+    for (;;) {
+      const count = await this.store.deleteExpired(SWEEP_CHUNK);
+      deleted += count;
+      if (count < SWEEP_CHUNK) return deleted;
+    }
+  }
+
+  /** Batches are not recorded: one call's thousand inputs would crowd out every other run's. */
+  observe(run: ObservedRun): void {
+    if (run.batch) return;
     const cached = this.settings.get(run.baseId);
     if (cached === undefined) {
       // First run of a base in this process: learn its settings, record this input once known.
@@ -64,7 +102,13 @@ export class InputRecorder implements RunObserver {
     }
   }
 
-  private observeKnown(run: { tenantId: string; baseId: string; recordId: string; data: unknown }): void {
+  /** The base's recording settings, from this process's cache (kept fresh by change announcements). */
+  async recordingOf(baseId: string): Promise<BaseRecording | null> {
+    if (!this.settings.has(baseId)) await this.load(baseId);
+    return this.settings.get(baseId)?.value ?? null;
+  }
+
+  private observeKnown(run: ObservedRun): void {
     const settings = this.settings.get(run.baseId)?.value;
     if (!settings?.enabled || settings.tenantId !== run.tenantId) return;
     this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, data: redact(run.data, settings.redactPaths) });
@@ -96,7 +140,7 @@ export class InputRecorder implements RunObserver {
     this.flushing = (async () => {
       try {
         await this.store.append(batch);
-        await this.prune(new Set(batch.map((input) => input.baseId)));
+        await this.prune(batch);
       } catch (error) {
         this.warn(`could not record ${batch.length} run inputs`, error);
       } finally {
@@ -107,12 +151,18 @@ export class InputRecorder implements RunObserver {
     return this.flushing;
   }
 
-  private async prune(baseIds: Set<string>): Promise<void> {
+  private async prune(batch: readonly InputToRecord[]): Promise<void> {
     const now = Date.now();
-    for (const baseId of baseIds) {
+    for (const input of batch) {
+      const since = this.sincePrune.get(input.baseId);
+      if (since) since.appended++;
+      else this.sincePrune.set(input.baseId, { at: now, appended: 1 });
+    }
+    for (const baseId of new Set(batch.map((input) => input.baseId))) {
       const settings = this.settings.get(baseId)?.value;
-      if (!settings || now - (this.lastPruned.get(baseId) ?? 0) < PRUNE_INTERVAL_MS) continue;
-      this.lastPruned.set(baseId, now);
+      const since = this.sincePrune.get(baseId)!;
+      if (!settings || (since.appended < settings.maxInputs * PRUNE_SHARE && now - since.at < PRUNE_INTERVAL_MS)) continue;
+      this.sincePrune.set(baseId, { at: now, appended: 0 });
       await this.store.prune(baseId, settings.retentionDays, settings.maxInputs);
     }
   }

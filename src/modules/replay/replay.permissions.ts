@@ -5,8 +5,10 @@ export const replayPermissions: ModulePermissions = {
   Query: {
     recordingSettings: can(Action.ReplayRecordedInputs),
     previewImpact: can(Action.ReplayRecordedInputs),
+    shadow: can(Action.ReplayRecordedInputs),
   },
   Mutation: {
     configureRecording: can(Action.ConfigureRecording),
+    setShadow: can(Action.ConfigureShadow),
   },
 };

@@ -2,7 +2,7 @@ import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { actorOf } from "../../graphql/actor.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { PageArgs } from "../../shared/pagination.js";
-import { ImpactPreview, RecordingSettings, RecordingSettingsInput, ReplaySample } from "./replay.types.js";
+import { ImpactPreview, RecordingSettings, RecordingSettingsInput, ReplaySample, SetShadowInput, ShadowStatus } from "./replay.types.js";
 
 @Resolver()
 export class ReplayResolver {
@@ -27,5 +27,17 @@ export class ReplayResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<ImpactPreview> {
     return ctx.services.replay.previewImpact(actorOf(ctx), candidateRecordId, sample.last, page, now);
+  }
+
+  @Query(() => ShadowStatus, { description: "The base's shadow record, its agreement counts and latest disagreements (publishers and admins)." })
+  shadow(@Arg("baseId", () => ID) baseId: string, @Ctx() ctx: GraphQLContext): Promise<ShadowStatus> {
+    return ctx.services.shadows.status(actorOf(ctx), baseId);
+  }
+
+  @Mutation(() => ShadowStatus, {
+    description: "Names a draft or version of the base that every run of the base also evaluates after answering (publishers and admins); null removes it.",
+  })
+  setShadow(@Arg("input", () => SetShadowInput) input: SetShadowInput, @Ctx() ctx: GraphQLContext): Promise<ShadowStatus> {
+    return ctx.services.shadows.setShadow(actorOf(ctx), input.baseId, input.recordId);
   }
 }

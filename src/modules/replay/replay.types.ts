@@ -1,5 +1,6 @@
 import { ArrayMaxSize, IsOptional, Length, Max, Min } from "class-validator";
-import { Field, ID, InputType, Int, ObjectType } from "type-graphql";
+import { Field, Float, ID, InputType, Int, ObjectType } from "type-graphql";
+import { DISAGREEMENTS_KEPT } from "../../stores/shadow.store.js";
 import { GraphQLJSON } from "../../graphql/scalars.js";
 import { ConnectionType } from "../../shared/pagination.js";
 
@@ -119,4 +120,85 @@ export class ImpactPreview {
 
   @Field(() => ReplayedInputConnection, { description: "Newest first." })
   inputs!: ReplayedInputConnection;
+}
+
+@InputType()
+export class SetShadowInput {
+  @Field(() => ID)
+  baseId!: string;
+
+  @Field(() => ID, { nullable: true, description: "A draft or version of the same base; null removes the shadow." })
+  recordId!: string | null;
+}
+
+@ObjectType({ description: "Runs of the base since its shadow was set. Totals over every gateway process, up to a second behind." })
+export class ShadowCounts {
+  @Field(() => Float, { description: "Runs whose shadow evaluation was compared: agreed + disagreed + errors." })
+  runs!: number;
+
+  @Field(() => Float)
+  agreed!: number;
+
+  @Field(() => Float, { description: "The shadow answered differently (or the live run failed and the shadow did not)." })
+  disagreed!: number;
+
+  @Field(() => Float, { description: "The shadow answered with an error, or its flow failed." })
+  errors!: number;
+
+  @Field(() => Float, { description: "Runs not compared: a gateway process was overloaded, or the shadow record no longer exists." })
+  dropped!: number;
+}
+
+@ObjectType({ description: "One run on which the shadow did not agree with the live answer." })
+export class ShadowDisagreement {
+  @Field(() => Float, { description: "The how-manieth disagreement or error of this shadow (1, 2, …)." })
+  sequence!: number;
+
+  @Field(() => Date)
+  occurredAt!: Date;
+
+  @Field(() => ID)
+  liveRecordId!: string;
+
+  @Field(() => ID)
+  shadowRecordId!: string;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: "A policy's true/false, a flow's returned value." })
+  liveResult!: unknown;
+
+  @Field(() => String, { nullable: true })
+  liveError!: string | null;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  shadowResult!: unknown;
+
+  @Field(() => String, { nullable: true })
+  shadowError!: string | null;
+
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description: "The run's input, redacted with the base's recording paths; null unless the base records its inputs (configureRecording).",
+  })
+  data!: unknown;
+}
+
+@ObjectType({ description: "The base's shadow record and how its answers compare with the live ones." })
+export class ShadowStatus {
+  @Field(() => ID)
+  baseId!: string;
+
+  @Field(() => ID, { nullable: true, description: "The shadow record; null when the base has none." })
+  recordId!: string | null;
+
+  @Field(() => Date, { nullable: true })
+  setAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "When a run was last compared." })
+  lastRunAt!: Date | null;
+
+  @Field(() => ShadowCounts)
+  counts!: ShadowCounts;
+
+  @Field(() => [ShadowDisagreement], { description: `The latest disagreements and shadow errors, newest first (at most ${DISAGREEMENTS_KEPT}).` })
+  disagreements!: ShadowDisagreement[];
 }
