@@ -1,5 +1,7 @@
 import type { Database } from "./database/database.js";
 import { ApprovalPolicyService } from "./modules/approvals/approval-policy.service.js";
+import { ChangeRequestService } from "./modules/approvals/change-request.service.js";
+import { wireAppliers } from "./modules/approvals/appliers.js";
 import { AuditService } from "./modules/audit/audit.service.js";
 import { ExecutionAuditBatcher } from "./modules/audit/execution-audit.js";
 import { GroupService } from "./modules/groups/group.service.js";
@@ -54,6 +56,8 @@ export interface Services {
   /** Live subscriptions fed by the audit log; `start()` listens for its announcements. */
   live: LiveService;
   approvalPolicies: ApprovalPolicyService;
+  /** Four-eyes changes: the lifecycle's approval hook, and approving, rejecting, withdrawing and applying. */
+  changeRequests: ChangeRequestService;
 }
 
 export function createServices(database: Database, stores: Stores = createStores(database), evaluation: EvaluatorOptions = {}): Services {
@@ -78,6 +82,10 @@ export function createServices(database: Database, stores: Stores = createStores
     async (actor, recordId, tests) => (await execution.evaluateStoredTests(actor, recordId, tests)).outcomes,
     catalogueGuards,
   );
+  // Governed changes become change requests; approved ones are applied through the owning module.
+  const changeRequests = new ChangeRequestService(database, stores.changeRequests, stores.approvalPolicies, stores.groups);
+  lifecycle.approvals = changeRequests;
+  wireAppliers(changeRequests, { lifecycle });
   return {
     stores,
     system: new SystemService(stores.system),
@@ -100,5 +108,6 @@ export function createServices(database: Database, stores: Stores = createStores
     evaluator,
     live: new LiveService(database, lifecycle),
     approvalPolicies: new ApprovalPolicyService(database, stores.approvalPolicies, stores.identities),
+    changeRequests,
   };
 }

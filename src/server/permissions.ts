@@ -3,6 +3,7 @@ import { allow, deny, shield } from "graphql-shield";
 import type { IRules } from "graphql-shield";
 import type { IMiddlewareFieldMap } from "graphql-middleware";
 import { approvalPolicyPermissions } from "../modules/approvals/approval-policy.permissions.js";
+import { changeRequestPermissions } from "../modules/approvals/change-request.permissions.js";
 import { auditPermissions } from "../modules/audit/audit.permissions.js";
 import { groupPermissions } from "../modules/groups/group.permissions.js";
 import { identityPermissions } from "../modules/identity/identity.permissions.js";
@@ -28,6 +29,7 @@ const MODULE_PERMISSIONS: readonly ModulePermissions[] = [
   languagePermissions,
   livePermissions,
   approvalPolicyPermissions,
+  changeRequestPermissions,
   cataloguePermissions,
   replayPermissions,
 ];

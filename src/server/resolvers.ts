@@ -1,5 +1,6 @@
 import type { NonEmptyArray } from "type-graphql";
 import { ApprovalPolicyResolver } from "../modules/approvals/approval-policy.resolver.js";
+import { ChangeRequestResolver } from "../modules/approvals/change-request.resolver.js";
 import { AuditResolver } from "../modules/audit/audit.resolver.js";
 import { BaseGroupsResolver } from "../modules/groups/base-groups.resolver.js";
 import { GroupResolver } from "../modules/groups/group.resolver.js";
@@ -36,6 +37,7 @@ export const resolvers: NonEmptyArray<Function> = [
   LanguageResolver,
   LiveResolver,
   ApprovalPolicyResolver,
+  ChangeRequestResolver,
   CatalogueResolver,
   CatalogueBaseFieldsResolver,
   BaseLockFieldsResolver,

@@ -217,12 +217,20 @@ export interface AuditEventsAfter {
   baseIds: readonly string[] | null;
   /** Actions read whatever their base (identity changes that may end a subscriber's access). */
   alwaysActions: readonly AuditEvent["action"][];
+  /** Kinds read whatever their base (change requests, for their subscribers); none when omitted. */
+  alwaysKinds?: readonly AuditEvent["resourceKind"][];
 }
 
 /** Up to `limit` events after `sequence`, oldest first, narrowed as `filter` says. */
 export function auditEventsAfter(database: Database, tenantId: string, sequence: bigint, filter: AuditEventsAfter, limit: number): Promise<AuditEvent[]> {
   const narrowed: Prisma.AuditEventWhereInput | null = filter.baseIds
-    ? { OR: [{ baseId: { in: [...filter.baseIds] }, action: { not: "EXECUTED" } }, { action: { in: [...filter.alwaysActions] } }] }
+    ? {
+        OR: [
+          { baseId: { in: [...filter.baseIds] }, action: { not: "EXECUTED" } },
+          { action: { in: [...filter.alwaysActions] } },
+          ...(filter.alwaysKinds?.length ? [{ resourceKind: { in: [...filter.alwaysKinds] } }] : []),
+        ],
+      }
     : null;
   return database.prisma.auditEvent.findMany({
     where: { tenantId, sequence: { gt: sequence }, ...(narrowed ?? {}) },

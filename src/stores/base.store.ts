@@ -216,6 +216,10 @@ export class BaseStore {
     return tx.version.findUnique({ where: { id: versionId } });
   }
 
+  findVersionByNumber(tx: Transaction, baseId: string, number: number): Promise<Version | null> {
+    return tx.version.findFirst({ where: { baseId, number } });
+  }
+
   /** Newest first. */
   versionsOfBase(baseId: string): Promise<Version[]> {
     return this.prisma.version.findMany({ where: { baseId }, orderBy: { number: "desc" } });

@@ -2,6 +2,7 @@ import type { Database } from "../database/database.js";
 import { ApprovalPolicyStore } from "./approval-policy.store.js";
 import { AuditStore } from "./audit.store.js";
 import { BaseStore } from "./base.store.js";
+import { ChangeRequestStore } from "./change-request.store.js";
 import { GroupStore } from "./group.store.js";
 import { IdentityStore } from "./identity.store.js";
 import { RecordingStore } from "./recording.store.js";
@@ -18,6 +19,7 @@ export interface Stores {
   tenants: TenantStore;
   system: SystemStore;
   approvalPolicies: ApprovalPolicyStore;
+  changeRequests: ChangeRequestStore;
   recordings: RecordingStore;
   shadows: ShadowStore;
 }
@@ -31,6 +33,7 @@ export function createStores(database: Database): Stores {
     tenants: new TenantStore(database),
     system: new SystemStore(database),
     approvalPolicies: new ApprovalPolicyStore(database),
+    changeRequests: new ChangeRequestStore(database),
     recordings: new RecordingStore(database),
     shadows: new ShadowStore(database),
   };

@@ -129,6 +129,7 @@ const pendingGroups: { id: string; tenantId: string; name: string }[] = [];
 const pendingUsers: { id: string; tenantId: string; roles: Role[] }[] = [];
 const pendingKeys: { id: string; tenantId: string; revoked: boolean }[] = [];
 const pendingApprovalPolicies: { id: string; tenantId: string; archived: boolean }[] = [];
+const pendingChangeRequests: { id: string; tenantId: string; requesterId: string }[] = [];
 
 function newBase(spec: BaseSpec): BaseFixture {
   const fixture = { baseId: randomUUID(), draftId: randomUUID(), versionId: spec.state === "never-published" ? null : randomUUID() };
@@ -148,6 +149,11 @@ function newUser(tenantId: string, roles: Role[]): string {
 function newApprovalPolicy(tenantId: string, archived = false): string {
   const id = randomUUID();
   pendingApprovalPolicies.push({ id, tenantId, archived });
+  return id;
+}
+function newChangeRequest(tenantId: string, requesterId: string): string {
+  const id = randomUUID();
+  pendingChangeRequests.push({ id, tenantId, requesterId });
   return id;
 }
 function newKey(tenantId: string, revoked = false): string {
@@ -212,7 +218,31 @@ async function insertPending(): Promise<void> {
       name: "target",
       action: "DELETE" as const,
       approverRoles: ["ADMIN" as const],
+      // Disabled: the matrix's fixture policies exist to be managed, and must not gate the matrix's own deletes.
+      enabled: false,
       archivedAt: p.archived ? now : null,
+    })),
+  });
+  await prisma.changeRequest.createMany({
+    data: pendingChangeRequests.map((r) => ({
+      id: r.id,
+      tenantId: r.tenantId,
+      action: "PUBLISH" as const,
+      requesterType: "USER" as const,
+      requesterId: r.requesterId,
+      payload: {},
+      policyIds: [],
+      // Ten approvals needed, so an allowed approval leaves the request pending (nothing to apply in the matrix).
+      requirements: [
+        {
+          approvalPolicyId: randomUUID(),
+          name: "matrix",
+          requiredApprovals: 10,
+          approverRoles: ["PUBLISHER", "ADMIN"],
+          approverUserIds: [],
+          allowSelfApprove: false,
+        },
+      ],
     })),
   });
   await prisma.apiKey.createMany({
@@ -321,10 +351,12 @@ function defineCases(): void {
       "createApprovalPolicy",
       "",
       caller,
-      `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN] }) { id } }`,
+      // Disabled, so that it gates none of the matrix's publishes.
+      `mutation { createApprovalPolicy(input: { name: "m", action: PUBLISH, approverRoles: [ADMIN], enabled: false }) { id } }`,
       () => ({}),
       gate(caller, "manageApprovals") ?? "ALLOW",
     );
+    add("changeRequests", "", caller, `{ changeRequests(first: 5) { totalCount } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
     add(
       "importBundle",
       "",
@@ -348,6 +380,53 @@ function defineCases(): void {
       const T = () => (tenant === "same" ? A : B);
       const foreign = (g: Outcome | null) => g ?? (tenant === "other" ? "NOT_FOUND" : "ALLOW");
       const where = `in ${tenant === "same" ? "own" : "other"} tenant`;
+      {
+        // Approvers are the request's (PUBLISHER and ADMIN here), and only users decide: keys are refused.
+        const approver = (g: Outcome | null): Outcome =>
+          g ?? (tenant === "other" ? "NOT_FOUND" : caller.kind !== "user" || !caller.perms.has("publish") ? "FORBIDDEN" : "ALLOW");
+        const owner = T().users.owner!.id;
+        const read = newChangeRequest(T().id, owner);
+        add("changeRequest", where, caller, `query($id: ID!) { changeRequest(id: $id) { id } }`, () => ({ id: read }), foreign(gate(caller, "read")));
+        const approve = newChangeRequest(T().id, owner);
+        add(
+          "approveChangeRequest",
+          where,
+          caller,
+          `mutation($id: ID!) { approveChangeRequest(id: $id, comment: "ok") { state } }`,
+          () => ({ id: approve }),
+          approver(gate(caller, "read")),
+        );
+        const reject = newChangeRequest(T().id, owner);
+        add(
+          "rejectChangeRequest",
+          where,
+          caller,
+          `mutation($id: ID!) { rejectChangeRequest(id: $id, comment: "no") { state } }`,
+          () => ({ id: reject }),
+          approver(gate(caller, "read")),
+        );
+        // Only the requester withdraws: someone else's request is FORBIDDEN, one's own is allowed.
+        const theirs = newChangeRequest(T().id, owner);
+        add(
+          "withdrawChangeRequest",
+          `${where} (someone else's)`,
+          caller,
+          `mutation($id: ID!) { withdrawChangeRequest(id: $id) { state } }`,
+          () => ({ id: theirs }),
+          gate(caller, "read") ?? (tenant === "other" ? "NOT_FOUND" : "FORBIDDEN"),
+        );
+        if (caller.kind === "user" && tenant === "same") {
+          const mine = newChangeRequest(T().id, caller.userId!);
+          add(
+            "withdrawChangeRequest",
+            `${where} (own)`,
+            caller,
+            `mutation($id: ID!) { withdrawChangeRequest(id: $id) { state } }`,
+            () => ({ id: mine }),
+            gate(caller, "read") ?? "ALLOW",
+          );
+        }
+      }
       // Flow test runs resolve policies in the caller's tenant only.
       add(
         "testFlow",
@@ -579,6 +658,18 @@ function defineCases(): void {
           `mutation($id: ID!) { updateDraft(input: { draftId: $id, expectedRevision: 1, description: "edited" }) { id } }`,
           () => ({ id: b.draftId }),
           baseGate(caller, "author", ctx, { ownership: true }) ?? "ALLOW",
+        );
+      }
+      {
+        // Asking for a publish is publishing as far as access goes; no policy governs it here, so it publishes.
+        const b = policy();
+        add(
+          "publishDraftWithApproval",
+          label,
+          caller,
+          `mutation($id: ID!) { publishDraftWithApproval(input: { draftId: $id, description: "next" }) { __typename } }`,
+          () => ({ id: b.draftId }),
+          baseGate(caller, "publish", ctx, { ownership: true }) ?? "ALLOW",
         );
       }
       {
@@ -883,6 +974,12 @@ describe("authorization matrix", () => {
     "configureRecording",
     "shadow",
     "setShadow",
+    "changeRequests",
+    "changeRequest",
+    "publishDraftWithApproval",
+    "approveChangeRequest",
+    "rejectChangeRequest",
+    "withdrawChangeRequest",
   ];
   for (const op of OPS) {
     it(op, () => {
@@ -913,6 +1010,18 @@ function defineSubscriptionCases(): void {
     subscriptionCases.push({ op, label: `${op} as ${caller.name} ${label}`.trim(), caller, query, variables, expected });
   for (const caller of callers) {
     addSub("auditEvents", "(subscription)", caller, `subscription { auditEvents { sequence } }`, () => ({}), gate(caller, "audit") ?? "ALLOW");
+    addSub("changeRequestChanged", "(whole tenant)", caller, `subscription { changeRequestChanged { state } }`, () => ({}), gate(caller, "read") ?? "ALLOW");
+    for (const ctx of baseContexts(caller)) {
+      const ofBase = newBase(specFor(caller, ctx, "POLICY"));
+      addSub(
+        "changeRequestChanged",
+        ctxLabel(ctx),
+        caller,
+        `subscription ($id: ID) { changeRequestChanged(baseId: $id) { state } }`,
+        () => ({ id: ofBase.baseId }),
+        baseGate(caller, "read", ctx) ?? "ALLOW",
+      );
+    }
     for (const ctx of baseContexts(caller)) {
       const base = newBase(specFor(caller, ctx, "POLICY"));
       addSub(

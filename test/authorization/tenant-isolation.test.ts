@@ -16,6 +16,8 @@ import { policyBundle } from "../support/bundles.js";
 const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
 const DATA = { Person: { age: 30 } };
 const NEVER = `A **Change** needs approval if __size__ of **Change** is greater than 1000000000.`;
+/** Each tenant's publishes of bases named "gated-…" need approval; its other bases publish as before. */
+const GATED = `A **Change** needs approval if __base name__ of **Change** contains "gated-".`;
 
 interface BaseModel {
   id: string;
@@ -25,6 +27,8 @@ interface BaseModel {
   versionIds: string[];
   deleted: boolean;
   alias?: string;
+  /** Named "gated-…": its publish is a change request. */
+  gated?: boolean;
 }
 interface TenantModel {
   tenant: TestTenant;
@@ -35,7 +39,9 @@ interface TenantModel {
   members: Set<string>;
   keys: { id: string; revoked: boolean }[];
   userIds: string[];
-  approvalPolicies: { id: string; archived: boolean }[];
+  /** `fixed`: the tenant's "gated-" policy, which the commands never archive. */
+  approvalPolicies: { id: string; archived: boolean; fixed?: boolean }[];
+  changeRequests: { id: string; state: "PENDING" | "WITHDRAWN" }[];
 }
 
 type Own =
@@ -46,7 +52,9 @@ type Own =
   | { t: 0 | 1; op: "createKey" }
   | { t: 0 | 1; op: "revokeKey"; pick: number }
   | { t: 0 | 1; op: "createApprovalPolicy" }
-  | { t: 0 | 1; op: "archiveApprovalPolicy" | "restoreApprovalPolicy"; pick: number };
+  | { t: 0 | 1; op: "archiveApprovalPolicy" | "restoreApprovalPolicy"; pick: number }
+  | { t: 0 | 1; op: "requestPublish" }
+  | { t: 0 | 1; op: "withdrawRequest"; pick: number };
 const ATTACKS = [
   "base",
   "record",
@@ -95,6 +103,10 @@ const ATTACKS = [
   "shadow",
   "setShadow",
   "setShadowToForeignRecord",
+  "changeRequest",
+  "approveChangeRequest",
+  "rejectChangeRequest",
+  "withdrawChangeRequest",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -125,6 +137,8 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ t: tenantIndex, op: fc.constant("revokeKey" as const), pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createApprovalPolicy" as const) }),
   fc.record({ t: tenantIndex, op: fc.constantFrom("archiveApprovalPolicy" as const, "restoreApprovalPolicy" as const), pick }),
+  fc.record({ t: tenantIndex, op: fc.constant("requestPublish" as const) }),
+  fc.record({ t: tenantIndex, op: fc.constant("withdrawRequest" as const), pick }),
   { arbitrary: fc.record({ t: tenantIndex, op: fc.constant("attack" as const), attack: fc.constantFrom(...ATTACKS), pick }), weight: 5 },
 );
 
@@ -154,6 +168,9 @@ async function newTenantModel(): Promise<TenantModel> {
     },
   });
   const version = await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
+  const gate = await prisma.approvalPolicy.create({
+    data: { tenantId: tenant.id, name: "gated", action: "PUBLISH", conditions: GATED, approverRoles: ["ADMIN"], approverUserIds: [], bypassRoles: [] },
+  });
   return {
     tenant,
     admin: { authorization: `Bearer ${await gateway.tokenFor(tenant.users.admin!.subject)}` },
@@ -163,7 +180,8 @@ async function newTenantModel(): Promise<TenantModel> {
     members: new Set(),
     keys: [{ id, revoked: false }],
     userIds: Object.values(tenant.users).map((u) => u.id),
-    approvalPolicies: [],
+    approvalPolicies: [{ id: gate.id, archived: false, fixed: true }],
+    changeRequests: [],
   };
 }
 
@@ -182,6 +200,8 @@ async function snapshot(tenantId: string): Promise<string> {
     prisma.user.findMany({ where, orderBy: { id: "asc" } }),
     prisma.apiKey.findMany({ where, orderBy: { id: "asc" }, select: { id: true, revokedAt: true, scopes: true, name: true } }),
     prisma.approvalPolicy.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.changeRequest.findMany({ where, orderBy: { id: "asc" } }),
+    prisma.changeRequestDecision.findMany({ where, orderBy: { id: "asc" } }),
     prisma.auditEvent.count({ where }),
     prisma.baseRecording.findMany({ where, orderBy: { baseId: "asc" } }),
     prisma.recordedInput.count({ where }),
@@ -222,6 +242,7 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     const theirKey = at(victim.keys, command.pick)?.id ?? randomUUID();
     const theirUser = at(victim.userIds, command.pick)!;
     const theirApprovalPolicy = at(victim.approvalPolicies, command.pick)?.id ?? randomUUID();
+    const theirRequest = at(victim.changeRequests, command.pick)?.id ?? randomUUID();
     const baseId = theirBase?.id ?? randomUUID();
     // An alias the victim holds (aliases are unique across both tenants here, so mine never answers for it).
     const theirAlias =
@@ -288,6 +309,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       archiveApprovalPolicy: () => gql(`mutation($id: ID!) { archiveApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
       restoreApprovalPolicy: () => gql(`mutation($id: ID!) { restoreApprovalPolicy(id: $id) { id } }`, { id: theirApprovalPolicy }),
       export: () => gql(`query($id: ID!) { exportBase(id: $id) }`, { id: baseId }),
+      changeRequest: () => gql(`query($id: ID!) { changeRequest(id: $id) { id } }`, { id: theirRequest }),
+      approveChangeRequest: () => gql(`mutation($id: ID!) { approveChangeRequest(id: $id) { id } }`, { id: theirRequest }),
+      rejectChangeRequest: () => gql(`mutation($id: ID!) { rejectChangeRequest(id: $id, comment: "no") { id } }`, { id: theirRequest }),
+      withdrawChangeRequest: () => gql(`mutation($id: ID!) { withdrawChangeRequest(id: $id) { id } }`, { id: theirRequest }),
       importOntoForeign: () => {
         const bundle = policyBundle(POLICY);
         return gql(`mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, {
@@ -337,7 +362,7 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     }
     case "publish": {
       const b = at(
-        live.filter((x) => x.draftId),
+        live.filter((x) => x.draftId && !x.gated),
         command.pick,
       );
       if (!b) return;
@@ -457,11 +482,39 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       me.approvalPolicies.push({ id: r.data.createApprovalPolicy.id, archived: false });
       return;
     }
+    case "requestPublish": {
+      // A new "gated-" policy whose publish the tenant's own policy turns into a change request.
+      const created = await gql(`mutation($i: CreateResourceInput!) { createPolicy(input: $i) { id base { id } } }`, {
+        i: { name: `gated-${randomUUID()}`, content: POLICY },
+      });
+      const draft = created.data.createPolicy;
+      me.bases.push({ id: draft.base.id, kind: "POLICY", draftId: draft.id, revision: 1, versionIds: [], deleted: false, gated: true });
+      const r = await gql(
+        `mutation($id: ID!) { publishDraftWithApproval(input: { draftId: $id, description: "v" }) { __typename ... on ChangeRequest { id } } }`,
+        {
+          id: draft.id,
+        },
+      );
+      expect(r.errors).toBeUndefined();
+      expect(r.data.publishDraftWithApproval.__typename).toBe("ChangeRequest");
+      me.changeRequests.push({ id: r.data.publishDraftWithApproval.id, state: "PENDING" });
+      return;
+    }
+    case "withdrawRequest": {
+      const cr = at(
+        me.changeRequests.filter((x) => x.state === "PENDING"),
+        command.pick,
+      );
+      if (!cr) return;
+      expect((await gql(`mutation($id: ID!) { withdrawChangeRequest(id: $id) { state } }`, { id: cr.id })).errors).toBeUndefined();
+      cr.state = "WITHDRAWN";
+      return;
+    }
     case "archiveApprovalPolicy":
     case "restoreApprovalPolicy": {
       const archive = command.op === "archiveApprovalPolicy";
       const p = at(
-        me.approvalPolicies.filter((x) => x.archived !== archive),
+        me.approvalPolicies.filter((x) => x.archived !== archive && !x.fixed),
         command.pick,
       );
       if (!p) return;
@@ -481,6 +534,7 @@ const OBSERVE = [
   `{ apiKeys(first: 100, includeRevoked: true) { totalCount edges { node { id } } } }`,
   `{ auditEvents(first: 100) { edges { node { baseId groupId actorId } } } }`,
   `{ approvalPolicies(first: 100, includeArchived: true) { totalCount edges { node { id archivedAt } } } }`,
+  `{ changeRequests(first: 100) { totalCount edges { node { id state } } } }`,
 ];
 const GROUP = `query($id: ID!) { group(id: $id) { policies(first: 100) { totalCount edges { node { id } } } flows(first: 100) { totalCount edges { node { id } } } } }`;
 
@@ -519,6 +573,10 @@ async function observe(models: [TenantModel, TenantModel]): Promise<void> {
     expect(
       r.data.approvalPolicies.edges.map((e: { node: { id: string; archivedAt: string | null } }) => `${e.node.id}:${e.node.archivedAt !== null}`).sort(),
     ).toEqual(me.approvalPolicies.map((p) => `${p.id}:${p.archived}`).sort());
+    expect(r.data.changeRequests.edges.map((e: { node: { id: string; state: string } }) => `${e.node.id}:${e.node.state}`).sort()).toEqual(
+      me.changeRequests.map((c) => `${c.id}:${c.state}`).sort(),
+    );
+    expect(r.data.changeRequests.totalCount).toBe(me.changeRequests.length);
     const foreign = new Set([other.tenant.id, ...other.bases.map((b) => b.id), ...other.groups, ...other.userIds, ...other.keys.map((k) => k.id)]);
     for (const e of r.data.auditEvents.edges) {
       for (const id of [e.node.baseId, e.node.groupId, e.node.actorId]) expect(id && foreign.has(id), `audit event naming the other tenant: ${id}`).toBeFalsy();

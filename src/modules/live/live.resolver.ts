@@ -2,7 +2,7 @@ import { Arg, ID, Resolver, Root, Subscription } from "type-graphql";
 import { actorOf } from "../../graphql/actor.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { AuditEvent } from "../audit/audit.types.js";
-import { BaseChange } from "./live.types.js";
+import { BaseChange, ChangeRequestChange } from "./live.types.js";
 
 /**
  * Subscriptions over graphql-ws on the gateway's own port (src/http/graphql-ws.ts). Each event is what the
@@ -24,5 +24,18 @@ export class LiveResolver {
   })
   auditEvents(@Root() event: AuditEvent): AuditEvent {
     return event;
+  }
+
+  @Subscription(() => ChangeRequestChange, {
+    description:
+      "Change requests' state changes from now on (requested, approved, rejected, withdrawn, expired, stale, applied), of one base or the whole tenant. Everyone with a role.",
+    subscribe: ({ args, context }) =>
+      (context as GraphQLContext).services.live.changeRequestChanged(actorOf(context as GraphQLContext), (args.baseId as string | null | undefined) ?? null),
+  })
+  changeRequestChanged(
+    @Root() change: ChangeRequestChange,
+    @Arg("baseId", () => ID, { nullable: true, description: "Only requests about this base." }) _baseId: string | null,
+  ): ChangeRequestChange {
+    return change;
   }
 }

@@ -1,31 +1,35 @@
 import { Action } from "../../authorization/actions.js";
 import { mayPerform, requireAction } from "../../authorization/authorize.js";
 import type { Database } from "../../database/database.js";
-import type { AuditAction } from "../../generated/prisma/enums.js";
+import type { ApprovalAction, AuditAction, AuditResourceKind, ChangeRequestState } from "../../generated/prisma/enums.js";
 import type { TenantActor } from "../../identity/actor.js";
 import { type AuditEvent as AuditEventRow, auditEventsAfter, lastAuditSequence } from "../../stores/audit.store.js";
 import type { AuditEvent } from "../audit/audit.types.js";
 import type { LifecycleService } from "../resources/lifecycle.service.js";
 import { BoundedStream } from "./bounded-stream.js";
-import type { BaseChange } from "./live.types.js";
+import type { BaseChange, ChangeRequestChange } from "./live.types.js";
 
 /** The audit trigger (migration 20261205000000_announce_audit_events) announces a tenant's new events here. */
 export const AUDIT_APPENDED_CHANNEL = "verdict_audit_appended";
 
 /** Events that may take access away from a subscriber: role changes and key revocations. */
 const ACCESS_ACTIONS: AuditAction[] = ["ASSIGNED", "KEY_REVOKED"];
+/** The events change-request subscribers read, whatever their base. */
+const CHANGE_REQUEST_KINDS: AuditResourceKind[] = ["CHANGE_REQUEST"];
 /** How many events one read of a tenant's log fetches; a busy log is read in several rounds. */
 const READ_BATCH = 200;
 /** Events that may wait for one subscriber before its subscription is ended (see BoundedStream). */
 export const SUBSCRIPTION_BUFFER = 256;
 const RETRY_MS = 1_000;
 
+/** What one subscriber follows: every event (auditEvents), one base's changes, or change requests (of one base or all). */
+type Interest = { kind: "audit" } | { kind: "base"; baseId: string } | { kind: "changeRequests"; baseId: string | null };
+
 interface Subscriber {
   actor: TenantActor;
   /** Only events after this sequence: the log's end when the subscription began. */
   from: bigint;
-  /** baseChanged: that base's changes; null: every event (auditEvents). */
-  baseId: string | null;
+  interest: Interest;
   stream: BoundedStream<AuditEventRow>;
 }
 
@@ -87,17 +91,28 @@ export class LiveService {
   /** Changes to one base (edited, published, drafted, deleted, restored…) from now on; the base must be readable. */
   async baseChanged(actor: TenantActor, baseId: string): Promise<AsyncIterable<BaseChange>> {
     const base = await this.lifecycle.getBase(requireAction(actor, Action.ReadResources), baseId);
-    const stream = await this.open(actor, base.id);
+    const stream = await this.open(actor, { kind: "base", baseId: base.id });
     return map(stream, toBaseChange);
   }
 
   /** Every new event of the caller's tenant: admins and auditors. */
   async auditEvents(actor: TenantActor): Promise<AsyncIterable<AuditEvent>> {
-    const stream = await this.open(requireAction(actor, Action.ReadAudit), null);
+    const stream = await this.open(requireAction(actor, Action.ReadAudit), { kind: "audit" });
     return map(stream, toAuditEvent);
   }
 
-  private async open(actor: TenantActor, baseId: string | null): Promise<BoundedStream<AuditEventRow>> {
+  /**
+   * Change requests' state changes from now on (requested, approved, rejected, withdrawn, expired, stale,
+   * applied), of one base or of the whole tenant: anyone who may read change requests (and, given a base, read it).
+   */
+  async changeRequestChanged(actor: TenantActor, baseId: string | null): Promise<AsyncIterable<ChangeRequestChange>> {
+    requireAction(actor, Action.ReadResources);
+    const base = baseId == null ? null : await this.lifecycle.getBase(actor, baseId);
+    const stream = await this.open(actor, { kind: "changeRequests", baseId: base?.id ?? null });
+    return map(stream, toChangeRequestChange);
+  }
+
+  private async open(actor: TenantActor, interest: Interest): Promise<BoundedStream<AuditEventRow>> {
     const from = await lastAuditSequence(this.database, actor.tenantId);
     let feed = this.feeds.get(actor.tenantId);
     if (!feed) {
@@ -108,7 +123,7 @@ export class LiveService {
     const subscriber: Subscriber = {
       actor,
       from,
-      baseId,
+      interest,
       stream: new BoundedStream<AuditEventRow>(SUBSCRIPTION_BUFFER, () => {
         tenantFeed.subscribers.delete(subscriber);
         if (tenantFeed.subscribers.size === 0 && this.feeds.get(tenantFeed.tenantId) === tenantFeed) this.feeds.delete(tenantFeed.tenantId);
@@ -145,9 +160,11 @@ export class LiveService {
   private async read(feed: TenantFeed): Promise<void> {
     for (;;) {
       if (feed.subscribers.size === 0) return;
-      const everything = [...feed.subscribers].some((s) => s.baseId === null);
-      const baseIds = everything ? null : [...new Set([...feed.subscribers].map((s) => s.baseId!))];
-      const events = await auditEventsAfter(this.database, feed.tenantId, feed.last, { baseIds, alwaysActions: ACCESS_ACTIONS }, READ_BATCH);
+      const interests = [...feed.subscribers].map((s) => s.interest);
+      const everything = interests.some((i) => i.kind === "audit");
+      const baseIds = everything ? null : [...new Set(interests.flatMap((i) => (i.kind === "base" ? [i.baseId] : [])))];
+      const alwaysKinds = interests.some((i) => i.kind === "changeRequests") ? CHANGE_REQUEST_KINDS : [];
+      const events = await auditEventsAfter(this.database, feed.tenantId, feed.last, { baseIds, alwaysActions: ACCESS_ACTIONS, alwaysKinds }, READ_BATCH);
       for (const event of events) this.deliver(feed, event);
       if (events.length > 0) feed.last = events.at(-1)!.sequence;
       if (events.some((e) => ACCESS_ACTIONS.includes(e.action))) for (const listener of this.accessListeners) listener(feed.tenantId);
@@ -158,14 +175,38 @@ export class LiveService {
   private deliver(feed: TenantFeed, event: AuditEventRow): void {
     for (const subscriber of feed.subscribers) {
       if (event.sequence <= subscriber.from) continue;
-      if (subscriber.baseId === null) {
-        if (mayPerform(subscriber.actor, Action.ReadAudit)) subscriber.stream.push(event);
-      } else if (event.baseId === subscriber.baseId && event.action !== "EXECUTED" && mayPerform(subscriber.actor, Action.ReadResources)) {
-        subscriber.stream.push(event);
-      }
+      if (wants(subscriber, event)) subscriber.stream.push(event);
     }
   }
 }
+
+/** Whether the subscriber may and wants to see the event; access is checked on every event (roles change). */
+function wants({ interest, actor }: Subscriber, event: AuditEventRow): boolean {
+  switch (interest.kind) {
+    case "audit":
+      return mayPerform(actor, Action.ReadAudit);
+    case "base":
+      return event.baseId === interest.baseId && event.action !== "EXECUTED" && mayPerform(actor, Action.ReadResources);
+    case "changeRequests":
+      return (
+        event.resourceKind === "CHANGE_REQUEST" && (interest.baseId === null || event.baseId === interest.baseId) && mayPerform(actor, Action.ReadResources)
+      );
+  }
+}
+
+const toChangeRequestChange = (row: AuditEventRow): ChangeRequestChange => {
+  const detail = (row.detail ?? {}) as { changeRequestId?: string; changeAction?: ApprovalAction; state?: ChangeRequestState };
+  return {
+    changeRequestId: detail.changeRequestId!,
+    action: detail.changeAction!,
+    state: detail.state!,
+    change: row.action,
+    baseId: row.baseId,
+    actorType: row.actorType,
+    actorId: row.actorId,
+    occurredAt: row.occurredAt,
+  };
+};
 
 const toAuditEvent = (row: AuditEventRow): AuditEvent => ({
   ...row,

@@ -11,6 +11,7 @@ import { type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
+import type { ApprovalHook, Governed } from "./approval-hook.js";
 import type { LifecycleGuards } from "./lifecycle-guards.js";
 import { assertPublishable } from "./publishability.js";
 import { gateOnStoredTests, type StoredTestRunner } from "./publish-gate.js";
@@ -31,6 +32,9 @@ export interface RecordComparison {
  * gateway process, all in one transaction.
  */
 export class LifecycleService {
+  /** Four-eyes changes; null (no approvals wired, as in some tests) applies every change directly. */
+  approvals: ApprovalHook | null = null;
+
   constructor(
     private readonly database: Database,
     private readonly bases: BaseStore,
@@ -97,7 +101,18 @@ export class LifecycleService {
     });
   }
 
+  /** Publishes the draft; CONFLICT when an approval policy governs the publish (see `publishOrRequest`). */
   async publish(actor: TenantActor, input: PublishDraftInput): Promise<Version> {
+    const outcome = await this.publishOrRequest(actor, input, { request: false });
+    if ("applied" in outcome) return outcome.applied;
+    throw new Error("A publish without requests answered with a change request"); // intercept throws instead
+  }
+
+  /**
+   * Publishes the draft, or — when an enabled approval policy governs this publish and the actor does not
+   * bypass it — records a pending change request (with `request`) and publishes nothing.
+   */
+  async publishOrRequest(actor: TenantActor, input: PublishDraftInput, options: { request: boolean }): Promise<Governed<Version>> {
     const draftId = requireUuid(input.draftId, "Draft");
     const description = input.description.trim();
     if (!description) throw invalidInput("description", "is required to publish");
@@ -111,44 +126,99 @@ export class LifecycleService {
     // A draft that cannot run is refused as such (NOT_PUBLISHABLE) before its tests would all fail on it.
     await assertPublishable((id) => this.bases.isListedPolicy(this.database.prisma, listingScopeOf(actor), id), base.kind, tested.content);
     const gate = await gateOnStoredTests(this.runStoredTests, actor, draftId, toDraft(tested).tests, input.override);
-    return this.changeBase(actor, baseId, Action.PublishResources, async (tx, base) => {
+    return this.changeBase(actor, baseId, Action.PublishResources, async (tx, base): Promise<Governed<Version>> => {
       const draft = await this.bases.findDraft(tx, draftId);
       // Two racing publishes of one draft: the second finds it gone once it holds the base lock.
       if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
       if (draft.revision !== tested.revision) throw conflict("The draft changed while its stored tests ran: publish again", { draftId });
       await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(actor), id), base.kind, draft.content);
-      const number = base.latestVersionNumber + 1;
-      const userId = userIdOf(actor);
-      const now = new Date();
-      const version = await this.bases.createVersion(tx, {
-        tenantId: base.tenantId,
-        baseId: base.id,
-        number,
-        content: draft.content,
-        description,
-        inputSchema: draft.inputSchema,
-        tests: draft.tests,
-        createdById: userId,
-        createdAt: now,
-      });
-      await this.bases.deleteDraft(tx, draftId);
-      await this.bases.updateBase(tx, base.id, {
-        latestVersionNumber: number,
-        ownership: "ORGANISATION_OWNED",
-        firstPublishedAt: base.firstPublishedAt ?? now,
-        updatedById: userId,
-        updatedAt: now,
-      });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "PUBLISHED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        recordId: version.id,
-        version: number,
-        detail: { fromDraft: draftId, description, ...gate },
-      });
-      return toVersion(version);
+      if (this.approvals) {
+        const latest = base.latestVersionNumber > 0 ? await this.bases.findVersionByNumber(tx, base.id, base.latestVersionNumber) : null;
+        const changeRequestId = await this.approvals.intercept(
+          tx,
+          actor,
+          {
+            action: "PUBLISH",
+            base,
+            payload: { draftId, revision: draft.revision, description, gate, requesterUserId: userIdOf(actor) },
+            size: changedLines(latest?.content ?? "", draft.content),
+          },
+          options,
+        );
+        if (changeRequestId) return { changeRequestId };
+      }
+      return { applied: await this.writeVersion(tx, actor, base, draft, description, { fromDraft: draftId, description, ...gate }) };
     });
+  }
+
+  /**
+   * Applies an approved publish inside the approval's transaction, as the approving `actor`'s act: the version
+   * the request recorded, or why it can no longer be applied (base deleted or locked, draft replaced or moved
+   * to another revision, no longer publishable) — the request is then stale.
+   */
+  async applyApprovedPublish(
+    tx: Transaction,
+    actor: TenantActor,
+    request: { baseId: string; draftId: string; revision: number; description: string; requesterUserId: string | null; detail: Record<string, unknown> },
+  ): Promise<{ applied: Version } | { stale: string }> {
+    const base = await this.bases.lock(tx, request.baseId, "update");
+    if (!base || base.tenantId !== actor.tenantId || base.deletedAt) return { stale: "the base was deleted" };
+    if (base.lockedAt) return { stale: "the base is locked" };
+    const draft = await this.bases.findDraft(tx, request.draftId);
+    if (!draft || draft.baseId !== base.id) return { stale: "the draft was published or replaced" };
+    if (draft.revision !== request.revision) return { stale: `the draft moved from revision ${request.revision} to ${draft.revision}` };
+    const scope = { tenantId: base.tenantId, userId: request.requesterUserId, everyOwner: false };
+    try {
+      await assertPublishable((id) => this.bases.isListedPolicy(tx, scope, id), base.kind, draft.content);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === DomainErrorCode.NotPublishable) return { stale: error.message };
+      throw error;
+    }
+    const version = await this.writeVersion(tx, actor, base, draft, request.description, request.detail, request.requesterUserId);
+    await this.bases.announceChange(tx, base.id);
+    return { applied: version };
+  }
+
+  /** Turns the draft into the next version: the one write of every publish, direct or approved. */
+  private async writeVersion(
+    tx: Transaction,
+    actor: TenantActor,
+    base: BaseRow,
+    draft: { id: string; content: string; inputSchema: unknown; tests: unknown },
+    description: string,
+    detail: Record<string, unknown>,
+    authorId: string | null = userIdOf(actor),
+  ): Promise<Version> {
+    const number = base.latestVersionNumber + 1;
+    const now = new Date();
+    const version = await this.bases.createVersion(tx, {
+      tenantId: base.tenantId,
+      baseId: base.id,
+      number,
+      content: draft.content,
+      description,
+      inputSchema: draft.inputSchema,
+      tests: draft.tests,
+      createdById: authorId,
+      createdAt: now,
+    });
+    await this.bases.deleteDraft(tx, draft.id);
+    await this.bases.updateBase(tx, base.id, {
+      latestVersionNumber: number,
+      ownership: "ORGANISATION_OWNED",
+      firstPublishedAt: base.firstPublishedAt ?? now,
+      updatedById: userIdOf(actor),
+      updatedAt: now,
+    });
+    await recordAuditEvent(tx, actor, actor.tenantId, {
+      action: "PUBLISHED",
+      resourceKind: base.kind,
+      baseId: base.id,
+      recordId: version.id,
+      version: number,
+      detail,
+    });
+    return toVersion(version);
   }
 
   async draftFromVersion(actor: TenantActor, versionId: string, replaceExisting: boolean): Promise<Draft> {
@@ -304,4 +374,9 @@ function requireRevision(current: number, expected: number): void {
       expectedRevision: expected,
     });
   }
+}
+
+/** Lines added or removed going from `before` to `after`: the `size` of a change in approval conditions. */
+function changedLines(before: string, after: string): number {
+  return diffLines(before, after).reduce((n, part) => n + (part.added || part.removed ? (part.count ?? 0) : 0), 0);
 }

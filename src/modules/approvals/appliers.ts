@@ -1,0 +1,30 @@
+import type { LifecycleService } from "../resources/lifecycle.service.js";
+import type { ChangeRequestService } from "./change-request.service.js";
+
+/** What an approved PUBLISH request recorded (see LifecycleService.publishOrRequest). */
+interface PublishPayload {
+  draftId: string;
+  revision: number;
+  description: string;
+  gate: Record<string, unknown>;
+  requesterUserId: string | null;
+}
+
+/**
+ * How each governed action is applied once approved: the module that owns the change writes it, inside the
+ * approval's transaction, and the events it writes name the request, its requester and its approvers.
+ */
+export function wireAppliers(service: ChangeRequestService, modules: { lifecycle: LifecycleService }): void {
+  service.appliers.set("PUBLISH", async (tx, actor, request, attribution) => {
+    const payload = request.payload as unknown as PublishPayload;
+    const outcome = await modules.lifecycle.applyApprovedPublish(tx, actor, {
+      baseId: request.baseId!,
+      draftId: payload.draftId,
+      revision: payload.revision,
+      description: payload.description,
+      requesterUserId: payload.requesterUserId,
+      detail: { fromDraft: payload.draftId, description: payload.description, ...payload.gate, ...attribution },
+    });
+    return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
+  });
+}

@@ -1,0 +1,51 @@
+import { compilePolicy, evaluatePolicy } from "../../engine/index.js";
+import type { ApiKeyScope, ApprovalAction, Role } from "../../generated/prisma/enums.js";
+import type { TenantActor } from "../../identity/actor.js";
+import type { ApprovalPolicy } from "../../stores/approval-policy.store.js";
+
+/** The facts about a change that a policy's `conditions` read (README, "Conditions"). */
+export interface ChangeFacts {
+  action: ApprovalAction;
+  baseName: string | null;
+  kind: string | null;
+  groups: string[];
+  tags: string[];
+  riskLevel: string | null;
+  actorRoles: Role[];
+  size: number;
+}
+
+const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
+
+/** The roles an actor acts with: a user's own, an API key's scopes read as the roles they mirror. */
+export function rolesOf(actor: TenantActor): Role[] {
+  return actor.kind === "user" ? [...actor.roles] : [...new Set(actor.scopes.map((scope) => SCOPE_ROLE[scope]))];
+}
+
+/** The data a condition is evaluated against: `{ "Change": { … } }`, field names as the README documents them. */
+export function changeContext(facts: ChangeFacts): Record<string, unknown> {
+  return {
+    Change: {
+      action: facts.action,
+      "base name": facts.baseName ?? "",
+      kind: facts.kind ?? "",
+      groups: facts.groups,
+      tags: facts.tags,
+      "risk level": facts.riskLevel ?? "",
+      "actor roles": facts.actorRoles,
+      size: facts.size,
+    },
+  };
+}
+
+/**
+ * Whether a policy governs the change: no conditions, or conditions that evaluate to true (the engine's own
+ * semantics: a field the context lacks makes its condition false). A condition whose evaluation fails (its
+ * step budget, say) governs the change too: when in doubt, four eyes — an admin can correct the condition, but a
+ * change that slipped through cannot be taken back.
+ */
+export function governs(policy: Pick<ApprovalPolicy, "conditions">, context: Record<string, unknown>): boolean {
+  if (!policy.conditions) return true;
+  const response = evaluatePolicy(compilePolicy(policy.conditions), context);
+  return response.error !== null || response.result;
+}

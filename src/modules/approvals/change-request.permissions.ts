@@ -1,0 +1,16 @@
+import { Action } from "../../authorization/actions.js";
+import { can, type ModulePermissions } from "../../graphql/shield-rules.js";
+
+/**
+ * Who may decide is a matter of each request's approval policies (approver roles and named users), checked by
+ * the service; the root rule only asks for a role. Withdrawing is the requester's alone.
+ */
+export const changeRequestPermissions: ModulePermissions = {
+  Query: { changeRequests: can(Action.ReadResources), changeRequest: can(Action.ReadResources) },
+  Mutation: {
+    publishDraftWithApproval: can(Action.PublishResources),
+    approveChangeRequest: can(Action.ReadResources),
+    rejectChangeRequest: can(Action.ReadResources),
+    withdrawChangeRequest: can(Action.ReadResources),
+  },
+};

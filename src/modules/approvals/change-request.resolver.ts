@@ -1,0 +1,69 @@
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { actorOf } from "../../graphql/actor.js";
+import type { GraphQLContext } from "../../graphql/context.js";
+import { PageArgs } from "../../shared/pagination.js";
+import type { Connection } from "../../shared/keyset.js";
+import { PublishDraftInput } from "../resources/resource.inputs.js";
+import type { Version } from "../resources/resource.types.js";
+import { ChangeRequest, ChangeRequestConnection, ChangeRequestFilter, PublishOutcome, toChangeRequest } from "./change-request.type.js";
+
+@Resolver(() => ChangeRequest)
+export class ChangeRequestResolver {
+  @Query(() => ChangeRequestConnection, { description: "The tenant's change requests, newest first. Everyone with a role reads them." })
+  async changeRequests(
+    @Args(() => PageArgs) page: PageArgs,
+    @Arg("filter", () => ChangeRequestFilter, { nullable: true }) filter: ChangeRequestFilter | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Connection<ChangeRequest>> {
+    const found = await ctx.services.changeRequests.list(actorOf(ctx), filter ?? {}, page);
+    const now = new Date();
+    return { ...found, edges: found.edges.map((edge) => ({ cursor: edge.cursor, node: toChangeRequest(edge.node, now) })) };
+  }
+
+  @Query(() => ChangeRequest)
+  async changeRequest(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<ChangeRequest> {
+    return toChangeRequest(await ctx.services.changeRequests.get(actorOf(ctx), id));
+  }
+
+  @Mutation(() => PublishOutcome, {
+    description:
+      "Publishes the draft like publishDraft, or — when an enabled approval policy governs this publish — answers with a pending change request and publishes nothing yet.",
+  })
+  async publishDraftWithApproval(
+    @Arg("input", () => PublishDraftInput) input: PublishDraftInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Version | ChangeRequest> {
+    const actor = actorOf(ctx);
+    const outcome = await ctx.services.lifecycle.publishOrRequest(actor, input, { request: true });
+    return "applied" in outcome ? outcome.applied : toChangeRequest(await ctx.services.changeRequests.get(actor, outcome.changeRequestId));
+  }
+
+  @Mutation(() => ChangeRequest, {
+    description: "Approves as one of the request's approvers; the change is applied when every matching policy is satisfied (CONFLICT when stale or expired).",
+  })
+  async approveChangeRequest(
+    @Arg("id", () => ID) id: string,
+    @Arg("comment", () => String, { nullable: true }) comment: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ChangeRequest> {
+    return toChangeRequest(await ctx.services.changeRequests.approve(actorOf(ctx), id, comment));
+  }
+
+  @Mutation(() => ChangeRequest, { description: "Rejects as one of the request's approvers, saying why: the request is closed." })
+  async rejectChangeRequest(
+    @Arg("id", () => ID) id: string,
+    @Arg("comment", () => String) comment: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ChangeRequest> {
+    return toChangeRequest(await ctx.services.changeRequests.reject(actorOf(ctx), id, comment));
+  }
+
+  @Mutation(() => ChangeRequest, { description: "The requester takes a pending request back." })
+  async withdrawChangeRequest(
+    @Arg("id", () => ID) id: string,
+    @Arg("comment", () => String, { nullable: true }) comment: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<ChangeRequest> {
+    return toChangeRequest(await ctx.services.changeRequests.withdraw(actorOf(ctx), id, comment));
+  }
+}
