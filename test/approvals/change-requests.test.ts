@@ -1,11 +1,11 @@
 /**
- * Change requests (product §10, issue #17 points 2–5) for PUBLISH, end to end through the HTTP server on real
+ * Change requests (src/modules/approvals/README.md, issue #17 points 2–5) for PUBLISH, end to end through the HTTP server on real
  * Postgres: a governed publish answers with a pending request, approvers decide, the approved change is
  * applied once, stale and expired requests are never applied, and racing decisions have one outcome.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { post } from "../rest/support.js";
+import { post } from "../support/rest.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 import { errorCodes, type GraphQLResponse, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";

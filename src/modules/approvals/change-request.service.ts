@@ -42,7 +42,7 @@ interface Decided {
 }
 
 /**
- * Change requests (product §10): the pending result of a governed change, decided by approvers and applied
+ * Change requests (src/modules/approvals/README.md): the pending result of a governed change, decided by approvers and applied
  * atomically once every matching policy is satisfied. Each decision locks the request row, so decisions on
  * one request happen one after the other in every process.
  */

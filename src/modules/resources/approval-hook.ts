@@ -15,7 +15,7 @@ export interface GovernedChange {
 }
 
 /**
- * Four-eyes changes (product §10), wired in src/services.ts so that this module does not depend on approvals.
+ * Four-eyes changes (src/modules/approvals/README.md), wired in src/services.ts so that this module does not depend on approvals.
  * Called inside the change's transaction once every other check has passed and before anything is written.
  */
 export interface ApprovalHook {
