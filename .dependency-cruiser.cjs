@@ -8,7 +8,7 @@
  *   cli/ demo/    the administration CLI, the demo tenant of the embedded start
  *   modules/      the domains: services (rules) and their GraphQL types and resolvers
  *   graphql/      what resolvers are written with: context type, scalars, shield rules, principalOf
- *   stores/ shared/ authorization/ identity/ errors/ database/   foundations
+ *   stores/ shared/ authorization/ identity/ errors/ database/ telemetry/   foundations
  *   engine/       the policy language, a pure library
  *
  * Type-only imports count: a cycle of types is still a cycle in the design.
@@ -68,9 +68,9 @@ module.exports = {
       name: "foundations-not-upward",
       severity: "error",
       comment:
-        "The foundations (stores, shared, database, errors, identity, authorization, engine) serve the modules " +
+        "The foundations (stores, shared, database, errors, identity, authorization, engine, telemetry) serve the modules " +
         "and transports, so they never import them, nor the GraphQL kit, the CLI or the demo.",
-      from: { path: "^src/(stores|shared|database|errors|identity|authorization|engine)/" },
+      from: { path: "^src/(stores|shared|database|errors|identity|authorization|engine|telemetry)/" },
       to: { path: "^src/(modules|graphql|server|http|rest|cli|demo)/" },
     },
     {
@@ -103,6 +103,22 @@ module.exports = {
       comment: "Only the wiring (root files) starts the server assembly; nothing below it imports src/server.",
       from: { path: "^src/[^/]+/", pathNot: "^src/server/" },
       to: { path: "^src/server/" },
+    },
+    {
+      name: "otel-loaded-lazily",
+      severity: "error",
+      comment:
+        "With tracing off nothing of OpenTelemetry is loaded: src/telemetry/otel.ts (the only user of the SDK) is " +
+        "imported only dynamically, by startTracing once the OTEL_* variables ask for traces.",
+      from: {},
+      to: { path: "^src/telemetry/otel\\.ts$", dependencyTypesNot: ["dynamic-import"] },
+    },
+    {
+      name: "opentelemetry-only-in-otel",
+      severity: "error",
+      comment: "Code on the run path reaches tracing through src/telemetry/tracing.ts, never @opentelemetry itself.",
+      from: { pathNot: "^src/telemetry/otel\\.ts$" },
+      to: { path: "@opentelemetry/" },
     },
   ],
   options: {

@@ -18,6 +18,7 @@ import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
 import type { Logger } from "./logging.js";
 import { createServices, type Services } from "./services.js";
+import { telemetry } from "./telemetry/tracing.js";
 
 export interface Gateway {
   url: string;
@@ -60,9 +61,9 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
   await services.inputRecorder.start();
   await services.shadowRunner.start();
   const fixedActor = options.benchmark?.fixedActor;
-  const authenticator: Authenticator = fixedActor
-    ? { authenticate: async () => fixedActor }
-    : createAuthenticator(database, createTokenVerifier(tokenSettings));
+  const authenticator: Authenticator = traced(
+    fixedActor ? { authenticate: async () => fixedActor } : createAuthenticator(database, createTokenVerifier(tokenSettings)),
+  );
   // One allowance per key or user, whichever transport it calls through.
   const rateLimiter = new RateLimiter(database);
   await services.live.start();
@@ -114,6 +115,21 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
 
 /** Unset EVALUATION_WORKERS: all cores but one, shared among the WORKERS processes (at least one thread each). */
 export const evaluationThreadsPerProcess = (processes: number): number => Math.max(1, Math.floor((availableParallelism() - 1) / processes));
+
+/** Authentication in a span of its own (GraphQL, REST, gRPC and WebSocket connections alike), when tracing is on. */
+function traced(authenticator: Authenticator): Authenticator {
+  const tracing = telemetry.tracing;
+  if (!tracing) return authenticator;
+  return {
+    authenticate: (headers) =>
+      tracing.inSpan("verdict.authenticate", undefined, async (span) => {
+        const actor = await authenticator.authenticate(headers);
+        span.setAttribute("verdict.actor.kind", actor?.kind ?? "anonymous");
+        if (actor) span.setAttribute("verdict.tenant.id", actor.tenantId);
+        return actor;
+      }),
+  };
+}
 
 /** The embedded mode signs its own tokens; the secret lives beside the data so tokens survive restarts. */
 export async function embeddedSecret(dataDir: string): Promise<string> {

@@ -1,13 +1,19 @@
 import cluster from "node:cluster";
-import { pino, type Logger } from "pino";
+import { type DestinationStream, pino, type Logger } from "pino";
 
 export type { Logger };
 
-/** JSON logs on stdout; every request gets a child logger carrying its request ID; a cluster worker's lines carry its number. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * JSON logs on stdout; every request gets a child logger carrying its request ID; a cluster worker's lines carry
+ * its number. `traceFields` (given only when tracing is on: src/telemetry) adds the active span's `trace_id` and
+ * `span_id` to every line.
+ */
+export function createLogger(level: string, traceFields?: () => Record<string, string>, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: cluster.worker ? { service: "verdict", worker: cluster.worker.id } : { service: "verdict" },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+    ...(traceFields ? { mixin: traceFields } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -5,10 +5,15 @@ import { seedDemoContentOnce } from "./demo/demo-content.js";
 import { startGateway } from "./gateway.js";
 import { signLocalToken } from "./identity/tokens.js";
 import { createLogger } from "./logging.js";
+import { startTracing } from "./telemetry/start.js";
 import { superviseWorkers, WORKER_READY, workersRefusal } from "./workers.js";
 
 const config = loadConfig();
-const logger = createLogger(config.LOG_LEVEL);
+const supervising = config.WORKERS > 1 && cluster.isPrimary;
+// Before anything else, so every request span and log line of a serving process can be traced (off by default;
+// the primary of a cluster serves nothing, so traces nothing).
+const tracing = supervising ? null : await startTracing();
+const logger = createLogger(config.LOG_LEVEL, tracing?.logFields);
 
 const refusal = workersRefusal(config);
 if (refusal) {
@@ -17,7 +22,7 @@ if (refusal) {
   process.exit(1);
 }
 
-if (config.WORKERS > 1 && cluster.isPrimary) superviseWorkers(config, logger);
+if (supervising) superviseWorkers(config, logger);
 else await serve();
 
 async function serve(): Promise<void> {
@@ -41,13 +46,17 @@ async function serve(): Promise<void> {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, "shutting down: draining in-flight requests");
-      gateway.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
+      gateway
+        .close()
+        // Spans still buffered are exported before the process leaves.
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, "shutdown failed");
+            process.exit(1);
+          },
+        );
     };
     process.on("SIGINT", shutdown);
     process.on("SIGTERM", shutdown);

@@ -20,6 +20,7 @@ import {
 } from "./messages.js";
 import { executionServiceDefinitions, UndecodableRequest } from "./proto.js";
 import { callFailureFor } from "./status.js";
+import { telemetry } from "../telemetry/tracing.js";
 
 export interface GrpcDependencies {
   config: Config;
@@ -62,10 +63,11 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
     (call: grpc.ServerUnaryCall<Request | UndecodableRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
       const started = process.hrtime.bigint();
       const finished = (code: grpc.status) => {
+        telemetry.tracing?.nameRequest(rpc, { "rpc.grpc.status_code": code });
         if (logger.isLevelEnabled("info"))
           logger.info({ rpc, code: grpc.status[code], durationMs: Number(process.hrtime.bigint() - started) / 1e6 }, "grpc call finished");
       };
-      const run = (async () => {
+      const serve = async (): Promise<void> => {
         try {
           const actor = await authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, call.metadata.get("x-api-key")[0], () =>
             peerAddress(call.getPeer()),
@@ -84,7 +86,10 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
           callback(failure);
           finished(failure.code);
         }
-      })();
+      };
+      // The call's span (named by its method, parented by a `traceparent` metadata entry) only when tracing is on.
+      const tracing = telemetry.tracing;
+      const run = tracing ? tracing.serveCall(rpc, call.metadata.getMap(), serve) : serve();
       runsInFlight.add(run);
       void run.finally(() => runsInFlight.delete(run));
     };

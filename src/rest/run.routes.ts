@@ -14,6 +14,7 @@ import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import { readJsonBody } from "./body.js";
 import { exactDataJson } from "../shared/exact-numbers.js";
+import { telemetry } from "../telemetry/tracing.js";
 import { flowResponseJson, policyResponseJson, ranRecordHeaders, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
@@ -122,8 +123,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
     authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, req.headers["x-api-key"], () => clientAddressOf(req));
 
   for (const route of routes) {
+    const spanName = `POST ${route.pattern}`;
+    const spanAttributes = { "http.route": route.pattern };
     router.on("POST", route.pattern, (req, res, params) => {
       const started = process.hrtime.bigint();
+      telemetry.tracing?.nameRequest(spanName, spanAttributes);
       const requestId = requestIdOf(req);
       const reply = (status: number, text: string, extraHeaders: string[] = []) => {
         if (req.complete) return send(status, text, extraHeaders);

@@ -32,6 +32,7 @@ import { refuseDeclaredOversizeBody } from "../http/lingering-close.js";
 import { logRequestFinished, requestContext, requestIdOf } from "../http/request-context.js";
 import { openApiDocument } from "../rest/openapi.js";
 import { restRoutes } from "../rest/run.routes.js";
+import { telemetry, type Tracing } from "../telemetry/tracing.js";
 
 /** Longer documents are refused while parsing (BAD_USER_INPUT), before any validation work. */
 const MAX_TOKENS = 2000;
@@ -67,10 +68,13 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   // the server; everything else goes to express.
   const { rateLimiter } = deps;
   const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });
-  const server = http.createServer((req, res) => {
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (refuseOversizeBody(req, res)) return;
     rest.handle(req, res, () => app(req, res));
-  });
+  };
+  // Read once: with tracing off the server calls `serve` directly and nothing else runs per request.
+  const tracing = telemetry.tracing;
+  const server = http.createServer(tracing ? (req, res) => tracing.serveHttp(req, res, () => serve(req, res)) : serve);
   // Node's server.close() destroys every "idle" connection, and a connection whose answer has been end()ed counts
   // as idle while megabytes of that answer still wait in its socket buffer: shutdown cut them short. The drain
   // plugin (below) already ends idle connections gracefully — end() flushes before it closes — and hard-closes
@@ -118,6 +122,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       ...armorPlugins,
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       ApolloServerPluginLandingPageDisabled(),
+      ...(tracing ? [nameSpanByOperation(tracing)] : []),
       {
         async requestDidStart() {
           return {
@@ -134,6 +139,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
 
   app.use(requestContext(logger));
   app.use(metrics.middleware());
+  if (tracing) app.use(nameSpanByRoute(tracing));
   app.use(healthRoutes(deps.database, deps.expectedMigrations, config.DATABASE_TIMEOUT_MS));
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument());
@@ -175,6 +181,41 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   });
 
   return { server, apollo, metrics };
+}
+
+/** GraphQL requests' spans are named by their operation: `query AuditEvents`, `mutation PublishDraft`. */
+function nameSpanByOperation(tracing: Tracing): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, operationName }) {
+          if (!operation) return;
+          // Attribute names of OpenTelemetry's GraphQL conventions (still incubating, so not imported).
+          const type = operation.operation;
+          tracing.nameRequest(operationName ? `${type} ${operationName}` : type, {
+            "graphql.operation.type": type,
+            ...(operationName ? { "graphql.operation.name": operationName } : {}),
+          });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The other express routes' spans are named by their route pattern, as /metrics labels them; /graphql keeps
+ * its operation's name, and a GraphQL request that never got that far (a bad body, no operation) is
+ * `POST /graphql`.
+ */
+function nameSpanByRoute(tracing: Tracing) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.path === "/graphql") tracing.nameRequest(`${req.method} /graphql`, { "http.route": "/graphql" });
+    res.on("finish", () => {
+      const route = (req.route?.path as string | undefined) ?? (req.baseUrl || "unmatched");
+      if (route !== "/graphql") tracing.nameRequest(`${req.method} ${route}`, { "http.route": route });
+    });
+    next();
+  };
 }
 
 /** Authentication and rate limiting run before execution, so their failures need their HTTP status, code and headers set here. */

@@ -44,6 +44,9 @@ const FILES: Record<string, string[]> = {
   // transports-only-from-wiring (gateway.ts, at the root, may)
   "src/demo/seed.ts": ["../server/app.js"],
   "src/server/app.ts": ["../http/metrics.js"],
+  // otel-loaded-lazily: only a dynamic import may load the OpenTelemetry implementation
+  "src/main.ts": ["./telemetry/otel.js"],
+  "src/telemetry/otel.ts": [],
 };
 
 it("every layer rule fails on the import it forbids, and lets the allowed ones through", async () => {
@@ -76,6 +79,7 @@ it("every layer rule fails on the import it forbids, and lets the allowed ones t
     "rest-beside-graphql: src/rest/routes.ts → src/graphql/context.ts",
     "cli-not-transports: src/cli/main.ts → src/http/metrics.ts",
     "transports-only-from-wiring: src/demo/seed.ts → src/server/app.ts",
+    "otel-loaded-lazily: src/main.ts → src/telemetry/otel.ts",
   ]) {
     expect(found).toContain(expected);
   }

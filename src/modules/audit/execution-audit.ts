@@ -1,5 +1,6 @@
 import type { Database } from "../../database/database.js";
 import type { TenantActor } from "../../identity/actor.js";
+import { type CapturedContext, telemetry } from "../../telemetry/tracing.js";
 import {
   appendAfterHead,
   appendCheckedAuditEvents,
@@ -18,6 +19,8 @@ export interface ExecutionAuditOptions {
 interface Pending {
   actor: TenantActor;
   event: AuditEventInput;
+  /** The recording run's trace context, when tracing is on: the batch's span is parented or linked to it. */
+  trace: CapturedContext | undefined;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -70,15 +73,25 @@ export class ExecutionAuditBatcher {
     this.maxBatchSize = options.maxBatchSize ?? 500;
   }
 
-  /** Resolves when the event is durably committed to the tenant's audit chain. */
+  /**
+   * Resolves when the event is durably committed to the tenant's audit chain. Traced, the wait is the run's
+   * `verdict.audit.record` span; the batch that writes the event is a child of the first of its events' spans
+   * and links the others (see `flush`).
+   */
   record(actor: TenantActor, tenantId: string, event: AuditEventInput): Promise<void> {
+    const tracing = telemetry.tracing;
+    if (!tracing) return this.enqueue(actor, tenantId, event, undefined);
+    return tracing.inSpan("verdict.audit.record", { "verdict.audit.action": event.action }, () => this.enqueue(actor, tenantId, event, tracing.capture()));
+  }
+
+  private enqueue(actor: TenantActor, tenantId: string, event: AuditEventInput, trace: CapturedContext | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new ExecutionAuditClosedError());
     const problem = auditEventProblem(event);
     if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
       if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false, head: null }));
-      queue.pending.push({ actor, event, resolve, reject });
+      queue.pending.push({ actor, event, trace, resolve, reject });
       this.schedule(tenantId, queue);
     });
   }
@@ -115,7 +128,7 @@ export class ExecutionAuditBatcher {
       try {
         this.transactionCount += 1;
         // Each event was checked by `record`, so one malformed event never fails a batch.
-        await this.append(tenantId, queue, batch);
+        await this.traced(tenantId, batch, () => this.append(tenantId, queue, batch));
         this.eventCount += batch.length;
         for (const entry of batch) entry.resolve();
       } catch (error) {
@@ -131,6 +144,19 @@ export class ExecutionAuditBatcher {
     });
     queue.flushing = flushing;
     return flushing;
+  }
+
+  /**
+   * One batch serves many runs, usually of different requests (and traces): its span is the child of the first
+   * run's `verdict.audit.record` span — so that trace shows the statement — and links every other run's, so
+   * each of those traces leads to the write its answer waited for.
+   */
+  private traced(tenantId: string, batch: readonly Pending[], write: () => Promise<void>): Promise<void> {
+    const tracing = telemetry.tracing;
+    const first = batch[0]?.trace;
+    if (!tracing || !first) return write();
+    const others = batch.slice(1).flatMap((entry) => (entry.trace ? [entry.trace] : []));
+    return tracing.inSpanOf("verdict.audit.write", first, others, { "verdict.audit.batch_size": batch.length, "verdict.tenant.id": tenantId }, write);
   }
 
   /**

@@ -17,6 +17,7 @@ import { evaluateMetered, splitRuleLines, type CompiledPolicy, type PolicyRespon
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
 import type { EvaluationOutcome, EvaluationTask, ParsedFlow } from "./evaluation-worker.js";
+import { type SpanHandle, telemetry } from "../../telemetry/tracing.js";
 
 /** Steps an evaluation may take in line: about 1 ms at the engine's calibrated cost (src/engine/costs.ts). */
 export const SLICE_STEPS = 20_000;
@@ -121,7 +122,13 @@ export class Evaluator {
   }
 
   /** Evaluates `compiled` for `tenantId`: in line when cheap, else in the pool (see the file comment). */
-  async evaluate(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits = {}): Promise<Evaluated> {
+  evaluate(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits = {}): Promise<Evaluated> {
+    const tracing = telemetry.tracing;
+    if (!tracing) return this.evaluateNow(tenantId, compiled, data, now, limits);
+    return tracing.inSpan("verdict.evaluate", undefined, (span) => measured(span, this.evaluateNow(tenantId, compiled, data, now, limits)));
+  }
+
+  private async evaluateNow(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
     const started = process.hrtime.bigint();
     const inline = evaluateMetered(compiled, data, {
@@ -147,7 +154,15 @@ export class Evaluator {
    * Evaluates a policy text that has not been compiled here: in the pool, where it is compiled too. For large
    * unsaved texts (`runRule`), whose parsing alone would hold the event loop for a noticeable time.
    */
-  async evaluateText(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
+  evaluateText(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
+    const tracing = telemetry.tracing;
+    if (!tracing) return this.evaluateTextNow(tenantId, text, data, now);
+    return tracing.inSpan("verdict.evaluate", { "verdict.evaluation.unsaved_text": true }, (span) =>
+      measured(span, this.evaluateTextNow(tenantId, text, data, now)),
+    );
+  }
+
+  private async evaluateTextNow(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
     const outcome = await this.enqueueEvaluation(tenantId, { text, dataJson: jsonText(data), nowMs: now.getTime(), deadline });
     const engineNs = BigInt(outcome.engineNs);
@@ -230,4 +245,14 @@ function deadlineOutcome(deadlineMs: number, task: EvaluationTask): EvaluationOu
     answerBytes: 0,
     engineNs: deadlineMs * 10 * 1e6,
   };
+}
+
+/** What an evaluation's span tells: the steps it took and whether the rule set answered or failed. */
+async function measured(span: SpanHandle, evaluation: Promise<Evaluated>): Promise<Evaluated> {
+  const evaluated = await evaluation;
+  span.setAttribute("verdict.evaluation.steps", evaluated.steps);
+  span.setAttribute("verdict.evaluation.engine_ms", Number(evaluated.engineNs) / 1e6);
+  // A rule that does not evaluate is an answer (a 400 with its message), not a failed span.
+  span.setAttribute("verdict.evaluation.failed", evaluated.response.error !== null);
+  return evaluated;
 }
