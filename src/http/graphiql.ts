@@ -5,6 +5,8 @@ import { exampleTabs, type ExampleIds } from "./graphiql-examples.js";
 const PLACEHOLDER_HEADERS = JSON.stringify({ Authorization: "Bearer <a token printed at start-up>" }, null, 2);
 /** Stands for the headers in the rendered options; replaced by a script expression (see `withHeadersFromUrl`). */
 const HEADERS_MARKER = "__VERDICT_HEADERS__";
+/** Stands for the graphql-ws `connectionParams` function (see CONNECTION_PARAMS). */
+const CONNECTION_PARAMS_MARKER = "__VERDICT_CONNECTION_PARAMS__";
 const RENDER_CALL = "YogaGraphiQL.renderYogaGraphiQL(";
 
 /**
@@ -29,6 +31,36 @@ const HEADERS_FROM_URL = `
   })();
 `;
 
+/**
+ * The gateway authenticates a WebSocket once, from graphql-ws's `connectionParams` (src/server/graphql-ws.ts).
+ * GraphiQL's own client sends an empty `connection_init` and puts the tab's headers in each subscribe message's
+ * `extensions`, so its subscription tabs were refused. The client calls this function when it opens the socket,
+ * which it does when a subscription starts: it returns the headers of the tab being run (the active one), read
+ * from GraphiQL's headers editor (its Monaco model, else the rendered lines) — GraphiQL does not persist edited
+ * headers anywhere else by default. One socket
+ * serves every subscription running at once: a second tab with other headers, run while the first still
+ * runs, uses the first one's credential (stop both to switch).
+ */
+const CONNECTION_PARAMS = `
+  window.verdictConnectionParams = function () {
+    try {
+      var models = window.__MONACO ? window.__MONACO.editor.getModels() : [];
+      var model = models.filter(function (m) { return /request-headers\\.json$/.test(m.uri.path); })[0];
+      var headers = model
+        ? model.getValue()
+        : Array.prototype.map
+            .call(document.querySelectorAll(".graphiql-editor-tool .graphiql-editor:last-child .view-line"), function (line) {
+              return line.textContent.replace(/\\u00a0/g, " ");
+            })
+            .join("\\n");
+      var parsed = JSON.parse(headers.trim() || "{}");
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : {};
+    } catch (e) {
+      return {};
+    }
+  };
+`;
+
 const pages = new Map<string, string>();
 
 /**
@@ -50,6 +82,7 @@ async function graphiqlPage(ids: ExampleIds | null): Promise<string> {
       defaultHeaders: HEADERS_MARKER,
       defaultEditorToolsVisibility: true,
       subscriptionsProtocol: "WS",
+      connectionParams: CONNECTION_PARAMS_MARKER,
     } as Parameters<typeof renderGraphiQL>[0]);
     page = withHeadersFromUrl(rendered);
     pages.clear(); // the demo's IDs change at most a few times: keep only the latest page
@@ -60,7 +93,11 @@ async function graphiqlPage(ids: ExampleIds | null): Promise<string> {
 
 function withHeadersFromUrl(html: string): string {
   if (html.split(RENDER_CALL).length !== 2) throw new Error("GraphiQL page: the render call was not found once; has @graphql-yoga/render-graphiql changed?");
-  return html.replace(RENDER_CALL, `${HEADERS_FROM_URL}\n${RENDER_CALL}`).replaceAll(JSON.stringify(HEADERS_MARKER), "window.verdictHeaders");
+  if (html.split(JSON.stringify(CONNECTION_PARAMS_MARKER)).length !== 2) throw new Error("GraphiQL page: connectionParams were not rendered once");
+  return html
+    .replace(RENDER_CALL, `${HEADERS_FROM_URL}\n${CONNECTION_PARAMS}\n${RENDER_CALL}`)
+    .replaceAll(JSON.stringify(HEADERS_MARKER), "window.verdictHeaders")
+    .replace(JSON.stringify(CONNECTION_PARAMS_MARKER), "window.verdictConnectionParams");
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Browser } from "puppeteer-core";
 import { seedDemo } from "../../src/demo/seed.js";
 import { seedDemoContentOnce } from "../../src/demo/demo-content.js";
 import { EXAMPLE_OPERATION_NAMES } from "../../src/http/graphiql-examples.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 /**
  * GraphiQL in a real browser: Chromium from the system's packages (`apt-get install chromium`; `.ci/run`
@@ -70,6 +70,51 @@ it.skipIf(!BROWSER)(
     const outside = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith("data:") && !url.startsWith("blob:"));
     expect(outside).toEqual([]);
     expect(requested.some((url) => url.startsWith(`${origin}/graphql`))).toBe(true);
+    await page.close();
+  },
+  90_000,
+);
+
+it.skipIf(!BROWSER)(
+  "the subscription tab sends the header as graphql-ws connectionParams and shows the events as they commit",
+  async () => {
+    const page = await browser.newPage();
+    // Wide enough for every tab to be on screen (clicks go to coordinates).
+    await page.setViewport({ width: 1600, height: 1000 });
+    // The WebSocket frames the page sends, as the browser's network layer saw them.
+    const cdp = await page.createCDPSession();
+    await cdp.send("Network.enable");
+    const sent: { type?: string; payload?: Record<string, unknown> }[] = [];
+    cdp.on("Network.webSocketFrameSent", ({ response }) => sent.push(JSON.parse(response.payloadData)));
+
+    await page.goto(`${gateway.url}/graphql#authorization=Bearer%20${adminToken}`, { waitUntil: "networkidle0" });
+    await page.waitForFunction((count) => document.querySelectorAll(".graphiql-tab").length >= count, { timeout: 20_000 }, EXAMPLE_OPERATION_NAMES.length);
+    const tabs = await page.$$(".graphiql-tab");
+    const titles = await Promise.all(tabs.map((tab) => tab.evaluate((element) => element.textContent ?? "")));
+    const watchTab = titles.findIndex((title) => title.includes("WatchPolicy"));
+    // A DOM click: the tab bar is a drag-to-reorder list, which takes a synthetic mouse press for the start of a drag.
+    await (await tabs[watchTab]!.$(".graphiql-tab-button"))!.evaluate((button) => (button as HTMLButtonElement).click());
+    await page.waitForFunction(
+      (index) => document.querySelectorAll(".graphiql-tab")[index]?.classList.contains("graphiql-tab-active"),
+      { timeout: 10_000 },
+      watchTab,
+    );
+    await page.click(".graphiql-execute-button");
+
+    // graphql-ws: connection_init carries the tab's Authorization header, then the subscription goes out.
+    const until = Date.now() + 20_000;
+    while (!sent.some((frame) => frame.type === "subscribe") && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+    const init = sent.find((frame) => frame.type === "connection_init");
+    expect(JSON.stringify(init?.payload)).toContain(`Bearer ${adminToken}`);
+    expect(sent.find((frame) => frame.type === "subscribe")?.payload).toMatchObject({ variables: { baseId: drivingLicenceId } });
+
+    // A change committed elsewhere arrives in the response pane.
+    const admin = { authorization: `Bearer ${adminToken}` };
+    expect((await graphql(gateway.url, "mutation ($id: ID!) { deleteBase(id: $id) { id } }", { id: drivingLicenceId }, admin)).errors).toBeUndefined();
+    await page.waitForFunction(() => document.querySelector(".graphiql-response")?.textContent?.replace(/\s+/g, "").includes('"change":"DELETED"'), {
+      timeout: 20_000,
+    });
+    expect((await graphql(gateway.url, "mutation ($id: ID!) { restoreBase(id: $id) { id } }", { id: drivingLicenceId }, admin)).errors).toBeUndefined();
     await page.close();
   },
   90_000,
