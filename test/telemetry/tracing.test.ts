@@ -9,7 +9,7 @@ import { insertBase } from "../support/bases.js";
 import { createApiKey, createTenant } from "../support/fixtures.js";
 import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { AGE_POLICY } from "../support/operations.js";
-import { post } from "../rest/support.js";
+import { post } from "../support/rest.js";
 import { grpcClients, type GrpcClients, toStruct } from "../grpc/support.js";
 
 /**
