@@ -8,9 +8,9 @@ import type { BlockAst, CmpAst, CondAst, CondItemAst, LabelRefAst, OutcomeRefAst
 import { parseError } from "./errors.js";
 import { compileExpr, accessSelector, compileAccess, type CompiledExpr, type ExprScope } from "./expressions.js";
 import { isFormatName } from "./formats.js";
-import { COST, PATTERN_UNITS_PER_STEP } from "./costs.js";
+import { COST } from "./costs.js";
 import { KeyMatcher, segmentsOf } from "./keys.js";
-import { formatValidator, operatorFor, stringTest, type OpFn } from "./operators.js";
+import { operatorFor, type OpFn } from "./operators.js";
 import { compilePattern } from "./pattern.js";
 import { inferenceCandidates, inferredValue, resolveLabelRef, resolveOutcomeRef, type RuleInfo } from "./references.js";
 import type { CondFn, Ctx, Elem } from "./runtime.js";
@@ -155,7 +155,7 @@ function compilePredicate(ast: CmpAst, scope: CondScope): PredicateParts {
   if (p.op === "HasFormat") {
     const name = p.text ?? "";
     if (!isFormatName(name)) throw parseError("unknown format '" + name + "'", p.loc?.line ?? null, p.loc?.column ?? null);
-    op = formatValidator(name, false, name);
+    op = operatorFor(p.op, { format: name });
     written = Object.freeze({ value: name, type: "string" });
   } else if (p.op === "MatchesPattern") {
     const src = p.text ?? "";
@@ -164,7 +164,7 @@ function compilePredicate(ast: CmpAst, scope: CondScope): PredicateParts {
       throw parseError("invalid regular expression '" + src + "': " + pat.message, p.loc?.line ?? null, p.loc?.column ?? null);
     }
     scope.countPattern(src, pat.cost);
-    op = stringTest((s) => pat.test(s), src, false, PATTERN_UNITS_PER_STEP / pat.cost);
+    op = operatorFor(p.op, { pattern: { source: src, test: (s) => pat.test(s), cost: pat.cost } });
     written = Object.freeze({ value: src, type: "string" });
   } else {
     if (p.op === "IsBetween" && p.right2) {

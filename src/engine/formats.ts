@@ -8,34 +8,10 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { RE2JS } from "re2js";
 import { parse as parseToml } from "smol-toml";
+import { FORMAT_NAMES_IN_TABLE, FORMATS, type FormatName } from "./operator-table.js";
 
-/** Every validator phrase word / `has format` name of docs/language.md#formats-and-patterns, in the table's order. */
-export const FORMAT_NAMES: readonly string[] = Object.freeze([
-  "email",
-  "url",
-  "uuid",
-  "phone",
-  "phone number",
-  "date",
-  "time",
-  "datetime",
-  "iso8601",
-  "ip",
-  "ip address",
-  "ipv4",
-  "ipv4 address",
-  "ipv6",
-  "ipv6 address",
-  "cidr",
-  "json",
-  "base64",
-  "hex color",
-  "semver",
-  "toml",
-  "uri reference",
-  "data url",
-  "mac address",
-]);
+/** Every validator phrase word / `has format` name of docs/language.md#formats-and-patterns (operator-table.ts). */
+export const FORMAT_NAMES: readonly string[] = Object.freeze(FORMAT_NAMES_IN_TABLE.flatMap((format) => FORMATS[format].words));
 
 // The four expressions the formats are defined by (email, uuid, hex color, data url).
 const EMAIL_SOURCE =
@@ -76,10 +52,13 @@ function normalizeName(name: string): string {
   return name.replace(/[ \t\r\n]+/g, " ").replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-const KNOWN = new Set(FORMAT_NAMES);
+/** Each word of the table to its format. */
+const FORMAT_OF_WORD: ReadonlyMap<string, FormatName> = new Map(
+  FORMAT_NAMES_IN_TABLE.flatMap((format) => FORMATS[format].words.map((word) => [word, format] as const)),
+);
 
 export function isFormatName(name: string): boolean {
-  return KNOWN.has(normalizeName(name));
+  return FORMAT_OF_WORD.has(normalizeName(name));
 }
 
 function isLeapYear(year: number): boolean {
@@ -231,39 +210,46 @@ function isUriReference(value: string): boolean {
   return true;
 }
 
-const CHECKS: ReadonlyMap<string, (value: string) => boolean> = new Map<string, (value: string) => boolean>([
-  ["email", (v) => EMAIL.test(v)],
-  ["url", isUrl],
-  ["uuid", (v) => UUID.test(v)],
-  ["phone", isPhone],
-  ["phone number", isPhone],
-  ["date", isDate],
-  ["time", isTime],
-  ["datetime", isDateTime],
-  ["iso8601", isIso8601],
-  ["ip", (v) => isIPv4(v) || isIpv6(v)],
-  ["ip address", (v) => isIPv4(v) || isIpv6(v)],
-  ["ipv4", (v) => isIPv4(v)],
-  ["ipv4 address", (v) => isIPv4(v)],
-  ["ipv6", isIpv6],
-  ["ipv6 address", isIpv6],
-  ["cidr", isCidr],
-  ["json", isJson],
-  ["base64", isBase64],
-  ["hex color", (v) => HEX_COLOR.test(v)],
-  ["semver", (v) => SEMVER.test(v)],
-  ["toml", isToml],
-  ["uri reference", isUriReference],
-  ["data url", isDataUrl],
-  ["mac address", (v) => MAC.test(v)],
-]);
+/** One check per format of the table: `satisfies` makes a format without a check a type error. */
+const CHECKS = {
+  Email: (v) => EMAIL.test(v),
+  Url: isUrl,
+  Uuid: (v) => UUID.test(v),
+  Phone: isPhone,
+  Date: isDate,
+  Time: isTime,
+  Datetime: isDateTime,
+  Iso8601: isIso8601,
+  IpAddress: (v) => isIPv4(v) || isIpv6(v),
+  Ipv4Address: (v) => isIPv4(v),
+  Ipv6Address: isIpv6,
+  Cidr: isCidr,
+  Json: isJson,
+  Base64: isBase64,
+  HexColor: (v) => HEX_COLOR.test(v),
+  Semver: (v) => SEMVER.test(v),
+  Toml: isToml,
+  UriReference: isUriReference,
+  DataUrl: isDataUrl,
+  MacAddress: (v) => MAC.test(v),
+} satisfies Record<FormatName, (value: string) => boolean>;
 
 /**
  * True when `value` is valid for the format `name` (matched like `isFormatName`).
  * An unknown name is a programming error (the parser rejects unknown names), so it throws a RangeError.
  */
 export function checkFormat(name: string, value: string): boolean {
-  const check = CHECKS.get(normalizeName(name));
-  if (check === undefined) throw new RangeError(`unknown format name: ${JSON.stringify(name)}`);
-  return check(value);
+  return formatCheck(name)(value);
+}
+
+/** The format a policy names (matched like `isFormatName`); an unknown name is a programming error, a RangeError. */
+export function formatOf(name: string): FormatName {
+  const format = FORMAT_OF_WORD.get(normalizeName(name));
+  if (format === undefined) throw new RangeError(`unknown format name: ${JSON.stringify(name)}`);
+  return format;
+}
+
+/** The check of the format `name`, looked up once when a condition is compiled. */
+export function formatCheck(name: string): (value: string) => boolean {
+  return CHECKS[formatOf(name)];
 }

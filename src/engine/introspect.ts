@@ -5,6 +5,7 @@
 import type { AccessAst, CondAst, CondItemAst, ExprAst, RuleAst } from "./ast.js";
 import type { Program } from "./compile.js";
 import { literalValue, writtenPath } from "./expressions.js";
+import { BASE_OPERATOR_NAMES, FORMAT_NAMES_IN_TABLE, OPERATORS, type OperatorSpec, validatorsOf } from "./operator-table.js";
 import { referencedOutcomes, resolveLabelRef, resolveOutcomeRef, visitConds } from "./references.js";
 import { DurationValue, renderValue, typeTag } from "./values.js";
 
@@ -208,100 +209,14 @@ export interface OperatorInfo {
   description: string;
 }
 
-const BASE_OPERATORS: OperatorInfo[] = [
-  { name: "GreaterThan", phrases: ["is greater than"], shorthand: [">"], description: "Both operands numbers; left > right." },
-  {
-    name: "GreaterThanOrEqual",
-    phrases: ["is greater than or equal to", "is at least"],
-    shorthand: [">="],
-    description: "Both operands numbers; left ≥ right.",
-  },
-  { name: "LessThan", phrases: ["is less than"], shorthand: ["<"], description: "Both operands numbers; left < right." },
-  { name: "LessThanOrEqual", phrases: ["is less than or equal to", "is no more than"], shorthand: ["<="], description: "Both operands numbers; left ≤ right." },
-  {
-    name: "EqualTo",
-    phrases: ["is equal to", "is the same as", "is like"],
-    shorthand: ["=="],
-    description: "Equality; strings compared case-insensitively, dates by calendar day.",
-  },
-  { name: "ExactlyEqualTo", phrases: ["is exactly equal to", "is exactly"], description: "Equality; strings compared exactly (case-sensitive)." },
-  {
-    name: "NotEqualTo",
-    phrases: ["is not equal to", "is not the same as"],
-    shorthand: ["!="],
-    description: "Negation of EqualTo for comparable operands; false on a type mismatch or missing operand.",
-  },
-  { name: "LaterThan", phrases: ["is later than"], description: "Both operands date-coercible; left day after right day." },
-  { name: "EarlierThan", phrases: ["is earlier than"], description: "Both operands date-coercible; left day before right day." },
-  { name: "In", phrases: ["is in"], shorthand: ["in"], description: "Right operand a list (literal or data); some element equals the left value." },
-  {
-    name: "NotIn",
-    phrases: ["is not in"],
-    shorthand: ["not in"],
-    description: "Right operand a list; no element equals the left value (false when the left value is missing).",
-  },
-  {
-    name: "Contains",
-    phrases: ["contains"],
-    shorthand: ["contains"],
-    description: "List on the left: membership. String on the left: case-insensitive whole-word search (shorthand: whole-value equality).",
-  },
-  { name: "ContainsAllOf", phrases: ["contains all of"], description: "Left list contains every element of the right list." },
-  { name: "ContainsAnyOf", phrases: ["contains any of"], description: "Left list contains at least one element of the right list." },
-  { name: "StartsWith", phrases: ["starts with"], description: "Both strings; case-insensitive prefix test." },
-  { name: "EndsWith", phrases: ["ends with"], description: "Both strings; case-insensitive suffix test." },
-  { name: "IsEmpty", phrases: ["is empty"], description: "Missing, null, empty string, list or object." },
-  { name: "IsNotEmpty", phrases: ["is not empty"], description: "Negation of IsEmpty." },
-  { name: "Exists", phrases: ["exists"], shorthand: ["exists"], description: "Value present and not null." },
-  { name: "DoesNotExist", phrases: ["does not exist"], shorthand: ["does not exist"], description: "Value missing or null." },
-  { name: "IsNull", phrases: ["is null"], shorthand: ["is null"], description: "Value missing or null." },
-  { name: "IsNotNull", phrases: ["is not null"], shorthand: ["is not null"], description: "Value present and not null." },
-  { name: "Within", phrases: ["is within"], description: "Left date within a duration of today (or of the `of` date), either direction." },
-  { name: "OlderThan", phrases: ["is older than"], description: "Left date more than a duration before today (or the `of` date)." },
-  { name: "YoungerThan", phrases: ["is younger than"], description: "Left date less than a duration before today (or the `of` date)." },
-  { name: "IsInThePast", phrases: ["is in the past"], description: "Left date before today." },
-  { name: "IsInTheFuture", phrases: ["is in the future"], description: "Left date after today." },
-  { name: "IsBetween", phrases: ["is between … and …"], shorthand: ["between … and …"], description: "Inclusive range over numbers or dates." },
-  { name: "HasFormat", phrases: ["has the format", "has format"], description: "Left string has the named format (same formats as the validators)." },
-  { name: "MatchesPattern", phrases: ["matches pattern", "matches regex"], description: "Left string contains a match of the ECMAScript regular expression." },
-];
-
-const VALIDATORS: [string, string[]][] = [
-  ["Email", ["email"]],
-  ["Url", ["url"]],
-  ["Uuid", ["uuid"]],
-  ["Phone", ["phone number", "phone"]],
-  ["Date", ["date"]],
-  ["Time", ["time"]],
-  ["Datetime", ["datetime"]],
-  ["Iso8601", ["iso8601"]],
-  ["IpAddress", ["ip address", "ip"]],
-  ["Ipv4Address", ["ipv4 address", "ipv4"]],
-  ["Ipv6Address", ["ipv6 address", "ipv6"]],
-  ["Cidr", ["cidr"]],
-  ["Json", ["json"]],
-  ["Base64", ["base64"]],
-  ["HexColor", ["hex color"]],
-  ["Semver", ["semver"]],
-  ["Toml", ["toml"]],
-  ["UriReference", ["uri reference"]],
-  ["DataUrl", ["data url"]],
-  ["MacAddress", ["mac address"]],
-];
-
+/** The operator table (operator-table.ts) as tooling reads it: the operators in the table's order, then each format's validator pair. */
 export function listOperators(): OperatorInfo[] {
-  const out = BASE_OPERATORS.map((o) => ({ ...o, phrases: [...o.phrases], ...(o.shorthand ? { shorthand: [...o.shorthand] } : {}) }));
-  for (const [name, words] of VALIDATORS) {
-    out.push({
-      name: "IsValid" + name,
-      phrases: words.map((w) => "is a valid " + w),
-      description: "Left string is a valid " + (words[0] as string) + ".",
-    });
-    out.push({
-      name: "IsNotValid" + name,
-      phrases: words.map((w) => "is not a valid " + w),
-      description: "Left string is not a valid " + (words[0] as string) + " (false when missing or not a string).",
-    });
+  const out: OperatorInfo[] = BASE_OPERATOR_NAMES.map((name) => {
+    const spec: OperatorSpec = OPERATORS[name];
+    return { name, phrases: [...spec.phrases], ...(spec.shorthand ? { shorthand: [...spec.shorthand] } : {}), description: spec.description };
+  });
+  for (const format of FORMAT_NAMES_IN_TABLE) {
+    for (const { name, phrases, description } of validatorsOf(format)) out.push({ name, phrases, description });
   }
   return out;
 }

@@ -1,10 +1,11 @@
 /**
- * Operator semantics (docs/language.md#operators). An operator returns true/false when its operands suit it and null on a
+ * Operator semantics (docs/language.md#operators), one implementation per operator of operator-table.ts. An operator returns true/false when its operands suit it and null on a
  * mismatch or missing operand (the condition is then false with `evaluation_details: null`, docs/language.md#trace-entries). When it
  * returns a boolean it leaves the compared operands in `ctx.dl` / `ctx.dr`.
  */
-import { COST, formatCharsPerStep } from "./costs.js";
-import { checkFormat } from "./formats.js";
+import { COST, formatCharsPerStep, PATTERN_UNITS_PER_STEP } from "./costs.js";
+import { formatCheck, formatOf } from "./formats.js";
+import { type BaseOperatorName, FORMAT_NAMES_IN_TABLE, FORMATS, validatorsOf } from "./operator-table.js";
 import type { Ctx } from "./runtime.js";
 import { DateValue, DurationValue, coerceDay, dateTextOf, isDateString, typeTag, typed, renderValue } from "./values.js";
 
@@ -263,35 +264,11 @@ const between: OpFn = (ctx, l, lo, hi) => {
   return a <= d && d <= b;
 };
 
-/** Format name (formats.ts) checked by each validator variant suffix. */
-export const VALIDATOR_FORMATS: Record<string, string> = {
-  Email: "email",
-  Url: "url",
-  Uuid: "uuid",
-  Phone: "phone",
-  Date: "date",
-  Time: "time",
-  Datetime: "datetime",
-  Iso8601: "iso8601",
-  IpAddress: "ip",
-  Ipv4Address: "ipv4",
-  Ipv6Address: "ipv6",
-  Cidr: "cidr",
-  Json: "json",
-  Base64: "base64",
-  HexColor: "hex color",
-  Semver: "semver",
-  Toml: "toml",
-  UriReference: "uri reference",
-  DataUrl: "data url",
-  MacAddress: "mac address",
-};
-
 /**
  * A test of one string (a format, a pattern). `charsPerStep` prices the test: it is charged before the test runs,
  * so a test over budget never starts.
  */
-export function stringTest(test: (s: string) => boolean, rightRendered: string, negate: boolean, charsPerStep: number): OpFn {
+function stringTest(test: (s: string) => boolean, rightRendered: string, negate: boolean, charsPerStep: number): OpFn {
   const right = Object.freeze({ value: rightRendered, type: "string" });
   return (ctx, l) => {
     const s = stringOf(l);
@@ -304,81 +281,75 @@ export function stringTest(test: (s: string) => boolean, rightRendered: string, 
   };
 }
 
-export function formatValidator(format: string, negate: boolean, rightRendered = ""): OpFn {
-  return stringTest((s) => checkFormat(format, s), rightRendered, negate, formatCharsPerStep(format));
+function formatValidator(format: string, negate: boolean, rightRendered = ""): OpFn {
+  return stringTest(formatCheck(format), rightRendered, negate, formatCharsPerStep(formatOf(format)));
 }
 
+/** What a condition tells its operator besides the operands. */
 export interface OperatorOptions {
+  /** A time operator was given an `of` date. */
   hasAnchor?: boolean;
+  /** The condition is written in shorthand. */
   shorthand?: boolean;
+  /** `has the format`: the format's name as written (checked by the compiler). */
+  format?: string;
+  /** `matches pattern`: the compiled pattern and its automaton size. */
+  pattern?: { source: string; test(s: string): boolean; cost: number };
 }
 
-export function operatorFor(op: string, opts: OperatorOptions = {}): OpFn | null {
-  switch (op) {
-    case "GreaterThan":
-      return numeric((a, b) => a > b);
-    case "GreaterThanOrEqual":
-      return numeric((a, b) => a >= b);
-    case "LessThan":
-      return numeric((a, b) => a < b);
-    case "LessThanOrEqual":
-      return numeric((a, b) => a <= b);
-    case "EqualTo":
-      return equality(false, false);
-    case "ExactlyEqualTo":
-      return equality(true, false);
-    case "NotEqualTo":
-      return equality(false, true);
-    case "LaterThan":
-      return dateOrder(true);
-    case "EarlierThan":
-      return dateOrder(false);
-    case "In":
-      return inList(false);
-    case "NotIn":
-      return inList(true);
-    case "Contains":
-      return contains(opts.shorthand === true);
-    case "ContainsAllOf":
-      return containsSet(true);
-    case "ContainsAnyOf":
-      return containsSet(false);
-    case "StartsWith":
-      return affix(true);
-    case "EndsWith":
-      return affix(false);
-    case "IsEmpty":
-      return existence(isEmptyValue);
-    case "IsNotEmpty":
-      return existence((v) => !isEmptyValue(v));
-    case "Exists":
-    case "IsNotNull":
-      return existence((v) => !isMissing(v));
-    case "DoesNotExist":
-    case "IsNull":
-      return existence(isMissing);
-    case "Within":
-    case "OlderThan":
-    case "YoungerThan":
-      return timeWindow(op, opts.hasAnchor === true);
-    case "IsInThePast":
-      return pastFuture(true);
-    case "IsInTheFuture":
-      return pastFuture(false);
-    case "IsBetween":
-      return between;
-    default:
-      break;
-  }
-  if (op.startsWith("IsNotValid")) {
-    const f = VALIDATOR_FORMATS[op.slice("IsNotValid".length)];
-    return f ? formatValidator(f, true) : null;
-  }
-  if (op.startsWith("IsValid")) {
-    const f = VALIDATOR_FORMATS[op.slice("IsValid".length)];
-    return f ? formatValidator(f, false) : null;
-  }
-  return null;
+type Implementation = (options: OperatorOptions) => OpFn;
+
+/**
+ * One implementation per operator of the table (operator-table.ts): `satisfies` makes an operator without an
+ * implementation, or an implementation without an operator, a type error.
+ */
+const IMPLEMENTATIONS = {
+  GreaterThan: () => numeric((a, b) => a > b),
+  GreaterThanOrEqual: () => numeric((a, b) => a >= b),
+  LessThan: () => numeric((a, b) => a < b),
+  LessThanOrEqual: () => numeric((a, b) => a <= b),
+  EqualTo: () => equality(false, false),
+  ExactlyEqualTo: () => equality(true, false),
+  NotEqualTo: () => equality(false, true),
+  LaterThan: () => dateOrder(true),
+  EarlierThan: () => dateOrder(false),
+  In: () => inList(false),
+  NotIn: () => inList(true),
+  Contains: (o) => contains(o.shorthand === true),
+  ContainsAllOf: () => containsSet(true),
+  ContainsAnyOf: () => containsSet(false),
+  StartsWith: () => affix(true),
+  EndsWith: () => affix(false),
+  IsEmpty: () => existence(isEmptyValue),
+  IsNotEmpty: () => existence((v) => !isEmptyValue(v)),
+  Exists: () => existence((v) => !isMissing(v)),
+  DoesNotExist: () => existence(isMissing),
+  IsNull: () => existence(isMissing),
+  IsNotNull: () => existence((v) => !isMissing(v)),
+  Within: (o) => timeWindow("Within", o.hasAnchor === true),
+  OlderThan: (o) => timeWindow("OlderThan", o.hasAnchor === true),
+  YoungerThan: (o) => timeWindow("YoungerThan", o.hasAnchor === true),
+  IsInThePast: () => pastFuture(true),
+  IsInTheFuture: () => pastFuture(false),
+  IsBetween: () => between,
+  HasFormat: (o) => formatValidator(o.format ?? "", false, o.format ?? ""),
+  MatchesPattern: (o) => {
+    const pattern = o.pattern as NonNullable<OperatorOptions["pattern"]>;
+    return stringTest(pattern.test, pattern.source, false, PATTERN_UNITS_PER_STEP / pattern.cost);
+  },
+} satisfies Record<BaseOperatorName, Implementation>;
+
+/** The validator pairs of the table's formats: `IsValidEmail`, `IsNotValidEmail`, … */
+const VALIDATORS: ReadonlyMap<string, Implementation> = new Map(
+  FORMAT_NAMES_IN_TABLE.flatMap((format) =>
+    validatorsOf(format).map(({ name, negated }) => [name, () => formatValidator(FORMATS[format].words[0], negated)] as const),
+  ),
+);
+
+/** The implementation of the operator the parser named; null for a name the table does not have. */
+export function operatorFor(op: string, options: OperatorOptions = {}): OpFn | null {
+  const implementation = Object.hasOwn(IMPLEMENTATIONS, op) ? IMPLEMENTATIONS[op as BaseOperatorName] : VALIDATORS.get(op);
+  return implementation ? implementation(options) : null;
 }
 
 export { typeTag, renderValue };

@@ -11,7 +11,8 @@ import {
   splitRuleLines,
   validatePolicy,
 } from "../../src/engine/index.js";
-import { generateParserSource } from "../../src/engine/grammar/build.js";
+import { generateParserSource, grammarSource } from "../../src/engine/grammar/build.js";
+import { operatorFor } from "../../src/engine/operators.js";
 
 const now = new Date("2025-09-16T00:00:00Z");
 
@@ -156,6 +157,47 @@ describe("listOperators", () => {
         expect(v, text).toEqual({ ok: true });
       }
     }
+  });
+});
+
+describe("the operator table (src/engine/operator-table.ts)", () => {
+  const operand = (phrase: string) => {
+    if (/^(is (not )?(a valid|empty|null|in the)|exists|does not exist|is between)/.test(phrase)) return "";
+    if (/within|older|younger/.test(phrase)) return " 2 days";
+    if (/format/.test(phrase)) return ' "email"';
+    return ' "x"';
+  };
+  const operatorOf = (text: string) => {
+    const explained = explainPolicy(text);
+    if ("error" in explained) throw new Error(`${text}: ${explained.error}`);
+    return explained.rules[0]?.conditions[0]?.operator;
+  };
+
+  it("every phrasing and shorthand form the table lists parses to that operator, which has an implementation", () => {
+    for (const o of listOperators()) {
+      expect(operatorFor(o.name, { format: "email", pattern: { source: "x", test: () => true, cost: 1 } }), o.name).not.toBeNull();
+      for (const p of o.phrases) {
+        const phrase = p.replace("is between … and …", "is between 1 and 2");
+        expect(operatorOf(`A **u** is ok if __a__ of **u** ${phrase}${operand(phrase)}.`), p).toBe(o.name);
+      }
+      for (const form of o.shorthand ?? []) {
+        const condition = form === "between … and …" ? "between 1 and 2" : /^(exists|does not exist|is (not )?null)$/.test(form) ? form : `${form} 1`;
+        expect(operatorOf(`if u.a ${condition} -> ok.`), form).toBe(o.name);
+      }
+    }
+  });
+
+  it("the parser names no operator the table does not have", () => {
+    const names = new Set(listOperators().map((o) => o.name));
+    const source = grammarSource();
+    const formatRule = /\nFormat\n([\s\S]*?)\n\n/.exec(source)?.[1] ?? "";
+    const operators = [...source.replace(formatRule, "").matchAll(/return (?:\{ op: )?"([A-Za-z]+)"(?! \+)/g)].map((m) => m[1]);
+    const formats = [...formatRule.matchAll(/return "([A-Za-z0-9]+)"/g)].map((m) => m[1]);
+    expect(operators.length).toBeGreaterThan(30);
+    expect(formats.length).toBeGreaterThan(20);
+    for (const op of operators) expect(names, op).toContain(op);
+    for (const f of formats) expect([names.has(`IsValid${f}`), names.has(`IsNotValid${f}`)], f).toEqual([true, true]);
+    expect(operatorFor("NoSuchOperator")).toBeNull();
   });
 });
 
