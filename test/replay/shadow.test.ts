@@ -165,6 +165,42 @@ describe("shadow runs", () => {
     expect(shadow.disagreements[0].shadowError).toEqual(expect.any(String));
   });
 
+  it("answers without waiting for the shadow, whose evaluation uses the run's pinned time", async () => {
+    const { baseId, candidateId } = await policyWithCandidate();
+    await as("publisher")(SET, { input: { baseId, recordId: candidateId } });
+    const { execution, shadowRunner } = gateway.services;
+    const original = execution.evaluateQuietly.bind(execution);
+    const seen: Date[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The shadow's evaluation is held until the test lets it go: the runs must answer meanwhile.
+    execution.evaluateQuietly = async (actor, runnable, data, now) => {
+      seen.push(now);
+      await held;
+      return original(actor, runnable, data, now);
+    };
+    try {
+      const pinned = "2030-01-02T03:04:05.000Z";
+      const started = Date.now();
+      const first = await as("viewer")(
+        `mutation($id: ID!, $d: JSONObject!, $now: DateTimeISO) { runPolicy(baseId: $id, data: $d, now: $now) { result } }`,
+        { id: baseId, d: { Person: { age: 20 } }, now: pinned },
+      );
+      expect(first.errors).toBeUndefined();
+      const second = await runRest(baseId, 20);
+      expect(second.status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(seen[0]!.toISOString()).toBe(pinned);
+      expect((await gateway.database.prisma.baseShadow.findUnique({ where: { baseId } }))?.runs).toBe(0n);
+    } finally {
+      release();
+      execution.evaluateQuietly = original;
+    }
+    await shadowRunner.flush();
+    expect((await status(baseId)).counts).toMatchObject({ runs: 2, disagreed: 2 });
+  });
+
   it("drops and counts runs when a process's queue is full, and adds every process's counts in the database", async () => {
     const { baseId, versionId, candidateId } = await policyWithCandidate();
     await as("publisher")(SET, { input: { baseId, recordId: candidateId } });

@@ -64,9 +64,11 @@ export class RunnableCache {
   /**
    * Lookups for one operation (a run, a flow and its nodes): the first cached answer catches up with
    * announcements, and the operation's later lookups trust that, so a flow of many nodes waits only once.
+   * `caughtUpAlready` is a catch-up (`caughtUp(database)`) started before the operation, to use instead.
    */
-  forOneOperation(tenantId: string): RunnableLookup {
-    let freshness: Promise<boolean> | null = null;
+  forOneOperation(tenantId: string, caughtUpAlready?: Promise<boolean>): RunnableLookup {
+    // A caller that has just caught up for its own cache (the shadow runner) shares that round trip.
+    let freshness: Promise<boolean> | null = caughtUpAlready ?? null;
     const fresh = () => (freshness ??= caughtUp(this.database));
     const byBase = (ref: string) => {
       if (isUuid(ref)) return this.cached(`base:${ref}`, fresh, async () => runnable(await this.bases.runnableOfBase(ref)));

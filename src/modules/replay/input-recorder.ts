@@ -10,6 +10,13 @@ const PRUNE_SHARE = 0.1;
 /** …or after this long, if it appended anything meanwhile. */
 const PRUNE_INTERVAL_MS = 60_000;
 const MAX_BATCH = 1_000;
+/**
+ * Inputs wait this long for others before they are written (unless a full batch is waiting): nobody waits for a
+ * recorded input, and a few large INSERTs cost Postgres far less per row than one per turn of the event loop.
+ */
+const WRITE_DELAY_MS = 100;
+/** Inputs waiting to be written in one process, at most; beyond, inputs are dropped (and counted) rather than queued. */
+const MAX_PENDING = 20_000;
 /** The sweep of expired inputs runs once per this interval across all processes (whichever claims it first). */
 export const SWEEP_INTERVAL_S = 600;
 /** How often each process checks whether the sweep is due (one cheap statement). */
@@ -20,7 +27,8 @@ const SWEEP_CHUNK = 5_000;
 /**
  * Records the inputs of runs of bases that opted in, off the response path: a run only queues its input
  * (redacted at once, so nothing unredacted outlives the call); the queue is written in one statement per
- * turn of the event loop, like the execution-event batcher (while one batch is written the next one grows).
+ * WRITE_DELAY_MS or per full batch, a sibling of the execution-event batcher that, since no answer waits for
+ * it, gathers longer (while one batch is written the next one grows). At most MAX_PENDING inputs wait.
  * Trimming a base to its maximum is rare: a process trims a base after appending a tenth of its maximum, or a
  * minute after its last trim, so a base may hold up to a tenth more per process for a while. Expired inputs
  * are deleted by a sweep that one process claims every SWEEP_INTERVAL_S (every process checks once a minute),
@@ -36,7 +44,9 @@ export class InputRecorder implements RunObserver {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
   private pending: InputToRecord[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  /** Inputs not recorded because too many were waiting (the database is slow or away). */
+  droppedInputs = 0;
   private flushing: Promise<void> | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
 
@@ -62,6 +72,8 @@ export class InputRecorder implements RunObserver {
   /** Stops listening and sweeping, and writes what is queued. */
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     await this.sweeping;
     await this.unsubscribe?.();
     await this.flush();
@@ -111,14 +123,29 @@ export class InputRecorder implements RunObserver {
   private observeKnown(run: ObservedRun): void {
     const settings = this.settings.get(run.baseId)?.value;
     if (!settings?.enabled || settings.tenantId !== run.tenantId) return;
-    this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, data: redact(run.data, settings.redactPaths) });
-    if (!this.scheduled && !this.flushing) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        if (!this.flushing) void this.write();
-      });
+    if (this.pending.length >= MAX_PENDING) {
+      this.droppedInputs++;
+      return;
     }
+    this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, data: redact(run.data, settings.redactPaths) });
+    this.schedule();
+  }
+
+  /** A full batch goes at once; otherwise the first waiting input starts WRITE_DELAY_MS of gathering. */
+  private schedule(): void {
+    if (this.flushing) return; // the batch being written schedules the next one when it ends
+    if (this.pending.length >= MAX_BATCH) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      void this.write();
+      return;
+    }
+    if (this.timer || this.pending.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.flushing) void this.write();
+    }, WRITE_DELAY_MS);
+    this.timer.unref(); // stop() writes what is left
   }
 
   private load(baseId: string): Promise<void> {
@@ -145,7 +172,7 @@ export class InputRecorder implements RunObserver {
         this.warn(`could not record ${batch.length} run inputs`, error);
       } finally {
         this.flushing = null;
-        if (this.pending.length > 0) void this.write();
+        this.schedule();
       }
     })();
     return this.flushing;

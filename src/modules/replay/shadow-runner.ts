@@ -12,6 +12,9 @@ import { redact } from "./redact.js";
 export const MAX_QUEUED_SHADOW_RUNS = 2_000;
 /** How long a process keeps its counts before adding them to the database. */
 const FLUSH_INTERVAL_MS = 1_000;
+const WARN_INTERVAL_MS = 10_000;
+/** Runs gather this long before a batch of shadow work starts. */
+const GATHER_MS = 20;
 /** Shadow work gives the event loop back this often, so requests waiting meanwhile are served first. */
 const TURN_NS = 1_000_000n;
 
@@ -29,9 +32,9 @@ export interface ShadowRunnerOptions {
 /**
  * Shadow runs (src/modules/replay/README.md): every run of a base that names a shadow record also evaluates that record on the
  * same input at the same evaluation time, after the live answer was sent. A run only joins a bounded queue
- * (`observe` returns at once; a full queue drops the run and counts it); the queue is worked off on the event
- * loop in slices of about a millisecond, each started by one catch-up with the change announcements (like the
- * runnable cache), so a replaced or removed shadow is never evaluated once its change has committed. At most one
+ * (`observe` returns at once; a full queue drops the run and counts it); 20 ms after the first queued run, the
+ * queue is worked off on the event loop in slices of about a millisecond, each batch started by one catch-up
+ * with the change announcements (shared with the runnable cache's lookups), so a replaced or removed shadow is never evaluated once its change has committed. At most one
  * shadow evaluation runs in the worker pool at a time, so shadows never fill a tenant's share of the pool.
  *
  * Counts and the latest disagreements are kept per base and added to the database once a second (one statement
@@ -53,8 +56,9 @@ export class ShadowRunner implements RunObserver {
   private readonly maxQueued: number;
   private readonly flushIntervalMs: number;
   private readonly warn: (message: string, error: unknown) => void;
-  /** Runs this process dropped because its queue was full (all bases), for /metrics. */
+  /** Runs this process could not compare because its queue was full or the database was away (all bases). */
   droppedRuns = 0;
+  private lastWarnedAt = 0;
 
   constructor(
     private readonly database: Database,
@@ -93,11 +97,12 @@ export class ShadowRunner implements RunObserver {
     this.queue.push(run);
     if (!this.scheduled && !this.working) {
       this.scheduled = true;
-      // After the current turn: the run's answer is written before any shadow work starts.
-      setImmediate(() => {
+      // Later than the current turn (the run's answer is written before any shadow work starts), and a little
+      // later still, so that under load one batch (one catch-up round trip) serves many runs.
+      setTimeout(() => {
         this.scheduled = false;
         this.work();
-      });
+      }, GATHER_MS).unref();
     }
   }
 
@@ -122,8 +127,9 @@ export class ShadowRunner implements RunObserver {
       const batch = this.queue;
       this.queue = [];
       // One catch-up per batch: a shadow replaced or removed before these runs is not evaluated for them.
-      const fresh = await caughtUp(this.database);
-      // One lookup per tenant and batch, so the runnable cache also catches up once per batch, not per run.
+      const freshness = caughtUp(this.database);
+      const fresh = await freshness;
+      // One lookup per tenant and batch, sharing that catch-up: one round trip per batch, not per run.
       const lookups = new Map<string, RunnableLookup>();
       let turn = process.hrtime.bigint();
       for (const run of batch) {
@@ -132,8 +138,14 @@ export class ShadowRunner implements RunObserver {
           turn = process.hrtime.bigint();
         }
         let lookup = lookups.get(run.tenantId);
-        if (!lookup) lookups.set(run.tenantId, (lookup = this.runnables.forOneOperation(run.tenantId)));
-        await this.shadow(run, fresh, lookup);
+        if (!lookup) lookups.set(run.tenantId, (lookup = this.runnables.forOneOperation(run.tenantId, freshness)));
+        try {
+          await this.shadow(run, fresh, lookup);
+        } catch (error) {
+          // The database is away (settings or record unreadable): the run is not compared, the others still are.
+          this.droppedRuns++;
+          this.warnSometimes("a shadow run failed", error);
+        }
       }
     }
   }
@@ -179,6 +191,14 @@ export class ShadowRunner implements RunObserver {
     this.scheduleFlush();
   }
 
+  /** At most one warning per WARN_INTERVAL_MS: an outage would otherwise log once per run. */
+  private warnSometimes(message: string, error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarnedAt < WARN_INTERVAL_MS) return;
+    this.lastWarnedAt = now;
+    this.warn(message, error);
+  }
+
   private async settingOf(baseId: string, fresh: boolean): Promise<ShadowSetting | null> {
     const cached = fresh ? this.settings.get(baseId) : undefined;
     if (cached) return cached.value;
@@ -222,7 +242,7 @@ export class ShadowRunner implements RunObserver {
     this.tallies = new Map();
     this.flushing = this.store
       .addTallies(tallies)
-      .catch((error) => this.warn(`could not write the shadow counts of ${tallies.length} bases`, error))
+      .catch((error) => this.warnSometimes(`could not write the shadow counts of ${tallies.length} bases`, error))
       .finally(() => {
         this.flushing = null;
       });
