@@ -182,10 +182,11 @@ describe("shadow runs", () => {
     try {
       const pinned = "2030-01-02T03:04:05.000Z";
       const started = Date.now();
-      const first = await as("viewer")(
-        `mutation($id: ID!, $d: JSONObject!, $now: DateTimeISO) { runPolicy(baseId: $id, data: $d, now: $now) { result } }`,
-        { id: baseId, d: { Person: { age: 20 } }, now: pinned },
-      );
+      const first = await as("viewer")(`mutation($id: ID!, $d: JSONObject!, $now: DateTimeISO) { runPolicy(baseId: $id, data: $d, now: $now) { result } }`, {
+        id: baseId,
+        d: { Person: { age: 20 } },
+        now: pinned,
+      });
       expect(first.errors).toBeUndefined();
       const second = await runRest(baseId, 20);
       expect(second.status).toBe(200);
