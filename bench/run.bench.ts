@@ -25,6 +25,9 @@
  *   WORKERS=1 / WORKERS=2  `POST /run/policy/{baseId}` on the start command (`tsx src/main.ts`) run as a child
  *            process on the same database with one and with two gateway processes (issue #14, point 8); their
  *            CPU is that of the whole process tree, read from /proc.
+ *   scaling  at 10 connections: a generated 50-rule policy, flows running 2 and 10 nodes (a chain of policy
+ *            nodes), and the driving test with 1 MB of `data` the policy does not read; from these and
+ *            `gateway` it prints the gateway's CPU per rule, per flow node and per KB of data (issue #15, point 4).
  * It prints throughputs, ratios to the echo, p50/p99 latency, CPU per request of the server (this process, or
  * the child's process tree) and of the Postgres backends serving the benchmark's database.
  *
@@ -38,14 +41,14 @@ import "reflect-metadata";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startGateway } from "../src/gateway.js";
-import { issueApiKey } from "../src/identity/api-key-format.js";
 import { createLogger } from "../src/logging.js";
 import { RateLimiter } from "../src/http/rate-limit.js";
 import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
-import { BENCH_SECRET, benchConfig, benchToken } from "./support/config.js";
+import { AGE_POLICY } from "../test/support/operations.js";
+import { setUpDrivingTest } from "./support/driving-test-setup.js";
+import { BENCH_SECRET, benchConfig } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
-import { gql } from "./support/graphql.js";
 import { driveGrpc } from "./support/grpc-load.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { cpuBetween, PostgresCpu, snapshot } from "./support/cpu.js";
@@ -75,11 +78,46 @@ interface Target {
   name: string;
   /** Runs the load for `seconds` at `connections` (connections or calls in flight). */
   drive: (connections: number, seconds: number) => Promise<LoadResult>;
+  /** Driven only at these connection counts (default: all). */
+  connections?: number[];
   /** The processes serving it, when not this one (CPU read from /proc). */
   pids?: () => number[];
   /** Set around this target's runs (the audit shadow). */
   before?: () => void;
   after?: () => void;
+}
+
+/** The engine benchmark's generated policy: one golden rule over 49 labelled rules of two conditions each. */
+function fiftyRules(): { text: string; data: unknown } {
+  const lines: string[] = [];
+  const refs: string[] = [];
+  const u: Record<string, unknown> = {};
+  for (let i = 1; i < 50; i++) {
+    lines.push(`c${i}. A **u** passes check ${i} if __f${i}__ of **u** is greater than ${i} and __g${i}__ of **u** is equal to "x${i}".`);
+    refs.push(`§c${i} passes`);
+    u[`f${i}`] = i + 1;
+    u[`g${i}`] = `x${i}`;
+  }
+  lines.unshift(`A **u** is ok if ${refs.join(" and ")}.`);
+  return { text: lines.join("\n"), data: { u } };
+}
+
+/** A flow that runs `nodes` nodes: the start and `nodes - 2` more policy nodes in a chain, all on `policyId`, then a return. */
+function chainFlow(policyId: string, nodes: number): string {
+  let branch = "- id: done\n  type: return\n  returnValue: true";
+  for (let i = nodes - 2; i >= 1; i--) {
+    const type = i === 1 ? "start" : "policy";
+    const onTrue = branch.replaceAll("\n", "\n    ");
+    branch = `- id: node-${i}\n  type: ${type}\n  policyId: ${policyId}\n  onTrue:\n    ${onTrue}\n  onFalse:\n    - id: no-${i}\n      type: return\n      returnValue: false`;
+  }
+  return `flow:\n  start:\n    ${branch.replaceAll("\n", "\n    ")}\n`;
+}
+
+/** Records the policy does not read, about `bytes` long as JSON: what a caller sending its whole case file adds. */
+function padding(bytes: number): { id: number; note: string; amount: number }[] {
+  const row = (id: number) => ({ id, note: `entry ${id}: the applicant's earlier correspondence, kept with the case`, amount: id * 1.5 });
+  const per = JSON.stringify(row(100_000)).length + 1;
+  return Array.from({ length: Math.floor(bytes / per) }, (_, i) => row(i));
 }
 
 const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
@@ -100,20 +138,9 @@ async function main(): Promise<void> {
   });
   try {
     const { prisma } = gateway.database;
-    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({
-      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] },
-    });
-    const token = await benchToken(config, user.subject);
-    const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
-      input: { name: "driving test", content: DRIVING_TEST_POLICY },
-    });
-    await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
-      input: { draftId: created.createPolicy.id, description: "benchmark" },
-    });
-    const baseId: string = created.createPolicy.base.id;
-    const issued = issueApiKey();
-    await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
+    const tenant = await setUpDrivingTest(gateway, config);
+    const { baseId } = tenant;
+    const issued = { key: tenant.key };
 
     const body = JSON.stringify({ data: drivingTestData(new Date()) });
     const runUrl = `${gateway.url}/run/policy/${baseId}`;
@@ -127,24 +154,21 @@ async function main(): Promise<void> {
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
-    const overHttp = (url: string) => (connections: number, seconds: number) => drive({ url, body, headers, connections, seconds });
+    const overHttp =
+      (url: string, sent = body) =>
+      (connections: number, seconds: number) =>
+        drive({ url, body: sent, headers, connections, seconds });
     const grpcRequest = { baseId, data: JSON.parse(body).data as Record<string, unknown> };
     const overGrpc = (connections: number, seconds: number) =>
       driveGrpc({ address: gateway.grpcAddress!, key: issued.key, request: grpcRequest, connections, seconds });
     const grpcCheck = await overGrpc(1, 0.2);
     if (grpcCheck.ok === 0 || grpcCheck.errors || grpcCheck.result !== true) throw new Error(`the gRPC check failed: ${JSON.stringify(grpcCheck)}`);
     // The same policy on a second base that records its inputs (issue #18: within 10 % of "gateway").
-    const recordingDraft = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
-      input: { name: "driving test, recorded", content: DRIVING_TEST_POLICY },
-    });
-    await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
-      input: { draftId: recordingDraft.createPolicy.id, description: "benchmark" },
-    });
-    const recordingBaseId: string = recordingDraft.createPolicy.base.id;
+    const recordingBaseId = await tenant.publish("driving test, recorded", DRIVING_TEST_POLICY);
     await prisma.baseRecording.create({
       data: {
         baseId: recordingBaseId,
-        tenantId: tenant.id,
+        tenantId: tenant.tenantId,
         enabled: true,
         retentionDays: 7,
         maxInputs: 10_000,
@@ -175,6 +199,28 @@ async function main(): Promise<void> {
         clustered.push({ name: `WORKERS=${workers}`, drive: overHttp(`${child.url}/run/policy/${baseId}`), pids: child.pids });
       }
     }
+    // Cost as work grows (issue #15, point 4), at 10 connections: a 50-rule policy against the six-rule one, a
+    // flow of 10 nodes run against one of 2, and 1 MB of `data` against the driving test's 0.2 KB.
+    const fifty = fiftyRules();
+    const fiftyBaseId = await tenant.publish("fifty rules", fifty.text);
+    const ageBaseId = await tenant.publish("adult", AGE_POLICY);
+    const shortFlowBaseId = await tenant.publish("two nodes", chainFlow(ageBaseId, 2), "FLOW");
+    const longFlowBaseId = await tenant.publish("ten nodes", chainFlow(ageBaseId, 10), "FLOW");
+    const personBody = JSON.stringify({ data: { Person: { age: 30 } } });
+    const largeBody = JSON.stringify({ data: { ...drivingTestData(new Date()), history: padding(1_000_000) } });
+    const scalingRuns = [
+      { name: "gateway 50-rule policy", url: `${gateway.url}/run/policy/${fiftyBaseId}`, body: JSON.stringify({ data: fifty.data }) },
+      { name: "gateway 2-node flow", url: `${gateway.url}/run/flow/${shortFlowBaseId}`, body: personBody },
+      { name: "gateway 10-node flow", url: `${gateway.url}/run/flow/${longFlowBaseId}`, body: personBody },
+      { name: "gateway 1 MB data", url: runUrl, body: largeBody },
+    ];
+    for (const { name, url, body: sent } of scalingRuns) {
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: sent });
+      const text = await response.text();
+      if (response.status !== 200 || !text.startsWith('{"result":true'))
+        throw new Error(`${name}: ${response.status} ${text.slice(0, 200)} … ${text.slice(-400)}`);
+    }
+    const scaling: Target[] = scalingRuns.map(({ name, url, body: sent }) => ({ name, drive: overHttp(url, sent), connections: [10] }));
     const targets: Target[] = [
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
@@ -184,15 +230,26 @@ async function main(): Promise<void> {
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
       ...clustered,
+      ...scaling,
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
 
     const auditBefore = batcher.stats;
-    const rows = [];
+    const rows: {
+      connections: number;
+      server: string;
+      "req/s": number;
+      "ratio to echo": number;
+      "p50 ms": number;
+      "p99 ms": number;
+      "CPU µs/req": number;
+      "Postgres µs/req": number;
+    }[] = [];
     let gatewayRequests = 0;
     for (const connections of [10, 50]) {
       const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
       for (let round = 1; round <= ROUNDS; round++) {
         for (const target of targets) {
+          if (target.connections && !target.connections.includes(connections)) continue;
           target.before?.();
           try {
             await target.drive(connections, WARMUP_S);
@@ -218,6 +275,7 @@ async function main(): Promise<void> {
       const echoRps = echo ? median(echo.map((r) => r.rps)) : Number.NaN;
       for (const target of targets) {
         const runs = results.get(target.name)!;
+        if (runs.length === 0) continue;
         const rps = median(runs.map((r) => r.rps));
         rows.push({
           connections,
@@ -287,6 +345,15 @@ async function main(): Promise<void> {
           `p99 ${at50["p99 ms"]} ms (≤ 15 ms: ${at50["p99 ms"] <= 15 ? "met" : "not met"})\n`,
       );
     }
+    // What one more unit of work costs the gateway's process, from the rows at 10 connections.
+    const cpuAt10 = (server: string) => rows.find((r) => r.connections === 10 && r.server === server)?.["CPU µs/req"];
+    const perUnit = (label: string, more: string, less: string, units: number) => {
+      const [high, low] = [cpuAt10(more), cpuAt10(less)];
+      if (high !== undefined && low !== undefined) process.stdout.write(`${label}: ${((high - low) / units).toFixed(2)} µs CPU (${more} vs ${less})\n`);
+    };
+    perUnit("per rule", "gateway 50-rule policy", "gateway", 44);
+    perUnit("per flow node", "gateway 10-node flow", "gateway 2-node flow", 8);
+    perUnit("per KB of data", "gateway 1 MB data", "gateway", (largeBody.length - body.length) / 1024);
     process.stdout.write(
       `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved); ` +
         `gateway requests measured ${gatewayRequests}\n` +

@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { promisify } from "node:util";
 
 const autocannonBin = createRequire(import.meta.url).resolve("autocannon/autocannon.js");
@@ -27,24 +30,22 @@ export async function drive(options: {
   connections: number;
   seconds: number;
 }): Promise<LoadResult> {
-  const args = [
-    autocannonBin,
-    "-c",
-    String(options.connections),
-    "-d",
-    String(options.seconds),
-    "-m",
-    "POST",
-    "-j",
-    "-b",
-    options.body,
-    "-H",
-    "content-type=application/json",
-  ];
+  const args = [autocannonBin, "-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-j", "-H", "content-type=application/json"];
+  // A command-line argument holds at most 128 KiB (Linux): larger bodies go through a file.
+  let bodyFile: string | undefined;
+  if (options.body.length > 64 * 1024) {
+    bodyFile = path.join(await mkdtemp(path.join(tmpdir(), "verdict-bench-")), "body.json");
+    await writeFile(bodyFile, options.body);
+    args.push("-i", bodyFile);
+  } else {
+    args.push("-b", options.body);
+  }
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}=${value}`);
   args.push(options.url);
   const cpu0 = process.cpuUsage();
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 16 * 1024 * 1024 }).finally(
+    () => bodyFile && rm(path.dirname(bodyFile), { recursive: true, force: true }),
+  );
   const cpu = process.cpuUsage(cpu0);
   const out = JSON.parse(stdout);
   return {

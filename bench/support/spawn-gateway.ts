@@ -52,6 +52,7 @@ export async function spawnGateway(options: { databaseUrl: string; secret: strin
     WORKERS: String(options.workers),
     RATE_LIMIT_PER_MINUTE: "100000000",
     RATE_LIMIT_PER_IP_PER_MINUTE: "100000000",
+    EVALUATION_DEADLINE_MS: "10000", // as benchConfig
     ...options.env,
   };
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
