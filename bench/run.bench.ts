@@ -49,6 +49,7 @@ import { AGE_POLICY } from "../test/support/operations.js";
 import { setUpDrivingTest } from "./support/driving-test-setup.js";
 import { BENCH_SECRET, benchConfig } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
+import { gql } from "./support/graphql.js";
 import { driveGrpc } from "./support/grpc-load.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { cpuBetween, PostgresCpu, snapshot } from "./support/cpu.js";
@@ -176,17 +177,17 @@ async function main(): Promise<void> {
       },
     });
     // And on a third base whose draft, a copy of the published text, shadows it (issue #18: within 15 % of "gateway").
-    const shadowDraft = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
+    const shadowDraft = await gql(gateway.url, tenant.token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
       input: { name: "driving test, shadowed", content: DRIVING_TEST_POLICY },
     });
-    const shadowVersion = await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
+    const shadowVersion = await gql(gateway.url, tenant.token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
       input: { draftId: shadowDraft.createPolicy.id, description: "benchmark" },
     });
     const shadowBaseId: string = shadowDraft.createPolicy.base.id;
-    const candidate = await gql(gateway.url, token, `mutation($id: ID!) { createDraftFromVersion(versionId: $id) { id } }`, {
+    const candidate = await gql(gateway.url, tenant.token, `mutation($id: ID!) { createDraftFromVersion(versionId: $id) { id } }`, {
       id: shadowVersion.publishDraft.id,
     });
-    await gql(gateway.url, token, `mutation($input: SetShadowInput!) { setShadow(input: $input) { recordId } }`, {
+    await gql(gateway.url, tenant.token, `mutation($input: SetShadowInput!) { setShadow(input: $input) { recordId } }`, {
       input: { baseId: shadowBaseId, recordId: candidate.createDraftFromVersion.id },
     });
     // The start command with one and two gateway processes, on this database (issue #14, point 8). Started
