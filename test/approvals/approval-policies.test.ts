@@ -1,21 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { createTenant, errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway, type TestTenant } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
+let gql: GraphQLClient;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { ada: ["ADMIN"], pat: ["PUBLISHER"], vic: ["VIEWER"], aud: ["AUDITOR"] });
   other = await createTenant(gateway.database.prisma, { bob: ["ADMIN"] });
+  gql = graphqlClient(gateway, tenant, other);
 });
 afterAll(() => gateway?.stop());
-
-const gql = async (who: string, query: string, variables: Record<string, unknown> = {}, t: TestTenant = tenant) =>
-  graphql(gateway.url, query, variables, { authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}` });
 
 const FIELDS =
   "id name description action conditions requiredApprovals approverRoles approverUserIds allowSelfApprove bypassRoles expiresAfter enabled archivedAt";
@@ -150,20 +148,20 @@ describe("approval policies", () => {
 
   it("pages through the listing by cursor, and reads are for every role while changes are for admins", async () => {
     const fresh = await createTenant(gateway.database.prisma, { ada: ["ADMIN"], aud: ["AUDITOR"], pat: ["PUBLISHER"] });
-    for (let i = 0; i < 3; i++) await gql("ada", CREATE, { input: { name: `page-${i}`, action: "DELETE", approverRoles: ["ADMIN"] } }, fresh);
-    const first = await gql("aud", LIST, { first: 2 }, fresh);
+    for (let i = 0; i < 3; i++) await gql({ user: fresh.users.ada! }, CREATE, { input: { name: `page-${i}`, action: "DELETE", approverRoles: ["ADMIN"] } });
+    const first = await gql({ user: fresh.users.aud! }, LIST, { first: 2 });
     expect(first.data.approvalPolicies).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
-    const second = await gql("aud", LIST, { first: 2, after: first.data.approvalPolicies.pageInfo.endCursor }, fresh);
+    const second = await gql({ user: fresh.users.aud! }, LIST, { first: 2, after: first.data.approvalPolicies.pageInfo.endCursor });
     expect(second.data.approvalPolicies.pageInfo.hasNextPage).toBe(false);
     const names = [...first.data.approvalPolicies.edges, ...second.data.approvalPolicies.edges].map((e: { node: { name: string } }) => e.node.name);
     expect(names).toEqual(["page-0", "page-1", "page-2"]);
-    const denied = await gql("pat", CREATE, { input: { name: "nope", action: "DELETE", approverRoles: ["ADMIN"] } }, fresh);
+    const denied = await gql({ user: fresh.users.pat! }, CREATE, { input: { name: "nope", action: "DELETE", approverRoles: ["ADMIN"] } });
     expect(errorCodes(denied)).toEqual(["FORBIDDEN"]);
   });
 
   it("answers NOT_FOUND for another tenant's policy, for reading and for changing it", async () => {
     const policy = await create({});
-    const byOther = (query: string, variables: Record<string, unknown>) => gql("bob", query, variables, other);
+    const byOther = (query: string, variables: Record<string, unknown>) => gql("bob", query, variables);
     expect(errorCodes(await byOther(`query($id: ID!) { approvalPolicy(id: $id) { id } }`, { id: policy.id }))).toEqual(["NOT_FOUND"]);
     expect(errorCodes(await byOther(UPDATE, { id: policy.id, input: { name: "stolen" } }))).toEqual(["NOT_FOUND"]);
     expect(errorCodes(await byOther(ARCHIVE, { id: policy.id }))).toEqual(["NOT_FOUND"]);

@@ -1,35 +1,45 @@
 import "reflect-metadata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditService } from "../../src/modules/audit/audit.service.js";
-import { asSuperuser, insertBase, installAuditFailureTrigger } from "../support/bases.js";
-import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import {
+  asSuperuser,
+  createTenant,
+  errorCodes,
+  fixtures,
+  type GraphQLClient,
+  graphqlClient,
+  installAuditFailureTrigger,
+  startTestGateway,
+  type TestGateway,
+  type TestTenant,
+} from "../support/kit.js";
 
 let gateway: TestGateway;
+let gql: GraphQLClient;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
+  gql = graphqlClient(gateway);
   await installAuditFailureTrigger(gateway.db.url);
 });
 afterAll(() => gateway?.stop());
 
-const as = async (t: TestTenant, who: string) => ({ authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}` });
 const VERIFY = `{ verifyAuditChain { valid checkedEvents firstBrokenSequence reason } }`;
 const CREATE = `mutation($name: String!) { createGroup(input: { name: $name }) { id } }`;
 
 async function tenantWithEvents(count: number) {
   const t = await createTenant(gateway.database.prisma, { eve: ["EDITOR"], aud: ["AUDITOR"] });
   for (let i = 1; i <= count; i++) {
-    expect((await graphql(gateway.url, CREATE, { name: `g${i}` }, await as(t, "eve"))).errors).toBeUndefined();
+    expect((await gql({ user: t.users.eve! }, CREATE, { name: `g${i}` })).errors).toBeUndefined();
   }
   return t;
 }
-const verify = async (t: TestTenant) => (await graphql(gateway.url, VERIFY, {}, await as(t, "aud"))).data.verifyAuditChain;
+const verify = async (t: TestTenant) => (await gql({ user: t.users.aud! }, VERIFY)).data.verifyAuditChain;
 
 describe("a change and its audit event commit together", () => {
   it("rolls a group creation back when its event cannot be written", async () => {
     const t = await tenantWithEvents(1);
-    const failed = await graphql(gateway.url, CREATE, { name: "audit-must-fail" }, await as(t, "eve"));
+    const failed = await gql({ user: t.users.eve! }, CREATE, { name: "audit-must-fail" });
     expect(errorCodes(failed)).toEqual(["INTERNAL_SERVER_ERROR"]);
     expect(await gateway.database.prisma.group.count({ where: { tenantId: t.id, name: "audit-must-fail" } })).toBe(0);
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(1);
@@ -40,24 +50,19 @@ describe("a change and its audit event commit together", () => {
   it("rolls a rename and a membership change back when their events cannot be written", async () => {
     const t = await tenantWithEvents(1);
     const group = await gateway.database.prisma.group.findFirstOrThrow({ where: { tenantId: t.id } });
-    const rename = await graphql(
-      gateway.url,
-      `mutation($id: ID!) { updateGroup(id: $id, input: { name: "audit-must-fail" }) { id } }`,
-      { id: group.id },
-      await as(t, "eve"),
-    );
+    const rename = await gql({ user: t.users.eve! }, `mutation($id: ID!) { updateGroup(id: $id, input: { name: "audit-must-fail" }) { id } }`, {
+      id: group.id,
+    });
     expect(errorCodes(rename)).toEqual(["INTERNAL_SERVER_ERROR"]);
     expect((await gateway.database.prisma.group.findUniqueOrThrow({ where: { id: group.id } })).name).toBe("g1");
 
     // The membership event names the group, so a group whose name carries the marker cannot gain members.
     const marked = await gateway.database.prisma.group.create({ data: { tenantId: t.id, name: "x audit-must-fail x" } });
-    const base = await insertBase(gateway.database.prisma, t.id, { ownerId: t.users.eve!.id, published: true });
-    const add = await graphql(
-      gateway.url,
-      `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`,
-      { g: marked.id, b: base.id },
-      await as(t, "eve"),
-    );
+    const base = await fixtures(gateway.database.prisma).base(t).ownedBy("eve").published().create();
+    const add = await gql({ user: t.users.eve! }, `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, {
+      g: marked.id,
+      b: base.id,
+    });
     expect(errorCodes(add)).toEqual(["INTERNAL_SERVER_ERROR"]);
     expect(await gateway.database.prisma.groupMember.count({ where: { groupId: marked.id } })).toBe(0);
     expect(await verify(t)).toMatchObject({ valid: true, checkedEvents: 1 });
@@ -67,8 +72,8 @@ describe("a change and its audit event commit together", () => {
 describe("the hash chain", () => {
   it("stays one unbroken chain under 50 concurrent writers", async () => {
     const t = await createTenant(gateway.database.prisma, { eve: ["EDITOR"], aud: ["AUDITOR"] });
-    const headers = await as(t, "eve");
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => graphql(gateway.url, CREATE, { name: `concurrent-${i}` }, headers)));
+    const headers = await gql.headersOf({ user: t.users.eve! });
+    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => gql(headers, CREATE, { name: `concurrent-${i}` })));
     expect(responses.flatMap((r) => errorCodes(r))).toEqual([]);
     const events = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id }, orderBy: { sequence: "asc" } });
     expect(events.map((e) => Number(e.sequence))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));

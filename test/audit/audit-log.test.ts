@@ -1,24 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Action } from "../../src/authorization/actions.js";
 import { mayPerform } from "../../src/authorization/authorize.js";
-import { insertBase } from "../support/bases.js";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import {
+  createApiKey,
+  createTenant,
+  errorCodes,
+  fixtures,
+  type GraphQLClient,
+  graphqlClient,
+  startTestGateway,
+  type TestGateway,
+  type TestTenant,
+} from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
+let gql: GraphQLClient;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { ada: ["ADMIN"], eve: ["EDITOR"], pub: ["PUBLISHER"], vic: ["VIEWER"], aud: ["AUDITOR"] });
   other = await createTenant(gateway.database.prisma, { bob: ["ADMIN"] });
+  gql = graphqlClient(gateway, tenant);
 });
 afterAll(() => gateway?.stop());
-
-const as = async (who: string, t: TestTenant = tenant) => ({ authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}` });
-const gql = async (who: string | Record<string, string>, query: string, variables: Record<string, unknown> = {}) =>
-  graphql(gateway.url, query, variables, typeof who === "string" ? await as(who) : who);
 
 const EVENTS = `query($first: Int, $after: String, $filter: AuditEventFilter) {
   auditEvents(first: $first, after: $after, filter: $filter) {
@@ -36,8 +42,8 @@ describe("reading the audit log", () => {
   let beforeSecond: Date;
 
   beforeAll(async () => {
-    policy = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
-    flow = await insertBase(gateway.database.prisma, tenant.id, { kind: "FLOW", ownerId: tenant.users.eve!.id, published: true });
+    policy = await fixtures(gateway.database.prisma).base(tenant).ownedBy("eve").published().create();
+    flow = await fixtures(gateway.database.prisma).base(tenant).flow().ownedBy("eve").published().create();
     const create = `mutation($name: String!) { createGroup(input: { name: $name }) { id } }`;
     groupA = (await gql("eve", create, { name: "A" })).data.createGroup.id; // 1 CREATED by eve
     await gql("eve", `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, { g: groupA, b: policy.id }); // 2 ASSIGNED
@@ -49,7 +55,7 @@ describe("reading the audit log", () => {
     await gql("pub", `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, { g: groupB, b: flow.id }); // 4 ASSIGNED
     await gql("pub", `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`, { g: groupB, b: policy.id }); // 5 ASSIGNED
     await gql("ada", `mutation($id: ID!) { updateGroup(id: $id, input: { description: "x" }) { id } }`, { id: groupA }); // 6 EDITED
-    await gql(await as("bob", other), create, { name: "Elsewhere" });
+    await gql({ user: other.users.bob! }, create, { name: "Elsewhere" });
   });
 
   it("shows admins and auditors the tenant's events, newest first, with their chain links", async () => {
@@ -142,11 +148,11 @@ describe("reading the audit log", () => {
       data: { tenantId: other.id, subject: `${other.slug}|aud`, email: `aud@${other.slug}.test`, name: "aud", roles: ["AUDITOR"] },
     });
     other.users.aud = { id: auditor.id, subject: auditor.subject, roles: ["AUDITOR"] };
-    const theirs = await gql(await as("aud", other), EVENTS, { first: 100 });
+    const theirs = await gql({ user: other.users.aud! }, EVENTS, { first: 100 });
     expect(theirs.data.auditEvents.totalCount).toBe(1);
     expect(theirs.data.auditEvents.edges[0].node).toMatchObject({ sequence: "1", action: "CREATED", actorId: other.users.bob!.id });
     // Filtering by another tenant's base or actor finds nothing.
-    const crossed = await gql(await as("aud", other), EVENTS, { filter: { baseId: policy.id } });
+    const crossed = await gql({ user: other.users.aud! }, EVENTS, { filter: { baseId: policy.id } });
     expect(crossed.data.auditEvents.totalCount).toBe(0);
   });
 
@@ -157,7 +163,7 @@ describe("reading the audit log", () => {
       expect(response.data.verifyAuditChain).toEqual({ valid: true, checkedEvents: 6, firstBrokenSequence: null, reason: null });
     }
     const fresh = await createTenant(gateway.database.prisma, { au: ["AUDITOR"] });
-    const empty = await gql(await as("au", fresh), VERIFY);
+    const empty = await gql({ user: fresh.users.au! }, VERIFY);
     expect(empty.data.verifyAuditChain).toEqual({ valid: true, checkedEvents: 0, firstBrokenSequence: null, reason: null });
   });
 });

@@ -3,7 +3,7 @@ import type { TenantActor } from "../../src/identity/actor.js";
 import { verifyChain } from "../../src/modules/audit/audit-verifier.js";
 import { appendAfterHead, readChainHead } from "../../src/modules/audit/audit-recorder.js";
 import { ExecutionAuditBatcher, ExecutionAuditClosedError } from "../../src/modules/audit/execution-audit.js";
-import { installAuditFailureTrigger } from "../support/bases.js";
+import { installAuditFailureTrigger } from "../support/kit.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 

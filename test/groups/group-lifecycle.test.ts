@@ -1,19 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertBase } from "../support/bases.js";
-import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, type Fixtures, fixtures, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway, type TestTenant } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
+let make: Fixtures;
+let gql: GraphQLClient;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
-  tenant = await createTenant(gateway.database.prisma, { ada: ["ADMIN"], eve: ["EDITOR"], vic: ["VIEWER"] });
+  make = fixtures(gateway.database.prisma);
+  tenant = await make.tenant().user("ada", "ADMIN").user("eve", "EDITOR").user("vic", "VIEWER").create();
+  gql = graphqlClient(gateway, tenant);
 });
 afterAll(() => gateway?.stop());
-
-const as = async (who: string) => ({ authorization: `Bearer ${await gateway.tokenFor(tenant.users[who]!.subject)}` });
-const gql = async (who: string, query: string, variables: Record<string, unknown> = {}) => graphql(gateway.url, query, variables, await as(who));
 
 const CREATE_GROUP = `mutation($name: String!) { createGroup(input: { name: $name }) { id } }`;
 const ADD = `mutation($g: ID!, $b: ID!) { addGroupMember(groupId: $g, baseId: $b) { id } }`;
@@ -47,9 +46,8 @@ describe("groups and the base lifecycle", () => {
 describe("concurrent membership changes", () => {
   it("add the same base at once exactly one time, recorded once", async () => {
     const groupId = (await gql("eve", CREATE_GROUP, { name: "Racing" })).data.createGroup.id;
-    const base = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
-    const headers = await as("eve");
-    const responses = await Promise.all(Array.from({ length: 12 }, () => graphql(gateway.url, ADD, { g: groupId, b: base.id }, headers)));
+    const base = await make.base(tenant).ownedBy("eve").published().create();
+    const responses = await Promise.all(Array.from({ length: 12 }, () => gql("eve", ADD, { g: groupId, b: base.id })));
     expect(responses.flatMap((r) => errorCodes(r))).toEqual([]);
     expect(await gateway.database.prisma.groupMember.count({ where: { groupId } })).toBe(1);
     expect(await gateway.database.prisma.auditEvent.count({ where: { groupId, action: "ASSIGNED" } })).toBe(1);
@@ -58,11 +56,11 @@ describe("concurrent membership changes", () => {
   it("race a group's deletion cleanly: each addition either lands before it or finds no group", async () => {
     const groupId = (await gql("eve", CREATE_GROUP, { name: "Doomed race" })).data.createGroup.id;
     const bases = [];
-    for (let i = 0; i < 15; i++) bases.push(await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true }));
-    const eve = await as("eve");
-    const ada = await as("ada");
-    const adds = bases.map((b) => graphql(gateway.url, ADD, { g: groupId, b: b.id }, eve));
-    const deletion = graphql(gateway.url, `mutation($id: ID!) { deleteGroup(id: $id) }`, { id: groupId }, ada);
+    for (let i = 0; i < 15; i++) bases.push(await make.base(tenant).ownedBy("eve").published().create());
+    const eve = await gql.headersOf("eve");
+    const ada = await gql.headersOf("ada");
+    const adds = bases.map((b) => gql(eve, ADD, { g: groupId, b: b.id }));
+    const deletion = gql(ada, `mutation($id: ID!) { deleteGroup(id: $id) }`, { id: groupId });
     const [deleted, ...added] = await Promise.all([deletion, ...adds]);
     expect(deleted.errors).toBeUndefined();
     for (const response of added) expect(errorCodes(response)).toEqual(response.errors ? ["NOT_FOUND"] : []);

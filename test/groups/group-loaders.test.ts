@@ -4,9 +4,7 @@ import type { Database } from "../../src/database/database.js";
 import type { TenantActor } from "../../src/identity/actor.js";
 import { createGroupLoaders } from "../../src/modules/groups/group.loaders.js";
 import { GroupStore } from "../../src/stores/group.store.js";
-import { insertBase } from "../support/bases.js";
-import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { fixtures, startTestGateway, type TestGateway, type TestTenant } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
@@ -15,11 +13,17 @@ const baseIds: string[] = [];
 
 beforeAll(async () => {
   gateway = await startTestGateway();
-  tenant = await createTenant(gateway.database.prisma, { eve: ["EDITOR"] });
   const { prisma } = gateway.database;
-  for (let g = 0; g < 20; g++) groupIds.push((await prisma.group.create({ data: { tenantId: tenant.id, name: `group-${g}` } })).id);
+  const make = fixtures(prisma);
+  tenant = await make.tenant().user("eve", "EDITOR").create();
+  for (let g = 0; g < 20; g++) groupIds.push((await make.group(tenant).named(`group-${g}`).create()).id);
   for (let b = 0; b < 30; b++) {
-    const base = await insertBase(prisma, tenant.id, { kind: b % 3 ? "POLICY" : "FLOW", ownerId: tenant.users.eve!.id, published: b % 5 !== 0 });
+    const builder = make
+      .base(tenant)
+      .ofKind(b % 3 ? "POLICY" : "FLOW")
+      .ownedBy("eve");
+    if (b % 5 !== 0) builder.published();
+    const base = await builder.create();
     baseIds.push(base.id);
     for (let g = 0; g < 20; g += 1 + (b % 4)) {
       await prisma.groupMember.create({ data: { tenantId: tenant.id, groupId: groupIds[g]!, baseId: base.id } });

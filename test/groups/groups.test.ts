@@ -1,12 +1,23 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertBase } from "../support/bases.js";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
+import {
+  createApiKey,
+  createTenant,
+  errorCodes,
+  type Fixtures,
+  fixtures,
+  type GraphQLClient,
+  graphqlClient,
+  startTestGateway,
+  type TestGateway,
+  type TestTenant,
+} from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
+let make: Fixtures;
+let gql: GraphQLClient;
 
 beforeAll(async () => {
   gateway = await startTestGateway();
@@ -19,14 +30,10 @@ beforeAll(async () => {
     none: [],
   });
   other = await createTenant(gateway.database.prisma, { bob: ["ADMIN"] });
+  make = fixtures(gateway.database.prisma);
+  gql = graphqlClient(gateway, tenant, other);
 });
 afterAll(() => gateway?.stop());
-
-const as = async (who: string, t: TestTenant = tenant) => ({
-  authorization: `Bearer ${await gateway.tokenFor(t.users[who]!.subject)}`,
-});
-const gql = async (who: string | Record<string, string>, query: string, variables: Record<string, unknown> = {}) =>
-  graphql(gateway.url, query, variables, typeof who === "string" ? await as(who) : who);
 
 const CREATE = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id name description createdAt updatedAt } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateGroupInput!) { updateGroup(id: $id, input: $input) { id name description } }`;
@@ -100,7 +107,7 @@ describe("creating and editing groups", () => {
     const again = await gql("ed2", CREATE, { input: { name: "Unique" } });
     expect(errorCodes(again)).toEqual(["CONFLICT"]);
     // Another tenant may use the same name.
-    expect((await gql(await as("bob", other), CREATE, { input: { name: "Unique" } })).errors).toBeUndefined();
+    expect((await gql("bob", CREATE, { input: { name: "Unique" } })).errors).toBeUndefined();
   });
 
   it("lets editors rename and re-describe a group, recording what changed", async () => {
@@ -131,7 +138,7 @@ describe("creating and editing groups", () => {
     expect(errorCodes(await gql("eve", UPDATE, { id, input: {} }))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("vic", UPDATE, { id, input: { name: "x" } }))).toEqual(["FORBIDDEN"]);
     expect(errorCodes(await gql("eve", UPDATE, { id, input: { name: "Taken" } }))).toEqual(["CONFLICT"]);
-    expect(errorCodes(await gql(await as("bob", other), UPDATE, { id, input: { name: "mine" } }))).toEqual(["NOT_FOUND"]);
+    expect(errorCodes(await gql("bob", UPDATE, { id, input: { name: "mine" } }))).toEqual(["NOT_FOUND"]);
     expect(errorCodes(await gql("eve", UPDATE, { id: randomUUID(), input: { name: "x" } }))).toEqual(["NOT_FOUND"]);
     expect(errorCodes(await gql("eve", UPDATE, { id: "not-a-uuid", input: { name: "x" } }))).toEqual(["NOT_FOUND"]);
     const row = await gateway.database.prisma.group.findUniqueOrThrow({ where: { id } });
@@ -143,15 +150,16 @@ describe("reading groups", () => {
   let fresh: TestTenant;
   beforeAll(async () => {
     fresh = await createTenant(gateway.database.prisma, { ed: ["EDITOR"], vi: ["VIEWER"], au: ["AUDITOR"] });
+    gql.signIn(fresh);
     for (const name of ["delta", "alpha", "echo", "charlie", "bravo"]) {
-      expect((await gql(await as("ed", fresh), CREATE, { input: { name } })).errors).toBeUndefined();
+      expect((await gql("ed", CREATE, { input: { name } })).errors).toBeUndefined();
     }
   });
 
   it("shows every tenant member all of the tenant's groups, by name, a page at a time", async () => {
     const LIST = `query($first: Int, $after: String) { groups(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } } }`;
     for (const who of ["vi", "au"]) {
-      const headers = await as(who, fresh);
+      const headers = await gql.headersOf(who);
       const names: string[] = [];
       let after: string | null = null;
       let pages = 0;
@@ -173,13 +181,13 @@ describe("reading groups", () => {
   });
 
   it("never shows another tenant's groups, by listing or by ID", async () => {
-    const list = await gql(await as("vic"), `{ groups(first: 100) { edges { node { id name } } } }`);
+    const list = await gql("vic", `{ groups(first: 100) { edges { node { id name } } } }`);
     const names = list.data.groups.edges.map((e: any) => e.node.name);
     expect(names).not.toContain("alpha");
-    const theirs = await gql(await as("vi", fresh), `{ groups(first: 1) { edges { node { id } } } }`);
+    const theirs = await gql("vi", `{ groups(first: 1) { edges { node { id } } } }`);
     const id = theirs.data.groups.edges[0].node.id;
     expect(errorCodes(await gql("vic", `query($id: ID!) { group(id: $id) { id } }`, { id }))).toEqual(["NOT_FOUND"]);
-    expect((await gql(await as("vi", fresh), `query($id: ID!) { group(id: $id) { id } }`, { id })).data.group.id).toBe(id);
+    expect((await gql("vi", `query($id: ID!) { group(id: $id) { id } }`, { id })).data.group.id).toBe(id);
   });
 
   it("rejects a cursor it did not produce and out-of-range page sizes", async () => {
@@ -187,8 +195,8 @@ describe("reading groups", () => {
     expect(errorCodes(bad)).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("vic", `{ groups(first: 0) { totalCount } }`))).toEqual(["BAD_USER_INPUT"]);
     expect(errorCodes(await gql("vic", `{ groups(first: 101) { totalCount } }`))).toEqual(["BAD_USER_INPUT"]);
-    const id = (await gql(await as("vi", fresh), `{ groups(first: 1) { edges { node { id } } } }`)).data.groups.edges[0].node.id;
-    const members = await gql(await as("vi", fresh), `query($id: ID!) { group(id: $id) { policies(after: "garbage") { totalCount } } }`, { id });
+    const id = (await gql("vi", `{ groups(first: 1) { edges { node { id } } } }`)).data.groups.edges[0].node.id;
+    const members = await gql("vi", `query($id: ID!) { group(id: $id) { policies(after: "garbage") { totalCount } } }`, { id });
     expect(errorCodes(members)).toEqual(["BAD_USER_INPUT"]);
   });
 });
@@ -196,8 +204,8 @@ describe("reading groups", () => {
 describe("group members", () => {
   it("adds and removes policy and flow bases idempotently, recording each real change once", async () => {
     const groupId = await createGroup("Members");
-    const policy = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
-    const flow = await insertBase(gateway.database.prisma, tenant.id, { kind: "FLOW", ownerId: tenant.users.eve!.id, published: true });
+    const policy = await make.base(tenant).ownedBy("eve").published().create();
+    const flow = await make.base(tenant).flow().ownedBy("eve").published().create();
 
     for (let i = 0; i < 2; i++) {
       expect((await gql("ed2", ADD, { g: groupId, b: policy.id })).errors).toBeUndefined();
@@ -225,25 +233,25 @@ describe("group members", () => {
 
   it("treats foreign, deleted, unknown and malformed bases and groups as missing", async () => {
     const groupId = await createGroup("Strict members");
-    const foreign = await insertBase(gateway.database.prisma, other.id, { ownerId: other.users.bob!.id, published: true });
-    const deleted = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true, deleted: true });
-    const mine = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
+    const foreign = await make.base(other).ownedBy("bob").published().create();
+    const deleted = await make.base(tenant).ownedBy("eve").published().deleted().create();
+    const mine = await make.base(tenant).ownedBy("eve").published().create();
     for (const b of [foreign.id, deleted.id, randomUUID(), "nope"]) {
       expect(errorCodes(await gql("eve", ADD, { g: groupId, b }))).toEqual(["NOT_FOUND"]);
       expect(errorCodes(await gql("eve", REMOVE, { g: groupId, b }))).toEqual(["NOT_FOUND"]);
     }
-    const theirGroup = await gql(await as("bob", other), CREATE, { input: { name: "Theirs" } });
+    const theirGroup = await gql("bob", CREATE, { input: { name: "Theirs" } });
     for (const g of [theirGroup.data.createGroup.id, randomUUID(), "nope"]) {
       expect(errorCodes(await gql("eve", ADD, { g, b: mine.id }))).toEqual(["NOT_FOUND"]);
     }
     // The other tenant cannot put our base into its group either.
-    expect(errorCodes(await gql(await as("bob", other), ADD, { g: theirGroup.data.createGroup.id, b: mine.id }))).toEqual(["NOT_FOUND"]);
+    expect(errorCodes(await gql("bob", ADD, { g: theirGroup.data.createGroup.id, b: mine.id }))).toEqual(["NOT_FOUND"]);
     expect(await gateway.database.prisma.groupMember.count({ where: { groupId } })).toBe(0);
   });
 
   it("lets only editors and above change members", async () => {
     const groupId = await createGroup("Guarded");
-    const base = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
+    const base = await make.base(tenant).ownedBy("eve").published().create();
     for (const who of ["vic", "aud"]) expect(errorCodes(await gql(who, ADD, { g: groupId, b: base.id }))).toEqual(["FORBIDDEN"]);
     expect((await gql("ada", ADD, { g: groupId, b: base.id })).errors).toBeUndefined();
     expect(errorCodes(await gql("vic", REMOVE, { g: groupId, b: base.id }))).toEqual(["FORBIDDEN"]);
@@ -253,10 +261,9 @@ describe("group members", () => {
     const groupId = await createGroup("Visibility");
     const eveId = tenant.users.eve!.id;
     const shared = [];
-    for (const name of ["p-c", "p-a", "p-e", "p-b", "p-d"])
-      shared.push(await insertBase(gateway.database.prisma, tenant.id, { name, ownerId: eveId, published: true }));
-    const eveDraft = await insertBase(gateway.database.prisma, tenant.id, { name: "p-private", ownerId: eveId });
-    const gone = await insertBase(gateway.database.prisma, tenant.id, { name: "p-gone", ownerId: eveId, published: true });
+    for (const name of ["p-c", "p-a", "p-e", "p-b", "p-d"]) shared.push(await make.base(tenant).named(name).ownedBy(eveId).published().create());
+    const eveDraft = await make.base(tenant).named("p-private").ownedBy(eveId).create();
+    const gone = await make.base(tenant).named("p-gone").ownedBy(eveId).published().create();
     for (const base of [...shared, eveDraft, gone]) expect((await gql("eve", ADD, { g: groupId, b: base.id })).errors).toBeUndefined();
     await gateway.database.prisma.base.update({ where: { id: gone.id }, data: { deletedAt: new Date() } });
 
@@ -290,7 +297,12 @@ describe("group members", () => {
     const bases = [];
     for (let i = 0; i < 12; i++)
       bases.push(
-        await insertBase(gateway.database.prisma, tenant.id, { name: `multi-${String(i).padStart(2, "0")}`, ownerId: tenant.users.eve!.id, published: true }),
+        await make
+          .base(tenant)
+          .named(`multi-${String(i).padStart(2, "0")}`)
+          .ownedBy("eve")
+          .published()
+          .create(),
       );
     for (const [i, base] of bases.entries()) {
       await gql("eve", ADD, { g: holder, b: base.id });
@@ -311,12 +323,12 @@ describe("deleting groups", () => {
   it("lets only admins delete a group; memberships go, bases stay", async () => {
     const groupId = await createGroup("Doomed");
     const keepId = await createGroup("Keeper");
-    const base = await insertBase(gateway.database.prisma, tenant.id, { ownerId: tenant.users.eve!.id, published: true });
+    const base = await make.base(tenant).ownedBy("eve").published().create();
     await gql("eve", ADD, { g: groupId, b: base.id });
     await gql("eve", ADD, { g: keepId, b: base.id });
 
     for (const who of ["eve", "vic", "aud"]) expect(errorCodes(await gql(who, DELETE, { id: groupId }))).toEqual(["FORBIDDEN"]);
-    expect(errorCodes(await gql(await as("bob", other), DELETE, { id: groupId }))).toEqual(["NOT_FOUND"]);
+    expect(errorCodes(await gql("bob", DELETE, { id: groupId }))).toEqual(["NOT_FOUND"]);
 
     const response = await gql("ada", DELETE, { id: groupId });
     expect(response.errors).toBeUndefined();

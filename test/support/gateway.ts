@@ -72,10 +72,11 @@ export async function graphql<T = any>(
 export const errorCodes = (response: GraphQLResponse): (string | undefined)[] => (response.errors ?? []).map((e) => e.extensions?.code);
 
 /**
- * Who sends an operation: the name of a user of a tenant the client knows, `{ key }` (an API key), `{ token }`
- * (a bearer token), raw headers, or `null` (no credential).
+ * Who sends an operation: the name of a user of a tenant the client knows, `{ user }` (any tenant's user, for
+ * names that repeat across tenants), `{ key }` (an API key), `{ token }` (a bearer token), raw headers, or `null`
+ * (no credential).
  */
-export type Caller = string | { key: string } | { token: string } | Record<string, string> | null;
+export type Caller = string | { user: { subject: string } } | { key: string } | { token: string } | Record<string, string> | null;
 
 export interface GraphQLClient {
   /** Sends `document` as `who`; a typed document types the answer's `data`. */
@@ -112,6 +113,7 @@ export function graphqlClient(gateway: TestGateway, ...tenants: TenantUsers[]): 
       return { authorization: `Bearer ${await tokens.get(who)}` };
     }
     const keys = Object.keys(who);
+    if (keys.length === 1 && "user" in who && typeof who.user === "object") return { authorization: `Bearer ${await gateway.tokenFor(who.user.subject)}` };
     if (keys.length === 1 && "key" in who) return { "x-api-key": who.key };
     if (keys.length === 1 && "token" in who) return { authorization: `Bearer ${who.token}` };
     return who as Record<string, string>;

@@ -13,7 +13,7 @@
  * - policy texts and data the tests share.
  */
 export { type AuthoredBase, type Authoring, authoring, deleteBase } from "./authoring.js";
-export { AUDIT_FAILURE_MARKER, asSuperuser, installAuditFailureTrigger } from "./bases.js";
+export { AUDIT_FAILURE_MARKER, asSuperuser, installAuditFailureTrigger } from "./superuser.js";
 export { policyBundle } from "./bundles.js";
 export { DRIVING_TEST_POLICY, drivingTestData } from "./driving-test.js";
 export {

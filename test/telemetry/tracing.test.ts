@@ -5,11 +5,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createLogger } from "../../src/logging.js";
 import { startTracing } from "../../src/telemetry/start.js";
 import { type Tracing, tracingRequested } from "../../src/telemetry/tracing.js";
-import { insertBase } from "../support/bases.js";
-import { createApiKey, createTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { AGE_POLICY } from "../support/operations.js";
-import { post } from "../support/rest.js";
+import { createApiKey, createTenant, fixtures, graphql, op, post, startTestGateway, type TestGateway } from "../support/kit.js";
 import { grpcClients, type GrpcClients, toStruct } from "../grpc/support.js";
 
 /**
@@ -89,7 +85,7 @@ beforeAll(async () => {
   const tenant = await createTenant(prisma, { admin: ["ADMIN"] });
   token = await gateway.tokenFor(tenant.users.admin!.subject);
   apiKey = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
-  baseId = (await insertBase(prisma, tenant.id, { ownerId: tenant.users.admin!.id, published: true, content: AGE_POLICY })).id;
+  baseId = (await fixtures(prisma).base(tenant).ownedBy("admin").published().draft(op.AGE_POLICY).create()).id;
 });
 
 afterAll(async () => {

@@ -1,30 +1,4 @@
 import pg from "pg";
-import type { PrismaClient } from "../../src/generated/prisma/client.js";
-import type { BaseKind } from "../../src/generated/prisma/enums.js";
-import { BaseBuilder } from "./fixtures.js";
-
-export interface BaseFixture {
-  kind?: BaseKind;
-  name?: string;
-  /** Owner of a never-published base; ignored when `published`. */
-  ownerId: string;
-  published?: boolean;
-  deleted?: boolean;
-  /** Draft content; empty by default. */
-  content?: string;
-}
-
-/** Shorthand for `fixtures(prisma).base(…)`: a base with a draft, marked published without versions when `published`. */
-export async function insertBase(prisma: PrismaClient, tenantId: string, fixture: BaseFixture): Promise<{ id: string; name: string }> {
-  const builder = new BaseBuilder(prisma, { id: tenantId, slug: "", users: {} })
-    .ofKind(fixture.kind ?? "POLICY")
-    .ownedBy(fixture.ownerId)
-    .draft(fixture.content ?? "");
-  if (fixture.name) builder.named(fixture.name);
-  if (fixture.published) builder.published();
-  if (fixture.deleted) builder.deleted();
-  return builder.create();
-}
 
 /** A superuser session on the test database, for changes made behind the gateway's back. */
 export async function asSuperuser<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
