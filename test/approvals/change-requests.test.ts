@@ -401,6 +401,51 @@ describe("visibility", () => {
   });
 });
 
+describe("DELETE and RESTORE through the same hook", () => {
+  const DELETE = `mutation($id: ID!) { deleteBaseWithApproval(id: $id) { __typename ... on Base { id } ... on ChangeRequest { ${CR_FIELDS} } } }`;
+  const RESTORE = `mutation($id: ID!) { restoreBaseWithApproval(id: $id) { __typename ... on Base { id } ... on ChangeRequest { ${CR_FIELDS} } } }`;
+  const baseRow = (id: string) => gateway.database.prisma.base.findUniqueOrThrow({ where: { id } });
+
+  it("a governed delete and restore wait for approval, then apply attributed to requester and approver", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    await w.policy({ action: "DELETE", approverRoles: ["ADMIN"] });
+    await w.policy({ action: "RESTORE", approverRoles: ["ADMIN"] });
+    const { baseId } = await w.draft();
+    const refused = await w.as("ada")(`mutation($id: ID!) { deleteBase(id: $id) { id } }`, { id: baseId });
+    expect(errorCodes(refused)).toEqual(["CONFLICT"]);
+    expect(refused.errors![0]!.extensions!.details).toMatchObject({ approvalRequired: true });
+
+    const requested = (await w.as("ada")(DELETE, { id: baseId })).data.deleteBaseWithApproval;
+    expect(requested).toMatchObject({ __typename: "ChangeRequest", action: "DELETE", state: "PENDING", baseId, payload: { baseId, force: false } });
+    expect((await baseRow(baseId)).deletedAt).toBeNull();
+    expect(errorCodes(await w.as("ada")(APPROVE, { id: requested.id }))).toEqual(["FORBIDDEN"]); // no self-approval
+    const applied = await w.as("ali")(APPROVE, { id: requested.id });
+    expect(applied.data.approveChangeRequest).toMatchObject({ state: "APPLIED", resultId: baseId });
+    expect((await baseRow(baseId)).deletedAt).not.toBeNull();
+    const deleted = await gateway.database.prisma.auditEvent.findFirstOrThrow({ where: { baseId, action: "DELETED" } });
+    expect(deleted.actorId).toBe(w.tenant.users.ali!.id);
+    expect(deleted.detail).toMatchObject({ changeRequestId: requested.id, requestedBy: { id: w.tenant.users.ada!.id }, approvedBy: [w.tenant.users.ali!.id] });
+
+    const restore = (await w.as("ali")(RESTORE, { id: baseId })).data.restoreBaseWithApproval;
+    expect(restore).toMatchObject({ __typename: "ChangeRequest", action: "RESTORE", state: "PENDING" });
+    expect((await w.as("ada")(APPROVE, { id: restore.id })).data.approveChangeRequest.state).toBe("APPLIED");
+    expect((await baseRow(baseId)).deletedAt).toBeNull();
+  });
+
+  it("an approved delete of a base deleted meanwhile is stale; a tenant without DELETE policies deletes at once", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    const { baseId: direct } = await w.draft();
+    expect((await w.as("ada")(DELETE, { id: direct })).data.deleteBaseWithApproval).toEqual({ __typename: "Base", id: direct });
+    await w.policy({ action: "DELETE", approverRoles: ["ADMIN"] });
+    const { baseId } = await w.draft();
+    const requested = (await w.as("ada")(DELETE, { id: baseId })).data.deleteBaseWithApproval;
+    await gateway.database.prisma.base.update({ where: { id: baseId }, data: { deletedAt: new Date() } });
+    const approve = await w.as("ali")(APPROVE, { id: requested.id });
+    expect(errorCodes(approve)).toEqual(["CONFLICT"]);
+    expect((await w.as("vic")(GET, { id: requested.id })).data.changeRequest.state).toBe("STALE");
+  });
+});
+
 describe("changeRequestChanged subscription (graphql-ws, issue #20 point 3)", () => {
   it("streams a tenant's request state changes made through another gateway process, and nothing of other tenants", async () => {
     const reader = await startTestGateway({}, gateway.db); // a second process on the same database

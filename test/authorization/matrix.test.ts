@@ -706,6 +706,29 @@ function defineCases(): void {
         );
       }
       {
+        // No policy governs the matrix's deletes and restores, so the …WithApproval forms apply them at once.
+        const b = policy();
+        add(
+          "deleteBaseWithApproval",
+          label,
+          caller,
+          `mutation($id: ID!) { deleteBaseWithApproval(id: $id) { __typename } }`,
+          () => ({ id: b.baseId }),
+          baseGate(caller, "delete", ctx) ?? "ALLOW",
+        );
+      }
+      {
+        const b = policy();
+        add(
+          "restoreBaseWithApproval",
+          label,
+          caller,
+          `mutation($id: ID!) { restoreBaseWithApproval(id: $id) { __typename } }`,
+          () => ({ id: b.baseId }),
+          baseGate(caller, "delete", ctx, { deletedIsTarget: true }) ?? (ctx.state === "deleted" ? "ALLOW" : "CONFLICT"),
+        );
+      }
+      {
         const b = policy();
         add(
           "restoreBase",
@@ -980,6 +1003,8 @@ describe("authorization matrix", () => {
     "approveChangeRequest",
     "rejectChangeRequest",
     "withdrawChangeRequest",
+    "deleteBaseWithApproval",
+    "restoreBaseWithApproval",
   ];
   for (const op of OPS) {
     it(op, () => {

@@ -107,6 +107,9 @@ const ATTACKS = [
   "approveChangeRequest",
   "rejectChangeRequest",
   "withdrawChangeRequest",
+  "deleteWithApproval",
+  "restoreWithApproval",
+  "publishWithApproval",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -313,6 +316,10 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       approveChangeRequest: () => gql(`mutation($id: ID!) { approveChangeRequest(id: $id) { id } }`, { id: theirRequest }),
       rejectChangeRequest: () => gql(`mutation($id: ID!) { rejectChangeRequest(id: $id, comment: "no") { id } }`, { id: theirRequest }),
       withdrawChangeRequest: () => gql(`mutation($id: ID!) { withdrawChangeRequest(id: $id) { id } }`, { id: theirRequest }),
+      deleteWithApproval: () => gql(`mutation($id: ID!) { deleteBaseWithApproval(id: $id) { __typename } }`, { id: theirRecord }),
+      restoreWithApproval: () => gql(`mutation($id: ID!) { restoreBaseWithApproval(id: $id) { __typename } }`, { id: baseId }),
+      publishWithApproval: () =>
+        gql(`mutation($id: ID!) { publishDraftWithApproval(input: { draftId: $id, description: "pwn" }) { __typename } }`, { id: theirDraft }),
       importOntoForeign: () => {
         const bundle = policyBundle(POLICY);
         return gql(`mutation($b: JSONObject!, $m: [BundleMappingInput!]) { importBundle(bundle: $b, mapping: $m) { dryRun } }`, {

@@ -27,4 +27,13 @@ export function wireAppliers(service: ChangeRequestService, modules: { lifecycle
     });
     return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
   });
+  service.appliers.set("DELETE", async (tx, actor, request, attribution) => {
+    const { force } = request.payload as { force?: boolean };
+    const outcome = await modules.lifecycle.applyApprovedDelete(tx, actor, { baseId: request.baseId!, force: force === true, detail: attribution });
+    return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
+  });
+  service.appliers.set("RESTORE", async (tx, actor, request, attribution) => {
+    const outcome = await modules.lifecycle.applyApprovedRestore(tx, actor, { baseId: request.baseId!, detail: attribution });
+    return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
+  });
 }

@@ -9,6 +9,8 @@ export const changeRequestPermissions: ModulePermissions = {
   Query: { changeRequests: can(Action.ReadResources), changeRequest: can(Action.ReadResources) },
   Mutation: {
     publishDraftWithApproval: can(Action.PublishResources),
+    deleteBaseWithApproval: can(Action.DeleteResources),
+    restoreBaseWithApproval: can(Action.DeleteResources),
     approveChangeRequest: can(Action.ReadResources),
     rejectChangeRequest: can(Action.ReadResources),
     withdrawChangeRequest: can(Action.ReadResources),

@@ -4,8 +4,17 @@ import type { GraphQLContext } from "../../graphql/context.js";
 import { PageArgs } from "../../shared/pagination.js";
 import type { Connection } from "../../shared/keyset.js";
 import { PublishDraftInput } from "../resources/resource.inputs.js";
-import type { Version } from "../resources/resource.types.js";
-import { ChangeRequest, ChangeRequestConnection, ChangeRequestFilter, PublishOutcome, toChangeRequest } from "./change-request.type.js";
+import type { Governed } from "../resources/approval-hook.js";
+import type { Base, Version } from "../resources/resource.types.js";
+import {
+  ChangeRequest,
+  ChangeRequestConnection,
+  ChangeRequestFilter,
+  DeleteOutcome,
+  PublishOutcome,
+  RestoreOutcome,
+  toChangeRequest,
+} from "./change-request.type.js";
 
 @Resolver(() => ChangeRequest)
 export class ChangeRequestResolver {
@@ -34,8 +43,26 @@ export class ChangeRequestResolver {
     @Ctx() ctx: GraphQLContext,
   ): Promise<Version | ChangeRequest> {
     const actor = actorOf(ctx);
-    const outcome = await ctx.services.lifecycle.publishOrRequest(actor, input, { request: true });
-    return "applied" in outcome ? outcome.applied : toChangeRequest(await ctx.services.changeRequests.get(actor, outcome.changeRequestId));
+    return outcomeOf(ctx, await ctx.services.lifecycle.publishOrRequest(actor, input, { request: true }));
+  }
+
+  @Mutation(() => DeleteOutcome, {
+    description: "Deletes like deleteBase, or — when an enabled approval policy governs this delete — answers with a pending change request.",
+  })
+  async deleteBaseWithApproval(
+    @Arg("id", () => ID, { description: "A base ID, alias or record ID." }) id: string,
+    @Arg("force", () => Boolean, { defaultValue: false, description: "As for deleteBase." }) force: boolean,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Base | ChangeRequest> {
+    const actor = actorOf(ctx);
+    return outcomeOf(ctx, await ctx.services.lifecycle.deleteOrRequest(actor, await ctx.services.catalogue.baseIdFor(actor, id), force, { request: true }));
+  }
+
+  @Mutation(() => RestoreOutcome, {
+    description: "Restores like restoreBase, or — when an enabled approval policy governs this restore — answers with a pending change request.",
+  })
+  async restoreBaseWithApproval(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base | ChangeRequest> {
+    return outcomeOf(ctx, await ctx.services.lifecycle.restoreOrRequest(actorOf(ctx), id, { request: true }));
   }
 
   @Mutation(() => ChangeRequest, {
@@ -66,4 +93,9 @@ export class ChangeRequestResolver {
   ): Promise<ChangeRequest> {
     return toChangeRequest(await ctx.services.changeRequests.withdraw(actorOf(ctx), id, comment));
   }
+}
+
+/** The applied result, or the pending change request it became. */
+async function outcomeOf<T>(ctx: GraphQLContext, outcome: Governed<T>): Promise<T | ChangeRequest> {
+  return "applied" in outcome ? outcome.applied : toChangeRequest(await ctx.services.changeRequests.get(actorOf(ctx), outcome.changeRequestId));
 }

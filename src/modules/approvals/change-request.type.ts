@@ -3,7 +3,7 @@ import { ActorType, ApprovalAction, ChangeDecision, ChangeRequestState } from ".
 import { GraphQLJSONObject } from "../../graphql/scalars.js";
 import { ConnectionType } from "../../shared/pagination.js";
 import type { ChangeRequestWithDecisions } from "../../stores/change-request.store.js";
-import { RecordStatus, Version } from "../resources/resource.types.js";
+import { Base, Version } from "../resources/resource.types.js";
 import { approvalsFor, requirementsOf } from "./change-request.service.js";
 
 registerEnumType(ChangeRequestState, {
@@ -105,11 +105,28 @@ export class ChangeRequestFilter {
   requester?: string | null;
 }
 
+/** A change request is told from the applied result by its `requirements`, which no other result type has. */
+const isChangeRequest = (value: object): boolean => "requirements" in value;
+
 export const PublishOutcome = createUnionType({
   name: "PublishOutcome",
   description: "The version published, or — when an approval policy governs the publish — the change request waiting for approval.",
   types: () => [Version, ChangeRequest] as const,
-  resolveType: (value) => ("status" in value && value.status === RecordStatus.PUBLISHED ? "Version" : "ChangeRequest"),
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Version"),
+});
+
+export const DeleteOutcome = createUnionType({
+  name: "DeleteOutcome",
+  description: "The deleted base, or — when an approval policy governs the delete — the change request waiting for approval.",
+  types: () => [Base, ChangeRequest] as const,
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Base"),
+});
+
+export const RestoreOutcome = createUnionType({
+  name: "RestoreOutcome",
+  description: "The restored base, or — when an approval policy governs the restore — the change request waiting for approval.",
+  types: () => [Base, ChangeRequest] as const,
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Base"),
 });
 
 /** The GraphQL shape of a stored request, its state read at `now`. */

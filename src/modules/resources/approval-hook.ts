@@ -1,3 +1,4 @@
+import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import type { ApprovalAction } from "../../generated/prisma/enums.js";
 import type { TenantActor } from "../../identity/actor.js";
 import type { Base } from "../../stores/base.store.js";
@@ -29,3 +30,19 @@ export interface ApprovalHook {
 
 /** What a governed change's mutation answers: the change applied, or the request waiting for approval. */
 export type Governed<T> = { applied: T } | { changeRequestId: string };
+
+/** The applied result of a call made without requests, where the hook throws instead of answering "pending". */
+export function appliedOnly<T>(outcome: Governed<T>): T {
+  if ("applied" in outcome) return outcome.applied;
+  throw new Error("A change made without requests answered with a change request");
+}
+
+/** Runs a check of an approved change: its CONFLICT means the world moved on since the request (stale). */
+export async function staleOnConflict<T>(check: () => Promise<T>): Promise<{ value: T } | { stale: string }> {
+  try {
+    return { value: await check() };
+  } catch (error) {
+    if (error instanceof DomainError && error.code === DomainErrorCode.Conflict) return { stale: error.message };
+    throw error;
+  }
+}

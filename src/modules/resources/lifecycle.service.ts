@@ -11,7 +11,7 @@ import { type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { Base as BaseRow, BaseStore } from "../../stores/base.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
-import type { ApprovalHook, Governed } from "./approval-hook.js";
+import { type ApprovalHook, appliedOnly, type Governed, type GovernedChange, staleOnConflict } from "./approval-hook.js";
 import type { LifecycleGuards } from "./lifecycle-guards.js";
 import { assertPublishable } from "./publishability.js";
 import { gateOnStoredTests, type StoredTestRunner } from "./publish-gate.js";
@@ -103,9 +103,7 @@ export class LifecycleService {
 
   /** Publishes the draft; CONFLICT when an approval policy governs the publish (see `publishOrRequest`). */
   async publish(actor: TenantActor, input: PublishDraftInput): Promise<Version> {
-    const outcome = await this.publishOrRequest(actor, input, { request: false });
-    if ("applied" in outcome) return outcome.applied;
-    throw new Error("A publish without requests answered with a change request"); // intercept throws instead
+    return appliedOnly(await this.publishOrRequest(actor, input, { request: false }));
   }
 
   /**
@@ -132,21 +130,19 @@ export class LifecycleService {
       if (!draft || draft.baseId !== base.id) throw conflict("The draft was already published or replaced", { draftId });
       if (draft.revision !== tested.revision) throw conflict("The draft changed while its stored tests ran: publish again", { draftId });
       await assertPublishable((id) => this.bases.isListedPolicy(tx, listingScopeOf(actor), id), base.kind, draft.content);
-      if (this.approvals) {
-        const latest = base.latestVersionNumber > 0 ? await this.bases.findVersionByNumber(tx, base.id, base.latestVersionNumber) : null;
-        const changeRequestId = await this.approvals.intercept(
-          tx,
-          actor,
-          {
-            action: "PUBLISH",
-            base,
-            payload: { draftId, revision: draft.revision, description, gate, requesterUserId: userIdOf(actor) },
-            size: changedLines(latest?.content ?? "", draft.content),
-          },
-          options,
-        );
-        if (changeRequestId) return { changeRequestId };
-      }
+      const latest = base.latestVersionNumber > 0 ? await this.bases.findVersionByNumber(tx, base.id, base.latestVersionNumber) : null;
+      const pending = await this.intercept(
+        tx,
+        actor,
+        {
+          action: "PUBLISH",
+          base,
+          payload: { draftId, revision: draft.revision, description, gate, requesterUserId: userIdOf(actor) },
+          size: changedLines(latest?.content ?? "", draft.content),
+        },
+        options,
+      );
+      if (pending) return pending;
       return { applied: await this.writeVersion(tx, actor, base, draft, description, { fromDraft: draftId, description, ...gate }) };
     });
   }
@@ -258,40 +254,110 @@ export class LifecycleService {
   }
 
   /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
-  /** `force` deletes a policy even though live flows' latest versions use it (the catalogue's dependency rule: deleting what a live flow runs would break the flow). */
+  /** `force` deletes a policy even though live flows' latest versions use it (spec §11). */
   async deleteBase(actor: TenantActor, id: string, force = false): Promise<Base> {
+    return appliedOnly(await this.deleteOrRequest(actor, id, force, { request: false }));
+  }
+
+  /** Deletes the base, or records a pending change request when an approval policy governs the delete. */
+  async deleteOrRequest(actor: TenantActor, id: string, force: boolean, options: { request: boolean }): Promise<Governed<Base>> {
     const baseId = await this.baseIdOfAnyId(actor, id);
-    return this.changeBase(actor, baseId, Action.DeleteResources, async (tx, base) => {
+    return this.changeBase(actor, baseId, Action.DeleteResources, async (tx, base): Promise<Governed<Base>> => {
       const usedBy = await this.guards.flowsBlockingDeletion(tx, base, force);
-      const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "DELETED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        ...(usedBy.length ? { detail: { forced: true, usedBy } } : {}),
-      });
-      return deleted;
+      const pending = await this.intercept(tx, actor, { action: "DELETE", base, payload: { baseId: base.id, force }, size: 0 }, options);
+      if (pending) return pending;
+      return { applied: await this.writeDeletion(tx, actor, base, usedBy, {}) };
     });
   }
 
+  /** Applies an approved delete inside the approval's transaction; stale when the base is gone, locked, or now in use. */
+  async applyApprovedDelete(
+    tx: Transaction,
+    actor: TenantActor,
+    request: { baseId: string; force: boolean; detail: Record<string, unknown> },
+  ): Promise<{ applied: Base } | { stale: string }> {
+    const base = await this.bases.lock(tx, request.baseId, "update");
+    if (!base || base.tenantId !== actor.tenantId || base.deletedAt) return { stale: "the base was deleted" };
+    if (base.lockedAt) return { stale: "the base is locked" };
+    const usedBy = await staleOnConflict(() => this.guards.flowsBlockingDeletion(tx, base, request.force));
+    if ("stale" in usedBy) return usedBy;
+    const deleted = await this.writeDeletion(tx, actor, base, usedBy.value, request.detail);
+    await this.bases.announceChange(tx, base.id);
+    return { applied: deleted };
+  }
+
+  private async writeDeletion(
+    tx: Transaction,
+    actor: TenantActor,
+    base: BaseRow,
+    usedBy: { id: string; name: string; version: number }[],
+    detail: Record<string, unknown>,
+  ): Promise<Base> {
+    const deleted = await this.bases.updateBase(tx, base.id, { deletedAt: new Date(), deletedById: userIdOf(actor) });
+    const shown = { ...(usedBy.length ? { forced: true, usedBy } : {}), ...detail };
+    await recordAuditEvent(tx, actor, actor.tenantId, {
+      action: "DELETED",
+      resourceKind: base.kind,
+      baseId: base.id,
+      ...(Object.keys(shown).length ? { detail: shown } : {}),
+    });
+    return deleted;
+  }
+
   async restoreBase(actor: TenantActor, id: string): Promise<Base> {
+    return appliedOnly(await this.restoreOrRequest(actor, id, { request: false }));
+  }
+
+  /** Restores the deleted base, or records a pending change request when an approval policy governs the restore. */
+  async restoreOrRequest(actor: TenantActor, id: string, options: { request: boolean }): Promise<Governed<Base>> {
     requireAction(actor, Action.DeleteResources);
     const baseId = await this.baseIdOfAnyId(actor, id, { includeDeleted: true });
-    return inTransaction(this.database, async (tx) => {
+    return inTransaction(this.database, async (tx): Promise<Governed<Base>> => {
       const base = await this.bases.lock(tx, baseId, "update");
       if (!base || base.tenantId !== actor.tenantId) throw notFound("Resource", id);
       if (!base.deletedAt) throw conflict("The base is not deleted", { baseId });
       await this.guards.assertAliasFreeForRestore(tx, base);
-      const restored = await this.bases.updateBase(tx, base.id, {
-        deletedAt: null,
-        deletedById: null,
-        updatedById: userIdOf(actor),
-        updatedAt: new Date(),
-      });
-      await recordAuditEvent(tx, actor, actor.tenantId, { action: "RESTORED", resourceKind: base.kind, baseId: base.id });
-      await this.bases.announceChange(tx, base.id);
-      return restored;
+      const pending = await this.intercept(tx, actor, { action: "RESTORE", base, payload: { baseId: base.id }, size: 0 }, options);
+      if (pending) return pending;
+      return { applied: await this.writeRestore(tx, actor, base, {}) };
     });
+  }
+
+  /** Applies an approved restore inside the approval's transaction; stale when the base was restored or its alias taken since. */
+  async applyApprovedRestore(
+    tx: Transaction,
+    actor: TenantActor,
+    request: { baseId: string; detail: Record<string, unknown> },
+  ): Promise<{ applied: Base } | { stale: string }> {
+    const base = await this.bases.lock(tx, request.baseId, "update");
+    if (!base || base.tenantId !== actor.tenantId) return { stale: "the base no longer exists" };
+    if (!base.deletedAt) return { stale: "the base was restored already" };
+    const free = await staleOnConflict(() => this.guards.assertAliasFreeForRestore(tx, base));
+    if ("stale" in free) return free;
+    return { applied: await this.writeRestore(tx, actor, base, request.detail) };
+  }
+
+  private async writeRestore(tx: Transaction, actor: TenantActor, base: BaseRow, detail: Record<string, unknown>): Promise<Base> {
+    const restored = await this.bases.updateBase(tx, base.id, {
+      deletedAt: null,
+      deletedById: null,
+      updatedById: userIdOf(actor),
+      updatedAt: new Date(),
+    });
+    await recordAuditEvent(tx, actor, actor.tenantId, {
+      action: "RESTORED",
+      resourceKind: base.kind,
+      baseId: base.id,
+      ...(Object.keys(detail).length ? { detail } : {}),
+    });
+    await this.bases.announceChange(tx, base.id);
+    return restored;
+  }
+
+  /** The approval hook, when wired: null to go on, or the pending change request (see ApprovalHook). */
+  private async intercept(tx: Transaction, actor: TenantActor, change: GovernedChange, options: { request: boolean }): Promise<Governed<never> | null> {
+    const changeRequestId = this.approvals ? await this.approvals.intercept(tx, actor, change, options) : null;
+    return changeRequestId ? { changeRequestId } : null;
   }
 
   async getBase(actor: TenantActor, id: string): Promise<Base> {
