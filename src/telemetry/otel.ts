@@ -17,7 +17,6 @@ import type { CapturedContext, SpanHandle, Tracing } from "./tracing.js";
 
 /** The request's server span, kept in the context so that code deep in the request can name it. */
 const REQUEST_SPAN = createContextKey("verdict.request-span");
-const NO_FIELDS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The OpenTelemetry SDK as the gateway uses it. Loaded only by `startTracing` (tracing.ts), so a gateway
@@ -132,9 +131,10 @@ export async function startOpenTelemetry(): Promise<Tracing> {
       return tracer.startActiveSpan(name, { attributes, links }, parent as unknown as Context, (span) => runIn(span, work));
     },
 
-    logFields() {
+    logFields(): Record<string, string> {
       const span = trace.getSpan(context.active());
-      if (!span) return NO_FIELDS;
+      // A new object each time: pino merges the line's own fields into what the mixin returns.
+      if (!span) return {};
       const { traceId, spanId, traceFlags } = span.spanContext();
       // The field names of OpenTelemetry's own pino instrumentation, which log pipelines already know.
       return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };

@@ -2,7 +2,7 @@ import http from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createLogger } from "../../src/logging.js";
+import { createLogger, type Logger } from "../../src/logging.js";
 import { startTracing } from "../../src/telemetry/start.js";
 import { type Tracing, tracingRequested } from "../../src/telemetry/tracing.js";
 import { createApiKey, createTenant, fixtures, graphql, op, post, startTestGateway, type TestGateway } from "../support/kit.js";
@@ -28,6 +28,7 @@ const spans: ReceivedSpan[] = [];
 const logLines: Record<string, unknown>[] = [];
 let receiver: http.Server;
 let tracing: Tracing;
+let logger: Logger;
 let gateway: TestGateway;
 let clients: GrpcClients;
 let token: string;
@@ -78,7 +79,7 @@ beforeAll(async () => {
   tracing = (await startTracing(process.env))!;
   expect(tracing).not.toBeNull();
 
-  const logger = createLogger("info", tracing.logFields, { write: (line: string) => void logLines.push(JSON.parse(line)) });
+  logger = createLogger("info", tracing.logFields, { write: (line: string) => void logLines.push(JSON.parse(line)) });
   gateway = await startTestGateway({ LOG_LEVEL: "info", GRPC_PORT: "0" }, undefined, logger);
   clients = grpcClients(gateway.grpcAddress!);
   const { prisma } = gateway.database;
@@ -123,6 +124,17 @@ async function requestTree(where: (span: ReceivedSpan) => boolean) {
   await spanWhere((s) => s.parentSpanId === write.spanId && isStatement(s));
   return { server, record, write };
 }
+
+it("log lines outside any span carry no trace fields, whatever fields they have", () => {
+  // pino merges a line's own fields into the object the mixin returns: a shared or frozen one would break logging.
+  logger.info({ tenantId: "t-1" }, "outside any span, first");
+  logger.error({ err: new Error("boom") }, "outside any span, second");
+  const lines = logLines.filter((l) => String(l.msg).startsWith("outside any span"));
+  expect(lines).toHaveLength(2);
+  expect(lines[1]).toMatchObject({ err: { message: "boom" } });
+  expect(lines[1]).not.toHaveProperty("tenantId");
+  for (const line of lines) expect(line).not.toHaveProperty("trace_id");
+});
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN_ID = "00f067aa0ba902b7";
