@@ -9,7 +9,7 @@
  *   Cerbos    the real PDP from the `@cerbos/cerbos-linux-x64` package (`cerbos server`, disk store, audit
  *             off, log level warn) with the same rules in CEL (bench/peers/driving-test.cerbos.yaml), asked
  *             through its HTTP API `POST /api/check/resources`;
- *   zen       GoRules zen-engine (`@gorules/zen-engine`) evaluating the same rules as a JDM expression node
+ *   zen       GoRules zen-engine (its Linux x64 binding `@gorules/zen-engine-linux-x64-gnu`) evaluating the same rules as a JDM expression node
  *             (bench/peers/driving-test.zen.json) behind a bare `node:http` server (bench/peers/zen-server.ts).
  * First it checks on 300 generated inputs (seeded, so every run uses the same ones) that the three agree on
  * allow / deny; then it drives each with autocannon (a child process), interleaved, at 10 and 50 connections,

@@ -5,8 +5,20 @@
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import { ZenEngine } from "@gorules/zen-engine";
+
+/**
+ * zen-engine's Node binding as the `@gorules/zen-engine` package loads it on Linux x64: that package is only a
+ * loader choosing one of its eight platform packages, and the registry this project installs from serves only
+ * this one, so the lock file could not list the others and `npm ci` would refuse it. Same engine, same API.
+ */
+interface ZenBinding {
+  ZenEngine: new () => {
+    createDecision(content: Buffer): { evaluate(context: unknown): Promise<{ result: Record<string, unknown>; performance: string }> };
+  };
+}
+const { ZenEngine } = createRequire(import.meta.url)("@gorules/zen-engine-linux-x64-gnu") as ZenBinding;
 
 const decision = new ZenEngine().createDecision(readFileSync(process.argv[2]!));
 const server = http.createServer((req, res) => {
