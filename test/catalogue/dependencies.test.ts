@@ -2,12 +2,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;
 let A: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 const flowOver = (...refs: string[]) => {
   // A chain: each node runs the next reference on true.
@@ -37,7 +37,7 @@ async function policy(alias?: string) {
 beforeAll(async () => {
   gateway = await startTestGateway();
   A = await createTenant(gateway.database.prisma, { admin: ["ADMIN"], editor: ["EDITOR"] });
-  as = await signIn(gateway, A);
+  as = graphqlClient(gateway, A).as;
 });
 afterAll(() => gateway?.stop());
 

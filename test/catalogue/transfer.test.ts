@@ -3,13 +3,13 @@ import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 let gateway: TestGateway;
 let A: TestTenant;
 let B: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 const EXPORT = `query($id: ID!, $v: Int) { exportBase(id: $id, version: $v) }`;
 const IMPORT = `mutation($b: JSONObject!, $m: [BundleMappingInput!], $dry: Boolean) { importBundle(bundle: $b, mapping: $m, dryRun: $dry) {
@@ -54,7 +54,7 @@ beforeAll(async () => {
   gateway = await startTestGateway();
   A = await createTenant(gateway.database.prisma, { adminA: ["ADMIN"] });
   B = await createTenant(gateway.database.prisma, { adminB: ["ADMIN"], viewerB: ["VIEWER"] });
-  as = await signIn(gateway, A, B);
+  as = graphqlClient(gateway, A, B).as;
   const age = (
     await as("adminA")(op.CREATE_POLICY, {
       input: {

@@ -3,16 +3,16 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli } from "../../src/cli/cli.js";
 import { drivingTestExample } from "../../src/demo/demo-content.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { signIn, startTestGateway, TEST_JWT_SECRET, type TestGateway } from "../support/gateway.js";
+import { type GraphQLClient, graphqlClient, startTestGateway, TEST_JWT_SECRET, type TestGateway } from "../support/gateway.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"], auditor: ["AUDITOR"], viewer: ["VIEWER"] });
-  as = await signIn(gateway, tenant);
+  as = graphqlClient(gateway, tenant).as;
 });
 afterAll(() => gateway?.stop());
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTenant } from "../support/fixtures.js";
-import { errorCodes, graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, graphql, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 
 let gateway: TestGateway;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 beforeAll(async () => {
   gateway = await startTestGateway();
-  as = await signIn(gateway, await createTenant(gateway.database.prisma, { vic: ["VIEWER"] }));
+  as = graphqlClient(gateway, await createTenant(gateway.database.prisma, { vic: ["VIEWER"] })).as;
 });
 afterAll(() => gateway?.stop());
 

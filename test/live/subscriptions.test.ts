@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BoundedStream, StreamOverflowError } from "../../src/modules/live/bounded-stream.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { graphql, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { subscribe, subscriptionClient } from "../support/subscriptions.js";
 
 const POLICY = "A **Person** gets approved if the __age__ of the **Person** is at least 18.";
@@ -16,7 +16,7 @@ let writer: TestGateway; // where changes are made
 let reader: TestGateway; // where subscribers listen: another gateway on the same database
 let tenant: TestTenant;
 let other: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 const clients: { dispose(): void }[] = [];
 
 beforeAll(async () => {
@@ -30,7 +30,7 @@ beforeAll(async () => {
     auditor: ["AUDITOR"],
   });
   other = await createTenant(writer.database.prisma, { outsider: ["ADMIN"] });
-  as = await signIn(writer, tenant, other);
+  as = graphqlClient(writer, tenant, other).as;
 });
 afterAll(async () => {
   for (const client of clients) client.dispose();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 
 /** Issue #18 points 2 and 3: opt-in input recording per base, and replaying a candidate against it. */
@@ -8,13 +8,13 @@ import * as op from "../support/operations.js";
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"], publisher: ["PUBLISHER"], editor: ["EDITOR"], viewer: ["VIEWER"] });
   other = await createTenant(gateway.database.prisma, { stranger: ["ADMIN"] });
-  as = await signIn(gateway, tenant, other);
+  as = graphqlClient(gateway, tenant, other).as;
 });
 afterAll(() => gateway?.stop());
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { type Document, errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { CREDIT_POLICY, loanFlow } from "../support/flows.js";
 import * as op from "../support/operations.js";
 
@@ -9,13 +9,13 @@ import * as op from "../support/operations.js";
 let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 beforeAll(async () => {
   gateway = await startTestGateway();
   tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"], publisher: ["PUBLISHER"], viewer: ["VIEWER"] });
   other = await createTenant(gateway.database.prisma, { stranger: ["ADMIN"] });
-  as = await signIn(gateway, tenant, other);
+  as = graphqlClient(gateway, tenant, other).as;
 });
 afterAll(() => gateway?.stop());
 
@@ -30,7 +30,9 @@ const TEST_FLOW_AT = `mutation($definition: String!, $data: JSONObject!, $now: D
 const EXPIRY_POLICY = "A **License** is expired if __expiry__ of **License** is in the past.";
 
 async function draftWith(content: string, tests: unknown[], kind: "POLICY" | "FLOW" = "POLICY") {
-  const response = await as("publisher")(kind === "POLICY" ? op.CREATE_POLICY : op.CREATE_FLOW, { input: { name: `g-${Math.random()}`, content, tests } });
+  const response = await as("publisher")((kind === "POLICY" ? op.CREATE_POLICY : op.CREATE_FLOW) as Document, {
+    input: { name: `g-${Math.random()}`, content, tests },
+  });
   expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
   const draft = kind === "POLICY" ? response.data.createPolicy : response.data.createFlow;
   return { draftId: draft.id as string, baseId: draft.base.id as string };
