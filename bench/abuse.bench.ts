@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const { prisma } = gateway.database;
     const keyFor = async (slug: string) => {
       const tenant = await prisma.tenant.create({ data: { slug: `${slug}-${Date.now()}`, name: slug } });
-      const issued = issueApiKey();
+      const issued = issueApiKey(tenant.id);
       await prisma.apiKey.create({ data: { tenantId: tenant.id, name: slug, prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
       return { tenant, key: issued.key };
     };

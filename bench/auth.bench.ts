@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const user = await prisma.user.create({
       data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] },
     });
-    const issued = issueApiKey();
+    const issued = issueApiKey(tenant.id);
     await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
     const token = await benchToken(config, user.subject);
     const principal: TenantActor = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };

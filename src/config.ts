@@ -46,6 +46,22 @@ const schema = z.object({
    * "Bounded work"); an evaluation over it stops with an evaluation error naming this setting.
    */
   EVALUATION_DEADLINE_MS: z.coerce.number().int().min(10).max(60_000).default(100),
+  /** Dedicated tenants (src/database/README.md): pooled connections per tenant database (each also holds one LISTEN connection). */
+  TENANT_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(3),
+  /**
+   * Connections this process may hold to dedicated tenant databases together, listening connections included.
+   * Tenant databases are opened on demand and the least recently used idle one is closed to make room.
+   */
+  TENANT_DATABASE_MAX_CONNECTIONS: z.coerce.number().int().min(2).max(10_000).default(100),
+  /** A tenant database unused this long has its pool and listener closed. */
+  TENANT_DATABASE_IDLE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** How often a served tenant database's identity row and migrations are checked again. */
+  TENANT_DATABASE_RECHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Migrate every bound tenant database at start-up (a database that fails is not served; the others are). */
+  TENANT_DATABASE_MIGRATE_ON_START: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((v) => v === "true"),
   /** Worker threads for expensive evaluations; unset: all cores but one (at least one). */
   EVALUATION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /**

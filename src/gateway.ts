@@ -11,21 +11,25 @@ import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
 import { buildBareSchema, buildSchema } from "./server/schema.js";
 import { createHttpApp } from "./server/app.js";
 import { startGrpcServer, type GrpcServer } from "./grpc/server.js";
-import { RateLimiter } from "./http/rate-limit.js";
 import { attachGraphQLWebSocket } from "./server/graphql-ws.js";
-import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
 import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
 import type { Logger } from "./logging.js";
-import { createServices, type Services } from "./services.js";
+import type { Services } from "./services.js";
+import { migrateTenantDatabases, TenantDatabases } from "./tenant-databases.js";
+import { startTenantGraph } from "./tenant-graph.js";
+import { createRequestRouter, type RequestRouter } from "./tenant-routing.js";
 import { telemetry } from "./telemetry/tracing.js";
 
 export interface Gateway {
   url: string;
   /** `host:port` of the gRPC execution service, when GRPC_PORT is set. */
   grpcAddress: string | null;
+  /** The shared (control) database: the tenant registry and every tenant without a binding. */
   database: Database;
   services: Services;
+  /** The dedicated tenants' databases this process has open. */
+  tenantDatabases: TenantDatabases;
   tokenSettings: TokenSettings;
   /** Stops accepting connections, lets in-flight requests and gRPC calls finish, then closes the database. */
   close(): Promise<void>;
@@ -41,7 +45,7 @@ export interface GatewayOptions {
   };
 }
 
-export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}): Promise<Gateway> {
+export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
   const database = await openDatabase(config, {
     log: (message) => logger.info(message),
     onError: (error) => logger.warn({ err: error }, "database connection error"),
@@ -53,20 +57,33 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     jwksUrl: config.AUTH_JWKS_URL,
     secret: config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR)),
   };
-  const services = createServices(database, undefined, {
+  const tokens = createTokenVerifier(tokenSettings);
+  const shared = await startTenantGraph(database, tokens, {
     deadlineMs: config.EVALUATION_DEADLINE_MS,
     workers: config.EVALUATION_WORKERS ?? evaluationThreadsPerProcess(config.WORKERS),
   });
-  await services.runnables.start();
-  await services.inputRecorder.start();
-  await services.shadowRunner.start();
+  const { services, rateLimiter } = shared;
+  if (config.TENANT_DATABASE_MIGRATE_ON_START) {
+    // Per database: one that fails is logged and then refused per request (503), the others are served.
+    await migrateTenantDatabases(database, env, (report) => {
+      if (report.error) logger.warn({ tenantId: report.tenantId, binding: report.binding, error: report.error }, "tenant database not migrated");
+      else if (report.applied.length > 0) logger.info({ tenantId: report.tenantId, applied: report.applied }, "tenant database migrated");
+    });
+  }
+  const tenantDatabases = new TenantDatabases(database, {
+    env,
+    config,
+    expectedMigrations,
+    tokens,
+    evaluator: services.evaluator,
+    logger,
+  });
   const fixedActor = options.benchmark?.fixedActor;
-  const authenticator: Authenticator = traced(
-    fixedActor ? { authenticate: async () => fixedActor } : createAuthenticator(database, createTokenVerifier(tokenSettings)),
+  const router: RequestRouter = traced(
+    fixedActor
+      ? { route: async () => ({ actor: fixedActor, services, limiter: rateLimiter, release: () => {} }) }
+      : createRequestRouter(shared, tenantDatabases, tokens),
   );
-  // One allowance per key or user, whichever transport it calls through.
-  const rateLimiter = new RateLimiter(database);
-  await services.live.start();
   const schema = options.benchmark?.withoutShield ? buildBareSchema() : buildSchema();
   const { server, apollo } = await createHttpApp({
     config,
@@ -74,17 +91,16 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     database,
     schema,
     services,
-    authenticator,
+    router,
     rateLimiter,
     expectedMigrations,
   });
-  const subscriptions = attachGraphQLWebSocket({ server, schema, services, authenticator, logger, hideSuggestions: isProduction(config) });
+  const subscriptions = attachGraphQLWebSocket({ server, schema, services, router, logger, hideSuggestions: isProduction(config) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.PORT, config.HOST, resolve);
   });
-  const grpc: GrpcServer | null =
-    config.GRPC_PORT === undefined ? null : await startGrpcServer({ config, logger, services, authenticator, rateLimiter }, config.GRPC_PORT);
+  const grpc: GrpcServer | null = config.GRPC_PORT === undefined ? null : await startGrpcServer({ config, logger, router, rateLimiter }, config.GRPC_PORT);
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
@@ -94,6 +110,7 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     grpcAddress: grpc?.address ?? null,
     database,
     services,
+    tenantDatabases,
     tokenSettings,
     close: () =>
       (closing ??= (async () => {
@@ -102,13 +119,9 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
           apollo.stop(), // drains in-flight requests, then closes the HTTP server
           grpc?.close(config.SHUTDOWN_GRACE_MS),
         ]);
-        await services.live.stop();
-        await services.shadowRunner.stop(); // evaluates what is queued and writes its counts
-        await services.runnables.stop();
-        await services.inputRecorder.stop();
-        await services.executionAudit.close();
+        await tenantDatabases.close();
         await services.evaluator.close();
-        await database.close();
+        await shared.close();
       })()),
   };
 }
@@ -117,16 +130,16 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
 export const evaluationThreadsPerProcess = (processes: number): number => Math.max(1, Math.floor((availableParallelism() - 1) / processes));
 
 /** Authentication in a span of its own (GraphQL, REST, gRPC and WebSocket connections alike), when tracing is on. */
-function traced(authenticator: Authenticator): Authenticator {
+function traced(router: RequestRouter): RequestRouter {
   const tracing = telemetry.tracing;
-  if (!tracing) return authenticator;
+  if (!tracing) return router;
   return {
-    authenticate: (headers) =>
+    route: (headers) =>
       tracing.inSpan("verdict.authenticate", undefined, async (span) => {
-        const actor = await authenticator.authenticate(headers);
-        span.setAttribute("verdict.actor.kind", actor?.kind ?? "anonymous");
-        if (actor) span.setAttribute("verdict.tenant.id", actor.tenantId);
-        return actor;
+        const routed = await router.route(headers);
+        span.setAttribute("verdict.actor.kind", routed?.actor.kind ?? "anonymous");
+        if (routed) span.setAttribute("verdict.tenant.id", routed.actor.tenantId);
+        return routed;
       }),
   };
 }

@@ -60,10 +60,14 @@ export interface Services {
   changeRequests: ChangeRequestService;
 }
 
-export function createServices(database: Database, stores: Stores = createStores(database), evaluation: EvaluatorOptions = {}): Services {
+/**
+ * The graph over one database. A dedicated tenant's database gets a graph of its own (src/tenant-databases.ts);
+ * those pass the shared graph's `evaluator`, so the process keeps one worker pool whatever the number of databases.
+ */
+export function createServices(database: Database, stores: Stores = createStores(database), evaluation: EvaluatorOptions | Evaluator = {}): Services {
   const executionAudit = new ExecutionAuditBatcher(database);
   const runnables = new RunnableCache(database, stores.bases);
-  const evaluator = new Evaluator(evaluation);
+  const evaluator = evaluation instanceof Evaluator ? evaluation : new Evaluator(evaluation);
   const catalogueGuards = new CatalogueGuards(stores.bases, stores.identities);
   const catalogue = new CatalogueService(database, stores.bases, catalogueGuards);
   const execution = new ExecutionService(runnables, executionAudit, evaluator);

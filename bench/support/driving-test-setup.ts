@@ -25,7 +25,7 @@ export async function setUpDrivingTest(gateway: Gateway, config: Config): Promis
     data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] },
   });
   const token = await benchToken(config, user.subject);
-  const issued = issueApiKey();
+  const issued = issueApiKey(tenant.id);
   await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
   const publish = async (name: string, content: string, kind: "POLICY" | "FLOW" = "POLICY"): Promise<string> => {
     const create = kind === "POLICY" ? "createPolicy" : "createFlow";

@@ -14,6 +14,8 @@ import type { Services } from "../services.js";
 import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
 import { createStores, type Stores } from "../stores/index.js";
+import type { TenantRow } from "../stores/tenant.store.js";
+import { bindingFromOptions, bindTenant, checkTenant, listBindings, migrateAll, TenancyCommandError, tenantDatabaseFor, unbindTenant } from "./tenancy.js";
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -28,13 +30,22 @@ DATABASE_URL when set, else the embedded database in DATA_DIR (which only one pr
 stop the gateway first, or mint tokens with --subject, which needs no database).
 
   tenant create --slug <slug> --name <name>
+  tenant bind   --tenant <slug|id> (--env <VAR> | --file </path> | --encrypt-env <VAR>)
+                Serves the tenant from its own Postgres database, named by reference: the URL in the gateway's
+                environment variable VAR, or in a secrets file, or (--encrypt-env) the URL now in VAR encrypted
+                under VERDICT_BINDING_KEY. Migrates that database and records the tenant in it. Refused while the
+                tenant has data in the shared database.
+  tenant unbind --tenant <slug|id>     serve the tenant from the shared database again
+  tenant bindings                      every bound tenant and its binding reference (never a secret)
+  tenant check  --tenant <slug|id>     connect, compare the tenant ID the database records, migration status
+  migrate       the control database and every bound tenant database, one line each (npm run migrate)
   user add      --tenant <slug|id> --email <email> --name <name> [--role <ROLE>]... [--subject <sub>]
                 The tenant's first user becomes ADMIN, later ones VIEWER; --role adds roles on top.
                 --subject is the identity provider's subject; by default the user's id (embedded tokens).
   user roles    --tenant <slug|id> --user <email|id> [--add <ROLE>]... [--remove <ROLE>]...
   key issue     --tenant <slug|id> --name <name> --scope <SCOPE>... [--expires <ISO 8601 time>]
                 Prints the key once; it is stored only as a hash.
-  key revoke    --key <id|prefix>
+  key revoke    --key <id|prefix> [--tenant <slug|id>]   (--tenant: a dedicated tenant's key)
   demo content  --tenant <slug|id> [--as <email|id>]
                 Adds the demo policies (the driving test among them), a flow, a pending draft and groups,
                 created and audited as that user (default: the tenant's first admin), who must be able to
@@ -52,22 +63,31 @@ const str = { type: "string" } as const;
 const many = { type: "string", multiple: true } as const;
 const COMMANDS: Record<string, Options> = {
   "tenant create": { slug: str, name: str },
+  "tenant bind": { tenant: str, env: str, file: str, "encrypt-env": str },
+  "tenant unbind": { tenant: str },
+  "tenant bindings": {},
+  "tenant check": { tenant: str },
+  migrate: {},
   "user add": { tenant: str, email: str, name: str, role: many, subject: str },
   "user roles": { tenant: str, user: str, add: many, remove: many },
   "key issue": { tenant: str, name: str, scope: many, expires: str },
-  "key revoke": { key: str },
+  "key revoke": { key: str, tenant: str },
   "token mint": { tenant: str, user: str, subject: str, expires: str },
   "demo content": { tenant: str, as: str },
 };
 
 /** Runs one CLI command; returns the process exit code (0 ok, 1 refused or failed, 2 usage). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const [group, verb, ...rest] = argv;
+  const [group, ...afterGroup] = argv;
   if (!group || group === "help" || group === "--help" || group === "-h") {
     io.out(USAGE);
     return group ? 0 : 2;
   }
-  const command = `${group} ${verb ?? ""}`;
+  // `migrate` is a command of one word; the others are two.
+  const oneWord = group === "migrate";
+  const verb = oneWord ? undefined : afterGroup[0];
+  const rest = oneWord ? afterGroup : afterGroup.slice(1);
+  const command = oneWord ? group : `${group} ${verb ?? ""}`;
   const options = COMMANDS[command];
   if (!options) {
     io.err(`Unknown command: ${command.trim()}\n\n${USAGE}`);
@@ -84,8 +104,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       await mintToken(config, String(opts.subject), opts.expires as string | undefined, print);
       return 0;
     }
-    database = await openDatabase(config, { log: () => {} });
-    await runCommand(command, opts, { config, database, print });
+    const controlApplied: string[] = [];
+    database = await openDatabase(config, { log: (message) => controlApplied.push(message.replace(/^applied migration /, "")) });
+    await runCommand(command, opts, { config, env: io.env, database, print, controlApplied });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
@@ -93,6 +114,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return 2;
     }
     if (error instanceof DomainError) io.err(`error: ${error.code}: ${error.message}\n`);
+    else if (error instanceof TenancyCommandError) io.err(`error: ${error.message}\n`);
     else if (error instanceof DataDirInUseError) io.err(`error: ${error.message}\n`);
     else io.err(`error: ${(error as Error).message ?? String(error)}\n`);
     return 1;
@@ -103,93 +125,137 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 interface Run {
   config: Config;
+  env: NodeJS.ProcessEnv;
   database: Database;
   print: (human: string, data: unknown) => void;
+  /** Migrations opening the control database applied. */
+  controlApplied: string[];
 }
 
-async function runCommand(command: string, opts: Record<string, unknown>, { config, database, print }: Run): Promise<void> {
+/** The services over the database that holds one tenant's users, keys and content (its own when bound). */
+interface TenantScope {
+  tenant: TenantRow;
+  database: Database;
+  stores: Stores;
+  users: UserService;
+  keys: ApiKeyService;
+}
+
+async function runCommand(command: string, opts: Record<string, unknown>, run: Run): Promise<void> {
+  const { config, database, print } = run;
   const stores = createStores(database);
   const users = new UserService(database, stores.tenants, stores.identities);
-  const keys = new ApiKeyService(database, stores.identities);
+  const inTenant = async <T>(slugOrId: string, work: (scope: TenantScope) => Promise<T>): Promise<T> => {
+    const tenant = await users.findTenant(slugOrId);
+    const target = await tenantDatabaseFor(run, tenant);
+    try {
+      const tenantStores = target.database === database ? stores : createStores(target.database);
+      return await work({
+        tenant,
+        database: target.database,
+        stores: tenantStores,
+        users: new UserService(target.database, tenantStores.tenants, tenantStores.identities),
+        keys: new ApiKeyService(target.database, tenantStores.identities),
+      });
+    } finally {
+      await target.close();
+    }
+  };
   switch (command) {
+    case "tenant bind": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      await bindTenant(run, tenant, bindingFromOptions(opts, tenant.id, run.env));
+      return;
+    }
+    case "tenant unbind":
+      await unbindTenant(run, await users.findTenant(required(opts, "tenant")));
+      return;
+    case "tenant bindings":
+      await listBindings(run);
+      return;
+    case "tenant check":
+      await checkTenant(run, await users.findTenant(required(opts, "tenant")));
+      return;
+    case "migrate":
+      await migrateAll(run, run.controlApplied);
+      return;
     case "tenant create": {
       const tenant = await users.createTenant(required(opts, "slug"), required(opts, "name"));
       print(`tenant ${tenant.slug} created (id ${tenant.id})`, tenant);
       return;
     }
-    case "user add": {
-      const tenant = await users.findTenant(required(opts, "tenant"));
-      const subject = opts.subject as string | undefined;
-      const user = await users.addUser(OPERATOR, {
-        tenantId: tenant.id,
-        email: required(opts, "email"),
-        name: required(opts, "name"),
-        ...(subject ? { subject } : {}),
-        extraRoles: enumValues(opts.role, Role, "role"),
+    case "user add":
+      return inTenant(required(opts, "tenant"), async ({ tenant, users }) => {
+        const subject = opts.subject as string | undefined;
+        const user = await users.addUser(OPERATOR, {
+          tenantId: tenant.id,
+          email: required(opts, "email"),
+          name: required(opts, "name"),
+          ...(subject ? { subject } : {}),
+          extraRoles: enumValues(opts.role, Role, "role"),
+        });
+        print(`user ${user.email} added to ${tenant.slug} (id ${user.id}, subject ${user.subject}, roles ${user.roles.join(", ")})`, user);
       });
-      print(`user ${user.email} added to ${tenant.slug} (id ${user.id}, subject ${user.subject}, roles ${user.roles.join(", ")})`, user);
-      return;
-    }
-    case "user roles": {
-      const tenant = await users.findTenant(required(opts, "tenant"));
-      const target = await users.findUser(tenant.id, required(opts, "user"));
-      const add = enumValues(opts.add, Role, "add");
-      const remove = enumValues(opts.remove, Role, "remove");
-      if (add.length === 0 && remove.length === 0) throw new UsageError("Name roles with --add and/or --remove");
-      let user = target;
-      if (add.length) user = await users.assignRoles(OPERATOR, tenant.id, target.id, add);
-      if (remove.length) user = await users.removeRoles(OPERATOR, tenant.id, target.id, remove);
-      print(`user ${user.email} now has roles ${user.roles.join(", ") || "(none)"}`, user);
-      return;
-    }
-    case "key issue": {
-      const tenant = await users.findTenant(required(opts, "tenant"));
-      const scopes = enumValues(opts.scope, ApiKeyScope, "scope");
-      if (scopes.length === 0) throw new UsageError("Name at least one --scope");
-      const expires = opts.expires ? new Date(String(opts.expires)) : null;
-      if (expires && Number.isNaN(expires.getTime())) throw new UsageError("--expires must be an ISO 8601 time");
-      const { apiKey, secret } = await keys.create(OPERATOR, tenant.id, { name: required(opts, "name"), scopes, expiresAt: expires });
-      print(
-        `API key ${apiKey.prefix} (id ${apiKey.id}) for ${tenant.slug}, scopes ${apiKey.scopes.join(", ")}.\n` +
-          `Send it as the x-api-key header. It is shown only now:\n${secret}`,
-        { ...apiKey, key: secret },
-      );
-      return;
-    }
+    case "user roles":
+      return inTenant(required(opts, "tenant"), async ({ tenant, users }) => {
+        const target = await users.findUser(tenant.id, required(opts, "user"));
+        const add = enumValues(opts.add, Role, "add");
+        const remove = enumValues(opts.remove, Role, "remove");
+        if (add.length === 0 && remove.length === 0) throw new UsageError("Name roles with --add and/or --remove");
+        let user = target;
+        if (add.length) user = await users.assignRoles(OPERATOR, tenant.id, target.id, add);
+        if (remove.length) user = await users.removeRoles(OPERATOR, tenant.id, target.id, remove);
+        print(`user ${user.email} now has roles ${user.roles.join(", ") || "(none)"}`, user);
+      });
+    case "key issue":
+      return inTenant(required(opts, "tenant"), async ({ tenant, keys }) => {
+        const scopes = enumValues(opts.scope, ApiKeyScope, "scope");
+        if (scopes.length === 0) throw new UsageError("Name at least one --scope");
+        const expires = opts.expires ? new Date(String(opts.expires)) : null;
+        if (expires && Number.isNaN(expires.getTime())) throw new UsageError("--expires must be an ISO 8601 time");
+        const { apiKey, secret } = await keys.create(OPERATOR, tenant.id, { name: required(opts, "name"), scopes, expiresAt: expires });
+        print(
+          `API key ${apiKey.prefix} (id ${apiKey.id}) for ${tenant.slug}, scopes ${apiKey.scopes.join(", ")}.\n` +
+            `Send it as the x-api-key header. It is shown only now:\n${secret}`,
+          { ...apiKey, key: secret },
+        );
+      });
     case "key revoke": {
-      const found = await keys.findForOperator(required(opts, "key"));
-      const revoked = await keys.revoke(OPERATOR, found.tenantId, found.id);
-      print(`API key ${revoked.prefix} (id ${revoked.id}) revoked`, revoked);
-      return;
+      const revoke = async (keys: ApiKeyService) => {
+        const found = await keys.findForOperator(required(opts, "key"));
+        const revoked = await keys.revoke(OPERATOR, found.tenantId, found.id);
+        print(`API key ${revoked.prefix} (id ${revoked.id}) revoked`, revoked);
+      };
+      if (typeof opts.tenant === "string") return inTenant(opts.tenant, (scope) => revoke(scope.keys));
+      return revoke(new ApiKeyService(database, stores.identities));
     }
-    case "demo content": {
-      const tenant = await users.findTenant(required(opts, "tenant"));
-      const actor = await demoActor(stores, users, tenant.id, opts.as as string | undefined);
-      // Loaded only here: the service graph and the engine would slow every other command's start.
-      const { createDemoContent, DEMO_BASE_NAMES } = await import("../demo/demo-content.js");
-      const content = await withServices(database, (services) => createDemoContent(services, { publisher: actor, editor: actor }));
-      print(`demo content added to ${tenant.slug}: ${DEMO_BASE_NAMES.join(", ")}; groups Lending and Licensing`, content);
-      return;
-    }
-    case "token mint": {
-      const tenant = await users.findTenant(required(opts, "tenant"));
-      const user = await users.findUser(tenant.id, required(opts, "user"));
-      await mintToken(config, user.subject, opts.expires as string | undefined, print);
-      return;
-    }
+    case "demo content":
+      return inTenant(required(opts, "tenant"), async (scope) => {
+        const actor = await demoActor(scope.stores, scope.users, scope.tenant.id, opts.as as string | undefined);
+        // Loaded only here: the service graph and the engine would slow every other command's start.
+        const { createDemoContent, DEMO_BASE_NAMES } = await import("../demo/demo-content.js");
+        const content = await withServices(scope.database, (services) => createDemoContent(services, { publisher: actor, editor: actor }));
+        print(`demo content added to ${scope.tenant.slug}: ${DEMO_BASE_NAMES.join(", ")}; groups Lending and Licensing`, content);
+      });
+    case "token mint":
+      return inTenant(required(opts, "tenant"), async (scope) => {
+        const user = await scope.users.findUser(scope.tenant.id, required(opts, "user"));
+        // The tenant claim routes the token to the tenant's database (src/tenant-routing.ts).
+        await mintToken(config, user.subject, opts.expires as string | undefined, print, scope.tenant.id);
+      });
     default:
       throw new UsageError(`Unknown command ${command}`);
   }
 }
 
-async function mintToken(config: Config, subject: string, expires: string | undefined, print: Run["print"]): Promise<void> {
+async function mintToken(config: Config, subject: string, expires: string | undefined, print: Run["print"], tenantId?: string): Promise<void> {
   if (config.AUTH_JWKS_URL) throw new Error("The gateway verifies tokens against AUTH_JWKS_URL: get tokens from that identity provider");
   const secret = config.AUTH_JWT_SECRET ?? (config.DATABASE_URL ? undefined : await embeddedSecret(config.DATA_DIR));
   if (!secret) throw new Error("Minting tokens needs AUTH_JWT_SECRET (or the embedded mode's secret in DATA_DIR)");
   const expiresIn = expires ?? "30d";
   if (!/^\d+\s*(s|m|h|d|w)$/.test(expiresIn)) throw new UsageError("--expires must look like 30d, 12h or 15m");
-  const token = await signLocalToken({ secret, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject, expiresIn);
-  print(token, { subject, token, expiresIn });
+  const token = await signLocalToken({ secret, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject, expiresIn, tenantId);
+  print(token, { subject, token, expiresIn, ...(tenantId ? { tenantId } : {}) });
 }
 
 /** The user the demo content is created as: the one named, else the tenant's first admin. */

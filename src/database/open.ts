@@ -31,7 +31,8 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
 }
 
 export async function migratePostgres(url: string, log: (message: string) => void = () => {}): Promise<string[]> {
-  const client = new pg.Client({ connectionString: url });
+  // A server that does not answer must not hold up start-up or `npm run migrate` for ever.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     const { applied } = await applyMigrations(client, MIGRATIONS_DIR, log);

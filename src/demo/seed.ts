@@ -43,7 +43,7 @@ export async function seedDemo(database: Database): Promise<DemoSeed> {
       const user = await tx.user.create({ data: { tenantId: tenant.id, subject, email: demo.email, name: demo.name, roles: [demo.role] } });
       users.push({ id: user.id, subject, email: demo.email, role: demo.role });
     }
-    const issued = issueApiKey();
+    const issued = issueApiKey(tenant.id);
     await tx.apiKey.create({
       data: { tenantId: tenant.id, name: "Demo execution key", prefix: issued.prefix, secretHash: issued.secretHash, scopes: DEMO_KEY_SCOPES },
     });

@@ -2,12 +2,12 @@ import * as grpc from "@grpc/grpc-js";
 import type { Config } from "../config.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import { authenticateExecutionClient, type RateLimiter } from "../http/rate-limit.js";
-import type { Authenticator } from "../identity/authenticate.js";
 import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import { policyExecutionTimings } from "../modules/execution/run-result.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { Services } from "../services.js";
+import type { RequestRouter } from "../tenant-routing.js";
 import {
   flowResponseOf,
   runDataOf,
@@ -25,9 +25,9 @@ import { telemetry } from "../telemetry/tracing.js";
 export interface GrpcDependencies {
   config: Config;
   logger: Logger;
-  services: Services;
-  authenticator: Authenticator;
-  /** The HTTP server's: a key's allowance covers REST, GraphQL and gRPC together. */
+  /** Authenticates a key in its tenant's database and hands back the services that serve that tenant. */
+  router: RequestRouter;
+  /** The HTTP server's, for calls without a valid key; a key's allowance (REST, GraphQL and gRPC together) lives in its tenant's database. */
   rateLimiter: RateLimiter;
 }
 
@@ -52,14 +52,14 @@ export interface GrpcServer {
  * behaves the same way for a client that disconnects.
  */
 export async function startGrpcServer(deps: GrpcDependencies, port: number): Promise<GrpcServer> {
-  const { config, logger, services } = deps;
+  const { config, logger } = deps;
   const { PolicyService, FlowService } = executionServiceDefinitions();
   // The REST body limit is the message limit; a bigger message is answered RESOURCE_EXHAUSTED by grpc-js.
   const server = new grpc.Server({ "grpc.max_receive_message_length": config.BODY_LIMIT_BYTES });
   const runsInFlight = new Set<Promise<void>>();
 
   const unary =
-    <Request, Response>(rpc: string, answer: (actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
+    <Request, Response>(rpc: string, answer: (execution: Services["execution"], actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
     (call: grpc.ServerUnaryCall<Request | UndecodableRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
       const started = process.hrtime.bigint();
       const finished = (code: grpc.status) => {
@@ -68,16 +68,18 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
           logger.info({ rpc, code: grpc.status[code], durationMs: Number(process.hrtime.bigint() - started) / 1e6 }, "grpc call finished");
       };
       const serve = async (): Promise<void> => {
+        let release = (): void => {};
         try {
-          const actor = await authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, call.metadata.get("x-api-key")[0], () =>
+          const routed = await authenticateExecutionClient(deps.rateLimiter, config, deps.router, call.metadata.get("x-api-key")[0], () =>
             peerAddress(call.getPeer()),
           );
+          release = routed.release;
           const request = call.request;
           if (request instanceof UndecodableRequest) throw new DomainError(DomainErrorCode.InvalidInput, request.reason);
           // See "Cancellation" above. The deadline is compared as well as the flag: on a busy process grpc-js's
           // deadline timer can fire after this point although the deadline has already passed.
           if (call.cancelled || deadlinePassed(call.getDeadline())) return finished(grpc.status.CANCELLED);
-          const response = await answer(actor, request, started);
+          const response = await answer(routed.services.execution, routed.actor, request, started);
           callback(null, response);
           finished(grpc.status.OK);
         } catch (error) {
@@ -85,6 +87,8 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
           if (failure.unexpected) logger.error({ err: error, rpc }, "grpc call failed");
           callback(failure);
           finished(failure.code);
+        } finally {
+          release();
         }
       };
       // The call's span (named by its method, parented by a `traceparent` metadata entry) only when tracing is on.
@@ -94,16 +98,15 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
       void run.finally(() => runsInFlight.delete(run));
     };
 
-  const { execution } = services;
   server.addService(PolicyService, {
-    RunPolicy: unary<RunPolicyRequest, RunResponse>("policy.v1.PolicyService/RunPolicy", async (actor, request, started) => {
+    RunPolicy: unary<RunPolicyRequest, RunResponse>("policy.v1.PolicyService/RunPolicy", async (execution, actor, request, started) => {
       const target = runTargetOf(request.baseId, request.policyId, "policy_id");
       const run = await execution.runPolicy(actor, target, runDataOf(request.data));
       return runResponseOf(run.response, policyExecutionTimings(run.timings, started));
     }),
   });
   server.addService(FlowService, {
-    RunFlow: unary<RunFlowRequest, FlowResponse>("policy.v1.FlowService/RunFlow", async (actor, request) => {
+    RunFlow: unary<RunFlowRequest, FlowResponse>("policy.v1.FlowService/RunFlow", async (execution, actor, request) => {
       const target = runTargetOf(request.baseId, request.flowId, "flow_id");
       const data = runDataOf(request.data);
       return flowResponseOf(await storedFlow(target.id, (id) => execution.runFlow(actor, { by: target.by, id }, data)));

@@ -1,11 +1,10 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import proxyAddr from "proxy-addr";
 import type { Config } from "../config.js";
 import type { Database } from "../database/database.js";
 import { RateLimitStore } from "../stores/rate-limit.store.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import type { TenantActor } from "../identity/actor.js";
-import type { Authenticator } from "../identity/authenticate.js";
 
 /** Express's `trust proxy: loopback`: X-Forwarded-For counts only when a loopback proxy sent it. */
 const trustLoopback = proxyAddr.compile("loopback");
@@ -15,28 +14,50 @@ export const clientAddressOf = (req: IncomingMessage): string => proxyAddr(req, 
 
 type Limits = Pick<Config, "RATE_LIMIT_PER_MINUTE" | "RATE_LIMIT_PER_IP_PER_MINUTE">;
 
+/** An authenticated request, with the limiter of the database that serves its tenant (src/tenant-routing.ts). */
+export interface CountedRequest {
+  actor: TenantActor;
+  limiter: RateLimiter;
+  /** Done with the tenant's database (a failed count releases it here). */
+  release(): void;
+}
+
+/** Authenticates the credential in the headers: null when none was sent. */
+export interface CredentialRouter<R extends CountedRequest> {
+  route(headers: IncomingHttpHeaders): Promise<R | null>;
+}
+
 /**
  * Authenticates a request and counts it, GraphQL, REST or gRPC alike: against its API key's or user's
- * allowance, or — with no credential, or a bad one (so guessing keys uses it up) — its client address's
- * (asked only then, so the common case does not compute it). Throws UNAUTHENTICATED from `authenticate`, or
- * RATE_LIMITED (429) when the allowance is used up.
+ * allowance in its tenant's database, or — with no credential, or a bad one (so guessing keys uses it up) — its
+ * client address's in the shared database (asked only then, so the common case does not compute it). Throws
+ * UNAUTHENTICATED from `authenticate`, or RATE_LIMITED (429) when the allowance is used up.
  */
-export async function authenticateAndCount(
+export async function authenticateAndCount<R extends CountedRequest>(
   limiter: RateLimiter,
   limits: Limits,
   clientAddress: () => string,
-  authenticate: () => Promise<TenantActor | null>,
-): Promise<TenantActor | null> {
-  let actor: TenantActor | null;
+  authenticate: () => Promise<R | null>,
+): Promise<R | null> {
+  let routed: R | null;
   try {
-    actor = await authenticate();
+    routed = await authenticate();
   } catch (error) {
     if (error instanceof DomainError && error.code === DomainErrorCode.Unauthenticated) await countByAddress(limiter, limits, clientAddress);
     throw error;
   }
-  if (!actor) await countByAddress(limiter, limits, clientAddress);
-  else await limiter.enforce(actor.kind === "apiKey" ? `key:${actor.apiKeyId}` : `user:${actor.userId}`, limits.RATE_LIMIT_PER_MINUTE);
-  return actor;
+  if (!routed) {
+    await countByAddress(limiter, limits, clientAddress);
+    return null;
+  }
+  const { actor } = routed;
+  try {
+    await routed.limiter.enforce(actor.kind === "apiKey" ? `key:${actor.apiKeyId}` : `user:${actor.userId}`, limits.RATE_LIMIT_PER_MINUTE);
+  } catch (error) {
+    routed.release();
+    throw error;
+  }
+  return routed;
 }
 
 const countByAddress = (limiter: RateLimiter, limits: Limits, clientAddress: () => string) =>
@@ -46,19 +67,19 @@ const countByAddress = (limiter: RateLimiter, limits: Limits, clientAddress: () 
  * How execution clients (the REST shim and the gRPC service) authenticate: with an API key only — a bearer
  * token is not a key — counted like any request. The key comes from the `x-api-key` header or metadata entry.
  */
-export async function authenticateExecutionClient(
+export async function authenticateExecutionClient<R extends CountedRequest>(
   limiter: RateLimiter,
   limits: Limits,
-  authenticator: Authenticator,
+  router: CredentialRouter<R>,
   apiKey: unknown,
   clientAddress: () => string,
-): Promise<TenantActor> {
-  const actor = await authenticateAndCount(limiter, limits, clientAddress, async () => {
+): Promise<R> {
+  const routed = await authenticateAndCount(limiter, limits, clientAddress, async () => {
     if (typeof apiKey !== "string" || apiKey.trim() === "") return null;
-    return authenticator.authenticate({ "x-api-key": apiKey });
+    return router.route({ "x-api-key": apiKey });
   });
-  if (!actor) throw unauthenticated("An API key is required in the x-api-key header");
-  return actor;
+  if (!routed) throw unauthenticated("An API key is required in the x-api-key header");
+  return routed;
 }
 
 export interface RateLimitDecision {

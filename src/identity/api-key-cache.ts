@@ -30,6 +30,8 @@ export class ApiKeyRowCache<Row> {
     private readonly read: (prefix: string) => Promise<Row | null>,
     private readonly ttlMs = DEFAULT_TTL_MS,
     private readonly now: () => number = Date.now,
+    /** The same cache serves the tenant registry's routes (src/tenant-databases.ts), announced on their own channel. */
+    private readonly channel = API_KEY_CHANGED_CHANNEL,
   ) {
     this.subscribe(); // at start-up, so that the first requests can already be cached
   }
@@ -77,7 +79,7 @@ export class ApiKeyRowCache<Row> {
 
   private subscribe(): void {
     this.subscribing ??= this.database
-      .listen(API_KEY_CHANGED_CHANNEL, this.onAnnouncement)
+      .listen(this.channel, this.onAnnouncement)
       .then(() => {
         this.subscribed = true;
       })

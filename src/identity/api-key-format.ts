@@ -1,12 +1,14 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
- * API keys look like `vdk_<prefix>_<secret><check>`: a recognisable marker, a public lookup prefix,
- * 32 random bytes of secret, and a 6-character checksum so a mistyped key fails before any lookup.
- * Only a hash of the whole key is stored.
+ * API keys look like `vdk_<tenant>_<prefix>_<secret><check>`: a recognisable marker, the tenant's ID (32 hex
+ * digits, the routing hint that names the database to look the key up in without asking any other), a public
+ * lookup prefix, 32 random bytes of secret, and a 6-character checksum so a mistyped key fails before any
+ * lookup. Only a hash of the whole key is stored. Keys issued before the routing hint existed
+ * (`vdk_<prefix>_<secret><check>`) still parse, without a tenant: they are looked up in the shared database.
  */
 const MARKER = "vdk";
-const KEY_PATTERN = /^vdk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{6})$/;
+const KEY_PATTERN = /^vdk_(?:([0-9a-f]{32})_)?([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{6})$/;
 
 export interface IssuedKey {
   key: string;
@@ -14,22 +16,24 @@ export interface IssuedKey {
   secretHash: string;
 }
 
-export function issueApiKey(): IssuedKey {
+export function issueApiKey(tenantId: string): IssuedKey {
   const prefix = randomBytes(9).toString("base64url").replace(/[-_]/g, "x").slice(0, 12);
   const secret = randomBytes(32).toString("base64url");
-  const body = `${MARKER}_${prefix}_${secret}`;
+  const body = `${MARKER}_${tenantId.replaceAll("-", "").toLowerCase()}_${prefix}_${secret}`;
   const key = `${body}${checksum(body)}`;
   return { key, prefix, secretHash: hashApiKey(key) };
 }
 
-/** The lookup prefix of a well-formed key with a valid checksum, else null. */
-export function parseApiKey(key: string): { prefix: string } | null {
+/** The lookup prefix (and tenant, when the key names one) of a well-formed key with a valid checksum, else null. */
+export function parseApiKey(key: string): { prefix: string; tenantId: string | null } | null {
   const match = KEY_PATTERN.exec(key);
   if (!match) return null;
-  const [, prefix, secret, check] = match as unknown as [string, string, string, string];
-  if (checksum(`${MARKER}_${prefix}_${secret}`) !== check) return null;
-  return { prefix };
+  const [, tenant, prefix, secret, check] = match as unknown as [string, string | undefined, string, string, string];
+  if (checksum(`${MARKER}_${tenant ? `${tenant}_` : ""}${prefix}_${secret}`) !== check) return null;
+  return { prefix, tenantId: tenant ? uuidOf(tenant) : null };
 }
+
+const uuidOf = (hex: string): string => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 
 export function hashApiKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");

@@ -17,18 +17,21 @@ export interface Authenticator {
 }
 
 /**
- * A tenant bound to a dedicated database server must be served only from that server. This gateway serves
- * tenants of the shared database; it refuses bound tenants rather than ever serving them from here.
+ * A tenant bound to a dedicated database is served only from that database. A credential that reaches the
+ * shared database's rows of a bound tenant (a key issued before the routing hint, a token without a tenant
+ * claim) is refused rather than ever served from here. In a tenant's own database its `tenants` row carries no
+ * binding, so this passes there.
  */
 function requireSharedDatabase(binding: string | null): void {
   if (binding !== null) {
     throw new DomainError(
       DomainErrorCode.DatabaseUnavailable,
-      `This organisation is served from its dedicated database '${binding}', which this gateway is not bound to`,
+      "This organisation is served from its dedicated database; this credential does not name it (issue a new API key, or add the tenant claim to the token)",
     );
   }
 }
 
+/** Authenticates against the users and keys of one database (the shared one, or a dedicated tenant's). */
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
   const identities = new IdentityStore(database);
   // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
@@ -37,7 +40,7 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
   async function fromToken(token: string): Promise<TenantActor> {
     let subject: string;
     try {
-      subject = await tokens.verify(token);
+      subject = (await tokens.verify(token)).subject;
     } catch {
       throw unauthenticated("The bearer token is invalid or expired");
     }

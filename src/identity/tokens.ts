@@ -11,9 +11,22 @@ export interface TokenSettings {
   jwksUrl?: string;
 }
 
+/**
+ * The claim that names a token's tenant (its ID). It routes the request to the tenant's database without a
+ * lookup elsewhere (src/database/README.md, "Dedicated tenants"); a token without it is looked up in the shared
+ * database only, so a dedicated tenant's users need it.
+ */
+export const TENANT_CLAIM = "tenant";
+
+export interface VerifiedToken {
+  subject: string;
+  /** The tenant claim, when the token carries one (a UUID). */
+  tenantId: string | null;
+}
+
 export interface TokenVerifier {
-  /** Returns the subject of a valid token; throws on any invalid one. */
-  verify(token: string): Promise<string>;
+  /** Returns the subject (and tenant claim) of a valid token; throws on any invalid one. */
+  verify(token: string): Promise<VerifiedToken>;
 }
 
 export function createTokenVerifier(settings: TokenSettings): TokenVerifier {
@@ -39,19 +52,19 @@ const VERIFIED_MAX = 10_000;
  * subject is remembered: who the user is and what roles they hold are still read on every request. Failures
  * are never remembered.
  */
-function rememberVerified(verify: (token: string) => Promise<{ sub?: string; exp?: number }>): TokenVerifier {
-  const verified = new Map<string, { subject: string; until: number }>();
+function rememberVerified(verify: (token: string) => Promise<{ sub?: string; exp?: number; [claim: string]: unknown }>): TokenVerifier {
+  const verified = new Map<string, { token: VerifiedToken; until: number }>();
   return {
     async verify(token) {
       const now = Date.now();
       const hit = verified.get(token);
-      if (hit && hit.until > now) return hit.subject;
+      if (hit && hit.until > now) return hit.token;
       if (hit) verified.delete(token);
       const payload = await verify(token);
-      const subject = subjectOf(payload);
+      const result = { subject: subjectOf(payload), tenantId: tenantOf(payload) };
       if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-      verified.set(token, { subject, until: Math.min(payload.exp! * 1000, now + VERIFIED_TTL_MS) });
-      return subject;
+      verified.set(token, { token: result, until: Math.min(payload.exp! * 1000, now + VERIFIED_TTL_MS) });
+      return result;
     },
   };
 }
@@ -61,13 +74,24 @@ function subjectOf(payload: { sub?: string }): string {
   return payload.sub;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A tenant claim that is not a tenant ID makes the token invalid rather than silently unrouted. */
+function tenantOf(payload: Record<string, unknown>): string | null {
+  const claim = payload[TENANT_CLAIM];
+  if (claim === undefined) return null;
+  if (typeof claim !== "string" || !UUID.test(claim)) throw new Error("the tenant claim is not a tenant ID");
+  return claim.toLowerCase();
+}
+
 /** Mints a token signed with the local secret (embedded mode, tests and the CLI). */
 export async function signLocalToken(
   settings: Required<Pick<TokenSettings, "issuer" | "audience" | "secret">>,
   subject: string,
   expiresIn = "30d",
+  tenantId?: string,
 ): Promise<string> {
-  return new SignJWT({})
+  return new SignJWT(tenantId ? { [TENANT_CLAIM]: tenantId } : {})
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(subject)
     .setIssuer(settings.issuer)

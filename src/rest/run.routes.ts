@@ -6,12 +6,12 @@ import { discardBody } from "../http/lingering-close.js";
 import { logRequestFinished, requestIdOf } from "../http/request-context.js";
 import type { Metrics } from "../http/metrics.js";
 import { authenticateExecutionClient, clientAddressOf, type RateLimiter } from "../http/rate-limit.js";
-import type { Authenticator } from "../identity/authenticate.js";
 import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
+import type { RequestRouter } from "../tenant-routing.js";
 import { readJsonBody } from "./body.js";
 import { exactDataJson } from "../shared/exact-numbers.js";
 import { telemetry } from "../telemetry/tracing.js";
@@ -22,9 +22,9 @@ export interface RestDependencies {
   config: Config;
   logger: Logger;
   metrics: Metrics;
-  services: Services;
-  authenticator: Authenticator;
-  /** Shared with GraphQL, so a key's allowance covers both ways of running. */
+  /** Authenticates a key in its tenant's database and hands back the services that serve that tenant. */
+  router: RequestRouter;
+  /** Counts requests without a valid key, by client address (a key's allowance lives in its tenant's database). */
   rateLimiter: RateLimiter;
 }
 
@@ -39,6 +39,8 @@ export interface RestRoutes {
 /** What a route needs of its request, once the key is authenticated. */
 interface Call {
   actor: TenantActor;
+  /** The graph of the database that serves the actor's tenant. */
+  execution: Services["execution"];
   params: Record<string, string | undefined>;
   req: IncomingMessage;
 }
@@ -64,7 +66,7 @@ type Route = { pattern: string; family: RouteFamily; answer: (call: Call, starte
  * cost more CPU per run than authentication, evaluation and the audit write together.
  */
 export function restRoutes(deps: RestDependencies): RestRoutes {
-  const { config, services, logger, metrics } = deps;
+  const { config, logger, metrics } = deps;
   const router = FindMyWay({ ignoreTrailingSlash: true });
 
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
@@ -76,13 +78,13 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const policyRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (actor: TenantActor, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
+    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
   ): Route => ({
     pattern,
     family: "policy",
-    async answer({ actor, params, req }, started) {
+    async answer({ actor, execution, params, req }, started) {
       const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(actor, parse(schema, body.value), params);
+      const outcome = await run(execution, actor, parse(schema, body.value), params);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
       const json = policyResponseJson(outcome, started, exactDataJson(body.text));
       return { status: outcome.response.error === null ? 200 : 400, json, headers: ranRecordHeaders(outcome.record) };
@@ -92,35 +94,36 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const flowRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (actor: TenantActor, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
+    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
   ): Route => ({
     pattern,
     family: "flow",
-    async answer({ actor, params, req }) {
+    async answer({ actor, execution, params, req }) {
       const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(actor, parse(schema, body.value), params);
+      const outcome = await run(execution, actor, parse(schema, body.value), params);
       return { status: 200, json: flowResponseJson(outcome, exactDataJson(body.text)), headers: ranRecordHeaders(outcome.record) };
     },
   });
 
-  const { execution } = services;
   const routes: Route[] = [
-    policyRoute("/run", RunRuleRequest, (actor, body) => execution.runRule(actor, body.rule, body.data)),
-    policyRoute("/run/policy/:baseId", RunDataRequest, (actor, body, params) => execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data)),
-    policyRoute("/run/policy_version/:policyId", RunDataRequest, (actor, body, params) =>
+    policyRoute("/run", RunRuleRequest, (execution, actor, body) => execution.runRule(actor, body.rule, body.data)),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (execution, actor, body, params) =>
+      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data),
+    ),
+    policyRoute("/run/policy_version/:policyId", RunDataRequest, (execution, actor, body, params) =>
       execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data),
     ),
-    flowRoute("/run/flow/:baseId", RunDataRequest, (actor, body, params) =>
+    flowRoute("/run/flow/:baseId", RunDataRequest, (execution, actor, body, params) =>
       storedFlow(params.baseId ?? "", (id) => execution.runFlow(actor, { by: "base", id }, body.data)),
     ),
-    flowRoute("/run/flow_version/:flowId", RunDataRequest, (actor, body, params) =>
+    flowRoute("/run/flow_version/:flowId", RunDataRequest, (execution, actor, body, params) =>
       storedFlow(params.flowId ?? "", (id) => execution.runFlow(actor, { by: "record", id }, body.data)),
     ),
-    flowRoute("/flow/test", FlowTestRequest, (actor, body) => execution.testFlow(actor, body.flow, body.data)),
+    flowRoute("/flow/test", FlowTestRequest, (execution, actor, body) => execution.testFlow(actor, body.flow, body.data)),
   ];
 
-  const authenticate = (req: IncomingMessage): Promise<TenantActor> =>
-    authenticateExecutionClient(deps.rateLimiter, config, deps.authenticator, req.headers["x-api-key"], () => clientAddressOf(req));
+  const authenticate = (req: IncomingMessage) =>
+    authenticateExecutionClient(deps.rateLimiter, config, deps.router, req.headers["x-api-key"], () => clientAddressOf(req));
 
   for (const route of routes) {
     const spanName = `POST ${route.pattern}`;
@@ -152,8 +155,12 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         metrics.observeRequest("POST", route.pattern, status, started);
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };
+      let release = (): void => {};
       authenticate(req)
-        .then((actor) => route.answer({ actor, params, req }, started))
+        .then((routed) => {
+          release = routed.release;
+          return route.answer({ actor: routed.actor, execution: routed.services.execution, params, req }, started);
+        })
         .then(({ status, json, headers }) => reply(status, json, headers))
         .catch((error: unknown) => {
           if (res.headersSent) return; // the client went away mid-answer: nothing more to say
@@ -164,7 +171,8 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
             JSON.stringify(failure.body),
             failure.retryAfterSeconds === undefined ? [] : ["retry-after", String(failure.retryAfterSeconds)],
           );
-        });
+        })
+        .finally(() => release());
     });
   }
 

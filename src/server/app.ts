@@ -19,10 +19,10 @@ import { keepExactVariables, noteExactNumbers } from "./exact-variables.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
 import { NoSubscriptionsRule } from "../graphql/request-errors.js";
-import type { Authenticator } from "../identity/authenticate.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
+import type { RequestRouter } from "../tenant-routing.js";
 import { findDemoExampleIds } from "../demo/demo-example-ids.js";
 import { graphiql } from "../http/graphiql.js";
 import { healthRoutes } from "../http/health.js";
@@ -42,9 +42,11 @@ export interface AppDependencies {
   logger: Logger;
   database: Database;
   schema: GraphQLSchema;
+  /** The shared database's graph: anonymous requests (which `GraphQLContext` still needs services for). */
   services: Services;
-  authenticator: Authenticator;
-  /** Shared with the gRPC service: one allowance per key or user, whichever way it calls. */
+  /** Authenticates a credential in its tenant's database and hands back the services that serve that tenant. */
+  router: RequestRouter;
+  /** Shared with the gRPC service: counts requests without a valid credential, by client address. */
   rateLimiter: RateLimiter;
   expectedMigrations: readonly string[];
 }
@@ -67,7 +69,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   // The REST compatibility shim for execution clients (src/rest/README.md) answers its own routes straight from
   // the server; everything else goes to express.
   const { rateLimiter } = deps;
-  const rest = restRoutes({ config, logger, metrics, rateLimiter, services: deps.services, authenticator: deps.authenticator });
+  const rest = restRoutes({ config, logger, metrics, rateLimiter, router: deps.router });
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (refuseOversizeBody(req, res)) return;
     rest.handle(req, res, () => app(req, res));
@@ -155,15 +157,19 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     jsonBody,
     keepExactVariables,
     expressMiddleware(apollo, {
-      context: async ({ req }): Promise<GraphQLContext> => {
+      context: async ({ req, res }): Promise<GraphQLContext> => {
         try {
-          const actor = await authenticateAndCount(
+          const routed = await authenticateAndCount(
             rateLimiter,
             config,
             () => clientAddressOf(req),
-            () => deps.authenticator.authenticate(req.headers),
+            () => deps.router.route(req.headers),
           );
-          return { requestId: req.id, actor, services: deps.services, loaders: createLoaders(deps.services.stores) };
+          if (!routed) return { requestId: req.id, actor: null, services: deps.services, loaders: createLoaders(deps.services.stores) };
+          // The tenant's database stays open until the answer has gone.
+          res.once("close", routed.release);
+          const { actor, services } = routed;
+          return { requestId: req.id, actor, services, loaders: createLoaders(services.stores) };
         } catch (error) {
           throw contextError(error);
         }

@@ -9,10 +9,10 @@ import { type Action, ROLE_ACTIONS, SCOPE_ACTIONS } from "../authorization/actio
 import type { GraphQLContext } from "../graphql/context.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
-import type { Authenticator } from "../identity/authenticate.js";
 import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
+import type { RequestRouter } from "../tenant-routing.js";
 
 /** Subscriptions one connection may hold at once. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;
@@ -28,6 +28,9 @@ interface Connection {
   /** The credential from `connectionParams`, kept to authenticate again. */
   headers: IncomingHttpHeaders;
   actor: TenantActor | null;
+  /** The graph serving the actor's tenant (the shared one when anonymous); held open until the connection closes. */
+  services: Services;
+  release(): void;
   subscriptions: number;
 }
 
@@ -47,13 +50,20 @@ type Extra = {
 export function attachGraphQLWebSocket(deps: {
   server: http.Server;
   schema: GraphQLSchema;
+  /** The shared database's graph: anonymous connections, and the access announcements of its tenants. */
   services: Services;
-  authenticator: Authenticator;
+  router: RequestRouter;
   logger: Logger;
   /** Production: no "Did you mean …" suggestions, as over HTTP. */
   hideSuggestions: boolean;
 }): { close(): Promise<void> } {
-  const { schema, services, authenticator, logger } = deps;
+  const { schema, services, router, logger } = deps;
+  /** Authenticates again and lets go of the tenant's database at once: the connection already holds it. */
+  const authenticate = async (headers: IncomingHttpHeaders) => {
+    const routed = await router.route(headers);
+    routed?.release();
+    return routed;
+  };
   const wss = new WebSocketServer({ server: deps.server, path: "/graphql", maxPayload: MAX_MESSAGE_BYTES });
   const connections = new Set<Connection>();
   const formatError = createErrorFormatter((error) => logger.error({ err: error }, "unexpected error in a subscription"), {
@@ -62,7 +72,7 @@ export function attachGraphQLWebSocket(deps: {
 
   const recheck = async (connection: Connection): Promise<void> => {
     if (!connection.actor) return;
-    const now = await authenticator.authenticate(connection.headers).catch(() => null);
+    const now = (await authenticate(connection.headers).catch(() => null))?.actor;
     if (!now || lostAccess(connection.actor, now)) {
       connection.socket.close(ACCESS_LOST_CLOSE_CODE, "Forbidden: the credential no longer grants this connection's access");
       return;
@@ -81,15 +91,24 @@ export function attachGraphQLWebSocket(deps: {
       schema,
       onConnect: async (ctx) => {
         const headers = credentialHeaders(ctx.connectionParams);
-        const actor = await authenticator.authenticate(headers).catch(() => null);
-        if (!actor && (headers.authorization || headers["x-api-key"])) return false; // a bad credential: 4403
-        const connection: Connection = { socket: ctx.extra.socket, headers, actor, subscriptions: 0 };
+        const routed = await router.route(headers).catch(() => null);
+        if (!routed && (headers.authorization || headers["x-api-key"])) return false; // a bad credential: 4403
+        const connection: Connection = {
+          socket: ctx.extra.socket,
+          headers,
+          actor: routed?.actor ?? null,
+          services: routed?.services ?? services,
+          release: routed?.release ?? (() => {}),
+          subscriptions: 0,
+        };
         ctx.extra.connection = connection;
         connections.add(connection);
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.connection) connections.delete(ctx.extra.connection);
+        if (!ctx.extra.connection) return;
+        connections.delete(ctx.extra.connection);
+        ctx.extra.connection.release();
       },
       onSubscribe: (ctx, _id, payload) => {
         const connection = ctx.extra.connection!;
@@ -111,8 +130,8 @@ export function attachGraphQLWebSocket(deps: {
         const contextValue: GraphQLContext = {
           requestId: randomUUID(),
           actor: connection.actor,
-          services,
-          loaders: createLoaders(services.stores),
+          services: connection.services,
+          loaders: createLoaders(connection.services.stores),
         };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue } satisfies ExecutionArgs;
       },

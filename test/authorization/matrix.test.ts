@@ -247,7 +247,7 @@ async function insertPending(): Promise<void> {
   });
   await prisma.apiKey.createMany({
     data: pendingKeys.map((k) => {
-      const issued = issueApiKey();
+      const issued = issueApiKey(k.tenantId);
       return {
         id: k.id,
         tenantId: k.tenantId,

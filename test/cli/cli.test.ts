@@ -55,7 +55,7 @@ describe("CLI against Postgres (DATABASE_URL)", () => {
     expect(issued.out).toMatch(/shown only now/);
     const ok = await graphql(gateway.url, `{ viewer { scopes tenant { slug } } }`, {}, { "x-api-key": key });
     expect(ok.data.viewer).toEqual({ scopes: ["VIEW", "EDIT"], tenant: { slug: "hooli" } });
-    const prefix = key.split("_")[1]!;
+    const prefix = key.split("_")[2]!; // vdk_<tenant>_<prefix>_…
     expect((await cli(["key", "revoke", "--key", prefix])).code).toBe(0);
     const refused = await graphql(gateway.url, `{ viewer { scopes } }`, {}, { "x-api-key": key });
     expect(refused.status).toBe(401);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
@@ -169,6 +169,27 @@ describe("API keys", () => {
     }
   });
 
+  it("names its tenant (the routing hint); a key without one (issued before the hint) is looked up in the shared database", async () => {
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    expect(key.startsWith(`vdk_${tenant.id.replaceAll("-", "")}_`)).toBe(true);
+    expect(parseApiKey(key)).toMatchObject({ tenantId: tenant.id });
+    const prefix = "Legacy" + randomBytes(3).toString("hex");
+    const body = `vdk_${prefix}_${"L".repeat(43)}`;
+    const legacy = body + createHash("sha256").update(body).digest("base64url").slice(0, 6);
+    await gateway.database.prisma.apiKey.create({ data: { tenantId: tenant.id, name: "legacy", prefix, secretHash: hashApiKey(legacy), scopes: ["VIEW"] } });
+    expect(parseApiKey(legacy)).toEqual({ prefix, tenantId: null });
+    const response = await graphql(gateway.url, VIEWER, {}, { "x-api-key": legacy });
+    expect(response.data.viewer).toMatchObject({ credential: "API_KEY", tenant: { id: tenant.id } });
+  });
+
+  it("refuses a key whose tenant hint names another tenant than the key's row", async () => {
+    const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
+    const { prefix } = parseApiKey(key)!;
+    const body = `vdk_${other.id.replaceAll("-", "")}_${prefix}_${key.slice(-49, -6)}`;
+    const forged = body + createHash("sha256").update(body).digest("base64url").slice(0, 6);
+    await expectUnauthenticated({ "x-api-key": forged }, /not valid|another tenant/);
+  });
+
   it("rejects a well-formed key that was never issued, and one whose secret differs for a known prefix", async () => {
     const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
     const prefix = parseApiKey(key)!.prefix;
@@ -184,7 +205,7 @@ describe("API keys", () => {
   it("stores only a hash of the key", async () => {
     const { id, key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"]);
     const [row] = await gateway.database.prisma.$queryRaw<Record<string, unknown>[]>`SELECT * FROM api_keys WHERE id = ${id}::uuid`;
-    const secretPart = key.slice("vdk_".length + 12 + 1, -6); // the 43 characters between prefix and checksum
+    const secretPart = key.slice("vdk_".length + 32 + 1 + 12 + 1, -6); // the 43 characters between prefix and checksum
     expect(secretPart).toHaveLength(43);
     expect(JSON.stringify(row)).not.toContain(secretPart);
     expect(row!.secret_hash).toBe(hashApiKey(key));

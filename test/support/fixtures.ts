@@ -103,7 +103,7 @@ export class KeyBuilder {
   }
 
   async create(): Promise<{ id: string; key: string }> {
-    const issued = issueApiKey();
+    const issued = issueApiKey(tenantIdOf(this.tenant));
     const row = await this.prisma.apiKey.create({
       data: { tenantId: tenantIdOf(this.tenant), prefix: issued.prefix, secretHash: issued.secretHash, ...this.data },
     });

@@ -37,7 +37,7 @@ export class ApiKeyService {
     requireActionIn(actor, tenantId, Action.ManageApiKeys, { what: "Tenant", id: tenantId });
     const missing = scopesNotHeld(actor, scopes);
     if (missing.length) throw forbidden(`You cannot grant scopes you do not hold: ${missing.join(", ")}`);
-    const issued = issueApiKey();
+    const issued = issueApiKey(tenantId);
     const apiKey = await inTransaction(this.database, async (tx) => {
       const row = await this.identities.createKey(tx, {
         tenantId,

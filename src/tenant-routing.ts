@@ -1,0 +1,83 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { unauthenticated } from "./errors/domain-error.js";
+import type { RateLimiter } from "./http/rate-limit.js";
+import type { TenantActor } from "./identity/actor.js";
+import { parseApiKey } from "./identity/api-key-format.js";
+import type { TokenVerifier } from "./identity/tokens.js";
+import type { Services } from "./services.js";
+import type { TenantDatabases } from "./tenant-databases.js";
+import type { TenantGraph } from "./tenant-graph.js";
+
+/** An authenticated request and the graph that serves its tenant. */
+export interface RoutedRequest {
+  actor: TenantActor;
+  services: Services;
+  /** The allowance is counted in the tenant's database: `http/rate-limit.ts` counts against this one. */
+  limiter: RateLimiter;
+  /** Call once the request (or subscription connection) is done, so an idle tenant database can be closed. */
+  release(): void;
+}
+
+export interface RequestRouter {
+  /**
+   * Authenticates the credential in the headers in the database of the tenant it names: null when none was
+   * sent; throws UNAUTHENTICATED for a bad one, SERVICE_UNAVAILABLE when the tenant's database cannot serve.
+   */
+  route(headers: IncomingHttpHeaders): Promise<RoutedRequest | null>;
+}
+
+const noRelease = (): void => {};
+
+/**
+ * Finds a request's tenant from its credential alone, in O(1), without asking any tenant database but the one
+ * it names: an API key carries its tenant's ID (src/identity/api-key-format.ts), a token its `tenant` claim.
+ * The control database's registry (cached, invalidated by NOTIFY) says whether that tenant is bound; a bound
+ * tenant's key or user is then looked up in its own database only, and the answer must name that tenant.
+ * Credentials that name no tenant (keys issued before the hint, tokens without the claim) are looked up in the
+ * shared database, which refuses rows of bound tenants (fail closed).
+ */
+export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabases, tokens: TokenVerifier): RequestRouter {
+  const fromShared = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
+    const actor = await shared.authenticator.authenticate(headers);
+    if (actor && tenantId && actor.tenantId !== tenantId) throw unauthenticated("The credential names another tenant than its owner's");
+    return actor && { actor, services: shared.services, limiter: shared.rateLimiter, release: noRelease };
+  };
+
+  const fromTenant = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
+    const route = tenantId ? await tenants.route(tenantId) : null;
+    if (!route?.binding) return fromShared(headers, tenantId);
+    const lease = await tenants.acquire({ id: route.id, binding: route.binding });
+    try {
+      const actor = await lease.graph.authenticator.authenticate(headers);
+      if (!actor) throw unauthenticated("No credential");
+      if (actor.tenantId !== route.id) throw unauthenticated("The credential names another tenant than its owner's");
+      return { actor, services: lease.graph.services, limiter: lease.graph.rateLimiter, release: lease.release };
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+  };
+
+  return {
+    async route(headers) {
+      const apiKey = headers["x-api-key"];
+      if (typeof apiKey === "string" && apiKey.length > 0) {
+        const parsed = parseApiKey(apiKey.trim());
+        if (!parsed) throw unauthenticated("The API key is malformed");
+        return fromTenant({ "x-api-key": apiKey }, parsed.tenantId);
+      }
+      const authorization = headers.authorization;
+      if (!authorization) return null;
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!match?.[1]) throw unauthenticated("The Authorization header must be 'Bearer <token>'");
+      let tenantId: string | null;
+      try {
+        tenantId = (await tokens.verify(match[1])).tenantId;
+      } catch {
+        throw unauthenticated("The bearer token is invalid or expired");
+      }
+      // The graph's authenticator verifies the token again: the verifier remembers it, so that is a map lookup.
+      return fromTenant({ authorization }, tenantId);
+    },
+  };
+}
