@@ -144,7 +144,7 @@ describe("API key administration", () => {
     expect(created.errors).toBeUndefined();
     const { secretShownOnce, apiKey } = created.data.createApiKey;
     expect(secretShownOnce).toMatch(/^vdk_/);
-    expect(secretShownOnce).toContain(`vdk_${apiKey.prefix}_`);
+    expect(secretShownOnce).toContain(`vdk_${tenant.id.replaceAll("-", "")}_${apiKey.prefix}_`); // the tenant is the routing hint
     expect(apiKey).toMatchObject({ name: "deploy bot", scopes: ["VIEW", "EDIT"], expiresAt, createdById: tenant.users.ada!.id, revokedAt: null });
 
     const me = await gql({ "x-api-key": secretShownOnce }, `{ viewer { scopes tenant { id } } }`, {});
