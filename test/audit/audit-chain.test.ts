@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalAroundSequence, chainHash, GENESIS_HASH, referenceCanonicalForm } from "../../src/modules/audit/audit-chain.js";
+import { auditEventProblem } from "../../src/modules/audit/audit-recorder.js";
 
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -87,6 +88,58 @@ describe("chainHash", () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("execution events' flat details", () => {
+  // Every audited run carries a detail of strings, booleans, null and numbers, canonicalised and checked
+  // without the general canonicaliser and without a JSON round trip (isFlatDetail).
+  const flatValue = fc.oneof(
+    fc.string({ unit: "binary" }),
+    fc.constantFrom("\u0000", "\ud800", "a\udc00", "😀", "é\u2028"),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const flatDetail = fc.dictionary(fc.oneof(fc.string({ unit: "binary" }), fc.constantFrom("by", "result", "error", "\ud800")), flatValue, { maxKeys: 5 });
+  const escaped = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
+
+  it("hash exactly what the general RFC 8785 canonicaliser makes of them", () => {
+    fc.assert(
+      fc.property(flatDetail, fc.integer({ min: 0, max: 4_102_444_800_000 }), (detail, ms) => {
+        const event = {
+          tenantId: "6a0c5d9e-1f1e-4a4b-9d84-3f0f5a2b7c11",
+          sequence: 7n,
+          occurredAt: new Date(ms),
+          actorType: "API_KEY",
+          actorId: null,
+          action: "EXECUTED",
+          resourceKind: "POLICY",
+          baseId: null,
+          recordId: null,
+          version: 3,
+          groupId: null,
+          detail: JSON.parse(JSON.stringify(detail)),
+        };
+        const reference = createHash("sha256")
+          .update(GENESIS_HASH + referenceCanonicalForm(event))
+          .digest("hex");
+        expect(chainHash(GENESIS_HASH, event)).toBe(reference);
+        expect(chainHash(GENESIS_HASH, event, new Date(ms).toISOString())).toBe(reference);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("are refused for a NUL or an unpaired surrogate exactly when their JSON text shows one", () => {
+    fc.assert(
+      fc.property(flatDetail, (detail) => {
+        const problem = auditEventProblem({ action: "EXECUTED", resourceKind: "POLICY", detail });
+        expect(problem !== null).toBe(escaped.test(JSON.stringify(detail)));
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -4,7 +4,7 @@ import type { Database } from "../../database/database.js";
 import * as store from "../../stores/audit.store.js";
 import type { ChainHead, StatementRunner } from "../../stores/audit.store.js";
 import type { Transaction } from "../../stores/transaction.js";
-import { canonicalAroundSequence, chainHash, type ChainedFields, GENESIS_HASH } from "./audit-chain.js";
+import { canonicalAroundSequence, chainHash, type ChainedFields, GENESIS_HASH, isFlatDetail } from "./audit-chain.js";
 
 export type { ChainHead };
 
@@ -29,7 +29,11 @@ export interface AttributedAuditEvent {
  * Hashing exactly this form keeps the stored row verifiable.
  */
 const storedForm = (detail: Record<string, unknown> | undefined): Record<string, unknown> =>
-  detail === undefined ? {} : (JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
+  detail === undefined ? {} : isFlatDetail(detail) ? detail : (JSON.parse(JSON.stringify(detail)) as Record<string, unknown>);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** NUL, or a surrogate without its pair: what JSON.stringify writes as the escapes UNSTORABLE_ESCAPE finds. */
+const unstorable = (text: string): boolean => text.includes("\u0000") || LONE_SURROGATE.test(text);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
@@ -50,6 +54,16 @@ export function auditEventProblem(event: AuditEventInput): string | null {
   }
   if (event.version != null && !(Number.isInteger(event.version) && event.version >= -(2 ** 31) && event.version < 2 ** 31)) {
     return "version is not a 32-bit integer";
+  }
+  if (isFlatDetail(event.detail)) {
+    // Every execution event: its keys and strings are checked as they are, without serialising the detail.
+    for (const key in event.detail) {
+      const value = event.detail[key];
+      if (unstorable(key) || (typeof value === "string" && unstorable(value))) {
+        return "detail contains a NUL character or an unpaired surrogate";
+      }
+    }
+    return null;
   }
   try {
     // JSON.stringify throws on cycles and BigInt.
@@ -130,13 +144,16 @@ export async function appendAfterHead(
   entries: readonly AttributedAuditEvent[],
 ): Promise<ChainHead | null> {
   let { sequence, hash } = head;
-  const rows = storedEvents(tenantId, entries).map((fields) => {
+  const events = storedEvents(tenantId, entries);
+  // One timestamp for the whole batch (storedEvents), written once.
+  const occurredAt = events[0]?.occurredAt.toISOString();
+  const rows = events.map((fields) => {
     const previousHash = hash;
     sequence += 1n;
-    hash = chainHash(previousHash, { ...fields, sequence });
+    hash = chainHash(previousHash, { ...fields, sequence }, occurredAt);
     return {
       sequence: sequence.toString(),
-      occurred_at: fields.occurredAt.toISOString(),
+      occurred_at: occurredAt!,
       actor_type: fields.actorType,
       actor_id: fields.actorId,
       action: fields.action,
