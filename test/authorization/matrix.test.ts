@@ -11,10 +11,18 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyScope, Role } from "../../src/generated/prisma/enums.js";
 import { issueApiKey } from "../../src/identity/api-key-format.js";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { subscribe, subscriptionClient } from "../support/subscriptions.js";
-import { policyBundle } from "../support/bundles.js";
+import {
+  createApiKey,
+  createTenant,
+  fixtures,
+  graphql,
+  policyBundle,
+  startTestGateway,
+  subscribe,
+  subscriptionClient,
+  type TestGateway,
+  type TestTenant,
+} from "../support/kit.js";
 
 // ---------------------------------------------------------------------------------------------------------
 // The product's rules, in the test's own words (spec §3).
@@ -864,23 +872,12 @@ beforeAll(async () => {
   gateway = await startTestGateway();
   const { prisma } = gateway.database;
   const roleUsers = Object.fromEntries(ROLES.map((r) => [r.toLowerCase(), [r]])) as Record<string, Role[]>;
+  const make = fixtures(prisma);
   A = await createTenant(prisma, { ...roleUsers, owner: ["EDITOR"], target: ["VIEWER"] });
   B = await createTenant(prisma, { owner: ["ADMIN"] });
   for (const tenant of [A, B]) {
-    const leaf = await prisma.base.create({
-      data: {
-        tenantId: tenant.id,
-        kind: "POLICY",
-        name: "leaf",
-        ownership: "ORGANISATION_OWNED",
-        ownerId: tenant.users.owner!.id,
-        latestVersionNumber: 1,
-        firstPublishedAt: new Date(),
-      },
-    });
-    await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
-    leafPolicy[tenant.id] = leaf.id;
-    sharedGroup[tenant.id] = (await prisma.group.create({ data: { tenantId: tenant.id, name: "shared" } })).id;
+    leafPolicy[tenant.id] = (await make.base(tenant).named("leaf").ownedBy("owner").versions(POLICY).create()).id;
+    sharedGroup[tenant.id] = (await make.group(tenant).named("shared").create()).id;
   }
   callers.push({ name: "anonymous", kind: "anonymous", perms: new Set(), headers: {} });
   for (const role of ROLES) {

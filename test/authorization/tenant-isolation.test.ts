@@ -8,10 +8,18 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { graphql, startTestGateway, type TestGateway } from "../support/gateway.js";
-import { subscribe, subscriptionClient } from "../support/subscriptions.js";
-import { policyBundle } from "../support/bundles.js";
+import {
+  createApiKey,
+  createTenant,
+  fixtures,
+  graphql,
+  policyBundle,
+  startTestGateway,
+  subscribe,
+  subscriptionClient,
+  type TestGateway,
+  type TestTenant,
+} from "../support/kit.js";
 
 const POLICY = `A **Person** gets approved if __age__ of **Person** is greater than 18.`;
 const DATA = { Person: { age: 30 } };
@@ -159,18 +167,7 @@ async function newTenantModel(): Promise<TenantModel> {
   const tenant = await createTenant(prisma, { admin: ["ADMIN"], viewer: ["VIEWER"] });
   const { key, id } = await createApiKey(prisma, tenant.id, ["VIEW"]);
   // Each tenant has one published policy from the start, so flows have something to run.
-  const leaf = await prisma.base.create({
-    data: {
-      tenantId: tenant.id,
-      kind: "POLICY",
-      name: "leaf",
-      ownership: "ORGANISATION_OWNED",
-      ownerId: tenant.users.admin!.id,
-      latestVersionNumber: 1,
-      firstPublishedAt: new Date(),
-    },
-  });
-  const version = await prisma.version.create({ data: { tenantId: tenant.id, baseId: leaf.id, number: 1, content: POLICY, description: "v1" } });
+  const leaf = await fixtures(prisma).base(tenant).named("leaf").ownedBy("admin").versions(POLICY).create();
   const gate = await prisma.approvalPolicy.create({
     data: { tenantId: tenant.id, name: "gated", action: "PUBLISH", conditions: GATED, approverRoles: ["ADMIN"], approverUserIds: [], bypassRoles: [] },
   });
@@ -178,7 +175,7 @@ async function newTenantModel(): Promise<TenantModel> {
     tenant,
     admin: { authorization: `Bearer ${await gateway.tokenFor(tenant.users.admin!.subject)}` },
     viewKey: { "x-api-key": key },
-    bases: [{ id: leaf.id, kind: "POLICY", draftId: null, revision: 0, versionIds: [version.id], deleted: false }],
+    bases: [{ id: leaf.id, kind: "POLICY", draftId: null, revision: 0, versionIds: leaf.versionIds, deleted: false }],
     groups: [],
     members: new Set(),
     keys: [{ id, revoked: false }],

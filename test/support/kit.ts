@@ -10,6 +10,7 @@
  *   `operations/__generated__/graphql.js`);
  * - one REST helper, `rest(url, path, { method, body, key, headers })` and its shorthand `post`;
  * - the parity world the GraphQL / REST / gRPC parity tests share: `startParityWorld`;
+ * - subscriptions over WebSocket (`subscriptionClient`, `subscribe`), the TCP proxy that simulates database outages;
  * - policy texts and data the tests share.
  */
 export { type AuthoredBase, type Authoring, authoring, deleteBase } from "./authoring.js";
@@ -48,6 +49,8 @@ export {
 export * as op from "./operations.js";
 export { type ParityWorld, type StoredRun, startParityWorld } from "./parity.js";
 export { createTestDatabase, type TestDatabase } from "./postgres.js";
+export { type Received, subscribe, subscriptionClient } from "./subscriptions.js";
+export { POSTGRES_OUTAGE_ERRORS, type PostgresOutageError, TcpProxy } from "./tcp-proxy.js";
 export {
   expectNanos,
   expectPolicyExecution,
