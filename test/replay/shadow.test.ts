@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ShadowRunner } from "../../src/modules/replay/shadow-runner.js";
 import { DISAGREEMENTS_KEPT } from "../../src/stores/shadow.store.js";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { errorCodes, signIn, startTestGateway, type TestGateway } from "../support/gateway.js";
+import { errorCodes, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
 import { grpcClients, toStruct, unary } from "../grpc/support.js";
 
@@ -12,14 +12,14 @@ let gateway: TestGateway;
 let tenant: TestTenant;
 let other: TestTenant;
 let viewKey: string;
-let as: Awaited<ReturnType<typeof signIn>>;
+let as: GraphQLClient["as"];
 
 beforeAll(async () => {
   gateway = await startTestGateway({ GRPC_PORT: "0" });
   tenant = await createTenant(gateway.database.prisma, { admin: ["ADMIN"], publisher: ["PUBLISHER"], editor: ["EDITOR"], viewer: ["VIEWER"] });
   other = await createTenant(gateway.database.prisma, { stranger: ["ADMIN"] });
   viewKey = (await createApiKey(gateway.database.prisma, tenant.id, ["VIEW"])).key;
-  as = await signIn(gateway, tenant, other);
+  as = graphqlClient(gateway, tenant, other).as;
 });
 afterAll(() => gateway?.stop());
 
@@ -154,7 +154,7 @@ describe("shadow runs", () => {
     await as("publisher")(op.UPDATE_DRAFT, {
       input: {
         draftId: broken.candidateId,
-        expectedRevision: fresh.revision,
+        expectedRevision: (fresh as { revision: number }).revision,
         content: `A **Person** gets approved if the length of __age__ of **Person** is greater than 5.`,
       },
     });

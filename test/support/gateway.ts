@@ -126,17 +126,6 @@ export function graphqlClient(gateway: TestGateway, ...tenants: TenantUsers[]): 
   return client;
 }
 
-/**
- * Signs in every user of the given tenants; `as(name)` then sends operations with that user's token.
- * User names must be unique across the tenants.
- */
-export async function signIn(gateway: TestGateway, ...tenants: TenantUsers[]) {
-  const as = graphqlClient(gateway, ...tenants).as;
-  return (name: string) =>
-    <T = any>(document: string | DocumentNode, variables: Record<string, unknown> = {}) =>
-      as(name)<T>(document as Document<T>, variables);
-}
-
 export interface ProxiedGateway {
   gateway: TestGateway;
   /** Sits between the gateway and Postgres: cut it to simulate an outage, count the statements through it. */

@@ -40,7 +40,6 @@ export {
   graphql,
   graphqlClient,
   type ProxiedGateway,
-  signIn,
   startGatewayBehindProxy,
   startTestGateway,
   TEST_JWT_SECRET,
