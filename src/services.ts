@@ -88,15 +88,17 @@ export function createServices(database: Database, stores: Stores = createStores
   );
   // Governed changes become change requests; approved ones are applied through the owning module.
   const changeRequests = new ChangeRequestService(database, stores.changeRequests, stores.approvalPolicies, stores.groups);
+  const ownership = new OwnershipService(database, stores.bases, stores.identities);
   lifecycle.approvals = changeRequests;
-  wireAppliers(changeRequests, { lifecycle });
+  ownership.approvals = changeRequests;
+  wireAppliers(changeRequests, { lifecycle, ownership });
   return {
     stores,
     system: new SystemService(stores.system),
     viewer: new ViewerService(stores.tenants, stores.identities),
     users: new UserService(database, stores.tenants, stores.identities),
     apiKeys: new ApiKeyService(database, stores.identities),
-    ownership: new OwnershipService(database, stores.bases, stores.identities),
+    ownership,
     groups: new GroupService(database, stores.groups, stores.bases),
     audit: new AuditService(stores.audit),
     executionAudit,

@@ -446,6 +446,39 @@ describe("DELETE and RESTORE through the same hook", () => {
   });
 });
 
+describe("TRANSFER_OWNERSHIP through the same hook", () => {
+  const TRANSFER = `mutation($id: ID!, $to: ID!) { transferOwnershipWithApproval(baseId: $id, toUserId: $to) {
+    __typename ... on Base { id } ... on ChangeRequest { ${CR_FIELDS} } } }`;
+  const ownerOf = async (id: string) => (await gateway.database.prisma.base.findUniqueOrThrow({ where: { id } })).ownerId;
+
+  it("a governed transfer waits for approval and applies once approved; a transfer whose owner changed since is stale", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    await w.policy({ action: "TRANSFER_OWNERSHIP", approverRoles: ["ADMIN"] });
+    const { baseId } = await w.draft();
+    const to = w.tenant.users.pia!.id;
+    const plain = await w.as("ada")(`mutation($id: ID!, $to: ID!) { transferOwnership(baseId: $id, toUserId: $to) { id } }`, { id: baseId, to });
+    expect(errorCodes(plain)).toEqual(["CONFLICT"]);
+    expect(plain.errors![0]!.extensions!.details).toMatchObject({ approvalRequired: true });
+    const request = (await w.as("ada")(TRANSFER, { id: baseId, to })).data.transferOwnershipWithApproval;
+    expect(request).toMatchObject({
+      __typename: "ChangeRequest",
+      action: "TRANSFER_OWNERSHIP",
+      payload: { baseId, fromUserId: w.tenant.users.pat!.id, toUserId: to },
+    });
+    expect(await ownerOf(baseId)).toBe(w.tenant.users.pat!.id);
+    expect((await w.as("ali")(APPROVE, { id: request.id })).data.approveChangeRequest.state).toBe("APPLIED");
+    expect(await ownerOf(baseId)).toBe(to);
+    const assigned = await gateway.database.prisma.auditEvent.findFirstOrThrow({ where: { baseId, action: "ASSIGNED" } });
+    expect(assigned.detail).toMatchObject({ toUserId: to, changeRequestId: request.id, approvedBy: [w.tenant.users.ali!.id] });
+
+    const second = (await w.as("ada")(TRANSFER, { id: baseId, to: w.tenant.users.pat!.id })).data.transferOwnershipWithApproval;
+    await gateway.database.prisma.base.update({ where: { id: baseId }, data: { ownerId: w.tenant.users.vic!.id } });
+    expect(errorCodes(await w.as("ali")(APPROVE, { id: second.id }))).toEqual(["CONFLICT"]);
+    expect((await w.as("vic")(GET, { id: second.id })).data.changeRequest.state).toBe("STALE");
+    expect(await ownerOf(baseId)).toBe(w.tenant.users.vic!.id);
+  });
+});
+
 describe("changeRequestChanged subscription (graphql-ws, issue #20 point 3)", () => {
   it("streams a tenant's request state changes made through another gateway process, and nothing of other tenants", async () => {
     const reader = await startTestGateway({}, gateway.db); // a second process on the same database

@@ -751,6 +751,18 @@ function defineCases(): void {
         const b = policy();
         const to = A.users.target!.id;
         add(
+          "transferOwnershipWithApproval",
+          label,
+          caller,
+          `mutation($id: ID!, $to: ID!) { transferOwnershipWithApproval(baseId: $id, toUserId: $to) { __typename } }`,
+          () => ({ id: b.baseId, to }),
+          baseGate(caller, "transfer", ctx) ?? (ctx.state === "never-published" ? "ALLOW" : "CONFLICT"),
+        );
+      }
+      {
+        const b = policy();
+        const to = A.users.target!.id;
+        add(
           "transferOwnership",
           label,
           caller,
@@ -1002,6 +1014,7 @@ describe("authorization matrix", () => {
     "withdrawChangeRequest",
     "deleteBaseWithApproval",
     "restoreBaseWithApproval",
+    "transferOwnershipWithApproval",
   ];
   for (const op of OPS) {
     it(op, () => {

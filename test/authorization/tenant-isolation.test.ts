@@ -118,6 +118,7 @@ const ATTACKS = [
   "deleteWithApproval",
   "restoreWithApproval",
   "publishWithApproval",
+  "transferWithApproval",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -315,6 +316,8 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       withdrawChangeRequest: () => gql(`mutation($id: ID!) { withdrawChangeRequest(id: $id) { id } }`, { id: theirRequest }),
       deleteWithApproval: () => gql(`mutation($id: ID!) { deleteBaseWithApproval(id: $id) { __typename } }`, { id: theirRecord }),
       restoreWithApproval: () => gql(`mutation($id: ID!) { restoreBaseWithApproval(id: $id) { __typename } }`, { id: baseId }),
+      transferWithApproval: () =>
+        gql(`mutation($id: ID!, $to: ID!) { transferOwnershipWithApproval(baseId: $id, toUserId: $to) { __typename } }`, { id: baseId, to: me.userIds[0] }),
       publishWithApproval: () =>
         gql(`mutation($id: ID!) { publishDraftWithApproval(input: { draftId: $id, description: "pwn" }) { __typename } }`, { id: theirDraft }),
       importOntoForeign: () => {

@@ -1,3 +1,4 @@
+import type { OwnershipService } from "../identity/ownership.service.js";
 import type { LifecycleService } from "../resources/lifecycle.service.js";
 import type { ChangeRequestService } from "./change-request.service.js";
 
@@ -14,7 +15,7 @@ interface PublishPayload {
  * How each governed action is applied once approved: the module that owns the change writes it, inside the
  * approval's transaction, and the events it writes name the request, its requester and its approvers.
  */
-export function wireAppliers(service: ChangeRequestService, modules: { lifecycle: LifecycleService }): void {
+export function wireAppliers(service: ChangeRequestService, modules: { lifecycle: LifecycleService; ownership: OwnershipService }): void {
   service.appliers.set("PUBLISH", async (tx, actor, request, attribution) => {
     const payload = request.payload as unknown as PublishPayload;
     const outcome = await modules.lifecycle.applyApprovedPublish(tx, actor, {
@@ -30,6 +31,11 @@ export function wireAppliers(service: ChangeRequestService, modules: { lifecycle
   service.appliers.set("DELETE", async (tx, actor, request, attribution) => {
     const { force } = request.payload as { force?: boolean };
     const outcome = await modules.lifecycle.applyApprovedDelete(tx, actor, { baseId: request.baseId!, force: force === true, detail: attribution });
+    return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
+  });
+  service.appliers.set("TRANSFER_OWNERSHIP", async (tx, actor, request, attribution) => {
+    const { fromUserId, toUserId } = request.payload as { fromUserId: string | null; toUserId: string };
+    const outcome = await modules.ownership.applyApprovedTransfer(tx, actor, { baseId: request.baseId!, fromUserId, toUserId, detail: attribution });
     return "applied" in outcome ? { resultId: outcome.applied.id } : outcome;
   });
   service.appliers.set("RESTORE", async (tx, actor, request, attribution) => {

@@ -11,6 +11,7 @@ export const changeRequestPermissions: ModulePermissions = {
     publishDraftWithApproval: can(Action.PublishResources),
     deleteBaseWithApproval: can(Action.DeleteResources),
     restoreBaseWithApproval: can(Action.DeleteResources),
+    transferOwnershipWithApproval: can(Action.TransferOwnership),
     approveChangeRequest: can(Action.ReadResources),
     rejectChangeRequest: can(Action.ReadResources),
     withdrawChangeRequest: can(Action.ReadResources),

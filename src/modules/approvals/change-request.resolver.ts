@@ -13,6 +13,7 @@ import {
   DeleteOutcome,
   PublishOutcome,
   RestoreOutcome,
+  TransferOutcome,
   toChangeRequest,
 } from "./change-request.type.js";
 
@@ -56,6 +57,21 @@ export class ChangeRequestResolver {
   ): Promise<Base | ChangeRequest> {
     const actor = actorOf(ctx);
     return outcomeOf(ctx, await ctx.services.lifecycle.deleteOrRequest(actor, await ctx.services.catalogue.baseIdFor(actor, id), force, { request: true }));
+  }
+
+  @Mutation(() => TransferOutcome, {
+    description: "Transfers like transferOwnership, or — when an enabled approval policy governs this transfer — answers with a pending change request.",
+  })
+  async transferOwnershipWithApproval(
+    @Arg("baseId", () => ID, { description: "A base ID or alias." }) baseId: string,
+    @Arg("toUserId", () => ID) toUserId: string,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Base | ChangeRequest> {
+    const actor = actorOf(ctx);
+    return outcomeOf(
+      ctx,
+      await ctx.services.ownership.transferOrRequest(actor, await ctx.services.catalogue.baseIdFor(actor, baseId), toUserId, { request: true }),
+    );
   }
 
   @Mutation(() => RestoreOutcome, {

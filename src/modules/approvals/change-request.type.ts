@@ -122,6 +122,13 @@ export const DeleteOutcome = createUnionType({
   resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Base"),
 });
 
+export const TransferOutcome = createUnionType({
+  name: "TransferOutcome",
+  description: "The base with its new owner, or — when an approval policy governs the transfer — the change request waiting for approval.",
+  types: () => [Base, ChangeRequest] as const,
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Base"),
+});
+
 export const RestoreOutcome = createUnionType({
   name: "RestoreOutcome",
   description: "The restored base, or — when an approval policy governs the restore — the change request waiting for approval.",
