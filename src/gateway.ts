@@ -7,10 +7,10 @@ import path from "node:path";
 import { type Config, isProduction } from "./config.js";
 import type { Database } from "./database/database.js";
 import { readMigrations } from "./database/migrator.js";
-import { MIGRATIONS_DIR, openDatabase } from "./database/open.js";
+import { MIGRATIONS_DIR, openDatabaseFor } from "./database/open.js";
 import { buildBareSchema, buildSchema } from "./server/schema.js";
 import { createHttpApp } from "./server/app.js";
-import { startGrpcServer, type GrpcServer } from "./grpc/server.js";
+import type { GrpcServer } from "./grpc/server.js";
 import { attachGraphQLWebSocket } from "./server/graphql-ws.js";
 import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
@@ -45,11 +45,18 @@ export interface GatewayOptions {
   };
 }
 
-export async function startGateway(config: Config, logger: Logger, options: GatewayOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<Gateway> {
-  const database = await openDatabase(config, {
-    log: (message) => logger.info(message),
-    onError: (error) => logger.warn({ err: error }, "database connection error"),
-  });
+/**
+ * `opening`: the database `openDatabaseFor` (database/open.ts) began to open before this module was imported (main.ts does, so that
+ * opening the embedded database overlaps loading the gateway's modules); opened here when absent.
+ */
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  options: GatewayOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+  opening?: Promise<Database>,
+): Promise<Gateway> {
+  const database = await (opening ?? openDatabaseFor(config, logger));
   const expectedMigrations = (await readMigrations(MIGRATIONS_DIR)).map((m) => m.name);
   const tokenSettings: TokenSettings = {
     issuer: config.AUTH_ISSUER,
@@ -100,7 +107,9 @@ export async function startGateway(config: Config, logger: Logger, options: Gate
     server.once("error", reject);
     server.listen(config.PORT, config.HOST, resolve);
   });
-  const grpc: GrpcServer | null = config.GRPC_PORT === undefined ? null : await startGrpcServer({ config, logger, router, rateLimiter }, config.GRPC_PORT);
+  // Imported only when configured: gRPC's modules are a noticeable part of start-up that most deployments skip.
+  const grpc: GrpcServer | null =
+    config.GRPC_PORT === undefined ? null : await (await import("./grpc/server.js")).startGrpcServer({ config, logger, router, rateLimiter }, config.GRPC_PORT);
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 

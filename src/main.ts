@@ -1,9 +1,8 @@
 import cluster from "node:cluster";
 import { loadConfig } from "./config.js";
-import { seedDemo } from "./demo/seed.js";
-import { seedDemoContentOnce } from "./demo/demo-content.js";
-import { startGateway } from "./gateway.js";
-import { signLocalToken } from "./identity/tokens.js";
+import type { Database } from "./database/database.js";
+import type { DemoSeed } from "./demo/seed.js";
+import type { Gateway } from "./gateway.js";
 import { createLogger } from "./logging.js";
 import { startTracing } from "./telemetry/start.js";
 import { superviseWorkers, WORKER_READY, workersRefusal } from "./workers.js";
@@ -27,11 +26,19 @@ else await serve();
 
 async function serve(): Promise<void> {
   try {
-    const gateway = await startGateway(config, logger);
+    // Opening the embedded database and loading the gateway's modules take about as long as each other: the
+    // database starts opening first, and the gateway (GraphQL schema, HTTP app, services) is imported while it opens.
+    const { openDatabaseFor } = await import("./database/open.js");
+    const opening: Promise<Database> = openDatabaseFor(config, logger);
+    opening.catch(() => {}); // awaited (and reported) by startGateway; not an unhandled rejection meanwhile
+    const { startGateway } = await import("./gateway.js");
+    const gateway = await startGateway(config, logger, {}, process.env, opening);
     const embedded = !config.DATABASE_URL;
     // In a cluster only the first worker seeds, so that the demo content is created and printed once.
     const seeder = !cluster.worker || cluster.worker.id === 1;
     if (seeder && (config.SEED_DEMO === "always" || (config.SEED_DEMO === "auto" && embedded))) {
+      // The demo modules load only where they are used, after the gateway serves.
+      const [{ seedDemo }, { seedDemoContentOnce }] = await Promise.all([import("./demo/seed.js"), import("./demo/demo-content.js")]);
       const seed = await seedDemo(gateway.database);
       const content = await seedDemoContentOnce(gateway.services, seed);
       if (content) logger.info({ tenantId: seed.tenantId }, "demo content created: policies, a flow, a pending draft, groups");
@@ -65,7 +72,8 @@ async function serve(): Promise<void> {
     process.exit(1);
   }
 }
-async function printDemoAccess(gateway: Awaited<ReturnType<typeof startGateway>>, seed: Awaited<ReturnType<typeof seedDemo>>): Promise<void> {
+async function printDemoAccess(gateway: Gateway, seed: DemoSeed): Promise<void> {
+  const { signLocalToken } = await import("./identity/tokens.js");
   const { secret, issuer, audience } = gateway.tokenSettings;
   const lines = ["", `Verdict is running. GraphiQL: ${gateway.url}/graphql`, "In GraphiQL's Headers tab, authenticate as one demo user with:"];
   if (secret) {

@@ -1,6 +1,7 @@
 import path from "node:path";
 import pg from "pg";
 import type { Config } from "../config.js";
+import type { Logger } from "../logging.js";
 import { PROJECT_ROOT } from "../project-root.js";
 import type { Database } from "./database.js";
 import { openEmbedded } from "./embedded.js";
@@ -27,6 +28,14 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
     poolSize: config.DATABASE_POOL_SIZE,
     poolWaitMs: config.DATABASE_POOL_WAIT_MS,
     onError: options.onError,
+  });
+}
+
+/** Opens (and migrates) the configured database, logging through the gateway's logger. */
+export function openDatabaseFor(config: Config, logger: Logger): Promise<Database> {
+  return openDatabase(config, {
+    log: (message) => logger.info(message),
+    onError: (error) => logger.warn({ err: error }, "database connection error"),
   });
 }
 
