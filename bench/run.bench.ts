@@ -13,6 +13,9 @@
  *            storage or audit: what any server answering this route must at least do;
  *   gateway  `POST /run/policy/{baseId}`: key authentication, rate limiting, body validation, resolution,
  *            evaluation and a durable, hash-chained `executed` audit event before the response;
+ *   gateway dedicated tenant  the same route and policy for a tenant bound (`tenant bind`) to a database of its own on
+ *            the same Postgres server, driven right after `gateway` in every round: its key routes the request to the
+ *            tenant's own pool, caches, rate-limit windows and audit chain (issue #14 point 10: within 10 % of `gateway`);
  *   gateway without audit  the same with the audit write skipped (shadowed in this process only), to show
  *            what the durable event costs;
  *   gateway recording inputs  the same policy on a base that records its run inputs for replay (issue #18:
@@ -46,6 +49,7 @@ import { RateLimiter } from "../src/http/rate-limit.js";
 import { compilePolicy, evaluatePolicy } from "../src/engine/index.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
 import { AGE_POLICY } from "../test/support/operations.js";
+import { setUpDedicatedTenant, type DedicatedTenant } from "./support/dedicated-tenant.js";
 import { setUpDrivingTest } from "./support/driving-test-setup.js";
 import { BENCH_SECRET, benchConfig } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
   const postgres = await PostgresCpu.open(databaseUrl);
   const spawned: SpawnedGateway[] = [];
+  let dedicated: DedicatedTenant | undefined;
   const config = { ...benchConfig(databaseUrl), GRPC_PORT: 0 };
   const gateway = await startGateway(config, createLogger("silent"));
   const compiled = compilePolicy(DRIVING_TEST_POLICY);
@@ -156,9 +161,18 @@ async function main(): Promise<void> {
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp =
-      (url: string, sent = body) =>
+      (url: string, sent = body, sentHeaders: Record<string, string> = headers) =>
       (connections: number, seconds: number) =>
-        drive({ url, body: sent, headers, connections, seconds });
+        drive({ url, body: sent, headers: sentHeaders, connections, seconds });
+    // The same policy for a tenant on a database of its own (issue #14 point 10: within 10 % of "gateway").
+    dedicated = await setUpDedicatedTenant(gateway.url, config);
+    postgres.watch(dedicated.databaseUrl); // its Postgres CPU is on its own database's backends
+    const dedicatedUrl = `${gateway.url}/run/policy/${dedicated.baseId}`;
+    const dedicatedHeaders = { ...headers, "x-api-key": dedicated.key };
+    const dedicatedCheck = await fetch(dedicatedUrl, { method: "POST", headers: { "content-type": "application/json", ...dedicatedHeaders }, body });
+    const dedicatedText = await dedicatedCheck.text();
+    if (dedicatedCheck.status !== 200 || !dedicatedText.startsWith('{"result":true'))
+      throw new Error(`the dedicated tenant's run answered ${dedicatedCheck.status} ${dedicatedText.slice(0, 300)}`);
     const grpcRequest = { baseId, data: JSON.parse(body).data as Record<string, unknown> };
     const overGrpc = (connections: number, seconds: number) =>
       driveGrpc({ address: gateway.grpcAddress!, key: issued.key, request: grpcRequest, connections, seconds });
@@ -226,6 +240,7 @@ async function main(): Promise<void> {
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
+      { name: "gateway dedicated tenant", drive: overHttp(dedicatedUrl, body, dedicatedHeaders) },
       { name: "gateway recording inputs", drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
       { name: "gateway shadow set", drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
@@ -314,6 +329,13 @@ async function main(): Promise<void> {
       const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
       const rpc = rows.find((r) => r.connections === connections && r.server === "gateway gRPC");
       if (rest && rpc) process.stdout.write(`gRPC / REST at ${connections} in flight: ${(rpc["req/s"] / rest["req/s"]).toFixed(2)}\n`);
+      const own = rows.find((r) => r.connections === connections && r.server === "gateway dedicated tenant");
+      if (rest && own) {
+        const ratio = own["req/s"] / rest["req/s"];
+        process.stdout.write(
+          `dedicated / shared tenant at ${connections} connections: ${ratio.toFixed(2)} (target ≥ 0.90: ${ratio >= 0.9 ? "met" : "not met"})\n`,
+        );
+      }
       const one = rows.find((r) => r.connections === connections && r.server === "WORKERS=1");
       const two = rows.find((r) => r.connections === connections && r.server === "WORKERS=2");
       if (one && two) process.stdout.write(`WORKERS=2 / WORKERS=1 at ${connections} connections: ${(two["req/s"] / one["req/s"]).toFixed(2)}\n`);
@@ -366,6 +388,7 @@ async function main(): Promise<void> {
     await echo.close();
     await floor.close();
     await gateway.close();
+    await dedicated?.drop();
     await drop();
   }
 }

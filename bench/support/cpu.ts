@@ -51,24 +51,30 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): number {
 }
 
 /**
- * The Postgres backends serving one database (what the gateway's pool and listener cost the server). The
- * WAL writer and checkpointer are shared with everything else on the server and are left out.
+ * The Postgres backends serving the benchmark's databases (what the gateways' pools and listeners cost the
+ * server): the one it was opened on and any added with `watch` (a dedicated tenant's). The WAL writer and
+ * checkpointer are shared with everything else on the server and are left out.
  */
 export class PostgresCpu {
   private constructor(
     private readonly client: pg.Client,
-    private readonly database: string,
+    private readonly databases: string[],
   ) {}
 
   static async open(url: string): Promise<PostgresCpu> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    return new PostgresCpu(client, new URL(url).pathname.slice(1));
+    return new PostgresCpu(client, [databaseName(url)]);
+  }
+
+  /** Counts the backends of the database at `url` too (on the same server). */
+  watch(url: string): void {
+    this.databases.push(databaseName(url));
   }
 
   async snapshot(): Promise<CpuSnapshot> {
-    const { rows } = await this.client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [
-      this.database,
+    const { rows } = await this.client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()", [
+      this.databases,
     ]);
     return snapshot(rows.map((r) => r.pid));
   }
@@ -77,3 +83,5 @@ export class PostgresCpu {
     return this.client.end();
   }
 }
+
+const databaseName = (url: string): string => new URL(url).pathname.slice(1);
