@@ -9,25 +9,12 @@
 import { compilePolicy, evaluatePolicy, type CompiledPolicy } from "../src/engine/index.js";
 
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
+import { fiftyRules } from "./support/fifty-rules.js";
 
 const NOW = new Date("2025-09-16T12:00:00Z");
 
 const DRIVING = DRIVING_TEST_POLICY;
 const DRIVING_DATA = drivingTestData(NOW);
-
-function fiftyRules(): { text: string; data: unknown } {
-  const lines: string[] = [];
-  const refs: string[] = [];
-  const u: Record<string, unknown> = {};
-  for (let i = 1; i < 50; i++) {
-    lines.push(`c${i}. A **u** passes check ${i} if __f${i}__ of **u** is greater than ${i} and __g${i}__ of **u** is equal to "x${i}".`);
-    refs.push(`§c${i} passes`);
-    u[`f${i}`] = i + 1;
-    u[`g${i}`] = `x${i}`;
-  }
-  lines.unshift(`A **u** is ok if ${refs.join(" and ")}.`);
-  return { text: lines.join("\n"), data: { u } };
-}
 
 interface Scenario {
   name: string;

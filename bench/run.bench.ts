@@ -58,6 +58,7 @@ import { driveGrpc } from "./support/grpc-load.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { cpuBetween, PostgresCpu, snapshot } from "./support/cpu.js";
 import { spawnGateway, type SpawnedGateway } from "./support/spawn-gateway.js";
+import { fiftyRules } from "./support/fifty-rules.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -90,21 +91,6 @@ interface Target {
   /** Set around this target's runs (the audit shadow). */
   before?: () => void;
   after?: () => void;
-}
-
-/** The engine benchmark's generated policy: one golden rule over 49 labelled rules of two conditions each. */
-function fiftyRules(): { text: string; data: unknown } {
-  const lines: string[] = [];
-  const refs: string[] = [];
-  const u: Record<string, unknown> = {};
-  for (let i = 1; i < 50; i++) {
-    lines.push(`c${i}. A **u** passes check ${i} if __f${i}__ of **u** is greater than ${i} and __g${i}__ of **u** is equal to "x${i}".`);
-    refs.push(`§c${i} passes`);
-    u[`f${i}`] = i + 1;
-    u[`g${i}`] = `x${i}`;
-  }
-  lines.unshift(`A **u** is ok if ${refs.join(" and ")}.`);
-  return { text: lines.join("\n"), data: { u } };
 }
 
 /** A flow that runs `nodes` nodes: the start and `nodes - 2` more policy nodes in a chain, all on `policyId`, then a return. */
