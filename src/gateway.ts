@@ -16,9 +16,9 @@ import type { TenantActor } from "./identity/actor.js";
 import { createTokenVerifier, type TokenSettings } from "./identity/tokens.js";
 import type { Logger } from "./logging.js";
 import type { Services } from "./services.js";
-import { migrateTenantDatabases, TenantDatabases } from "./tenant-databases.js";
-import { startTenantGraph } from "./tenant-graph.js";
-import { createRequestRouter, type RequestRouter } from "./tenant-routing.js";
+import { migrateTenantDatabases, TenantDatabases } from "./tenancy/tenant-databases.js";
+import { startTenantGraph } from "./tenancy/tenant-graph.js";
+import { createRequestRouter, type RequestRouter } from "./tenancy/tenant-routing.js";
 import { telemetry } from "./telemetry/tracing.js";
 
 export interface Gateway {

@@ -6,7 +6,7 @@ import { MIGRATIONS_DIR, migratePostgres } from "../database/open.js";
 import { connectPostgres } from "../database/postgres.js";
 import { TenantDatabaseStore } from "../stores/tenant-database.store.js";
 import type { TenantRow } from "../stores/tenant.store.js";
-import { migrateTenantDatabases, openTenantDatabase, TenantDatabaseRefused } from "../tenant-databases.js";
+import { migrateTenantDatabases, openTenantDatabase, TenantDatabaseRefused } from "../tenancy/tenant-databases.js";
 
 /** What the tenancy commands need of the CLI's run. */
 export interface TenancyRun {

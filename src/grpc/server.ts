@@ -7,7 +7,7 @@ import type { Logger } from "../logging.js";
 import { policyExecutionTimings } from "../modules/execution/run-result.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { Services } from "../services.js";
-import type { RequestRouter } from "../tenant-routing.js";
+import type { RequestRouter } from "../tenancy/tenant-routing.js";
 import {
   flowResponseOf,
   runDataOf,

@@ -11,7 +11,7 @@ import type { Logger } from "../logging.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
-import type { RequestRouter } from "../tenant-routing.js";
+import type { RequestRouter } from "../tenancy/tenant-routing.js";
 import { readJsonBody } from "./body.js";
 import { exactDataJson } from "../shared/exact-numbers.js";
 import { telemetry } from "../telemetry/tracing.js";

@@ -22,7 +22,7 @@ import { NoSubscriptionsRule } from "../graphql/request-errors.js";
 import { DomainErrorCode } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
-import type { RequestRouter } from "../tenant-routing.js";
+import type { RequestRouter } from "../tenancy/tenant-routing.js";
 import { findDemoExampleIds } from "../demo/demo-example-ids.js";
 import { graphiql } from "../http/graphiql.js";
 import { healthRoutes } from "../http/health.js";

@@ -12,7 +12,7 @@ import { createLoaders } from "../loaders.js";
 import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
-import type { RequestRouter } from "../tenant-routing.js";
+import type { RequestRouter } from "../tenancy/tenant-routing.js";
 
 /** Subscriptions one connection may hold at once. */
 const MAX_SUBSCRIPTIONS_PER_CONNECTION = 20;

@@ -13,7 +13,7 @@ import type { ShadowDisagreement, ShadowStatus } from "./replay.types.js";
 /** Bases whose shadow counters /metrics exports, at most (the label sets Prometheus keeps must stay bounded). */
 export const MAX_SHADOWS_IN_METRICS = 10_000;
 
-/** Product §12: naming a base's shadow record and reading how its answers compare. The runs are ShadowRunner's. */
+/** Naming a base's shadow record and reading how its answers compare. The runs are ShadowRunner's. */
 export class ShadowService {
   constructor(
     private readonly database: Database,

@@ -254,7 +254,7 @@ export class LifecycleService {
   }
 
   /** Deleting works on the base, whichever of its IDs (base or record) is passed. */
-  /** `force` deletes a policy even though live flows' latest versions use it (spec §11). */
+  /** `force` deletes a policy even though live flows' latest versions use it: deleting one would break them, so it takes an explicit choice. */
   async deleteBase(actor: TenantActor, id: string, force = false): Promise<Base> {
     return appliedOnly(await this.deleteOrRequest(actor, id, force, { request: false }));
   }

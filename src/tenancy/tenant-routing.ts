@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { unauthenticated } from "./errors/domain-error.js";
-import type { RateLimiter } from "./http/rate-limit.js";
-import type { TenantActor } from "./identity/actor.js";
-import { parseApiKey } from "./identity/api-key-format.js";
-import type { TokenVerifier } from "./identity/tokens.js";
-import type { Services } from "./services.js";
+import { unauthenticated } from "../errors/domain-error.js";
+import type { RateLimiter } from "../http/rate-limit.js";
+import type { TenantActor } from "../identity/actor.js";
+import { parseApiKey } from "../identity/api-key-format.js";
+import type { TokenVerifier } from "../identity/tokens.js";
+import type { Services } from "../services.js";
 import type { TenantDatabases } from "./tenant-databases.js";
 import type { TenantGraph } from "./tenant-graph.js";
 

@@ -1,14 +1,14 @@
-import type { Config } from "./config.js";
-import { BindingError, describeBinding, resolveBinding } from "./database/bindings.js";
-import type { Database } from "./database/database.js";
-import { migratePostgres } from "./database/open.js";
-import { connectPostgres } from "./database/postgres.js";
-import { DomainError, DomainErrorCode } from "./errors/domain-error.js";
-import { ApiKeyRowCache } from "./identity/api-key-cache.js";
-import type { TokenVerifier } from "./identity/tokens.js";
-import type { Logger } from "./logging.js";
-import type { Evaluator } from "./modules/execution/evaluator.js";
-import { TENANT_BINDING_CHANGED_CHANNEL, TenantDatabaseStore, type TenantRegistryRow } from "./stores/tenant-database.store.js";
+import type { Config } from "../config.js";
+import { BindingError, describeBinding, resolveBinding } from "../database/bindings.js";
+import type { Database } from "../database/database.js";
+import { migratePostgres } from "../database/open.js";
+import { connectPostgres } from "../database/postgres.js";
+import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { ApiKeyRowCache } from "../identity/api-key-cache.js";
+import type { TokenVerifier } from "../identity/tokens.js";
+import type { Logger } from "../logging.js";
+import type { Evaluator } from "../modules/execution/evaluator.js";
+import { TENANT_BINDING_CHANGED_CHANNEL, TenantDatabaseStore, type TenantRegistryRow } from "../stores/tenant-database.store.js";
 import { startTenantGraph, type TenantGraph } from "./tenant-graph.js";
 
 /** Why a dedicated tenant database is not served. Every reason answers SERVICE_UNAVAILABLE / 503 for that tenant alone. */

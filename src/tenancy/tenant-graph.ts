@@ -1,9 +1,9 @@
-import type { Database } from "./database/database.js";
-import { RateLimiter } from "./http/rate-limit.js";
-import { createAuthenticator, type Authenticator } from "./identity/authenticate.js";
-import type { TokenVerifier } from "./identity/tokens.js";
-import type { Evaluator, EvaluatorOptions } from "./modules/execution/evaluator.js";
-import { createServices, type Services } from "./services.js";
+import type { Database } from "../database/database.js";
+import { RateLimiter } from "../http/rate-limit.js";
+import { createAuthenticator, type Authenticator } from "../identity/authenticate.js";
+import type { TokenVerifier } from "../identity/tokens.js";
+import type { Evaluator, EvaluatorOptions } from "../modules/execution/evaluator.js";
+import { createServices, type Services } from "../services.js";
 
 /**
  * Everything that serves requests from one database: the shared database's graph, or a dedicated tenant's.
