@@ -26,8 +26,9 @@ else await serve();
 
 async function serve(): Promise<void> {
   try {
-    // Opening the embedded database and loading the gateway's modules take about as long as each other: the
-    // database starts opening first, and the gateway (GraphQL schema, HTTP app, services) is imported while it opens.
+    // The database starts opening first and the gateway (GraphQL schema, HTTP app, services) is imported while it
+    // opens: with a Postgres server, connecting and checking migrations is I/O that overlaps the module loading.
+    // The embedded PGlite opens on this same thread, so there the overlap measured as no gain (README, bench:start).
     const { openDatabaseFor } = await import("./database/open.js");
     const opening: Promise<Database> = openDatabaseFor(config, logger);
     opening.catch(() => {}); // awaited (and reported) by startGateway; not an unhandled rejection meanwhile
