@@ -89,15 +89,19 @@ export function createServices(database: Database, stores: Stores = createStores
   // Governed changes become change requests; approved ones are applied through the owning module.
   const changeRequests = new ChangeRequestService(database, stores.changeRequests, stores.approvalPolicies, stores.groups);
   const ownership = new OwnershipService(database, stores.bases, stores.identities);
+  const users = new UserService(database, stores.tenants, stores.identities);
+  const apiKeys = new ApiKeyService(database, stores.identities);
   lifecycle.approvals = changeRequests;
   ownership.approvals = changeRequests;
-  wireAppliers(changeRequests, { lifecycle, ownership });
+  users.approvals = changeRequests;
+  apiKeys.approvals = changeRequests;
+  wireAppliers(changeRequests, { lifecycle, ownership, users, apiKeys });
   return {
     stores,
     system: new SystemService(stores.system),
     viewer: new ViewerService(stores.tenants, stores.identities),
-    users: new UserService(database, stores.tenants, stores.identities),
-    apiKeys: new ApiKeyService(database, stores.identities),
+    users,
+    apiKeys,
     ownership,
     groups: new GroupService(database, stores.groups, stores.bases),
     audit: new AuditService(stores.audit),

@@ -16,8 +16,8 @@ export interface IssuedKey {
   secretHash: string;
 }
 
-export function issueApiKey(tenantId: string): IssuedKey {
-  const prefix = randomBytes(9).toString("base64url").replace(/[-_]/g, "x").slice(0, 12);
+/** A new key; with `prefix`, a new secret for the key row that already has that public prefix. */
+export function issueApiKey(tenantId: string, prefix = randomBytes(9).toString("base64url").replace(/[-_]/g, "x").slice(0, 12)): IssuedKey {
   const secret = randomBytes(32).toString("base64url");
   const body = `${MARKER}_${tenantId.replaceAll("-", "").toLowerCase()}_${prefix}_${secret}`;
   const key = `${body}${checksum(body)}`;

@@ -163,6 +163,15 @@ export class IdentityStore {
     return row ? { revokedAt: row.revoked_at } : null;
   }
 
+  /**
+   * Gives a sealed key (created by an approved change request, its hash a marker no key hashes to) its real
+   * secret's hash; false when the key is not sealed with `marker` any more (its secret was claimed already).
+   */
+  async unsealKey(tx: Transaction, tenantId: string, keyId: string, marker: string, secretHash: string): Promise<ApiKeyRow | null> {
+    const updated = await tx.apiKey.updateMany({ where: { id: keyId, tenantId, secretHash: marker }, data: { secretHash } });
+    return updated.count === 1 ? tx.apiKey.findUniqueOrThrow({ where: { id: keyId }, select: KEY_SELECT }) : null;
+  }
+
   revokeKey(tx: Transaction, keyId: string, revokedById: string | null): Promise<ApiKeyRow> {
     return tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date(), revokedById }, select: KEY_SELECT });
   }

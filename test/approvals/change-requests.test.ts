@@ -479,6 +479,145 @@ describe("TRANSFER_OWNERSHIP through the same hook", () => {
   });
 });
 
+describe("ASSIGN_ROLES through the same hook", () => {
+  const ASSIGN = `mutation($u: ID!, $roles: [Role!]!) { assignRolesWithApproval(userId: $u, roles: $roles) {
+    __typename ... on User { id roles } ... on ChangeRequest { ${CR_FIELDS} } } }`;
+  const rolesOf = async (id: string) => (await gateway.database.prisma.user.findUniqueOrThrow({ where: { id } })).roles;
+
+  it("a governed assignment records the user and its roles before and after, applies on approval, and is stale when the roles changed since", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    const policyId = await w.policy({ action: "ASSIGN_ROLES", approverRoles: ["ADMIN"] });
+    const vic = w.tenant.users.vic!.id;
+    const plain = await w.as("ada")(`mutation($u: ID!) { assignRoles(userId: $u, roles: [EDITOR]) { id } }`, { u: vic });
+    expect(errorCodes(plain)).toEqual(["CONFLICT"]);
+    expect(plain.errors![0]!.extensions!.details).toEqual({ approvalRequired: true, approvalPolicyIds: [policyId] });
+    const request = (await w.as("ada")(ASSIGN, { u: vic, roles: ["EDITOR"] })).data.assignRolesWithApproval;
+    expect(request).toMatchObject({
+      __typename: "ChangeRequest",
+      action: "ASSIGN_ROLES",
+      state: "PENDING",
+      baseId: null,
+      payload: { userId: vic, rolesBefore: ["VIEWER"], rolesAfter: ["VIEWER", "EDITOR"] },
+    });
+    expect(await rolesOf(vic)).toEqual(["VIEWER"]);
+    // The requester does not approve their own request (no self-approval).
+    expect(errorCodes(await w.as("ada")(APPROVE, { id: request.id }))).toEqual(["FORBIDDEN"]);
+    const applied = (await w.as("ali")(APPROVE, { id: request.id })).data.approveChangeRequest;
+    expect(applied).toMatchObject({ state: "APPLIED", resultId: vic });
+    expect(await rolesOf(vic)).toEqual(["VIEWER", "EDITOR"]);
+    const assigned = await gateway.database.prisma.auditEvent.findFirstOrThrow({ where: { tenantId: w.tenant.id, action: "ASSIGNED", resourceKind: "USER" } });
+    expect(assigned).toMatchObject({ actorId: w.tenant.users.ali!.id });
+    expect(assigned.detail).toMatchObject({ userId: vic, added: ["EDITOR"], changeRequestId: request.id, approvedBy: [w.tenant.users.ali!.id] });
+    expect((await requestEvents(request.id)).map((e) => e.action)).toEqual(["APPROVAL_REQUESTED", "APPROVED", "APPLIED"]);
+
+    const second = (await w.as("ada")(ASSIGN, { u: vic, roles: ["PUBLISHER"] })).data.assignRolesWithApproval;
+    await gateway.database.prisma.user.update({ where: { id: vic }, data: { roles: ["VIEWER"] } });
+    expect(errorCodes(await w.as("ali")(APPROVE, { id: second.id }))).toEqual(["CONFLICT"]);
+    expect((await w.as("vic")(GET, { id: second.id })).data.changeRequest.state).toBe("STALE");
+    expect(await rolesOf(vic)).toEqual(["VIEWER"]);
+  });
+
+  it("conditions read the documented context: a change of no base has no base fields, and `roles added` names the roles granted", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    await w.policy({
+      action: "ASSIGN_ROLES",
+      approverRoles: ["ADMIN"],
+      conditions: `A **Change** needs approval if __base name__ of **Change** is not equal to "x".`,
+    });
+    await w.policy({
+      action: "ASSIGN_ROLES",
+      approverRoles: ["ADMIN"],
+      conditions: `A **Change** needs approval if __roles added__ of **Change** contains "ADMIN".`,
+    });
+    const vic = w.tenant.users.vic!.id;
+    const editor = await w.as("ada")(ASSIGN, { u: vic, roles: ["EDITOR"] });
+    expect(editor.data.assignRolesWithApproval).toMatchObject({ __typename: "User", id: vic });
+    expect(await rolesOf(vic)).toEqual(["VIEWER", "EDITOR"]);
+    const admin = await w.as("ada")(ASSIGN, { u: vic, roles: ["ADMIN"] });
+    expect(admin.data.assignRolesWithApproval).toMatchObject({ __typename: "ChangeRequest", action: "ASSIGN_ROLES" });
+    expect(await rolesOf(vic)).toEqual(["VIEWER", "EDITOR"]);
+  });
+
+  it("two approvers approving an assignment at once apply it exactly once", async () => {
+    const w = await world({ ali: ["ADMIN"], amy: ["ADMIN"] });
+    await w.policy({ action: "ASSIGN_ROLES", approverRoles: ["ADMIN"] });
+    const request = (await w.as("ada")(ASSIGN, { u: w.tenant.users.vic!.id, roles: ["EDITOR"] })).data.assignRolesWithApproval;
+    const results = await Promise.all([w.as("ali")(APPROVE, { id: request.id }), w.as("amy")(APPROVE, { id: request.id })]);
+    expect(results.flatMap(errorCodes)).toEqual(["CONFLICT"]);
+    expect((await requestEvents(request.id)).filter((e) => e.action === "APPLIED")).toHaveLength(1);
+    expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: w.tenant.id, action: "ASSIGNED", resourceKind: "USER" } })).toBe(1);
+  });
+});
+
+describe("CREATE_API_KEY through the same hook", () => {
+  const CREATE = `mutation($i: CreateApiKeyInput!) { createApiKeyWithApproval(input: $i) {
+    __typename ... on CreatedApiKey { apiKey { id } secretShownOnce } ... on ChangeRequest { ${CR_FIELDS} } } }`;
+  const CLAIM = `mutation($id: ID!) { claimApprovedApiKey(changeRequestId: $id) { apiKey { id name scopes } secretShownOnce } }`;
+  const keysOf = (tenantId: string) => gateway.database.prisma.apiKey.findMany({ where: { tenantId } });
+
+  it("an approved key is created sealed, and only its requester receives the secret, once, audited", async () => {
+    const w = await world({ ali: ["ADMIN"] });
+    const policyId = await w.policy({ action: "CREATE_API_KEY", approverRoles: ["ADMIN"] });
+    const plain = await w.as("ada")(`mutation { createApiKey(input: { name: "k", scopes: [VIEW] }) { secretShownOnce } }`);
+    expect(errorCodes(plain)).toEqual(["CONFLICT"]);
+    expect(plain.errors![0]!.extensions!.details).toEqual({ approvalRequired: true, approvalPolicyIds: [policyId] });
+    const request = (await w.as("ada")(CREATE, { i: { name: "ci", scopes: ["VIEW"] } })).data.createApiKeyWithApproval;
+    expect(request).toMatchObject({
+      __typename: "ChangeRequest",
+      action: "CREATE_API_KEY",
+      baseId: null,
+      payload: { name: "ci", scopes: ["VIEW"], expiresAt: null },
+    });
+    expect(await keysOf(w.tenant.id)).toEqual([]);
+    // Nothing to claim before it is applied.
+    expect(errorCodes(await w.as("ada")(CLAIM, { id: request.id }))).toEqual(["CONFLICT"]);
+
+    const approved = await w.as("ali")(APPROVE, { id: request.id });
+    expect(approved.data.approveChangeRequest).toMatchObject({ state: "APPLIED" });
+    expect(JSON.stringify(approved)).not.toContain("vdk_");
+    const [key] = await keysOf(w.tenant.id);
+    expect(key).toMatchObject({ id: approved.data.approveChangeRequest.resultId, name: "ci", scopes: ["VIEW"], createdById: w.tenant.users.ada!.id });
+    const created = await gateway.database.prisma.auditEvent.findFirstOrThrow({ where: { tenantId: w.tenant.id, action: "KEY_CREATED" } });
+    expect(created.detail).toMatchObject({ apiKeyId: key!.id, sealed: true, changeRequestId: request.id, approvedBy: [w.tenant.users.ali!.id] });
+
+    // The approver (and anyone but the requester) never sees the secret.
+    expect(errorCodes(await w.as("ali")(CLAIM, { id: request.id }))).toEqual(["FORBIDDEN"]);
+    const claimed = await w.as("ada")(CLAIM, { id: request.id });
+    expect(claimed.errors).toBeUndefined();
+    expect(claimed.data.claimApprovedApiKey.apiKey).toEqual({ id: key!.id, name: "ci", scopes: ["VIEW"] });
+    const secret: string = claimed.data.claimApprovedApiKey.secretShownOnce;
+    const byKey = await graphql(gateway.url, `{ changeRequests(first: 1) { totalCount } }`, {}, { "x-api-key": secret });
+    expect(byKey.errors).toBeUndefined();
+    expect(errorCodes(await w.as("ada")(CLAIM, { id: request.id }))).toEqual(["CONFLICT"]);
+    const claim = await gateway.database.prisma.auditEvent.findFirstOrThrow({ where: { tenantId: w.tenant.id, action: "EDITED", resourceKind: "API_KEY" } });
+    expect(claim).toMatchObject({ actorId: w.tenant.users.ada!.id });
+    expect(claim.detail).toMatchObject({ apiKeyId: key!.id, secretClaimed: true, changeRequestId: request.id });
+    expect(JSON.stringify(claim.detail)).not.toContain(secret);
+  });
+
+  it("a key whose requester no longer holds its scopes is stale; a tenant without key policies creates keys at once", async () => {
+    const w = await world({ ali: ["ADMIN"], amy: ["ADMIN"] });
+    const direct = await w.as("ada")(CREATE, { i: { name: "now", scopes: ["VIEW"] } });
+    expect(direct.data.createApiKeyWithApproval).toMatchObject({ __typename: "CreatedApiKey" });
+    expect(direct.data.createApiKeyWithApproval.secretShownOnce).toMatch(/^vdk_/);
+    await w.policy({ action: "CREATE_API_KEY", approverRoles: ["ADMIN"] });
+    const request = (await w.as("amy")(CREATE, { i: { name: "late", scopes: ["ADMIN"] } })).data.createApiKeyWithApproval;
+    await gateway.database.prisma.user.update({ where: { id: w.tenant.users.amy!.id }, data: { roles: ["VIEWER"] } });
+    expect(errorCodes(await w.as("ali")(APPROVE, { id: request.id }))).toEqual(["CONFLICT"]);
+    expect((await w.as("vic")(GET, { id: request.id })).data.changeRequest.state).toBe("STALE");
+    expect(await keysOf(w.tenant.id)).toHaveLength(1);
+  });
+
+  it("two approvers approving a key at once create it exactly once", async () => {
+    const w = await world({ ali: ["ADMIN"], amy: ["ADMIN"] });
+    await w.policy({ action: "CREATE_API_KEY", approverRoles: ["ADMIN"] });
+    const request = (await w.as("ada")(CREATE, { i: { name: "once", scopes: ["VIEW"] } })).data.createApiKeyWithApproval;
+    const results = await Promise.all([w.as("ali")(APPROVE, { id: request.id }), w.as("amy")(APPROVE, { id: request.id })]);
+    expect(results.flatMap(errorCodes)).toEqual(["CONFLICT"]);
+    expect(await keysOf(w.tenant.id)).toHaveLength(1);
+  });
+});
+
 describe("changeRequestChanged subscription (graphql-ws, issue #20 point 3)", () => {
   it("streams a tenant's request state changes made through another gateway process, and nothing of other tenants", async () => {
     const reader = await startTestGateway({}, gateway.db); // a second process on the same database

@@ -135,9 +135,9 @@ const sharedGroup: Record<string, string> = {};
 const pendingBases: (BaseSpec & BaseFixture)[] = [];
 const pendingGroups: { id: string; tenantId: string; name: string }[] = [];
 const pendingUsers: { id: string; tenantId: string; roles: Role[] }[] = [];
-const pendingKeys: { id: string; tenantId: string; revoked: boolean }[] = [];
+const pendingKeys: { id: string; tenantId: string; revoked: boolean; sealedFor?: string }[] = [];
 const pendingApprovalPolicies: { id: string; tenantId: string; archived: boolean }[] = [];
-const pendingChangeRequests: { id: string; tenantId: string; requesterId: string }[] = [];
+const pendingChangeRequests: { id: string; tenantId: string; requesterId: string; appliedKeyId?: string }[] = [];
 
 function newBase(spec: BaseSpec): BaseFixture {
   const fixture = { baseId: randomUUID(), draftId: randomUUID(), versionId: spec.state === "never-published" ? null : randomUUID() };
@@ -162,6 +162,14 @@ function newApprovalPolicy(tenantId: string, archived = false): string {
 function newChangeRequest(tenantId: string, requesterId: string): string {
   const id = randomUUID();
   pendingChangeRequests.push({ id, tenantId, requesterId });
+  return id;
+}
+/** An applied CREATE_API_KEY request and the sealed key it created, whose secret its requester has not claimed. */
+function newAppliedKeyRequest(tenantId: string, requesterId: string): string {
+  const id = randomUUID();
+  const keyId = randomUUID();
+  pendingKeys.push({ id: keyId, tenantId, revoked: false, sealedFor: id });
+  pendingChangeRequests.push({ id, tenantId, requesterId, appliedKeyId: keyId });
   return id;
 }
 function newKey(tenantId: string, revoked = false): string {
@@ -235,7 +243,8 @@ async function insertPending(): Promise<void> {
     data: pendingChangeRequests.map((r) => ({
       id: r.id,
       tenantId: r.tenantId,
-      action: "PUBLISH" as const,
+      action: r.appliedKeyId ? ("CREATE_API_KEY" as const) : ("PUBLISH" as const),
+      ...(r.appliedKeyId ? { state: "APPLIED" as const, resultId: r.appliedKeyId, closedAt: now } : {}),
       requesterType: "USER" as const,
       requesterId: r.requesterId,
       payload: {},
@@ -261,7 +270,8 @@ async function insertPending(): Promise<void> {
         tenantId: k.tenantId,
         name: "target",
         prefix: issued.prefix,
-        secretHash: issued.secretHash,
+        // A sealed key's hash is the marker ApiKeyService gives keys created by approved requests.
+        secretHash: k.sealedFor ? `sealed:${k.sealedFor}` : issued.secretHash,
         scopes: ["VIEW" as const],
         revokedAt: k.revoked ? now : null,
       };
@@ -374,6 +384,14 @@ function defineCases(): void {
       gate(caller, "author") ?? "ALLOW",
     );
     add(
+      "createApiKeyWithApproval",
+      "",
+      caller,
+      `mutation { createApiKeyWithApproval(input: { name: "m", scopes: [VIEW] }) { __typename } }`,
+      () => ({}),
+      gate(caller, "manageKeys") ?? "ALLOW",
+    );
+    add(
       "createApiKey",
       "",
       caller,
@@ -435,6 +453,23 @@ function defineCases(): void {
           );
         }
       }
+      {
+        // The secret of an approved key is its requester's alone (and needs the right to manage keys).
+        const theirs = newAppliedKeyRequest(T().id, T().users.owner!.id);
+        const CLAIM = `mutation($id: ID!) { claimApprovedApiKey(changeRequestId: $id) { secretShownOnce } }`;
+        add(
+          "claimApprovedApiKey",
+          `${where} (someone else's)`,
+          caller,
+          CLAIM,
+          () => ({ id: theirs }),
+          gate(caller, "manageKeys") ?? (tenant === "other" ? "NOT_FOUND" : "FORBIDDEN"),
+        );
+        if (caller.kind === "user" && tenant === "same") {
+          const mine = newAppliedKeyRequest(T().id, caller.userId!);
+          add("claimApprovedApiKey", `${where} (own)`, caller, CLAIM, () => ({ id: mine }), gate(caller, "manageKeys") ?? "ALLOW");
+        }
+      }
       // Flow test runs resolve policies in the caller's tenant only.
       add(
         "testFlow",
@@ -470,6 +505,18 @@ function defineCases(): void {
           where,
           caller,
           `mutation($u: ID!) { assignRoles(userId: $u, roles: [EDITOR]) { id } }`,
+          () => ({ u: userId }),
+          foreign(gate(caller, "manageRoles")),
+        );
+      }
+      {
+        // No policy governs the matrix's assignments and keys, so the …WithApproval forms apply them at once.
+        const userId = newUser(T().id, ["VIEWER"]);
+        add(
+          "assignRolesWithApproval",
+          where,
+          caller,
+          `mutation($u: ID!) { assignRolesWithApproval(userId: $u, roles: [EDITOR]) { __typename } }`,
           () => ({ u: userId }),
           foreign(gate(caller, "manageRoles")),
         );
@@ -1015,6 +1062,9 @@ describe("authorization matrix", () => {
     "deleteBaseWithApproval",
     "restoreBaseWithApproval",
     "transferOwnershipWithApproval",
+    "assignRolesWithApproval",
+    "createApiKeyWithApproval",
+    "claimApprovedApiKey",
   ];
   for (const op of OPS) {
     it(op, () => {

@@ -57,7 +57,7 @@ type Own =
   | { t: 0 | 1; op: "publish" | "update" | "delete" | "restore" | "run" | "draftFromVersion" | "alias" | "shadow"; pick: number }
   | { t: 0 | 1; op: "createGroup" }
   | { t: 0 | 1; op: "addMember"; pick: number; group: number }
-  | { t: 0 | 1; op: "createKey" }
+  | { t: 0 | 1; op: "createKey" | "createKeyWithApproval" }
   | { t: 0 | 1; op: "revokeKey"; pick: number }
   | { t: 0 | 1; op: "createApprovalPolicy" }
   | { t: 0 | 1; op: "archiveApprovalPolicy" | "restoreApprovalPolicy"; pick: number }
@@ -119,6 +119,8 @@ const ATTACKS = [
   "restoreWithApproval",
   "publishWithApproval",
   "transferWithApproval",
+  "assignRolesWithApproval",
+  "claimApprovedApiKey",
 ] as const;
 /** The REST shim's routes answer 404 with a code of their own for a foreign ID. */
 const REST_ATTACKS = new Set<string>(["restRunPolicy", "restRunRecord", "restRunFlow", "restFlowOverForeignPolicy", "restRunByAlias"]);
@@ -145,7 +147,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({ t: tenantIndex, op: fc.constant("createGroup" as const) }),
   fc.record({ t: tenantIndex, op: fc.constant("addMember" as const), pick, group: pick }),
-  fc.record({ t: tenantIndex, op: fc.constant("createKey" as const) }),
+  fc.record({ t: tenantIndex, op: fc.constantFrom("createKey" as const, "createKeyWithApproval" as const) }),
   fc.record({ t: tenantIndex, op: fc.constant("revokeKey" as const), pick }),
   fc.record({ t: tenantIndex, op: fc.constant("createApprovalPolicy" as const) }),
   fc.record({ t: tenantIndex, op: fc.constantFrom("archiveApprovalPolicy" as const, "restoreApprovalPolicy" as const), pick }),
@@ -318,6 +320,8 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
       restoreWithApproval: () => gql(`mutation($id: ID!) { restoreBaseWithApproval(id: $id) { __typename } }`, { id: baseId }),
       transferWithApproval: () =>
         gql(`mutation($id: ID!, $to: ID!) { transferOwnershipWithApproval(baseId: $id, toUserId: $to) { __typename } }`, { id: baseId, to: me.userIds[0] }),
+      assignRolesWithApproval: () => gql(`mutation($id: ID!) { assignRolesWithApproval(userId: $id, roles: [ADMIN]) { __typename } }`, { id: theirUser }),
+      claimApprovedApiKey: () => gql(`mutation($id: ID!) { claimApprovedApiKey(changeRequestId: $id) { secretShownOnce } }`, { id: theirRequest }),
       publishWithApproval: () =>
         gql(`mutation($id: ID!) { publishDraftWithApproval(input: { draftId: $id, description: "pwn" }) { __typename } }`, { id: theirDraft }),
       importOntoForeign: () => {
@@ -469,6 +473,14 @@ async function apply(command: Command, models: [TenantModel, TenantModel]): Prom
     case "createKey": {
       const r = await gql(`mutation { createApiKey(input: { name: "k", scopes: [VIEW] }) { apiKey { id } } }`);
       me.keys.push({ id: r.data.createApiKey.apiKey.id, revoked: false });
+      return;
+    }
+    case "createKeyWithApproval": {
+      // No policy governs CREATE_API_KEY here: the key is created at once, in this tenant only.
+      const r = await gql(`mutation { createApiKeyWithApproval(input: { name: "k", scopes: [VIEW] }) { __typename ... on CreatedApiKey { apiKey { id } } } }`);
+      expect(r.errors).toBeUndefined();
+      expect(r.data.createApiKeyWithApproval.__typename).toBe("CreatedApiKey");
+      me.keys.push({ id: r.data.createApiKeyWithApproval.apiKey.id, revoked: false });
       return;
     }
     case "revokeKey": {

@@ -6,13 +6,14 @@ import type { ApprovalPolicy } from "../../stores/approval-policy.store.js";
 /** The facts about a change that a policy's `conditions` read (README, "Conditions"). */
 export interface ChangeFacts {
   action: ApprovalAction;
-  baseName: string | null;
-  kind: string | null;
-  groups: string[];
-  tags: string[];
-  riskLevel: string | null;
+  /** The base's facts; null for a change of no base (ASSIGN_ROLES, CREATE_API_KEY). */
+  base: { name: string; kind: string; groups: string[]; tags: string[]; riskLevel: string | null } | null;
   actorRoles: Role[];
   size: number;
+  /** ASSIGN_ROLES: the roles the change adds. */
+  rolesAdded?: string[];
+  /** CREATE_API_KEY: the key's scopes. */
+  scopes?: string[];
 }
 
 const SCOPE_ROLE: Record<ApiKeyScope, Role> = { VIEW: "VIEWER", EDIT: "EDITOR", PUBLISH: "PUBLISHER", ADMIN: "ADMIN", AUDIT: "AUDITOR" };
@@ -22,18 +23,21 @@ export function rolesOf(actor: TenantActor): Role[] {
   return actor.kind === "user" ? [...actor.roles] : [...new Set(actor.scopes.map((scope) => SCOPE_ROLE[scope]))];
 }
 
-/** The data a condition is evaluated against: `{ "Change": { … } }`, field names as the README documents them. */
+/**
+ * The data a condition is evaluated against: `{ "Change": { … } }`, field names as the README documents them.
+ * A change of no base has no base fields at all (not empty ones), so a condition on them is false, as for any
+ * field the context lacks.
+ */
 export function changeContext(facts: ChangeFacts): Record<string, unknown> {
+  const base = facts.base;
   return {
     Change: {
       action: facts.action,
-      "base name": facts.baseName ?? "",
-      kind: facts.kind ?? "",
-      groups: facts.groups,
-      tags: facts.tags,
-      "risk level": facts.riskLevel ?? "",
+      ...(base ? { "base name": base.name, kind: base.kind, groups: base.groups, tags: base.tags, "risk level": base.riskLevel ?? "" } : {}),
       "actor roles": facts.actorRoles,
       size: facts.size,
+      ...(facts.rolesAdded ? { "roles added": facts.rolesAdded } : {}),
+      ...(facts.scopes ? { scopes: facts.scopes } : {}),
     },
   };
 }

@@ -3,13 +3,17 @@ import { actorOf } from "../../graphql/actor.js";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { PageArgs } from "../../shared/pagination.js";
 import type { Connection } from "../../shared/keyset.js";
+import { CreateApiKeyInput, CreatedApiKey, RoleChangeArgs } from "../identity/identity.type.js";
 import { PublishDraftInput } from "../resources/resource.inputs.js";
+import type { User } from "../viewer/viewer.type.js";
 import type { Governed } from "../resources/approval-hook.js";
 import type { Base, Version } from "../resources/resource.types.js";
 import {
+  AssignRolesOutcome,
   ChangeRequest,
   ChangeRequestConnection,
   ChangeRequestFilter,
+  CreateApiKeyOutcome,
   DeleteOutcome,
   PublishOutcome,
   RestoreOutcome,
@@ -79,6 +83,36 @@ export class ChangeRequestResolver {
   })
   async restoreBaseWithApproval(@Arg("id", () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Base | ChangeRequest> {
     return outcomeOf(ctx, await ctx.services.lifecycle.restoreOrRequest(actorOf(ctx), id, { request: true }));
+  }
+
+  @Mutation(() => AssignRolesOutcome, {
+    description: "Adds roles like assignRoles, or — when an enabled approval policy governs this assignment — answers with a pending change request.",
+  })
+  async assignRolesWithApproval(@Args(() => RoleChangeArgs) { userId, roles }: RoleChangeArgs, @Ctx() ctx: GraphQLContext): Promise<User | ChangeRequest> {
+    return outcomeOf(ctx, await ctx.services.users.assignOrRequest(actorOf(ctx), userId, roles, { request: true }));
+  }
+
+  @Mutation(() => CreateApiKeyOutcome, {
+    description:
+      "Issues a key like createApiKey, or — when an enabled approval policy governs it — answers with a pending change request. The approved key's secret reaches its requester only, through claimApprovedApiKey.",
+  })
+  async createApiKeyWithApproval(
+    @Arg("input", () => CreateApiKeyInput) input: CreateApiKeyInput,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<CreatedApiKey | ChangeRequest> {
+    const actor = actorOf(ctx);
+    const outcome = await ctx.services.apiKeys.createOrRequest(actor, actor.tenantId, input, { request: true });
+    if ("applied" in outcome) return { apiKey: outcome.applied.apiKey, secretShownOnce: outcome.applied.secret };
+    return outcomeOf<CreatedApiKey>(ctx, outcome);
+  }
+
+  @Mutation(() => CreatedApiKey, {
+    description:
+      "The secret of the key an applied CREATE_API_KEY change request created, for its requester only and only once: the key authenticates nothing until it is claimed, and its secret is never shown again (CONFLICT).",
+  })
+  async claimApprovedApiKey(@Arg("changeRequestId", () => ID) changeRequestId: string, @Ctx() ctx: GraphQLContext): Promise<CreatedApiKey> {
+    const { apiKey, secret } = await ctx.services.changeRequests.claimApiKey(actorOf(ctx), changeRequestId);
+    return { apiKey, secretShownOnce: secret };
   }
 
   @Mutation(() => ChangeRequest, {

@@ -9,6 +9,7 @@ import type { Connection, PageRequest } from "../../shared/keyset.js";
 import type { ApprovalPolicyStore } from "../../stores/approval-policy.store.js";
 import type { ChangeRequestStore, ChangeRequestWithDecisions } from "../../stores/change-request.store.js";
 import type { GroupStore } from "../../stores/group.store.js";
+import type { ApiKeyRow } from "../../stores/identity.store.js";
 import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
 import type { ApprovalHook, GovernedChange } from "../resources/approval-hook.js";
@@ -35,6 +36,12 @@ export type ChangeApplier = (
   attribution: Record<string, unknown>,
 ) => Promise<{ resultId: string } | { stale: string }>;
 
+/** A key an approved request created, with its secret (shown this once). */
+export interface ClaimedKey {
+  apiKey: ApiKeyRow;
+  secret: string;
+}
+
 /** What one decision did; a failure is thrown only once what it wrote (an expiry, a stale mark) has committed. */
 interface Decided {
   request: ChangeRequestWithDecisions;
@@ -50,6 +57,9 @@ export class ChangeRequestService implements ApprovalHook {
   /** How each action's approved change is applied; wired in src/services.ts. */
   readonly appliers = new Map<ApprovalAction, ChangeApplier>();
 
+  /** Reveals the secret of a key an approved CREATE_API_KEY request created, once (null: claimed already); wired with the appliers. */
+  keyClaimer: ((tx: Transaction, actor: TenantActor, apiKeyId: string, changeRequestId: string) => Promise<ClaimedKey | null>) | null = null;
+
   constructor(
     private readonly database: Database,
     private readonly requests: ChangeRequestStore,
@@ -64,16 +74,14 @@ export class ChangeRequestService implements ApprovalHook {
     const actorRoles = rolesOf(actor);
     const applicable = candidates.filter((policy) => !policy.bypassRoles.some((role) => actorRoles.includes(role)));
     if (applicable.length === 0) return null;
-    const groups = (await this.groups.groupsOfBases([change.base.id])).get(change.base.id) ?? [];
+    const base = change.base;
+    const groups = base ? ((await this.groups.groupsOfBases([base.id])).get(base.id) ?? []) : [];
     const context = changeContext({
       action: change.action,
-      baseName: change.base.name,
-      kind: change.base.kind,
-      groups: groups.map((group) => group.name),
-      tags: change.base.tags ?? [],
-      riskLevel: change.base.riskLevel,
+      base: base ? { name: base.name, kind: base.kind, groups: groups.map((group) => group.name), tags: base.tags ?? [], riskLevel: base.riskLevel } : null,
       actorRoles,
       size: change.size,
+      ...change.facts,
     });
     const matching = applicable.filter((policy) => governs(policy, context));
     if (matching.length === 0) return null;
@@ -101,7 +109,7 @@ export class ChangeRequestService implements ApprovalHook {
       action: change.action,
       requesterType: requester.actorType,
       requesterId: requester.actorId,
-      baseId: change.base.id,
+      baseId: base?.id ?? null,
       payload: change.payload as never,
       policyIds,
       requirements: requirements as never,
@@ -195,6 +203,33 @@ export class ChangeRequestService implements ApprovalHook {
       const closed = await this.requests.close(tx, request.id, { state: "WITHDRAWN", closedById: userIdOf(actor), comment: text || null });
       await this.audit(tx, actor, closed, "WITHDRAWN", "WITHDRAWN", { comment: text });
       return { request: closed };
+    });
+  }
+
+  /**
+   * The requester of an applied CREATE_API_KEY request (the same user, or the same API key) receives the key's
+   * secret, once: the key was created sealed when the last approval applied it, and claiming gives it its
+   * secret. Anyone else is FORBIDDEN (approvers never see it); a second claim, or a request that is not an
+   * applied key request, is CONFLICT. The request row is locked like for a decision.
+   */
+  async claimApiKey(actor: TenantActor, id: string): Promise<ClaimedKey> {
+    // A secret is a credential: only a requester who may still manage keys receives it.
+    requireAction(actor, Action.ManageApiKeys);
+    const requestId = requireUuid(id, "ChangeRequest");
+    return inTransaction(this.database, async (tx) => {
+      const locked = await this.requests.lock(tx, actor.tenantId, requestId);
+      if (!locked) throw notFound("ChangeRequest", id);
+      const { request } = locked;
+      const me = auditActorOf(actor);
+      if (me.actorType !== request.requesterType || me.actorId !== request.requesterId) throw forbidden("Only the requester may claim the key's secret");
+      if (request.action !== "CREATE_API_KEY") throw conflict("The change request does not create an API key", { id: request.id, action: request.action });
+      if (request.state !== "APPLIED" || !request.resultId) {
+        throw conflict(`The change request is ${request.state.toLowerCase()}: its key does not exist yet`, { id: request.id, state: request.state });
+      }
+      if (!this.keyClaimer) throw new Error("No key claimer wired");
+      const claimed = await this.keyClaimer(tx, actor, request.resultId, request.id);
+      if (!claimed) throw conflict("The key's secret was claimed already: it is never shown again", { id: request.id, apiKeyId: request.resultId });
+      return claimed;
     });
   }
 

@@ -3,7 +3,9 @@ import { ActorType, ApprovalAction, ChangeDecision, ChangeRequestState } from ".
 import { GraphQLJSONObject } from "../../graphql/scalars.js";
 import { ConnectionType } from "../../shared/pagination.js";
 import type { ChangeRequestWithDecisions } from "../../stores/change-request.store.js";
+import { CreatedApiKey } from "../identity/identity.type.js";
 import { Base, Version } from "../resources/resource.types.js";
+import { User } from "../viewer/viewer.type.js";
 import { approvalsFor, requirementsOf } from "./change-request.service.js";
 
 registerEnumType(ChangeRequestState, {
@@ -134,6 +136,21 @@ export const RestoreOutcome = createUnionType({
   description: "The restored base, or — when an approval policy governs the restore — the change request waiting for approval.",
   types: () => [Base, ChangeRequest] as const,
   resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "Base"),
+});
+
+export const AssignRolesOutcome = createUnionType({
+  name: "AssignRolesOutcome",
+  description: "The user with the roles added, or — when an approval policy governs the assignment — the change request waiting for approval.",
+  types: () => [User, ChangeRequest] as const,
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "User"),
+});
+
+export const CreateApiKeyOutcome = createUnionType({
+  name: "CreateApiKeyOutcome",
+  description:
+    "The key and its secret, or — when an approval policy governs it — the change request waiting for approval; once it is applied, its requester receives the secret through claimApprovedApiKey.",
+  types: () => [CreatedApiKey, ChangeRequest] as const,
+  resolveType: (value) => (isChangeRequest(value) ? "ChangeRequest" : "CreatedApiKey"),
 });
 
 /** The GraphQL shape of a stored request, its state read at `now`. */

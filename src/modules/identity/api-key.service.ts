@@ -9,8 +9,9 @@ import { requireUuid } from "../../shared/ids.js";
 import { issueApiKey } from "../../identity/api-key-format.js";
 import { type Actor, type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { ApiKeyRow, IdentityStore } from "../../stores/identity.store.js";
-import { inTransaction } from "../../stores/transaction.js";
+import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
+import { type ApprovalHook, appliedOnly, type Governed } from "../resources/approval-hook.js";
 
 export type { ApiKeyRow };
 
@@ -27,8 +28,21 @@ export class ApiKeyService {
     private readonly identities: IdentityStore,
   ) {}
 
-  /** Returns the key row and the full key, which is never stored and never shown again. */
+  /** Four-eyes changes (src/modules/approvals/README.md): keys issued by tenant actors; the CLI's operator is not governed. */
+  approvals: ApprovalHook | null = null;
+
+  /** Returns the key row and the full key, which is never stored and never shown again; CONFLICT when an approval policy governs it. */
   async create(actor: Actor, tenantId: string, input: NewApiKey): Promise<{ apiKey: ApiKeyRow; secret: string }> {
+    return appliedOnly(await this.createOrRequest(actor, tenantId, input, { request: false }));
+  }
+
+  /** Issues the key, or records a pending change request when an approval policy governs it. */
+  async createOrRequest(
+    actor: Actor,
+    tenantId: string,
+    input: NewApiKey,
+    options: { request: boolean },
+  ): Promise<Governed<{ apiKey: ApiKeyRow; secret: string }>> {
     const name = input.name.trim();
     if (name.length === 0 || name.length > 200) throw invalidInput("name", "must be 1 to 200 characters");
     const scopes = [...new Set(input.scopes)];
@@ -38,24 +52,113 @@ export class ApiKeyService {
     const missing = scopesNotHeld(actor, scopes);
     if (missing.length) throw forbidden(`You cannot grant scopes you do not hold: ${missing.join(", ")}`);
     const issued = issueApiKey(tenantId);
-    const apiKey = await inTransaction(this.database, async (tx) => {
-      const row = await this.identities.createKey(tx, {
+    const expiresAt = input.expiresAt ?? null;
+    return inTransaction(this.database, async (tx): Promise<Governed<{ apiKey: ApiKeyRow; secret: string }>> => {
+      if (actor.kind !== "operator" && this.approvals) {
+        const changeRequestId = await this.approvals.intercept(
+          tx,
+          actor,
+          {
+            action: "CREATE_API_KEY",
+            base: null,
+            payload: { name, scopes, expiresAt: expiresAt?.toISOString() ?? null, requesterUserId: userIdOf(actor) },
+            size: scopes.length,
+            facts: { scopes },
+          },
+          options,
+        );
+        if (changeRequestId) return { changeRequestId };
+      }
+      const apiKey = await this.writeKey(
+        tx,
+        actor,
         tenantId,
-        name,
-        prefix: issued.prefix,
-        secretHash: issued.secretHash,
-        scopes,
-        expiresAt: input.expiresAt ?? null,
-        createdById: userIdOf(actor),
-      });
-      await recordAuditEvent(tx, actor, tenantId, {
-        action: "KEY_CREATED",
-        resourceKind: "API_KEY",
-        detail: { apiKeyId: row.id, name, prefix: row.prefix, scopes, expiresAt: row.expiresAt?.toISOString() ?? null },
-      });
-      return row;
+        { name, scopes, expiresAt, prefix: issued.prefix, secretHash: issued.secretHash, createdById: userIdOf(actor) },
+        {},
+      );
+      return { applied: { apiKey, secret: issued.key } };
     });
+  }
+
+  /**
+   * Creates the key of an approved request inside the approval's transaction, sealed: its stored hash is
+   * `sealedMarker(changeRequestId)`, which no key hashes to, so the key authenticates nothing until its
+   * requester claims the secret (`claimSealed`) — the approver who applies it never sees a secret. Stale when
+   * the key would have expired already, or the requesting user left the tenant or no longer holds its scopes.
+   */
+  async applyApprovedKey(
+    tx: Transaction,
+    actor: TenantActor,
+    request: {
+      changeRequestId: string;
+      name: string;
+      scopes: ApiKeyScope[];
+      expiresAt: string | null;
+      requesterUserId: string | null;
+      detail: Record<string, unknown>;
+    },
+  ): Promise<{ applied: ApiKeyRow } | { stale: string }> {
+    const expiresAt = request.expiresAt ? new Date(request.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) return { stale: "the key's expiry has passed" };
+    if (request.requesterUserId) {
+      const requester = await this.identities.userInTenant(actor.tenantId, request.requesterUserId, tx);
+      if (!requester) return { stale: "the requester is no longer a user of the tenant" };
+      const missing = scopesNotHeld({ kind: "user", tenantId: actor.tenantId, userId: requester.id, roles: requester.roles }, request.scopes);
+      if (missing.length) return { stale: `the requester no longer holds the scopes ${missing.join(", ")}` };
+    }
+    const { prefix } = issueApiKey(actor.tenantId);
+    const apiKey = await this.writeKey(
+      tx,
+      actor,
+      actor.tenantId,
+      {
+        name: request.name,
+        scopes: request.scopes,
+        expiresAt,
+        prefix,
+        secretHash: sealedMarker(request.changeRequestId),
+        createdById: request.requesterUserId,
+      },
+      { sealed: true, ...request.detail },
+    );
+    return { applied: apiKey };
+  }
+
+  /**
+   * The secret of a sealed key, issued now and shown this once: the key row keeps its ID and prefix and gets the
+   * secret's hash. Null when the key is no longer sealed by this request (claimed already). The caller has
+   * checked that `actor` is the request's requester.
+   */
+  async claimSealed(tx: Transaction, actor: TenantActor, apiKeyId: string, changeRequestId: string): Promise<{ apiKey: ApiKeyRow; secret: string } | null> {
+    const current = await this.identities.findKey(apiKeyId);
+    if (!current || current.tenantId !== actor.tenantId) return null;
+    const issued = issueApiKey(actor.tenantId, current.prefix);
+    const apiKey = await this.identities.unsealKey(tx, actor.tenantId, apiKeyId, sealedMarker(changeRequestId), issued.secretHash);
+    if (!apiKey) return null;
+    await recordAuditEvent(tx, actor, actor.tenantId, {
+      action: "EDITED",
+      resourceKind: "API_KEY",
+      detail: { apiKeyId, name: apiKey.name, prefix: apiKey.prefix, secretClaimed: true, changeRequestId },
+    });
+    // A process that looked the sealed key up keeps no stale entry of it.
+    await this.identities.announceKeyChange(tx, apiKey.prefix);
     return { apiKey, secret: issued.key };
+  }
+
+  private async writeKey(
+    tx: Transaction,
+    actor: Actor,
+    tenantId: string,
+    key: { name: string; scopes: ApiKeyScope[]; expiresAt: Date | null; prefix: string; secretHash: string; createdById: string | null },
+    detail: Record<string, unknown>,
+  ): Promise<ApiKeyRow> {
+    const row = await this.identities.createKey(tx, { tenantId, ...key });
+    await recordAuditEvent(tx, actor, tenantId, {
+      action: "KEY_CREATED",
+      resourceKind: "API_KEY",
+      detail: { apiKeyId: row.id, name: key.name, prefix: row.prefix, scopes: key.scopes, expiresAt: row.expiresAt?.toISOString() ?? null, ...detail },
+    });
+    return row;
   }
 
   /** Revokes a key of the tenant; the next request with it fails. Revoking a revoked key is a CONFLICT. */
@@ -91,3 +194,6 @@ export class ApiKeyService {
     return this.identities.listKeys(actor.tenantId, includeRevoked, { first, after });
   }
 }
+
+/** The stored hash of a key an approved request created and its requester has not claimed: not hex, so no key's hash equals it. */
+const sealedMarker = (changeRequestId: string): string => `sealed:${changeRequestId}`;

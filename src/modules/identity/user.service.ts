@@ -7,11 +7,12 @@ import { conflict, forbidden, invalidInput, notFound } from "../../errors/domain
 import type { Role } from "../../generated/prisma/enums.js";
 import type { Connection } from "../../shared/keyset.js";
 import { requireUuid } from "../../shared/ids.js";
-import type { Actor, TenantActor } from "../../identity/actor.js";
+import { type Actor, type TenantActor, userIdOf } from "../../identity/actor.js";
 import type { IdentityStore, UserRow } from "../../stores/identity.store.js";
 import type { TenantRow, TenantStore } from "../../stores/tenant.store.js";
-import { inTransaction } from "../../stores/transaction.js";
+import { inTransaction, type Transaction } from "../../stores/transaction.js";
 import { recordAuditEvent } from "../audit/audit-recorder.js";
+import { type ApprovalHook, appliedOnly, type Governed } from "../resources/approval-hook.js";
 
 export type { TenantRow, UserRow };
 
@@ -96,22 +97,60 @@ export class UserService {
     return user;
   }
 
-  /** Adds roles the caller holds itself. Recorded as ASSIGNED in the same transaction. */
-  assignRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
-    return this.changeRoles(actor, tenantId, userId, roles, "add");
+  /**
+   * Four-eyes changes (src/modules/approvals/README.md): role assignments of tenant actors go through it;
+   * the CLI's operator is not governed (it is the way back in when nobody of the tenant can approve).
+   */
+  approvals: ApprovalHook | null = null;
+
+  /** Adds roles the caller holds itself. Recorded as ASSIGNED in the same transaction; CONFLICT when an approval policy governs it. */
+  async assignRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
+    return appliedOnly(await this.changeRoles(actor, tenantId, userId, roles, "add", { request: false }));
+  }
+
+  /** Adds roles, or records a pending change request when an approval policy governs the assignment. */
+  assignOrRequest(actor: TenantActor, userId: string, roles: readonly Role[], options: { request: boolean }): Promise<Governed<UserRow>> {
+    return this.changeRoles(actor, actor.tenantId, userId, roles, "add", options);
   }
 
   /** Removes roles the caller holds itself; the tenant's last admin cannot lose ADMIN. */
-  removeRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
-    return this.changeRoles(actor, tenantId, userId, roles, "remove");
+  async removeRoles(actor: Actor, tenantId: string, userId: string, roles: readonly Role[]): Promise<UserRow> {
+    return appliedOnly(await this.changeRoles(actor, tenantId, userId, roles, "remove", { request: false }));
   }
 
-  private async changeRoles(actor: Actor, tenantId: string, userId: string, requested: readonly Role[], change: "add" | "remove"): Promise<UserRow> {
+  /**
+   * Applies an approved role assignment inside the approval's transaction: stale when the user left the tenant
+   * or their roles are no longer those the request saw. The approver applying it must hold the roles it grants.
+   */
+  async applyApprovedAssignment(
+    tx: Transaction,
+    actor: TenantActor,
+    request: { userId: string; rolesBefore: Role[]; rolesAfter: Role[]; detail: Record<string, unknown> },
+  ): Promise<{ applied: UserRow } | { stale: string }> {
+    // The same queue as a direct change (lock order: the request's row, then the tenant's).
+    await this.tenants.lock(tx, actor.tenantId);
+    const user = await this.identities.userInTenant(actor.tenantId, request.userId, tx);
+    if (!user) return { stale: "the user is no longer a user of the tenant" };
+    if (!sameRoles(user.roles, request.rolesBefore)) return { stale: "the user's roles changed since the request" };
+    const added = request.rolesAfter.filter((role) => !request.rolesBefore.includes(role));
+    const missing = rolesNotHeld(actor, added);
+    if (missing.length) throw forbidden(`You cannot grant roles you do not hold: ${missing.join(", ")}`);
+    return { applied: await this.writeRoles(tx, actor, actor.tenantId, user, request.rolesAfter, request.detail) };
+  }
+
+  private async changeRoles(
+    actor: Actor,
+    tenantId: string,
+    userId: string,
+    requested: readonly Role[],
+    change: "add" | "remove",
+    options: { request: boolean },
+  ): Promise<Governed<UserRow>> {
     const id = requireUuid(userId, "User");
     const roles = unique(requested);
     if (roles.length === 0) throw invalidInput("roles", "name at least one role");
     requireActionIn(actor, tenantId, Action.ManageRoles, { what: "User", id: userId });
-    return inTransaction(this.database, async (tx) => {
+    return inTransaction(this.database, async (tx): Promise<Governed<UserRow>> => {
       // Role changes of one tenant queue here, so "the last admin" is decided on settled data.
       await this.tenants.lock(tx, tenantId);
       const user = await this.identities.userInTenant(tenantId, id, tx);
@@ -121,19 +160,41 @@ export class UserService {
       const next = change === "add" ? unique([...user.roles, ...roles]) : user.roles.filter((role) => !roles.includes(role));
       const added = next.filter((r) => !user.roles.includes(r));
       const removed = user.roles.filter((r) => !next.includes(r));
-      if (added.length === 0 && removed.length === 0) return user;
+      if (added.length === 0 && removed.length === 0) return { applied: user };
       if (removed.includes("ADMIN")) {
         const otherAdmins = await this.identities.countOtherAdmins(tx, tenantId, user.id);
         if (otherAdmins === 0) throw conflict("The tenant's last admin cannot lose the ADMIN role", { userId: user.id });
       }
-      const updated = await this.identities.setRoles(tx, user.id, next);
-      await recordAuditEvent(tx, actor, tenantId, {
-        action: "ASSIGNED",
-        resourceKind: "USER",
-        detail: { userId: user.id, ...(added.length ? { added } : {}), ...(removed.length ? { removed } : {}), roles: next },
-      });
-      return updated;
+      // Only assignments are an approval action (ASSIGN_ROLES); the operator (CLI) has no tenant to be governed in.
+      if (change === "add" && actor.kind !== "operator" && this.approvals) {
+        const changeRequestId = await this.approvals.intercept(
+          tx,
+          actor,
+          {
+            action: "ASSIGN_ROLES",
+            base: null,
+            payload: { userId: user.id, rolesBefore: [...user.roles], rolesAfter: next, requesterUserId: userIdOf(actor) },
+            size: added.length,
+            facts: { rolesAdded: added },
+          },
+          options,
+        );
+        if (changeRequestId) return { changeRequestId };
+      }
+      return { applied: await this.writeRoles(tx, actor, tenantId, user, next, {}) };
     });
+  }
+
+  private async writeRoles(tx: Transaction, actor: Actor, tenantId: string, user: UserRow, next: Role[], detail: Record<string, unknown>): Promise<UserRow> {
+    const added = next.filter((r) => !user.roles.includes(r));
+    const removed = user.roles.filter((r) => !next.includes(r));
+    const updated = await this.identities.setRoles(tx, user.id, next);
+    await recordAuditEvent(tx, actor, tenantId, {
+      action: "ASSIGNED",
+      resourceKind: "USER",
+      detail: { userId: user.id, ...(added.length ? { added } : {}), ...(removed.length ? { removed } : {}), roles: next, ...detail },
+    });
+    return updated;
   }
 
   /** The tenant's users, by email. */
@@ -142,6 +203,8 @@ export class UserService {
     return this.identities.listUsers(actor.tenantId, { first, after });
   }
 }
+
+const sameRoles = (a: readonly Role[], b: readonly Role[]): boolean => a.length === b.length && a.every((role) => b.includes(role));
 
 function invalidSlug(): never {
   throw invalidInput("slug", "must be 1 to 63 lower-case letters, digits and inner hyphens");

@@ -7,12 +7,17 @@ import type { Transaction } from "../../stores/transaction.js";
 /** A change the lifecycle is about to apply, as approval policies see it (src/modules/approvals/README.md). */
 export interface GovernedChange {
   action: ApprovalAction;
-  /** The base the change is about, locked by the change's transaction. */
-  base: Base;
+  /**
+   * The base the change is about, locked by the change's transaction; null for a change of no base (role
+   * assignments, API keys), whose context then has no base fields at all.
+   */
+  base: Base | null;
   /** Exactly what would be applied, as the change request records it (for a publish: draft ID, revision, description). */
   payload: Record<string, unknown>;
-  /** Changed lines (a publish: lines added or removed against the latest version). */
+  /** Changed lines (a publish: lines added or removed against the latest version); roles granted; scopes of a key. */
   size: number;
+  /** Facts of a change of no base that conditions may read (src/modules/approvals/README.md, "Conditions"). */
+  facts?: { rolesAdded?: string[]; scopes?: string[] };
 }
 
 /**
