@@ -538,6 +538,15 @@ describe("ASSIGN_ROLES through the same hook", () => {
     expect(await rolesOf(vic)).toEqual(["VIEWER", "EDITOR"]);
   });
 
+  it("the approver who applies an assignment must hold the roles it grants: FORBIDDEN, and not even the approval is recorded", async () => {
+    const w = await world();
+    await w.policy({ action: "ASSIGN_ROLES", approverRoles: [], approverUserIds: [w.tenant.users.pia!.id] });
+    const request = (await w.as("ada")(ASSIGN, { u: w.tenant.users.vic!.id, roles: ["ADMIN"] })).data.assignRolesWithApproval;
+    expect(errorCodes(await w.as("pia")(APPROVE, { id: request.id }))).toEqual(["FORBIDDEN"]);
+    expect((await w.as("vic")(GET, { id: request.id })).data.changeRequest).toMatchObject({ state: "PENDING", decisions: [] });
+    expect(await rolesOf(w.tenant.users.vic!.id)).toEqual(["VIEWER"]);
+  });
+
   it("two approvers approving an assignment at once apply it exactly once", async () => {
     const w = await world({ ali: ["ADMIN"], amy: ["ADMIN"] });
     await w.policy({ action: "ASSIGN_ROLES", approverRoles: ["ADMIN"] });
