@@ -15,11 +15,12 @@
  * else a throw-away database on the test Postgres (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
-import { startGateway, type Gateway } from "../src/gateway.js";
+import { startGateway } from "../src/gateway.js";
 import { createLogger } from "../src/logging.js";
 import { verifyChain } from "../src/modules/audit/audit-verifier.js";
-import { benchConfig, benchToken } from "./support/config.js";
+import { benchConfig, benchUser } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
+import { gql } from "./support/graphql.js";
 import { drive, type LoadResult } from "./support/load.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -34,36 +35,21 @@ const POLICY = `An **applicant** gets a loan
 `;
 const DATA = { applicant: { age: 30, income: 2500 } };
 
-async function graphql(gateway: Gateway, headers: Record<string, string>, query: string, variables: Record<string, unknown>) {
-  const response = await fetch(`${gateway.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: any; errors?: unknown[] };
-  if (body.errors) throw new Error(`${query.slice(0, 40)}…: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
-
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
   const config = benchConfig(databaseUrl);
   const gateway = await startGateway(config, createLogger("silent"));
   try {
     const { prisma } = gateway.database;
-    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({
-      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["ADMIN"] },
-    });
-    const token = await benchToken(config, user.subject);
+    const { tenantId, token } = await benchUser(gateway, config, "ADMIN");
     const headers = { authorization: `Bearer ${token}` };
 
     const draft = (
-      await graphql(gateway, headers, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
+      await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
         input: { name: "Loan", content: POLICY },
       })
     ).createPolicy;
-    await graphql(gateway, headers, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
+    await gql(gateway.url, token, `mutation($input: PublishDraftInput!) { publishDraft(input: $input) { id } }`, {
       input: { draftId: draft.id, description: "first" },
     });
     const baseId: string = draft.base.id;
@@ -89,7 +75,7 @@ async function main(): Promise<void> {
         committed += 1;
       },
     });
-    const executedEvents = () => prisma.auditEvent.count({ where: { tenantId: tenant.id, action: "EXECUTED" } });
+    const executedEvents = () => prisma.auditEvent.count({ where: { tenantId, action: "EXECUTED" } });
     const settle = async () => {
       // Runs still in flight when autocannon stops finish on the server; wait until they have.
       for (let last = -1; last !== committed; ) {
@@ -127,7 +113,7 @@ async function main(): Promise<void> {
     const batchedEvents = batcher.stats.events - eventsBefore;
     const stored = await executedEvents();
     const verifyStarted = performance.now();
-    const chain = await verifyChain(gateway.services.stores.audit, tenant.id);
+    const chain = await verifyChain(gateway.services.stores.audit, tenantId);
     const verifyMs = performance.now() - verifyStarted;
     // Every answered run was recorded (its response waited for the commit), and every commit reported to a
     // caller is stored.

@@ -23,7 +23,7 @@ import { issueApiKey } from "../src/identity/api-key-format.js";
 import type { TenantActor } from "../src/identity/actor.js";
 import { createLogger } from "../src/logging.js";
 import { drive, type LoadResult } from "./support/load.js";
-import { benchConfig, benchToken } from "./support/config.js";
+import { benchConfig, benchUser } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
@@ -45,14 +45,10 @@ async function main(): Promise<void> {
   try {
     const probe = await start({});
     const { prisma } = probe.database;
-    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({
-      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["VIEWER"] },
-    });
-    const issued = issueApiKey(tenant.id);
-    await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
-    const token = await benchToken(config, user.subject);
-    const principal: TenantActor = { kind: "user", tenantId: tenant.id, userId: user.id, roles: ["VIEWER"] };
+    const { tenantId, userId, token } = await benchUser(probe, config, "VIEWER");
+    const issued = issueApiKey(tenantId);
+    await prisma.apiKey.create({ data: { tenantId, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
+    const principal: TenantActor = { kind: "user", tenantId, userId, roles: ["VIEWER"] };
     const bearer = { authorization: `Bearer ${token}` };
 
     const bare = await start({ benchmark: { withoutShield: true, fixedActor: principal } });

@@ -11,7 +11,7 @@ import "reflect-metadata";
 import { startGateway } from "../src/gateway.js";
 import { createLogger } from "../src/logging.js";
 import { DRIVING_TEST_POLICY, drivingTestData } from "../test/support/driving-test.js";
-import { benchConfig, benchToken } from "./support/config.js";
+import { benchConfig, benchUser } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 import { gql } from "./support/graphql.js";
 
@@ -23,12 +23,7 @@ async function main(): Promise<void> {
   const config = benchConfig(databaseUrl);
   const gateway = await startGateway(config, createLogger("silent"));
   try {
-    const { prisma } = gateway.database;
-    const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-    const user = await prisma.user.create({
-      data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["ADMIN"] },
-    });
-    const token = await benchToken(config, user.subject);
+    const { tenantId, token } = await benchUser(gateway, config, "ADMIN");
     const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { createPolicy(input: $input) { id base { id } } }`, {
       input: { name: "driving test", content: DRIVING_TEST_POLICY },
     });
@@ -42,7 +37,7 @@ async function main(): Promise<void> {
     const today = new Date();
     const inputs = Array.from({ length: INPUTS }, (_, i) => {
       const data = drivingTestData(new Date(today.getTime() - (i % 400) * 86_400_000), i % 3 === 0) as Record<string, Record<string, unknown>>;
-      return { tenantId: tenant.id, baseId, recordId: version.publishDraft.id, data };
+      return { tenantId, baseId, recordId: version.publishDraft.id, data };
     });
     for (let i = 0; i < INPUTS; i += 1_000) await gateway.services.stores.recordings.append(inputs.slice(i, i + 1_000));
     const draft = await gql(gateway.url, token, `mutation($id: ID!) { createDraftFromVersion(versionId: $id) { id } }`, { id: version.publishDraft.id });

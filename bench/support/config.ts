@@ -1,4 +1,6 @@
 import { type Config, loadConfig } from "../../src/config.js";
+import type { Gateway } from "../../src/gateway.js";
+import type { Role } from "../../src/generated/prisma/enums.js";
 import { signLocalToken } from "../../src/identity/tokens.js";
 
 /** The token secret of every benchmark gateway, in this process or a child (spawn-gateway.ts). */
@@ -26,3 +28,13 @@ export function benchConfig(databaseUrl: string): Config {
 /** A bearer token for `subject`, signed as the gateway of `benchConfig` expects. */
 export const benchToken = (config: Config, subject: string): Promise<string> =>
   signLocalToken({ secret: BENCH_SECRET, issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }, subject);
+
+/** A fresh tenant with one user holding `role`, and that user's bearer token: every benchmark's starting point. */
+export async function benchUser(gateway: Gateway, config: Config, role: Role): Promise<{ tenantId: string; userId: string; token: string }> {
+  const { prisma } = gateway.database;
+  const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
+  const user = await prisma.user.create({
+    data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: [role] },
+  });
+  return { tenantId: tenant.id, userId: user.id, token: await benchToken(config, user.subject) };
+}

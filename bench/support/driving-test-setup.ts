@@ -2,7 +2,7 @@ import type { Config } from "../../src/config.js";
 import type { Gateway } from "../../src/gateway.js";
 import { issueApiKey } from "../../src/identity/api-key-format.js";
 import { DRIVING_TEST_POLICY } from "../../test/support/driving-test.js";
-import { benchToken } from "./config.js";
+import { benchUser } from "./config.js";
 import { gql } from "./graphql.js";
 
 export interface DrivingTestTenant {
@@ -20,13 +20,9 @@ export interface DrivingTestTenant {
 /** A fresh tenant with a publisher, a VIEW key and the six-rule driving-test policy published (docs/language.md#a-complete-example). */
 export async function setUpDrivingTest(gateway: Gateway, config: Config): Promise<DrivingTestTenant> {
   const { prisma } = gateway.database;
-  const tenant = await prisma.tenant.create({ data: { slug: `bench-${Date.now()}`, name: "Bench" } });
-  const user = await prisma.user.create({
-    data: { tenantId: tenant.id, subject: `bench|${tenant.id}`, email: "bench@bench.test", name: "Bench", roles: ["PUBLISHER"] },
-  });
-  const token = await benchToken(config, user.subject);
-  const issued = issueApiKey(tenant.id);
-  await prisma.apiKey.create({ data: { tenantId: tenant.id, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
+  const { tenantId, token } = await benchUser(gateway, config, "PUBLISHER");
+  const issued = issueApiKey(tenantId);
+  await prisma.apiKey.create({ data: { tenantId, name: "bench", prefix: issued.prefix, secretHash: issued.secretHash, scopes: ["VIEW"] } });
   const publish = async (name: string, content: string, kind: "POLICY" | "FLOW" = "POLICY"): Promise<string> => {
     const create = kind === "POLICY" ? "createPolicy" : "createFlow";
     const created = await gql(gateway.url, token, `mutation($input: CreateResourceInput!) { ${create}(input: $input) { id base { id } } }`, {
@@ -38,5 +34,5 @@ export async function setUpDrivingTest(gateway: Gateway, config: Config): Promis
     return created[create].base.id;
   };
   const baseId = await publish("driving test", DRIVING_TEST_POLICY);
-  return { tenantId: tenant.id, token, key: issued.key, baseId, publish };
+  return { tenantId, token, key: issued.key, baseId, publish };
 }
