@@ -15,6 +15,7 @@ import { ApiKeyService } from "../modules/identity/api-key.service.js";
 import { UserService } from "../modules/identity/user.service.js";
 import { createStores, type Stores } from "../stores/index.js";
 import type { TenantRow } from "../stores/tenant.store.js";
+import { cancelMove, DEFAULT_DRAIN_MS, moveTenant } from "./tenant-move.js";
 import { bindingFromOptions, bindTenant, checkTenant, listBindings, migrateAll, TenancyCommandError, tenantDatabaseFor, unbindTenant } from "./tenancy.js";
 
 export interface CliIo {
@@ -35,7 +36,13 @@ stop the gateway first, or mint tokens with --subject, which needs no database).
                 environment variable VAR, or in a secrets file, or (--encrypt-env) the URL now in VAR encrypted
                 under VERDICT_BINDING_KEY. Migrates that database and records the tenant in it. Refused while the
                 tenant has data in the shared database.
-  tenant unbind --tenant <slug|id>     serve the tenant from the shared database again
+  tenant unbind --tenant <slug|id>     serve the tenant from the shared database again (its data stays behind)
+  tenant move   --tenant <slug|id> (--env <VAR> | --file </path> | --encrypt-env <VAR> | --shared) [--drain-ms <ms>]
+                Copies every table of the tenant's data to that database (or back to the shared one), verifies
+                rows per table and the audit chain there, switches the binding in one step, then removes the
+                data from where it was. Meanwhile the tenant's requests get 503 with Retry-After; requests
+                already running get --drain-ms (default 3000) to finish first.
+  tenant move   --tenant <slug|id> --cancel   clear the moving mark a crashed move left (the tenant stays put)
   tenant bindings                      every bound tenant and its binding reference (never a secret)
   tenant check  --tenant <slug|id>     connect, compare the tenant ID the database records, migration status
   migrate       the control database and every bound tenant database, one line each (npm run migrate)
@@ -65,6 +72,7 @@ const COMMANDS: Record<string, Options> = {
   "tenant create": { slug: str, name: str },
   "tenant bind": { tenant: str, env: str, file: str, "encrypt-env": str },
   "tenant unbind": { tenant: str },
+  "tenant move": { tenant: str, env: str, file: str, "encrypt-env": str, shared: { type: "boolean" }, cancel: { type: "boolean" }, "drain-ms": str },
   "tenant bindings": {},
   "tenant check": { tenant: str },
   migrate: {},
@@ -170,6 +178,16 @@ async function runCommand(command: string, opts: Record<string, unknown>, run: R
     case "tenant unbind":
       await unbindTenant(run, await users.findTenant(required(opts, "tenant")));
       return;
+    case "tenant move": {
+      const tenant = await users.findTenant(required(opts, "tenant"));
+      if (opts.cancel) return cancelMove(run, tenant);
+      const drainMs = opts["drain-ms"] === undefined ? DEFAULT_DRAIN_MS : Number(opts["drain-ms"]);
+      if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000) throw new UsageError("--drain-ms must be a whole number of milliseconds, 0 to 600000");
+      const hasBinding = ["env", "file", "encrypt-env"].some((name) => typeof opts[name] === "string");
+      if (opts.shared && hasBinding) throw new UsageError("Name either a database (--env, --file, --encrypt-env) or --shared");
+      const to = opts.shared ? null : bindingFromOptions(opts, tenant.id, run.env);
+      return moveTenant(run, tenant, { to, drainMs });
+    }
     case "tenant bindings":
       await listBindings(run);
       return;

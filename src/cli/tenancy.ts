@@ -1,4 +1,8 @@
 import type { Config } from "../config.js";
+import type { AuditAction } from "../generated/prisma/enums.js";
+import { OPERATOR } from "../identity/actor.js";
+import { recordAuditEvent } from "../modules/audit/audit-recorder.js";
+import { inTransaction } from "../stores/transaction.js";
 import { BindingError, describeBinding, encryptBinding, parseBinding, resolveBinding } from "../database/bindings.js";
 import type { Database } from "../database/database.js";
 import { readMigrations } from "../database/migrator.js";
@@ -44,30 +48,26 @@ function checked(binding: string): string {
 }
 
 /**
- * Binds a tenant to its own database: resolves the secret, migrates the database, checks it holds no other
- * tenant, writes its identity row and the tenant's own `tenants` row, then switches the registry row (announced,
- * so running gateways route the tenant there at once). Refused while the tenant has data in the shared database:
- * binding would hide it (moving a tenant's data is not built yet).
+ * Binds a tenant that has no data yet to its own database: prepares the database (provisionTarget), records the
+ * binding in the tenant's chain there, then switches the registry row (announced, so running gateways route the
+ * tenant there at once). Refused while the tenant has data in the shared database: binding would hide it
+ * (`tenant move` copies it).
  */
 export async function bindTenant(run: TenancyRun, tenant: TenantRow, binding: string): Promise<void> {
   const registry = new TenantDatabaseStore(run.database);
   if (await registry.holdsTenantData(tenant.id)) {
-    throw new TenancyCommandError(`Tenant ${tenant.slug} has users, keys, bases, groups or audit events in the shared database; binding it would hide them`);
+    throw new TenancyCommandError(
+      `Tenant ${tenant.slug} has users, keys, bases, groups or audit events in the shared database; binding it would hide them (use tenant move)`,
+    );
   }
-  const url = await resolveBinding(binding, tenant.id, run.env);
-  const applied = await migratePostgres(url);
-  const target = connectPostgres({ url, poolSize: 1, poolWaitMs: run.config.DATABASE_POOL_WAIT_MS });
+  const shown = describeBinding(binding);
+  const { database: target, applied } = await provisionTarget(run, tenant, binding);
   try {
-    const store = new TenantDatabaseStore(target);
-    const identity = await store.identity();
-    if (identity !== null && identity !== tenant.id) throw new TenancyCommandError(`That database belongs to tenant ${identity}`);
-    if ((await store.otherTenants(tenant.id)).length > 0) throw new TenancyCommandError("That database holds other tenants' rows: bind an empty database");
-    await store.provision(tenant);
+    await auditBindingChange(target, tenant.id, "DATABASE_BOUND", { to: shown });
   } finally {
     await target.close();
   }
   await registry.setBinding(tenant.id, binding);
-  const shown = describeBinding(binding);
   run.print(`tenant ${tenant.slug} bound to ${shown} (${applied.length} migrations applied there)`, {
     tenantId: tenant.id,
     slug: tenant.slug,
@@ -76,9 +76,15 @@ export async function bindTenant(run: TenancyRun, tenant: TenantRow, binding: st
   });
 }
 
-/** Serves the tenant from the shared database again. Its dedicated database is left as it is. */
+/**
+ * Serves the tenant from the shared database again, recording it in the tenant's chain there (where it lives
+ * from now on). Its dedicated database is left as it is: `tenant move --shared` brings the data along.
+ */
 export async function unbindTenant(run: TenancyRun, tenant: TenantRow): Promise<void> {
-  await new TenantDatabaseStore(run.database).setBinding(tenant.id, null);
+  const registry = new TenantDatabaseStore(run.database);
+  const row = await registry.registryRow(tenant.id);
+  await auditBindingChange(run.database, tenant.id, "DATABASE_UNBOUND", { from: row?.binding ? describeBinding(row.binding) : "shared" });
+  await registry.setBinding(tenant.id, null);
   run.print(`tenant ${tenant.slug} unbound: served from the shared database (its dedicated database was not changed)`, {
     tenantId: tenant.id,
     slug: tenant.slug,
@@ -160,6 +166,36 @@ export async function tenantDatabaseFor(run: TenancyRun, tenant: TenantRow): Pro
   } catch (error) {
     if (error instanceof TenantDatabaseRefused) throw new TenancyCommandError(`tenant ${tenant.slug}: ${error.message} [${error.reason}: ${error.detail}]`);
     if (error instanceof BindingError) throw new TenancyCommandError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * Records a binding change in the tenant's audit chain, in the database that holds the chain from now on
+ * (operator actor: SYSTEM). `from` and `to` are references (`env:VAR`, `file:…`, `encrypted`, `shared`), never secrets.
+ */
+export async function auditBindingChange(database: Database, tenantId: string, action: AuditAction, detail: Record<string, unknown>): Promise<void> {
+  await inTransaction(database, (tx) => recordAuditEvent(tx, OPERATOR, tenantId, { action, resourceKind: "TENANT", detail }));
+}
+
+/**
+ * Opens a dedicated database as the target of a bind or a move: resolves the secret, migrates it, checks it
+ * records no other tenant and holds no other tenant's rows, and records the tenant in it (identity row and
+ * `tenants` row). The caller closes it.
+ */
+export async function provisionTarget(run: TenancyRun, tenant: TenantRow, binding: string): Promise<{ database: Database; applied: string[] }> {
+  const url = await resolveBinding(binding, tenant.id, run.env);
+  const applied = await migratePostgres(url);
+  const target = connectPostgres({ url, poolSize: 2, poolWaitMs: run.config.DATABASE_POOL_WAIT_MS });
+  try {
+    const store = new TenantDatabaseStore(target);
+    const identity = await store.identity();
+    if (identity !== null && identity !== tenant.id) throw new TenancyCommandError(`That database belongs to tenant ${identity}`);
+    if ((await store.otherTenants(tenant.id)).length > 0) throw new TenancyCommandError("That database holds other tenants' rows: bind an empty database");
+    await store.provision(tenant);
+    return { database: target, applied };
+  } catch (error) {
+    await target.close();
     throw error;
   }
 }

@@ -27,6 +27,16 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * Whole seconds the client should wait before retrying, when the error says: always for RATE_LIMITED (1 when
+ * unsaid), and for any error whose details carry `retryAfterSeconds` (a tenant being moved: 503).
+ */
+export function retryAfterOf(error: DomainError): number | undefined {
+  const given = Number(error.details.retryAfterSeconds);
+  if (given > 0) return Math.ceil(given);
+  return error.code === DomainErrorCode.RateLimited ? 1 : undefined;
+}
+
 export const notFound = (what: string, id: string): DomainError => new DomainError(DomainErrorCode.NotFound, `${what} ${id} was not found`, { id });
 
 export const invalidInput = (field: string, problem: string): DomainError => new DomainError(DomainErrorCode.InvalidInput, `${field}: ${problem}`, { field });

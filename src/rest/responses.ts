@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { type FlowError, invalidJsonBodyError } from "../engine/flow/index.js";
-import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
+import { DomainError, DomainErrorCode, retryAfterOf } from "../errors/domain-error.js";
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
 import { jsonText, rawTraceJson } from "../modules/execution/evaluator.js";
@@ -154,8 +154,10 @@ export function restErrorFor(error: unknown, family: RouteFamily): ErrorResponse
     }
   }
   if (error instanceof DomainError && error.code === DomainErrorCode.RateLimited) {
-    const retryAfterSeconds = Number(error.details.retryAfterSeconds) || 1;
-    return { status: httpStatusFor(error.code), body: { code: error.code, message: error.message }, retryAfterSeconds };
+    return { status: httpStatusFor(error.code), body: { code: error.code, message: error.message }, retryAfterSeconds: retryAfterOf(error) };
   }
-  return httpErrorFor(error);
+  // Other refusals that say when to retry (a tenant being moved: 503) keep their body and gain the header.
+  const retryAfterSeconds = error instanceof DomainError ? retryAfterOf(error) : undefined;
+  const response = httpErrorFor(error);
+  return retryAfterSeconds === undefined ? response : { ...response, retryAfterSeconds };
 }

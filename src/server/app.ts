@@ -19,7 +19,7 @@ import { keepExactVariables, noteExactNumbers } from "./exact-variables.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
 import { NoSubscriptionsRule } from "../graphql/request-errors.js";
-import { DomainErrorCode } from "../errors/domain-error.js";
+import { DomainErrorCode, retryAfterOf } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";
@@ -228,7 +228,7 @@ function nameSpanByRoute(tracing: Tracing) {
 function contextError(error: unknown): GraphQLError {
   const domain = classifyError(error);
   if (!domain) return new GraphQLError("Internal server error", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
-  const retryAfter = domain.code === DomainErrorCode.RateLimited ? Number(domain.details.retryAfterSeconds) || 1 : undefined;
+  const retryAfter = retryAfterOf(domain);
   // Apollo reads `http.headers` as a HeaderMap; graphql-yoga's typings (pulled in by a dependency) declare a record.
   const headers = retryAfter ? (new HeaderMap([["retry-after", String(retryAfter)]]) as unknown as Record<string, string>) : undefined;
   return new GraphQLError(domain.message, {

@@ -18,10 +18,12 @@ export interface TenantRegistryRow {
   slug: string;
   name: string;
   binding: string | null;
+  /** `tenant move` is copying the tenant: its requests are refused (503 with Retry-After) until the switch. */
+  moving: boolean;
 }
 
 /** Runs on the first request of each tenant (then cached), through the driver's prepared statements. */
-const BINDING_OF = "SELECT id, slug, name, database_binding AS binding FROM tenants WHERE id = $1::uuid";
+const BINDING_OF = "SELECT id, slug, name, database_binding AS binding, moving_since IS NOT NULL AS moving FROM tenants WHERE id = $1::uuid";
 
 /**
  * The tenant registry's bindings (on the control database) and the identity row of a dedicated database
@@ -44,11 +46,28 @@ export class TenantDatabaseStore {
     );
   }
 
-  /** Sets or clears the binding and announces it, in one transaction: gateways drop their cached route on commit. */
+  /**
+   * Sets or clears the binding (and ends a move) and announces it, in one transaction: gateways drop their
+   * cached route on commit, so the switch is one step for every gateway.
+   */
   async setBinding(tenantId: string, binding: string | null): Promise<void> {
     await inTransaction(this.database, async (tx) => {
-      await tx.tenant.update({ where: { id: tenantId }, data: { databaseBinding: binding } });
+      await tx.tenant.update({ where: { id: tenantId }, data: { databaseBinding: binding, movingSince: null } });
       await tx.$executeRaw`SELECT pg_notify(${TENANT_BINDING_CHANGED_CHANNEL}, ${tenantId})`;
+    });
+  }
+
+  /**
+   * Marks the tenant as moving (or not) and announces it like a binding change. Starting a move is refused
+   * (false) when one is already under way, so two moves of one tenant cannot run at once.
+   */
+  async setMoving(tenantId: string, moving: boolean): Promise<boolean> {
+    return inTransaction(this.database, async (tx) => {
+      const changed = moving
+        ? await tx.$executeRaw`UPDATE tenants SET moving_since = now() WHERE id = ${tenantId}::uuid AND moving_since IS NULL`
+        : await tx.$executeRaw`UPDATE tenants SET moving_since = NULL WHERE id = ${tenantId}::uuid`;
+      await tx.$executeRaw`SELECT pg_notify(${TENANT_BINDING_CHANGED_CHANNEL}, ${tenantId})`;
+      return changed === 1;
     });
   }
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { unauthenticated } from "../errors/domain-error.js";
+import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import type { RateLimiter } from "../http/rate-limit.js";
 import type { TenantActor } from "../identity/actor.js";
 import { parseApiKey } from "../identity/api-key-format.js";
@@ -28,6 +28,18 @@ export interface RequestRouter {
 
 const noRelease = (): void => {};
 
+/** Seconds a client is told to wait while its tenant is being moved (a move of a small tenant takes seconds). */
+export const MOVING_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * A tenant being moved (`tenant move`) is refused whole, reads included: 503 with Retry-After, before any
+ * database of it is touched, so nothing is written to the database being copied (src/database/README.md).
+ */
+export const tenantMoving = (): DomainError =>
+  new DomainError(DomainErrorCode.DatabaseUnavailable, "This organisation's data is being moved to another database; try again shortly", {
+    retryAfterSeconds: MOVING_RETRY_AFTER_SECONDS,
+  });
+
 /**
  * Finds a request's tenant from its credential alone, in O(1), without asking any tenant database but the one
  * it names: an API key carries its tenant's ID (src/identity/api-key-format.ts), a token its `tenant` claim.
@@ -40,11 +52,14 @@ export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabase
   const fromShared = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
     const actor = await shared.authenticator.authenticate(headers);
     if (actor && tenantId && actor.tenantId !== tenantId) throw unauthenticated("The credential names another tenant than its owner's");
+    // A credential that named no tenant: its tenant is known only now (a cached registry read).
+    if (actor && !tenantId && (await tenants.route(actor.tenantId))?.moving) throw tenantMoving();
     return actor && { actor, services: shared.services, limiter: shared.rateLimiter, release: noRelease };
   };
 
   const fromTenant = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
     const route = tenantId ? await tenants.route(tenantId) : null;
+    if (route?.moving) throw tenantMoving();
     if (!route?.binding) return fromShared(headers, tenantId);
     const lease = await tenants.acquire({ id: route.id, binding: route.binding });
     try {
