@@ -182,7 +182,8 @@ async function runCommand(command: string, opts: Record<string, unknown>, run: R
       const tenant = await users.findTenant(required(opts, "tenant"));
       if (opts.cancel) return cancelMove(run, tenant);
       const drainMs = opts["drain-ms"] === undefined ? DEFAULT_DRAIN_MS : Number(opts["drain-ms"]);
-      if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000) throw new UsageError("--drain-ms must be a whole number of milliseconds, 0 to 600000");
+      if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000)
+        throw new UsageError("--drain-ms must be a whole number of milliseconds, 0 to 600000");
       const hasBinding = ["env", "file", "encrypt-env"].some((name) => typeof opts[name] === "string");
       if (opts.shared && hasBinding) throw new UsageError("Name either a database (--env, --file, --encrypt-env) or --shared");
       const to = opts.shared ? null : bindingFromOptions(opts, tenant.id, run.env);

@@ -39,7 +39,8 @@ export async function moveTenant(run: TenancyRun, tenant: TenantRow, options: Mo
   const registry = new TenantDatabaseStore(run.database);
   const row = await registry.registryRow(tenant.id);
   if (!row) throw new TenancyCommandError(`Tenant ${tenant.slug} was not found`);
-  if (row.moving) throw new TenancyCommandError(`Tenant ${tenant.slug} is already being moved (after a crashed move: tenant move --tenant ${tenant.slug} --cancel)`);
+  if (row.moving)
+    throw new TenancyCommandError(`Tenant ${tenant.slug} is already being moved (after a crashed move: tenant move --tenant ${tenant.slug} --cancel)`);
   if ((row.binding ?? null) === options.to) throw new TenancyCommandError(`Tenant ${tenant.slug} is already served from ${shown(options.to)}`);
 
   const source = await tenantDatabaseFor(run, tenant);

@@ -19,7 +19,7 @@ import { keepExactVariables, noteExactNumbers } from "./exact-variables.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
 import { NoSubscriptionsRule } from "../graphql/request-errors.js";
-import { DomainErrorCode, retryAfterOf } from "../errors/domain-error.js";
+import { retryAfterOf } from "../errors/domain-error.js";
 import type { Logger } from "../logging.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";

@@ -19,7 +19,6 @@ import { type CliResult, controlCli, onServer, publishDrivingTest } from "../sup
  * effect in the database the tenant ends up in; the others were refused with 503 and Retry-After.
  */
 
-
 let gateway: TestGateway;
 let target: TestDatabase;
 const variable = `VERDICT_TEST_MOVE_DB_${randomBytes(4).toString("hex").toUpperCase()}`;
@@ -52,7 +51,10 @@ async function withTraffic<T>(key: string, token: string, baseId: string, until:
       const response = await fetch(`${gateway.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: print(CREATE_POLICY), variables: { input: { name: `edit ${randomBytes(4).toString("hex")}`, content: DRIVING_TEST_POLICY } } }),
+        body: JSON.stringify({
+          query: print(CREATE_POLICY),
+          variables: { input: { name: `edit ${randomBytes(4).toString("hex")}`, content: DRIVING_TEST_POLICY } },
+        }),
       });
       const body = (await response.json()) as { data?: { createPolicy?: { base: { id: string } } } };
       traffic.edits.push({ status: response.status, retryAfter: response.headers.get("retry-after"), baseId: body.data?.createPolicy?.base.id ?? null });
@@ -124,7 +126,10 @@ describe("tenant move", () => {
 
     const executed = async (url: string) =>
       onServer(url, async (c) =>
-        Number((await c.query("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'EXECUTED' AND base_id = $2", [tenant.id, baseId])).rows[0].n),
+        Number(
+          (await c.query("SELECT count(*) AS n FROM audit_events WHERE tenant_id = $1 AND action = 'EXECUTED' AND base_id = $2", [tenant.id, baseId])).rows[0]
+            .n,
+        ),
       );
     const acknowledged = { runs: await executed(gateway.db.url), bases: new Set<string>([baseId]) };
     expect(acknowledged.runs).toBeGreaterThan(0);
@@ -146,15 +151,21 @@ describe("tenant move", () => {
     };
 
     // To the dedicated database.
-    const out = await withTraffic(key, token, baseId, controlCli(gateway, ["tenant", "move", "--tenant", slug, "--env", variable, "--drain-ms", "300", "--json"]));
+    const out = await withTraffic(
+      key,
+      token,
+      baseId,
+      controlCli(gateway, ["tenant", "move", "--tenant", slug, "--env", variable, "--drain-ms", "300", "--json"]),
+    );
     expectOk(out.result, "tenant move --env");
     expect(out.traffic.runs.filter((r) => r.status === 503).length + out.traffic.edits.filter((e) => e.status === 503).length).toBeGreaterThan(0);
     account(out.traffic);
     expect(out.result.json()).toMatchObject({ from: "shared", to: `env:${variable}` });
     await expectAllIn(target.url);
     expect(Object.values(await tenantRows(gateway.db.url, tenant.id)).every((n) => n === 0)).toBe(true);
-    const moved = await onServer(target.url, async (c) =>
-      (await c.query("SELECT detail FROM audit_events WHERE tenant_id = $1 AND action = 'DATABASE_MOVED'", [tenant.id])).rows,
+    const moved = await onServer(
+      target.url,
+      async (c) => (await c.query("SELECT detail FROM audit_events WHERE tenant_id = $1 AND action = 'DATABASE_MOVED'", [tenant.id])).rows,
     );
     expect(moved).toEqual([{ detail: expect.objectContaining({ from: "shared", to: `env:${variable}` }) }]);
     expect(JSON.stringify(moved)).not.toContain(target.url);
@@ -169,7 +180,10 @@ describe("tenant move", () => {
     account(back.traffic);
     await expectAllIn(gateway.db.url);
     expect(Object.values(await tenantRows(target.url, tenant.id)).every((n) => n === 0)).toBe(true);
-    const registry = await onServer(gateway.db.url, async (c) => (await c.query("SELECT database_binding, moving_since FROM tenants WHERE id = $1", [tenant.id])).rows[0]);
+    const registry = await onServer(
+      gateway.db.url,
+      async (c) => (await c.query("SELECT database_binding, moving_since FROM tenants WHERE id = $1", [tenant.id])).rows[0],
+    );
     expect(registry).toEqual({ database_binding: null, moving_since: null });
     expect((await post(gateway.url, `/run/policy/${baseId}`, { data: drivingTestData(new Date()) }, { key })).status).toBe(200);
   });
