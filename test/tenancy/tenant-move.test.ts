@@ -199,4 +199,32 @@ describe("tenant move", () => {
     const both = await controlCli(gateway, ["tenant", "move", "--tenant", slug, "--shared", "--env", variable]);
     expect(both.code).toBe(2);
   });
+
+  it("bind and unbind are audit events in the tenant's chain, naming references only", async () => {
+    const slug = `audited-${randomBytes(4).toString("hex")}`;
+    const tenant = expectOk(await controlCli(gateway, ["tenant", "create", "--slug", slug, "--name", slug, "--json"]), "tenant create").json();
+    const own = await createTestDatabase(inject("templateDatabase"));
+    const ownVariable = `VERDICT_TEST_AUDITED_DB_${randomBytes(4).toString("hex").toUpperCase()}`;
+    process.env[ownVariable] = own.url;
+    try {
+      expectOk(await controlCli(gateway, ["tenant", "bind", "--tenant", slug, "--env", ownVariable]), "tenant bind");
+      const events = (url: string) =>
+        onServer(
+          url,
+          async (c) =>
+            (await c.query("SELECT action, resource_kind, actor_type, detail FROM audit_events WHERE tenant_id = $1 ORDER BY sequence", [tenant.id])).rows,
+        );
+      expect(await events(own.url)).toEqual([
+        { action: "DATABASE_BOUND", resource_kind: "TENANT", actor_type: "SYSTEM", detail: { to: `env:${ownVariable}` } },
+      ]);
+      expectOk(await controlCli(gateway, ["tenant", "unbind", "--tenant", slug]), "tenant unbind");
+      expect(await events(gateway.db.url)).toEqual([
+        { action: "DATABASE_UNBOUND", resource_kind: "TENANT", actor_type: "SYSTEM", detail: { from: `env:${ownVariable}` } },
+      ]);
+      expect(JSON.stringify(await events(own.url))).not.toContain(own.url);
+    } finally {
+      delete process.env[ownVariable];
+      await own.drop();
+    }
+  });
 });
