@@ -41,6 +41,14 @@ export class ApiKeyRowCache<Row> {
     return (await this.cached(prefix)) ?? this.load(prefix);
   }
 
+  /**
+   * The row as this process last heard of it, without first catching up with announcements (no round trip when
+   * cached): only for checks whose callers already allow for the few milliseconds an announcement takes to arrive.
+   */
+  async recent(prefix: string): Promise<Row | null> {
+    return this.fresh(prefix)?.row ?? this.load(prefix);
+  }
+
   private async cached(prefix: string): Promise<Row | undefined> {
     if (!this.fresh(prefix) || !(await caughtUp(this.database))) return undefined;
     // The entry may have been dropped by an announcement that arrived meanwhile.

@@ -164,6 +164,11 @@ export class TenantDatabases {
     return this.routes.get(tenantId.toLowerCase());
   }
 
+  /** `route` as this process last heard of it, without the catch-up round trip (see its caller). */
+  recentRoute(tenantId: string): Promise<TenantRegistryRow | null> {
+    return this.routes.recent(tenantId.toLowerCase());
+  }
+
   /** Databases open (or opening) now, and the connections they and those still closing may hold together. */
   get usage(): { open: number; reservedConnections: number } {
     const open = this.entries.size;

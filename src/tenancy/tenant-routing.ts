@@ -52,8 +52,10 @@ export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabase
   const fromShared = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
     const actor = await shared.authenticator.authenticate(headers);
     if (actor && tenantId && actor.tenantId !== tenantId) throw unauthenticated("The credential names another tenant than its owner's");
-    // A credential that named no tenant: its tenant is known only now (a cached registry read).
-    if (actor && !tenantId && (await tenants.route(actor.tenantId))?.moving) throw tenantMoving();
+    // A credential that named no tenant (an older key, a token without the claim): its tenant is known only now.
+    // The registry row as last announced is enough here — a move drains for seconds after marking the tenant, far
+    // longer than its announcement takes — so these requests pay no extra round trip.
+    if (actor && !tenantId && (await tenants.recentRoute(actor.tenantId))?.moving) throw tenantMoving();
     return actor && { actor, services: shared.services, limiter: shared.rateLimiter, release: noRelease };
   };
 
