@@ -1,5 +1,6 @@
 import type { Database } from "../../database/database.js";
-import type { RiskLevel } from "../../generated/prisma/enums.js";
+import type { Prisma } from "../../generated/prisma/client.js";
+import type { AuditAction, RiskLevel } from "../../generated/prisma/enums.js";
 import { Action } from "../../authorization/actions.js";
 import { requireBaseFor } from "../../authorization/resource-access.js";
 import { conflict, type DomainError } from "../../errors/domain-error.js";
@@ -46,14 +47,7 @@ export class CatalogueService {
         const holder = await this.bases.baseIdByAlias(base.tenantId, alias, tx);
         if (holder && holder !== base.id) throw aliasTaken(alias);
       }
-      const updated = await this.bases.updateBase(tx, base.id, { alias, updatedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "ALIAS_CHANGED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        detail: { from: base.alias, to: alias },
-      });
-      return updated;
+      return this.update(tx, actor, base, { alias, updatedById: userIdOf(actor) }, "ALIAS_CHANGED", { from: base.alias, to: alias });
     }).catch((error: unknown) => {
       // Two bases claiming one alias at once: the partial unique index lets only one commit.
       if (alias && isUniqueViolation(error)) throw aliasTaken(alias);
@@ -67,14 +61,7 @@ export class CatalogueService {
       const fresh = added.filter((tag) => !base.tags.includes(tag));
       if (fresh.length === 0) return base;
       const tags = withTags(base.tags, fresh);
-      const updated = await this.bases.updateBase(tx, base.id, { tags, updatedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "TAGS_CHANGED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        detail: { added: fresh, tags },
-      });
-      return updated;
+      return this.update(tx, actor, base, { tags, updatedById: userIdOf(actor) }, "TAGS_CHANGED", { added: fresh, tags });
     });
   }
 
@@ -84,28 +71,14 @@ export class CatalogueService {
       const present = removed.filter((tag) => base.tags.includes(tag));
       if (present.length === 0) return base;
       const tags = base.tags.filter((tag) => !present.includes(tag));
-      const updated = await this.bases.updateBase(tx, base.id, { tags, updatedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "TAGS_CHANGED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        detail: { removed: present, tags },
-      });
-      return updated;
+      return this.update(tx, actor, base, { tags, updatedById: userIdOf(actor) }, "TAGS_CHANGED", { removed: present, tags });
     });
   }
 
   async setRiskLevel(actor: TenantActor, ref: string, riskLevel: RiskLevel): Promise<Base> {
     return this.change(actor, ref, Action.OrganiseResources, async (tx, base) => {
       if (base.riskLevel === riskLevel) return base;
-      const updated = await this.bases.updateBase(tx, base.id, { riskLevel, updatedById: userIdOf(actor) });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "RISK_CHANGED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        detail: { from: base.riskLevel, to: riskLevel },
-      });
-      return updated;
+      return this.update(tx, actor, base, { riskLevel, updatedById: userIdOf(actor) }, "RISK_CHANGED", { from: base.riskLevel, to: riskLevel });
     });
   }
 
@@ -113,24 +86,33 @@ export class CatalogueService {
     const reason = requireLockReason(rawReason);
     return this.change(actor, ref, Action.LockResources, async (tx, base) => {
       if (base.lockedAt) await this.guards.assertUnlocked(tx, base); // already locked: CONFLICT naming the holder
-      const updated = await this.bases.updateBase(tx, base.id, { lockedAt: new Date(), lockedById: auditActorOf(actor).actorId, lockReason: reason });
-      await recordAuditEvent(tx, actor, actor.tenantId, { action: "LOCKED", resourceKind: base.kind, baseId: base.id, detail: { reason } });
-      return updated;
+      return this.update(tx, actor, base, { lockedAt: new Date(), lockedById: auditActorOf(actor).actorId, lockReason: reason }, "LOCKED", { reason });
     });
   }
 
   async unlock(actor: TenantActor, ref: string): Promise<Base> {
     return this.change(actor, ref, Action.LockResources, async (tx, base) => {
       if (!base.lockedAt) throw conflict("The base is not locked", { baseId: base.id });
-      const updated = await this.bases.updateBase(tx, base.id, { lockedAt: null, lockedById: null, lockReason: null });
-      await recordAuditEvent(tx, actor, actor.tenantId, {
-        action: "UNLOCKED",
-        resourceKind: base.kind,
-        baseId: base.id,
-        detail: { lockedById: base.lockedById, reason: base.lockReason, lockedAt: base.lockedAt.toISOString() },
+      return this.update(tx, actor, base, { lockedAt: null, lockedById: null, lockReason: null }, "UNLOCKED", {
+        lockedById: base.lockedById,
+        reason: base.lockReason,
+        lockedAt: base.lockedAt.toISOString(),
       });
-      return updated;
     });
+  }
+
+  /** Writes the change to the base and its audit event, in the change's transaction. */
+  private async update(
+    tx: Transaction,
+    actor: TenantActor,
+    base: Base,
+    data: Prisma.BaseUncheckedUpdateInput,
+    action: AuditAction,
+    detail: Record<string, unknown>,
+  ): Promise<Base> {
+    const updated = await this.bases.updateBase(tx, base.id, data);
+    await recordAuditEvent(tx, actor, actor.tenantId, { action, resourceKind: base.kind, baseId: base.id, detail });
+    return updated;
   }
 
   private async change(actor: TenantActor, ref: string, action: Action, change: (tx: Transaction, base: Base) => Promise<Base>): Promise<Base> {
