@@ -3,12 +3,20 @@ import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * Files that take far longer than the rest (200 tenant databases, the embedded and compiled starts, twenty
- * gateway shutdowns, CLI processes). They start first so that no worker is left running one of them alone at the
- * end. Vitest orders by the durations it cached from earlier runs, but a fresh clone (CI) has none and would order
- * by file size, which puts these late.
+ * Files that take far longer than the rest, longest first (200 tenant databases; the embedded and compiled starts;
+ * a second Postgres server; twenty gateway shutdowns; CLI processes; Prisma's schema engine, installed on the first
+ * run). They start first so that no worker is left running one of them alone at the end. Vitest orders by the
+ * durations it cached from earlier runs, but a fresh clone (CI) has none and would order by file size, which puts
+ * most of these late.
  */
-const SLOW_FILES = ["test/tenancy/many-tenants.test.ts", "test/embedded/start.test.ts", "test/http/shutdown-flushes-answers.test.ts", "test/cli/cli.test.ts"];
+const SLOW_FILES = [
+  "test/tenancy/many-tenants.test.ts",
+  "test/embedded/start.test.ts",
+  "test/tenancy/dedicated-tenants.test.ts",
+  "test/http/shutdown-flushes-answers.test.ts",
+  "test/cli/cli.test.ts",
+  "test/database/schema-matches-migrations.test.ts",
+];
 
 class SlowFilesFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
