@@ -25,8 +25,10 @@ export interface Database {
    * Resolves once every notification committed before the call has reached this process's subscribers, so a
    * cache kept fresh by notifications can answer as if it had read the database. Rejects when that cannot be
    * known (the listening connection is away or slow); the caller must then read the database.
+   * With `since` (a `process.hrtime.bigint()` reading), a round trip sent at or after that moment is enough: an
+   * operation that began at `since` then waits once, however many caches it consults.
    */
-  catchUp(): Promise<void>;
+  catchUp(since?: bigint): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,9 +36,9 @@ export interface Database {
  * Whether a cache kept fresh by this database's notifications may answer now: true once it has caught up with
  * every notification committed before the call, false when that cannot be known (then read the database).
  */
-export async function caughtUp(database: Database): Promise<boolean> {
+export async function caughtUp(database: Database, since?: bigint): Promise<boolean> {
   try {
-    await database.catchUp();
+    await database.catchUp(since);
     return true;
   } catch {
     return false;

@@ -51,7 +51,7 @@ export function connectPostgres(options: PostgresOptions): Database {
     async notify(channel, payload) {
       await pool.query("SELECT pg_notify($1, $2)", [channel, payload]);
     },
-    catchUp: () => listeners.catchUp(),
+    catchUp: (since) => listeners.catchUp(since),
     async close() {
       await listeners.close();
       await prisma.$disconnect();
@@ -91,7 +91,11 @@ class NotificationListener {
   private retryDelayMs = 100;
   private everConnected = false;
   private probeInFlight: Promise<void> | null = null;
+  /** When the probe in flight was sent (process.hrtime.bigint()). */
+  private probeInFlightSentAt = -1n;
   private nextProbe: Promise<void> | null = null;
+  /** When the last probe that was answered had been sent: every notification committed before then has been handed on. */
+  private caughtUpAt = -1n;
 
   constructor(
     private readonly url: string,
@@ -110,7 +114,12 @@ class NotificationListener {
     };
   }
 
-  catchUp(): Promise<void> {
+  catchUp(since?: bigint): Promise<void> {
+    // A probe sent at or after `since` already answers for it: one round trip serves a whole request.
+    if (since !== undefined) {
+      if (this.caughtUpAt >= since) return Promise.resolve();
+      if (this.probeInFlight && this.probeInFlightSentAt >= since) return this.probeInFlight;
+    }
     // Sent once this turn of the event loop is done, so every request read in the same turn shares it.
     this.nextProbe ??= (this.probeInFlight ?? Promise.resolve())
       .catch(() => {})
@@ -124,21 +133,27 @@ class NotificationListener {
 
   private probe(): Promise<void> {
     if (this.closed) return Promise.reject(new Error("The notification listener is closed"));
+    let sentAt = -1n;
     const probe = this.connect()
-      .then((client) =>
+      .then((client) => {
+        sentAt = process.hrtime.bigint();
+        if (this.probeInFlight === probe) this.probeInFlightSentAt = sentAt;
         // An empty query is the cheapest round trip there is: Postgres answers EmptyQueryResponse.
-        withTimeout(client.query(""), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
+        return withTimeout(client.query(""), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
           // A connection too slow to answer may also be sitting on notifications: start it afresh.
           this.dropAndReconnect(client);
           client.end().catch(() => {});
           throw error;
-        }),
-      )
-      .then(() => undefined)
+        });
+      })
+      .then(() => {
+        if (sentAt > this.caughtUpAt) this.caughtUpAt = sentAt;
+      })
       .finally(() => {
         if (this.probeInFlight === probe) this.probeInFlight = null;
       });
     this.probeInFlight = probe;
+    this.probeInFlightSentAt = -1n; // not sent until connected
     return probe;
   }
 

@@ -70,8 +70,13 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
       const serve = async (): Promise<void> => {
         let release = (): void => {};
         try {
-          const routed = await authenticateExecutionClient(deps.rateLimiter, config, deps.router, call.metadata.get("x-api-key")[0], () =>
-            peerAddress(call.getPeer()),
+          const routed = await authenticateExecutionClient(
+            deps.rateLimiter,
+            config,
+            deps.router,
+            call.metadata.get("x-api-key")[0],
+            () => peerAddress(call.getPeer()),
+            started,
           );
           release = routed.release;
           const request = call.request;
@@ -101,15 +106,15 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
   server.addService(PolicyService, {
     RunPolicy: unary<RunPolicyRequest, RunResponse>("policy.v1.PolicyService/RunPolicy", async (execution, actor, request, started) => {
       const target = runTargetOf(request.baseId, request.policyId, "policy_id");
-      const run = await execution.runPolicy(actor, target, runDataOf(request.data));
+      const run = await execution.runPolicy(actor, target, runDataOf(request.data), null, started);
       return runResponseOf(run.response, policyExecutionTimings(run.timings, started));
     }),
   });
   server.addService(FlowService, {
-    RunFlow: unary<RunFlowRequest, FlowResponse>("policy.v1.FlowService/RunFlow", async (execution, actor, request) => {
+    RunFlow: unary<RunFlowRequest, FlowResponse>("policy.v1.FlowService/RunFlow", async (execution, actor, request, started) => {
       const target = runTargetOf(request.baseId, request.flowId, "flow_id");
       const data = runDataOf(request.data);
-      return flowResponseOf(await storedFlow(target.id, (id) => execution.runFlow(actor, { by: target.by, id }, data)));
+      return flowResponseOf(await storedFlow(target.id, (id) => execution.runFlow(actor, { by: target.by, id }, data, null, started)));
     }),
   });
 

@@ -24,7 +24,7 @@ export interface CountedRequest {
 
 /** Authenticates the credential in the headers: null when none was sent. */
 export interface CredentialRouter<R extends CountedRequest> {
-  route(headers: IncomingHttpHeaders): Promise<R | null>;
+  route(headers: IncomingHttpHeaders, arrivedAt?: bigint): Promise<R | null>;
 }
 
 /**
@@ -73,10 +73,11 @@ export async function authenticateExecutionClient<R extends CountedRequest>(
   router: CredentialRouter<R>,
   apiKey: unknown,
   clientAddress: () => string,
+  arrivedAt?: bigint,
 ): Promise<R> {
   const routed = await authenticateAndCount(limiter, limits, clientAddress, async () => {
     if (typeof apiKey !== "string" || apiKey.trim() === "") return null;
-    return router.route({ "x-api-key": apiKey });
+    return router.route({ "x-api-key": apiKey }, arrivedAt);
   });
   if (!routed) throw unauthenticated("An API key is required in the x-api-key header");
   return routed;

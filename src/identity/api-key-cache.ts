@@ -36,9 +36,13 @@ export class ApiKeyRowCache<Row> {
     this.subscribe(); // at start-up, so that the first requests can already be cached
   }
 
-  /** The key's row, from memory when it is cached and fresh, else from the database. Unknown prefixes are never cached. */
-  async get(prefix: string): Promise<Row | null> {
-    return (await this.cached(prefix)) ?? this.load(prefix);
+  /**
+   * The key's row, from memory when it is cached and fresh, else from the database. Unknown prefixes are never cached.
+   * `since`: the moment the request arrived (`process.hrtime.bigint()`); announcements committed before it are
+   * seen, and a catch-up another lookup of the same request already made serves (`Database.catchUp`).
+   */
+  async get(prefix: string, since?: bigint): Promise<Row | null> {
+    return (await this.cached(prefix, since)) ?? this.load(prefix);
   }
 
   /**
@@ -49,8 +53,8 @@ export class ApiKeyRowCache<Row> {
     return this.fresh(prefix)?.row ?? this.load(prefix);
   }
 
-  private async cached(prefix: string): Promise<Row | undefined> {
-    if (!this.fresh(prefix) || !(await caughtUp(this.database))) return undefined;
+  private async cached(prefix: string, since?: bigint): Promise<Row | undefined> {
+    if (!this.fresh(prefix) || !(await caughtUp(this.database, since))) return undefined;
     // The entry may have been dropped by an announcement that arrived meanwhile.
     return this.fresh(prefix)?.row;
   }

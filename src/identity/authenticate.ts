@@ -12,8 +12,11 @@ import type { TokenVerifier } from "./tokens.js";
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 export interface Authenticator {
-  /** null when no credential was sent; throws UNAUTHENTICATED for a bad one. */
-  authenticate(headers: IncomingHttpHeaders): Promise<TenantActor | null>;
+  /**
+   * null when no credential was sent; throws UNAUTHENTICATED for a bad one. `arrivedAt`: when the request arrived
+   * (`process.hrtime.bigint()`), so that a key's cached row shares the request's catch-up (api-key-cache.ts).
+   */
+  authenticate(headers: IncomingHttpHeaders, arrivedAt?: bigint): Promise<TenantActor | null>;
 }
 
 /**
@@ -63,18 +66,18 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
     return presented.length === known.length && timingSafeEqual(presented, known);
   }
 
-  async function verify(key: string): Promise<KeyRow> {
+  async function verify(key: string, arrivedAt: bigint | undefined): Promise<KeyRow> {
     const parsed = parseApiKey(key);
     if (!parsed) throw unauthenticated("The API key is malformed");
-    const row = await keyRows.get(parsed.prefix);
+    const row = await keyRows.get(parsed.prefix, arrivedAt);
     if (row && matchedBefore(row, key)) return row;
     if (!row || !apiKeyMatches(key, row.secretHash)) throw unauthenticated("The API key is not valid");
     verifiedKeys.set(row, Buffer.from(key));
     return row;
   }
 
-  async function fromApiKey(key: string): Promise<TenantActor> {
-    const row = await verify(key);
+  async function fromApiKey(key: string, arrivedAt: bigint | undefined): Promise<TenantActor> {
+    const row = await verify(key, arrivedAt);
     requireSharedDatabase(row.tenant.databaseBinding);
     const now = Date.now();
     if (row.revokedAt) throw unauthenticated("The API key has been revoked");
@@ -87,9 +90,9 @@ export function createAuthenticator(database: Database, tokens: TokenVerifier): 
   }
 
   return {
-    async authenticate(headers) {
+    async authenticate(headers, arrivedAt) {
       const apiKey = headers["x-api-key"];
-      if (typeof apiKey === "string" && apiKey.length > 0) return fromApiKey(apiKey.trim());
+      if (typeof apiKey === "string" && apiKey.length > 0) return fromApiKey(apiKey.trim(), arrivedAt);
       const authorization = headers.authorization;
       if (!authorization) return null;
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

@@ -78,13 +78,13 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const policyRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"]) => PolicyRun | Promise<PolicyRun>,
+    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"], arrivedAt: bigint) => PolicyRun | Promise<PolicyRun>,
   ): Route => ({
     pattern,
     family: "policy",
     async answer({ actor, execution, params, req }, started) {
       const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(execution, actor, parse(schema, body.value), params);
+      const outcome = await run(execution, actor, parse(schema, body.value), params, started);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
       const json = policyResponseJson(outcome, started, exactDataJson(body.text));
       return { status: outcome.response.error === null ? 200 : 400, json, headers: ranRecordHeaders(outcome.record) };
@@ -94,36 +94,37 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const flowRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"]) => Promise<FlowRun>,
+    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"], arrivedAt: bigint) => Promise<FlowRun>,
   ): Route => ({
     pattern,
     family: "flow",
-    async answer({ actor, execution, params, req }) {
+    async answer({ actor, execution, params, req }, started) {
       const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(execution, actor, parse(schema, body.value), params);
+      const outcome = await run(execution, actor, parse(schema, body.value), params, started);
       return { status: 200, json: flowResponseJson(outcome, exactDataJson(body.text)), headers: ranRecordHeaders(outcome.record) };
     },
   });
 
   const routes: Route[] = [
     policyRoute("/run", RunRuleRequest, (execution, actor, body) => execution.runRule(actor, body.rule, body.data)),
-    policyRoute("/run/policy/:baseId", RunDataRequest, (execution, actor, body, params) =>
-      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
+      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data, null, arrivedAt),
     ),
-    policyRoute("/run/policy_version/:policyId", RunDataRequest, (execution, actor, body, params) =>
-      execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data),
+    policyRoute("/run/policy_version/:policyId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
+      execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data, null, arrivedAt),
     ),
-    flowRoute("/run/flow/:baseId", RunDataRequest, (execution, actor, body, params) =>
-      storedFlow(params.baseId ?? "", (id) => execution.runFlow(actor, { by: "base", id }, body.data)),
+    flowRoute("/run/flow/:baseId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
+      storedFlow(params.baseId ?? "", (id) => execution.runFlow(actor, { by: "base", id }, body.data, null, arrivedAt)),
     ),
-    flowRoute("/run/flow_version/:flowId", RunDataRequest, (execution, actor, body, params) =>
-      storedFlow(params.flowId ?? "", (id) => execution.runFlow(actor, { by: "record", id }, body.data)),
+    flowRoute("/run/flow_version/:flowId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
+      storedFlow(params.flowId ?? "", (id) => execution.runFlow(actor, { by: "record", id }, body.data, null, arrivedAt)),
     ),
     flowRoute("/flow/test", FlowTestRequest, (execution, actor, body) => execution.testFlow(actor, body.flow, body.data)),
   ];
 
-  const authenticate = (req: IncomingMessage) =>
-    authenticateExecutionClient(deps.rateLimiter, config, deps.router, req.headers["x-api-key"], () => clientAddressOf(req));
+  // `started` is when the request arrived: every cache the request consults shares one catch-up since then.
+  const authenticate = (req: IncomingMessage, started: bigint) =>
+    authenticateExecutionClient(deps.rateLimiter, config, deps.router, req.headers["x-api-key"], () => clientAddressOf(req), started);
 
   for (const route of routes) {
     const spanName = `POST ${route.pattern}`;
@@ -156,7 +157,7 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };
       let release = (): void => {};
-      authenticate(req)
+      authenticate(req, started)
         .then((routed) => {
           release = routed.release;
           return route.answer({ actor: routed.actor, execution: routed.services.execution, params, req }, started);

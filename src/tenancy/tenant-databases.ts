@@ -160,8 +160,8 @@ export class TenantDatabases {
   }
 
   /** The tenant's registry row (null for an unknown tenant); cached, and fresh after a binding announcement. */
-  route(tenantId: string): Promise<TenantRegistryRow | null> {
-    return this.routes.get(tenantId.toLowerCase());
+  route(tenantId: string, arrivedAt?: bigint): Promise<TenantRegistryRow | null> {
+    return this.routes.get(tenantId.toLowerCase(), arrivedAt);
   }
 
   /** `route` as this process last heard of it, without the catch-up round trip (see its caller). */

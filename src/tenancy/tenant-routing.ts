@@ -22,8 +22,10 @@ export interface RequestRouter {
   /**
    * Authenticates the credential in the headers in the database of the tenant it names: null when none was
    * sent; throws UNAUTHENTICATED for a bad one, SERVICE_UNAVAILABLE when the tenant's database cannot serve.
+   * `arrivedAt` (`process.hrtime.bigint()` when the request arrived): the registry's and the key's cached rows
+   * then share one catch-up with announcements instead of one each (api-key-cache.ts).
    */
-  route(headers: IncomingHttpHeaders): Promise<RoutedRequest | null>;
+  route(headers: IncomingHttpHeaders, arrivedAt?: bigint): Promise<RoutedRequest | null>;
 }
 
 const noRelease = (): void => {};
@@ -49,8 +51,8 @@ export const tenantMoving = (): DomainError =>
  * shared database, which refuses rows of bound tenants (fail closed).
  */
 export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabases, tokens: TokenVerifier): RequestRouter {
-  const fromShared = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
-    const actor = await shared.authenticator.authenticate(headers);
+  const fromShared = async (headers: IncomingHttpHeaders, tenantId: string | null, arrivedAt?: bigint): Promise<RoutedRequest | null> => {
+    const actor = await shared.authenticator.authenticate(headers, arrivedAt);
     if (actor && tenantId && actor.tenantId !== tenantId) throw unauthenticated("The credential names another tenant than its owner's");
     // A credential that named no tenant (an older key, a token without the claim): its tenant is known only now.
     // The registry row as last announced is enough here — a move drains for seconds after marking the tenant, far
@@ -59,13 +61,13 @@ export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabase
     return actor && { actor, services: shared.services, limiter: shared.rateLimiter, release: noRelease };
   };
 
-  const fromTenant = async (headers: IncomingHttpHeaders, tenantId: string | null): Promise<RoutedRequest | null> => {
-    const route = tenantId ? await tenants.route(tenantId) : null;
+  const fromTenant = async (headers: IncomingHttpHeaders, tenantId: string | null, arrivedAt?: bigint): Promise<RoutedRequest | null> => {
+    const route = tenantId ? await tenants.route(tenantId, arrivedAt) : null;
     if (route?.moving) throw tenantMoving();
-    if (!route?.binding) return fromShared(headers, tenantId);
+    if (!route?.binding) return fromShared(headers, tenantId, arrivedAt);
     const lease = await tenants.acquire({ id: route.id, binding: route.binding });
     try {
-      const actor = await lease.graph.authenticator.authenticate(headers);
+      const actor = await lease.graph.authenticator.authenticate(headers, arrivedAt);
       if (!actor) throw unauthenticated("No credential");
       if (actor.tenantId !== route.id) throw unauthenticated("The credential names another tenant than its owner's");
       return { actor, services: lease.graph.services, limiter: lease.graph.rateLimiter, release: lease.release };
@@ -76,12 +78,12 @@ export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabase
   };
 
   return {
-    async route(headers) {
+    async route(headers, arrivedAt) {
       const apiKey = headers["x-api-key"];
       if (typeof apiKey === "string" && apiKey.length > 0) {
         const parsed = parseApiKey(apiKey.trim());
         if (!parsed) throw unauthenticated("The API key is malformed");
-        return fromTenant({ "x-api-key": apiKey }, parsed.tenantId);
+        return fromTenant({ "x-api-key": apiKey }, parsed.tenantId, arrivedAt);
       }
       const authorization = headers.authorization;
       if (!authorization) return null;
@@ -94,7 +96,7 @@ export function createRequestRouter(shared: TenantGraph, tenants: TenantDatabase
         throw unauthenticated("The bearer token is invalid or expired");
       }
       // The graph's authenticator verifies the token again: the verifier remembers it, so that is a map lookup.
-      return fromTenant({ authorization }, tenantId);
+      return fromTenant({ authorization }, tenantId, arrivedAt);
     },
   };
 }

@@ -54,6 +54,23 @@ describe("catching up with notifications", () => {
     expect(proxy.statements - before).toBeGreaterThanOrEqual(1);
   });
 
+  it("serves a caller asking from a moment on with a round trip sent since, and with a new one otherwise", async () => {
+    await commitNotification("before-arrival");
+    const arrived = process.hrtime.bigint();
+    await listening.catchUp(arrived);
+    expect(received.at(-1)).toBe("before-arrival");
+    // A second cache consulted by the same request: the round trip just made answers for it.
+    let before = proxy.statements;
+    await listening.catchUp(arrived);
+    expect(proxy.statements - before).toBe(0);
+    // A request that arrived after that round trip was sent needs one of its own, and sees what was committed before it.
+    await commitNotification("later");
+    before = proxy.statements;
+    await listening.catchUp(process.hrtime.bigint());
+    expect(proxy.statements - before).toBe(1);
+    expect(received.at(-1)).toBe("later");
+  });
+
   it("rejects while the listening connection is away, tells subscribers to start clean, and recovers", async () => {
     received.length = 0;
     await proxy.cut();

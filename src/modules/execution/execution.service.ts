@@ -77,12 +77,16 @@ export class ExecutionService {
    */
   runObservers: RunObserver[] = [];
 
-  /** `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time. */
-  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<PolicyRun> {
+  /**
+   * `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time.
+   * `arrivedAt` is when the request arrived (`process.hrtime.bigint()`): the run then sees every change
+   * announced before that moment, and shares the catch-up round trip its credential's lookup already made.
+   */
+  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null, arrivedAt?: bigint): Promise<PolicyRun> {
     const started = process.hrtime.bigint();
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    const runnable = await this.resolve(actor, target, "POLICY");
+    const runnable = await this.resolve(actor, target, "POLICY", this.runnables.forOneOperation(actor.tenantId, arrivedAt));
     const loadedAt = process.hrtime.bigint();
     const at = now ?? this.now();
     const { response, engineNs } = await this.evaluate(actor, runnable.compiled!, data, at);
@@ -134,10 +138,11 @@ export class ExecutionService {
     return runs;
   }
 
-  async runFlow(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null): Promise<FlowRun> {
+  /** `now` and `arrivedAt` as for runPolicy. */
+  async runFlow(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null, arrivedAt?: bigint): Promise<FlowRun> {
     requireAction(actor, Action.RunResources);
     requireDataObject(data);
-    const lookup = this.runnables.forOneOperation(actor.tenantId);
+    const lookup = this.runnables.forOneOperation(actor.tenantId, arrivedAt);
     const runnable = await this.resolve(actor, target, "FLOW", lookup);
     const at = now ?? this.now();
     const response = await this.executeFlow(actor, await this.loadFlow(actor, runnable.content), data, at, lookup);

@@ -64,12 +64,15 @@ export class RunnableCache {
   /**
    * Lookups for one operation (a run, a flow and its nodes): the first cached answer catches up with
    * announcements, and the operation's later lookups trust that, so a flow of many nodes waits only once.
-   * `caughtUpAlready` is a catch-up (`caughtUp(database)`) started before the operation, to use instead.
+   * `caughtUpAlready` is a catch-up (`caughtUp(database)`) started before the operation, to use instead; or
+   * the moment the operation began (`process.hrtime.bigint()`, e.g. its request's arrival), so that the catch-up
+   * its credential's lookup already waited for serves here too (`Database.catchUp(since)`).
    */
-  forOneOperation(tenantId: string, caughtUpAlready?: Promise<boolean>): RunnableLookup {
+  forOneOperation(tenantId: string, caughtUpAlready?: Promise<boolean> | bigint): RunnableLookup {
     // A caller that has just caught up for its own cache (the shadow runner) shares that round trip.
-    let freshness: Promise<boolean> | null = caughtUpAlready ?? null;
-    const fresh = () => (freshness ??= caughtUp(this.database));
+    const since = typeof caughtUpAlready === "bigint" ? caughtUpAlready : undefined;
+    let freshness: Promise<boolean> | null = typeof caughtUpAlready === "bigint" ? null : (caughtUpAlready ?? null);
+    const fresh = () => (freshness ??= caughtUp(this.database, since));
     const byBase = (ref: string) => {
       if (isUuid(ref)) return this.cached(`base:${ref}`, fresh, async () => runnable(await this.bases.runnableOfBase(ref)));
       // Aliases are per tenant, so their entries are too. An entry is filed under the base holding the alias,
