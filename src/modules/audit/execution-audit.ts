@@ -30,8 +30,6 @@ interface TenantQueue {
   /** The batch being written, if any: a tenant's appends serialise on its chain head anyway. */
   flushing: Promise<void> | null;
   scheduled: boolean;
-  /** Where this process's last append left the tenant's chain; unknown after an error or a lost race. */
-  head: ChainHead | null;
 }
 
 /**
@@ -39,6 +37,8 @@ interface TenantQueue {
  * compare-and-swap: another process is appending to the same chain (WORKERS > 1, or several gateways).
  */
 const CONTENDED_MS = 2_000;
+/** Tenants whose chain head (or contention) one process remembers; beyond this the memory starts afresh. */
+const MAX_TENANTS_REMEMBERED = 10_000;
 
 export class ExecutionAuditClosedError extends Error {
   override name = "ExecutionAuditClosedError";
@@ -60,6 +60,12 @@ export class ExecutionAuditBatcher {
   private readonly tenants = new Map<string, TenantQueue>();
   /** Tenants whose chain another writer appended to lately, with when to try compare-and-swap again. */
   private readonly contended = new Map<string, number>();
+  /**
+   * Where this process's last append left each tenant's chain; unknown after an error or a lost race. Kept
+   * beyond the tenant's queue (which goes whenever it drains), so that the first batch after a quiet moment
+   * does not wait for a head read first: usually no other writer moved the head meanwhile.
+   */
+  private readonly heads = new Map<string, ChainHead>();
   private readonly maxBatchSize: number;
   private closed = false;
   private transactionCount = 0;
@@ -90,7 +96,7 @@ export class ExecutionAuditBatcher {
     if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
-      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false, head: null }));
+      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], flushing: null, scheduled: false }));
       queue.pending.push({ actor, event, trace, resolve, reject });
       this.schedule(tenantId, queue);
     });
@@ -128,11 +134,11 @@ export class ExecutionAuditBatcher {
       try {
         this.transactionCount += 1;
         // Each event was checked by `record`, so one malformed event never fails a batch.
-        await this.traced(tenantId, batch, () => this.append(tenantId, queue, batch));
+        await this.traced(tenantId, batch, () => this.append(tenantId, batch));
         this.eventCount += batch.length;
         for (const entry of batch) entry.resolve();
       } catch (error) {
-        queue.head = null; // the batch may or may not have committed
+        this.heads.delete(tenantId); // the batch may or may not have committed
         for (const entry of batch) entry.reject(error);
       }
     };
@@ -165,18 +171,28 @@ export class ExecutionAuditBatcher {
    * meanwhile, the batch is appended under the head's row lock instead (numbered and chained in SQL), which
    * cannot lose, and so are the tenant's batches for the next CONTENDED_MS. Retrying compare-and-swap would
    * not do: with two busy processes on one tenant each one's append moves the head the other holds, so
-   * nearly every attempt lost, paying a head read and a rebuilt batch each time.
+   * nearly every attempt lost, paying a head read and a rebuilt batch each time. The one exception is a head
+   * remembered from before a quiet moment: an audited change made meanwhile moved it once, so the batch tries
+   * once more after the head as it is now before counting the tenant as contended.
    */
-  private async append(tenantId: string, queue: TenantQueue, batch: readonly AttributedAuditEvent[]): Promise<void> {
+  private async append(tenantId: string, batch: readonly AttributedAuditEvent[]): Promise<void> {
     const contendedUntil = this.contended.get(tenantId);
     if (contendedUntil !== undefined && contendedUntil <= Date.now()) this.contended.delete(tenantId);
     if (!this.contended.has(tenantId)) {
-      queue.head ??= await readChainHead(this.database, tenantId);
-      queue.head = await appendAfterHead(this.database, tenantId, queue.head, batch);
-      if (queue.head) return;
+      const remembered = this.heads.get(tenantId);
+      let next = await appendAfterHead(this.database, tenantId, remembered ?? (await readChainHead(this.database, tenantId)), batch);
+      if (!next && remembered) {
+        this.lostRaceCount += 1;
+        next = await appendAfterHead(this.database, tenantId, await readChainHead(this.database, tenantId), batch);
+      }
+      if (next) {
+        if (!remembered && this.heads.size >= MAX_TENANTS_REMEMBERED) this.heads.clear();
+        this.heads.set(tenantId, next);
+        return;
+      }
       this.lostRaceCount += 1;
-      // Bounded: one entry per tenant this process ran lately.
-      if (this.contended.size >= 10_000) this.contended.clear();
+      this.heads.delete(tenantId);
+      if (this.contended.size >= MAX_TENANTS_REMEMBERED) this.contended.clear();
       this.contended.set(tenantId, Date.now() + CONTENDED_MS);
     }
     await appendCheckedAuditEvents(this.database, tenantId, batch);
