@@ -24,8 +24,30 @@ export function issueApiKey(tenantId: string, prefix = randomBytes(9).toString("
   return { key, prefix, secretHash: hashApiKey(key) };
 }
 
+export interface ParsedApiKey {
+  prefix: string;
+  tenantId: string | null;
+}
+
+/**
+ * Keys parsed lately, with their answer: every request of a busy key is parsed twice (routing, then
+ * authentication), each time a pattern match and a SHA-256 checksum. Bounded; a full memory starts afresh.
+ */
+const parsedKeys = new Map<string, ParsedApiKey>();
+const MAX_PARSED_KEYS = 1_000;
+
 /** The lookup prefix (and tenant, when the key names one) of a well-formed key with a valid checksum, else null. */
-export function parseApiKey(key: string): { prefix: string; tenantId: string | null } | null {
+export function parseApiKey(key: string): ParsedApiKey | null {
+  const known = parsedKeys.get(key);
+  if (known !== undefined) return known;
+  const parsed = parse(key);
+  if (parsed === null) return null; // garbage is not remembered: it could only crowd out real keys
+  if (parsedKeys.size >= MAX_PARSED_KEYS) parsedKeys.clear();
+  parsedKeys.set(key, parsed);
+  return parsed;
+}
+
+function parse(key: string): ParsedApiKey | null {
   const match = KEY_PATTERN.exec(key);
   if (!match) return null;
   const [, tenant, prefix, secret, check] = match as unknown as [string, string | undefined, string, string, string];
