@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     const today = new Date();
     const inputs = Array.from({ length: INPUTS }, (_, i) => {
       const data = drivingTestData(new Date(today.getTime() - (i % 400) * 86_400_000), i % 3 === 0) as Record<string, Record<string, unknown>>;
-      return { tenantId, baseId, recordId: version.publishDraft.id, data };
+      return { tenantId, baseId, recordId: version.publishDraft.id, json: JSON.stringify(data) };
     });
     for (let i = 0; i < INPUTS; i += 1_000) await gateway.services.stores.recordings.append(inputs.slice(i, i + 1_000));
     const draft = await gql(gateway.url, token, `mutation($id: ID!) { createDraftFromVersion(versionId: $id) { id } }`, { id: version.publishDraft.id });

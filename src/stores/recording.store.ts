@@ -8,7 +8,8 @@ export interface InputToRecord {
   tenantId: string;
   baseId: string;
   recordId: string;
-  data: unknown;
+  /** The (redacted) input as JSON text: stored as it is, in a `json` column. */
+  json: string;
 }
 
 export interface RecordedInputRow {
@@ -21,23 +22,35 @@ export interface RecordedInputRow {
 /** The shortest retention a base may have (days): nothing younger can have expired. */
 const MIN_RETENTION_DAYS = 1;
 
+/**
+ * Three arrays of IDs zipped with the elements of one JSON array of inputs (ROWS FROM pairs them by position).
+ * The column is `json`, so Postgres only checks each input's syntax and stores its text: no jsonb conversion,
+ * no per-row extraction of the IDs from JSON.
+ */
 const APPEND_INPUTS = `INSERT INTO recorded_inputs (tenant_id, base_id, record_id, data)
-  SELECT (e->>'t')::uuid, (e->>'b')::uuid, (e->>'r')::uuid, e->'d' FROM jsonb_array_elements($1::jsonb) AS e`;
+  SELECT t, b, r, d FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]), json_array_elements($4::json)) AS i(t, b, r, d)`;
 
-const PRUNE_BASE = `DELETE FROM recorded_inputs WHERE base_id = $1::uuid AND (
-  recorded_at < now() - make_interval(days => $2::int)
-  OR id <= (SELECT id FROM recorded_inputs WHERE base_id = $1::uuid ORDER BY id DESC OFFSET $3::int LIMIT 1))`;
+/**
+ * Deletes a base's inputs beyond its newest $2 and answers the cutoff, the newest one's ID (none when nothing is beyond).
+ * Only IDs above $3 are looked at: everything at or below it went in an earlier trim, and without that bound
+ * the range would begin at the base's oldest index entry, walking every entry deleted since the last vacuum
+ * each time. (Expired inputs are not this statement's business: the sweep deletes them, reads skip them.)
+ */
+const PRUNE_BASE = `WITH cutoff AS (SELECT id FROM recorded_inputs WHERE base_id = $1::uuid ORDER BY id DESC OFFSET $2::int LIMIT 1),
+  pruned AS (DELETE FROM recorded_inputs WHERE base_id = $1::uuid AND id > $3::bigint AND id <= (SELECT id FROM cutoff))
+  SELECT id::text FROM cutoff`;
 
 const CLAIM_SWEEP = `INSERT INTO maintenance_sweeps (name, swept_at) VALUES ($1, now())
   ON CONFLICT (name) DO UPDATE SET swept_at = now()
   WHERE maintenance_sweeps.swept_at < now() - make_interval(secs => $2::int)
   RETURNING name`;
 
-const DELETE_EXPIRED = `DELETE FROM recorded_inputs WHERE id IN (
-  SELECT r.id FROM recorded_inputs r JOIN base_recordings s ON s.base_id = r.base_id
+/** The rows found through the recorded_at index are deleted by their physical address (a TID scan, no second index walk). */
+const DELETE_EXPIRED = `DELETE FROM recorded_inputs WHERE ctid = ANY(ARRAY(
+  SELECT r.ctid FROM recorded_inputs r JOIN base_recordings s ON s.base_id = r.base_id
   WHERE r.recorded_at < now() - make_interval(days => $2::int)
     AND r.recorded_at < now() - make_interval(days => s.retention_days)
-  ORDER BY r.recorded_at LIMIT $1::int)`;
+  ORDER BY r.recorded_at LIMIT $1::int))`;
 
 /** Per-base input recording: its settings and the recorded, already redacted, inputs. */
 export class RecordingStore {
@@ -57,19 +70,33 @@ export class RecordingStore {
   }
 
   /**
-   * One statement for a whole batch of runs' inputs, straight to the driver with one JSON parameter (like the
-   * run audit events): the statement's text never changes, so it is prepared once per connection, and Prisma's
-   * per-query work stays off the event loop of the run path.
+   * One statement for a whole batch of runs' inputs, straight to the driver (like the run audit events): the
+   * statement's text never changes, so it is prepared once per connection, and Prisma's per-query work stays
+   * off the event loop of the run path. The inputs arrive already serialised, joined into one JSON array.
    */
   async append(inputs: readonly InputToRecord[]): Promise<void> {
     if (inputs.length === 0) return;
-    const rows = inputs.map((input) => ({ t: input.tenantId, b: input.baseId, r: input.recordId, d: input.data }));
-    await this.database.execute(APPEND_INPUTS, [JSON.stringify(rows)]);
+    const tenants: string[] = [];
+    const bases: string[] = [];
+    const records: string[] = [];
+    const texts: string[] = [];
+    for (const input of inputs) {
+      tenants.push(input.tenantId);
+      bases.push(input.baseId);
+      records.push(input.recordId);
+      texts.push(input.json);
+    }
+    await this.database.execute(APPEND_INPUTS, [tenants, bases, records, `[${texts.join(",")}]`]);
   }
 
-  /** Removes a base's inputs past their retention and beyond its newest `maxInputs`. */
-  async prune(baseId: string, retentionDays: number, maxInputs: number): Promise<void> {
-    await this.database.execute(PRUNE_BASE, [baseId, retentionDays, maxInputs]);
+  /**
+   * Removes a base's inputs beyond its newest `maxInputs`, looking only at IDs above `above` (a cutoff an
+   * earlier call answered, or "0"); answers this trim's cutoff (the ID of the newest input beyond the maximum),
+   * or null when the base holds no more than `maxInputs`.
+   */
+  async prune(baseId: string, maxInputs: number, above = "0"): Promise<string | null> {
+    const rows = await this.database.query<{ id: string }>(PRUNE_BASE, [baseId, maxInputs, above]);
+    return rows[0]?.id ?? null;
   }
 
   /**

@@ -63,13 +63,35 @@ describe("recording run inputs", () => {
     const kept = await recorded(baseId);
     expect(kept.map((row) => row.data)).toEqual([10, 20, 30, 40, 50].slice(-kept.length).map((age) => ({ Person: { age, ssn: "[REDACTED]" } })));
     // Trimming runs at most every 10 s per process, so the first batch may exceed the maximum; prune explicitly.
-    await gateway.services.stores.recordings.prune(baseId, 3, 3);
+    await gateway.services.stores.recordings.prune(baseId, 3);
     expect((await recorded(baseId)).map((row) => (row.data as { Person: { age: number } }).Person.age)).toEqual([30, 40, 50]);
 
     await as("admin")(CONFIGURE, { input: { baseId, enabled: false } });
     await run(baseId, 60);
     await gateway.services.inputRecorder.flush();
     expect(await recorded(baseId)).toHaveLength(3);
+  });
+
+  it("trims a base to its newest maxInputs, looking only above the cutoff an earlier trim answered", async () => {
+    const { baseId, versionId } = await publishedPolicy();
+    const { recordings } = gateway.services.stores;
+    const append = (ages: number[]) =>
+      recordings.append(ages.map((age) => ({ tenantId: tenant.id, baseId, recordId: versionId, json: JSON.stringify({ Person: { age } }) })));
+    const ages = async () => (await recorded(baseId)).map((row) => (row.data as { Person: { age: number } }).Person.age);
+    await append([1, 2, 3, 4, 5]);
+    const ids = (await recorded(baseId)).map((row) => row.id.toString());
+
+    expect(await recordings.prune(baseId, 2)).toBe(ids[2]); // the cutoff: the newest input beyond the maximum
+    expect(await ages()).toEqual([4, 5]);
+    expect(await recordings.prune(baseId, 2, ids[2])).toBeNull(); // nothing beyond the maximum
+    await append([6, 7]);
+    expect(await recordings.prune(baseId, 2, ids[2])).toBe(ids[4]);
+    expect(await ages()).toEqual([6, 7]);
+    // Inputs at or below `above` are not looked at: they went in an earlier trim (this one is made up to show it).
+    await append([8]);
+    const seven = (await recorded(baseId)).at(-2)!.id.toString();
+    expect(await recordings.prune(baseId, 1, seven)).toBe(seven);
+    expect(await ages()).toEqual([6, 7, 8]);
   });
 });
 

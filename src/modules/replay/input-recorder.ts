@@ -39,8 +39,12 @@ const SWEEP_CHUNK = 5_000;
 export class InputRecorder implements RunObserver {
   private readonly settings = new LRUCache<string, { value: BaseRecording | null }>({ max: 10_000 });
   private readonly loading = new Map<string, Promise<void>>();
-  /** Per base: when this process last trimmed it and how many inputs it appended since. */
-  private readonly sincePrune = new LRUCache<string, { at: number; appended: number }>({ max: 10_000 });
+  /**
+   * Per base: when this process last trimmed it, how many inputs it appended since, and the cutoffs its last two
+   * trims answered. A trim looks only above the older cutoff: below it everything went two trims ago, except
+   * (in theory) a batch another process committed more than a whole trim interval late, which expires instead.
+   */
+  private readonly sincePrune = new LRUCache<string, { at: number; appended: number; cutoffs: [string, string] }>({ max: 10_000 });
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<unknown> | null = null;
   private pending: InputToRecord[] = [];
@@ -127,7 +131,10 @@ export class InputRecorder implements RunObserver {
       this.droppedInputs++;
       return;
     }
-    this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, data: redact(run.data, settings.redactPaths) });
+    // Serialised at once: a string waits for the batch instead of the run's whole parsed object graph, which
+    // would otherwise survive the young generation's collections and be copied by them.
+    const json = JSON.stringify(redact(run.data, settings.redactPaths)) ?? "null";
+    this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, json });
     this.schedule();
   }
 
@@ -183,14 +190,15 @@ export class InputRecorder implements RunObserver {
     for (const input of batch) {
       const since = this.sincePrune.get(input.baseId);
       if (since) since.appended++;
-      else this.sincePrune.set(input.baseId, { at: now, appended: 1 });
+      else this.sincePrune.set(input.baseId, { at: now, appended: 1, cutoffs: ["0", "0"] });
     }
     for (const baseId of new Set(batch.map((input) => input.baseId))) {
       const settings = this.settings.get(baseId)?.value;
       const since = this.sincePrune.get(baseId)!;
       if (!settings || (since.appended < settings.maxInputs * PRUNE_SHARE && now - since.at < PRUNE_INTERVAL_MS)) continue;
-      this.sincePrune.set(baseId, { at: now, appended: 0 });
-      await this.store.prune(baseId, settings.retentionDays, settings.maxInputs);
+      const [older, newer] = since.cutoffs;
+      const cutoff = await this.store.prune(baseId, settings.maxInputs, older);
+      this.sincePrune.set(baseId, { at: now, appended: 0, cutoffs: cutoff === null ? [older, newer] : [newer, cutoff] });
     }
   }
 }
