@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { type SharedBuffers, utf8Text } from "../modules/execution/shared-bytes.js";
 
 /** Why a request body could not be read as JSON; each maps to its own status in responses.ts. */
 export class BodyError extends Error {
@@ -12,8 +13,25 @@ export class BodyError extends Error {
 }
 
 /**
- * Reads a request body as JSON, whatever its content type (some clients send none, or their HTTP library's
- * form default). An empty body is `undefined`. A body that grows over `limitBytes` while read is refused at
+ * Where bodies declared larger than `over` bytes are read: into shared memory, chunk by chunk as they arrive, so that
+ * they reach the worker that parses them without another copy of the whole (src/modules/execution/large-data.ts). The
+ * caller gives the buffer back once the worker has read it.
+ */
+export interface LargeBodies {
+  over: number;
+  buffers: SharedBuffers;
+}
+
+/** A body parsed as JSON (jsonBodyOf). */
+export interface JsonBody {
+  value: unknown;
+  /** The body as received (without a byte-order mark), for echoing numbers exactly (exact-numbers.ts). */
+  text: string | undefined;
+}
+
+/**
+ * Reads a request body's bytes, to be read as JSON whatever its content type (some clients send none, or their HTTP
+ * library's form default). An empty body is `undefined`. A body that grows over `limitBytes` while read is refused at
  * once without buffering the rest (the answer is sent once the rest is discarded: src/http/lingering-close.ts);
  * one *declared* over the limit never gets here (the server refuses it before routing). Compressed bodies are
  * refused: no execution client sends them, and inflating would need its own limits.
@@ -21,17 +39,13 @@ export class BodyError extends Error {
  * Hand-written rather than body-parser because this runs on every execution request, and body-parser's
  * generality (charset tables, inflation, stream bookkeeping) cost more than the whole JSON parse.
  */
-export interface JsonBody {
-  value: unknown;
-  /** The body as received (without a byte-order mark), for echoing numbers exactly (exact-numbers.ts). */
-  text: string | undefined;
-}
-
-export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<JsonBody> {
+export function readBody(req: IncomingMessage, limitBytes: number, large?: LargeBodies): Promise<Uint8Array | undefined> {
   const encoding = req.headers["content-encoding"];
   if (encoding !== undefined && encoding.toLowerCase() !== "identity") {
     return Promise.reject(new BodyError("compressed", `Compressed request bodies (content-encoding: ${encoding}) are not accepted`));
   }
+  const declared = Number(req.headers["content-length"]);
+  const shared = large !== undefined && declared > large.over && declared <= limitBytes ? large.buffers.take(declared) : null;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -43,27 +57,40 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
         reject(tooLarge(limitBytes));
         return;
       }
-      chunks.push(chunk);
+      // Node's parser passes exactly the declared length (more is the next request, less an abort).
+      if (shared !== null) shared.set(chunk, size - chunk.length);
+      else chunks.push(chunk);
     };
     req.on("data", onData);
     // A client that hangs up mid-body gets no answer; its request still ends here rather than waiting forever.
-    const aborted = () => reject(new BodyError("aborted", "The request body was not received completely"));
+    const aborted = () => {
+      if (shared !== null) large!.buffers.give(shared);
+      reject(new BodyError("aborted", "The request body was not received completely"));
+    };
     req.once("error", aborted);
     req.once("close", () => {
       if (!req.complete) aborted();
     });
     req.once("end", () => {
       if (size > limitBytes) return;
-      if (size === 0) return resolve({ value: undefined, text: undefined });
-      let text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString("utf8");
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark some Windows clients send
-      try {
-        resolve({ value: JSON.parse(text), text });
-      } catch {
-        reject(new BodyError("malformed-json", "The request body is not valid JSON"));
-      }
+      if (shared !== null) return resolve(shared);
+      resolve(size === 0 ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
   });
 }
+
+/** A body's bytes parsed as JSON here, on the event loop: for bodies small enough that this costs little. */
+export function jsonBodyOf(bytes: Uint8Array | undefined): JsonBody {
+  if (bytes === undefined) return { value: undefined, text: undefined };
+  let text = utf8Text(bytes);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark some Windows clients send
+  try {
+    return { value: JSON.parse(text), text };
+  } catch {
+    throw malformedJson();
+  }
+}
+
+export const malformedJson = () => new BodyError("malformed-json", "The request body is not valid JSON");
 
 const tooLarge = (limitBytes: number) => new BodyError("too-large", `The request body is larger than ${limitBytes} bytes`);

@@ -4,6 +4,7 @@ import { DomainError, DomainErrorCode, retryAfterOf } from "../errors/domain-err
 import { httpStatusFor } from "../errors/transport-codes.js";
 import { httpErrorFor } from "../http/error-body.js";
 import { jsonText, rawTraceJson } from "../modules/execution/evaluator.js";
+import { LargeData } from "../modules/execution/large-data.js";
 import { FlowRunError } from "../modules/execution/execution.service.js";
 import { policyExecutionTimings, type FlowRun, type PolicyExecutionTimings, type PolicyRun, type RanRecord } from "../modules/execution/run-result.js";
 import type { PolicyResponse } from "../engine/index.js";
@@ -52,9 +53,24 @@ export function serialize(body: unknown): string {
   }
 }
 
-/** A trace as JSON text: the worker's text when the evaluation ran in the pool, else serialised here. */
-function traceJson(response: PolicyResponse): string {
+/** A trace as JSON text: the worker's text (or UTF-8 bytes) when the evaluation ran in the pool, else serialised here. */
+function traceJson(response: PolicyResponse): string | Uint8Array {
   return rawTraceJson(response) ?? JSON.stringify(response.trace);
+}
+
+/**
+ * An answer's body: its JSON text, or, when it carries bytes made in the worker pool (a large body's data, a long
+ * trace: src/modules/execution/large-data.ts), its pieces in order, so that the event loop encodes only the short texts.
+ */
+export type AnswerBody = string | (string | Uint8Array)[];
+
+/** The pieces as one text when they are all texts (the ordinary answer), else the pieces. */
+const bodyOf = (pieces: (string | Uint8Array)[]): AnswerBody => (pieces.every((piece) => typeof piece === "string") ? pieces.join("") : pieces);
+
+/** The echo of a run's data: a large body's bytes as the pool wrote them, else the exact text or the data serialised. */
+function dataEcho(data: unknown, exactDataJson: string | undefined): string | Uint8Array {
+  if (data instanceof LargeData) return data.json;
+  return (data != null ? exactDataJson : undefined) ?? serialize(data) ?? "null";
 }
 
 /** The headers naming which stored record ran (src/rest/README.md); old clients ignore them. None for unsaved runs. */
@@ -75,46 +91,53 @@ const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine
 const ruleJson = new WeakMap<readonly string[], string>();
 
 /**
- * The JSON text of a policy answer (docs/language.md#the-response), members in that order. Written out member by
+ * The body of a policy answer (docs/language.md#the-response), members in that order. Written out member by
  * member so that the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not
  * per run, and so that a trace computed in the worker pool is written as the text it arrived as: reading
  * `response.trace` would parse megabytes on the event loop only to serialise them again.
  * `exactDataJson` replaces the echo of `data` when a number in it would not survive a double (exact-numbers.ts).
  */
-export function policyResponseJson(run: PolicyRun, requestStartedAt: bigint, exactDataJson?: string): string {
+export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint, exactDataJson?: string): AnswerBody {
   const { response } = run;
-  let rule = ruleJson.get(response.rule);
-  if (rule === undefined) ruleJson.set(response.rule, (rule = JSON.stringify(response.rule)));
   const execution: PolicyExecutionTimings = policyExecutionTimings(run.timings, requestStartedAt);
-  return (
-    `{"result":${response.result},"trace":${traceJson(response)},"rule":${rule},"data":${(response.data != null ? exactDataJson : undefined) ?? serialize(response.data) ?? "null"}` +
-    `,"error":${JSON.stringify(response.error)},"labels":${JSON.stringify(response.labels)},"execution":${JSON.stringify(execution)}}`
-  );
+  return bodyOf([
+    `{"result":${response.result},"trace":`,
+    traceJson(response),
+    `,"rule":${ruleText(response.rule)},"data":`,
+    dataEcho(response.data, exactDataJson),
+    `,"error":${JSON.stringify(response.error)},"labels":${JSON.stringify(response.labels)},"execution":${JSON.stringify(execution)}}`,
+  ]);
+}
+
+/** A policy's rule lines as JSON, made once per compiled policy. */
+function ruleText(rule: readonly string[]): string {
+  let text = ruleJson.get(rule);
+  if (text === undefined) ruleJson.set(rule, (text = JSON.stringify(rule)));
+  return text;
 }
 
 /**
- * The JSON text of a flow answer (docs/language.md#flow-response), written node by node: traces computed in the worker pool are
+ * The body of a flow answer (docs/language.md#flow-response), written node by node: traces computed in the worker pool are
  * used as text, and the data every node echoes is serialised once. Its size was bounded while the flow ran
  * (maxFlowResponseBytes), so this never builds an unbounded string. Every node gets the request's data
  * (docs/language.md#flow-execution), so `exactDataJson`, when given, is every node's echo (exact-numbers.ts).
  */
-export function flowResponseJson(run: FlowRun, exactDataJson?: string): string {
+export function flowResponseBody(run: FlowRun, exactDataJson?: string): AnswerBody {
   const { response } = run;
-  // serialize remembers each data object's text: the data every node echoes is serialised once.
-  const echo = (data: unknown): string => (data != null && exactDataJson !== undefined ? exactDataJson : (serialize(data) ?? "null"));
-  const ruleText = (rule: readonly string[]): string => {
-    let text = ruleJson.get(rule);
-    if (text === undefined) ruleJson.set(rule, (text = JSON.stringify(rule)));
-    return text;
-  };
-  const nodes = response.nodeResponse.map((node) => {
+  const pieces: (string | Uint8Array)[] = [`{"result":${serialize(response.result ?? null)},"nodeResponse":[`];
+  for (const [index, node] of response.nodeResponse.entries()) {
     const r = node.response;
-    const policy =
-      `{"result":${JSON.stringify(r.result)},"trace":${traceJson(r)},"rule":${ruleText(r.rule)},"data":${echo(r.data)}` +
-      `,"error":${JSON.stringify(r.error)},"labels":${JSON.stringify(r.labels)}}`;
-    return `{"nodeId":${JSON.stringify(node.nodeId)},"nodeType":${JSON.stringify(node.nodeType)},"response":${policy},"execution":${JSON.stringify(node.execution ?? ZERO_NODE_EXECUTION)}}`;
-  });
-  return `{"result":${serialize(response.result ?? null)},"nodeResponse":[${nodes.join(",")}],"execution":${JSON.stringify(response.execution)}}`;
+    pieces.push(
+      `${index === 0 ? "" : ","}{"nodeId":${JSON.stringify(node.nodeId)},"nodeType":${JSON.stringify(node.nodeType)},"response":{"result":${JSON.stringify(r.result)},"trace":`,
+      traceJson(r),
+      `,"rule":${ruleText(r.rule)},"data":`,
+      // serialize remembers each data object's text: the data every node echoes is serialised once.
+      dataEcho(r.data, exactDataJson),
+      `,"error":${JSON.stringify(r.error)},"labels":${JSON.stringify(r.labels)}},"execution":${JSON.stringify(node.execution ?? ZERO_NODE_EXECUTION)}}`,
+    );
+  }
+  pieces.push(`],"execution":${JSON.stringify(response.execution)}}`);
+  return bodyOf(pieces);
 }
 
 export interface ErrorResponse {

@@ -12,10 +12,23 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";
-import { readJsonBody } from "./body.js";
+import { endInSlices } from "./sliced-write.js";
+import { jsonBodyOf, type LargeBodies, malformedJson, readBody } from "./body.js";
+import type { LargeBody } from "../modules/execution/evaluator.js";
+import { LargeData } from "../modules/execution/large-data.js";
 import { exactDataJson } from "../shared/exact-numbers.js";
+import { asBuffer, SharedBuffers } from "../modules/execution/shared-bytes.js";
 import { telemetry } from "../telemetry/tracing.js";
-import { flowResponseJson, policyResponseJson, ranRecordHeaders, restErrorFor, validationErrorFor, type RouteFamily } from "./responses.js";
+import {
+  type AnswerBody,
+  flowResponseBody,
+  policyResponseBody,
+  ranRecordHeaders,
+  RequestValidationError,
+  restErrorFor,
+  validationErrorFor,
+  type RouteFamily,
+} from "./responses.js";
 import { FlowTestRequest, RunDataRequest, RunRuleRequest } from "./schemas.js";
 
 export interface RestDependencies {
@@ -49,7 +62,22 @@ interface Call {
  * A route answers with a status, a JSON text and headers (name, value, name, value…); failures are thrown and
  * shaped by restErrorFor.
  */
-type Answer = { status: number; json: string; headers: string[] };
+type Answer = { status: number; json: AnswerBody; headers: string[] };
+
+/**
+ * Bodies over this many bytes are parsed in the worker pool, not here (src/modules/execution/large-data.ts): parsing
+ * 64 KiB costs the event loop up to a few milliseconds (wide objects), a megabyte 3–40 ms, and serialising its echo
+ * as much again. Ordinary requests are far smaller and stay on the inline path, where a round trip to the pool
+ * would cost more than the parse.
+ */
+export const LARGE_BODY_BYTES = 64 * 1024;
+
+/** A validated body and, for a large one, its data as the pool left it (never parsed here). */
+interface RunBody<T> {
+  input: T;
+  /** The echo of `data` with the client's digits, when a number in a small body would not survive a double. */
+  exactData: string | undefined;
+}
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
 /**
@@ -69,10 +97,35 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const { config, logger, metrics } = deps;
   const router = FindMyWay({ ignoreTrailingSlash: true });
 
+  const largeBodies: LargeBodies = { over: LARGE_BODY_BYTES, buffers: new SharedBuffers(config.BODY_LIMIT_BYTES) };
+
   const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
     const parsed = schema.safeParse(body === undefined ? {} : body);
     if (!parsed.success) throw validationErrorFor(parsed.error);
     return parsed.data;
+  };
+
+  /**
+   * Reads and validates a run's body: a small one parsed here, a large one in the worker pool in the tenant's turn,
+   * validated here from the members the pool sends back (the schemas judge only presence and type) and run on a
+   * LargeData, which the execution service sends to the pool and this shim echoes as bytes.
+   */
+  const readRunBody = async <S extends z.ZodType>(schema: S, call: Call): Promise<RunBody<z.output<S>>> => {
+    const bytes = await readBody(call.req, config.BODY_LIMIT_BYTES, largeBodies);
+    if (bytes === undefined || bytes.length <= LARGE_BODY_BYTES) {
+      const body = jsonBodyOf(bytes);
+      return { input: parse(schema, body.value), exactData: exactDataJson(body.text) };
+    }
+    let large: LargeBody;
+    try {
+      large = await call.execution.parseLargeBody(call.actor, bytes);
+    } finally {
+      largeBodies.buffers.give(bytes);
+    }
+    if ("malformed" in large) throw malformedJson();
+    const input = parse(schema, large.skeleton) as z.output<S> & { data: unknown };
+    if (large.data === "nested too deeply") throw new RequestValidationError("data", "is nested too deeply", "'data' is nested too deeply");
+    return { input: large.data instanceof LargeData ? { ...input, data: large.data } : input, exactData: undefined };
   };
 
   const policyRoute = <S extends z.ZodType>(
@@ -82,11 +135,12 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   ): Route => ({
     pattern,
     family: "policy",
-    async answer({ actor, execution, params, req }, started) {
-      const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(execution, actor, parse(schema, body.value), params, started);
+    async answer(call, started) {
+      const { actor, execution, params } = call;
+      const body = await readRunBody(schema, call);
+      const outcome = await run(execution, actor, body.input, params, started);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
-      const json = policyResponseJson(outcome, started, exactDataJson(body.text));
+      const json = policyResponseBody(outcome, started, body.exactData);
       return { status: outcome.response.error === null ? 200 : 400, json, headers: ranRecordHeaders(outcome.record) };
     },
   });
@@ -98,10 +152,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   ): Route => ({
     pattern,
     family: "flow",
-    async answer({ actor, execution, params, req }, started) {
-      const body = await readJsonBody(req, config.BODY_LIMIT_BYTES);
-      const outcome = await run(execution, actor, parse(schema, body.value), params, started);
-      return { status: 200, json: flowResponseJson(outcome, exactDataJson(body.text)), headers: ranRecordHeaders(outcome.record) };
+    async answer(call, started) {
+      const { actor, execution, params } = call;
+      const body = await readRunBody(schema, call);
+      const outcome = await run(execution, actor, body.input, params, started);
+      return { status: 200, json: flowResponseBody(outcome, body.exactData), headers: ranRecordHeaders(outcome.record) };
     },
   });
 
@@ -133,26 +188,28 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       const started = process.hrtime.bigint();
       telemetry.tracing?.nameRequest(spanName, spanAttributes);
       const requestId = requestIdOf(req);
-      const reply = (status: number, text: string, extraHeaders: string[] = []) => {
+      const reply = (status: number, text: AnswerBody, extraHeaders: string[] = []) => {
         if (req.complete) return send(status, text, extraHeaders);
         // Answered before the body was read (401, 413, …): the client hears it only once it has sent the rest.
         void discardBody(req).then(() => send(status, text, extraHeaders));
       };
-      const send = (status: number, text: string, extraHeaders: string[]) => {
-        // The body leaves the gateway in one write; a body that was not read whole closes the connection. Encoded
-        // once: measuring the string's UTF-8 length and then writing it would flatten and scan megabytes twice.
-        const body = Buffer.from(text);
+      const send = (status: number, text: AnswerBody, extraHeaders: string[]) => {
+        // An ordinary body leaves the gateway in one write, a large one in slices (sliced-write.ts); a body that was
+        // not read whole closes the connection. Encoded once: measuring the string's UTF-8 length and then writing it
+        // would flatten and scan megabytes twice. An answer in pieces carries bytes made in the pool (large data, long
+        // traces): only its short texts are encoded here.
+        const pieces = typeof text === "string" ? [Buffer.from(text)] : text.map((piece) => (typeof piece === "string" ? Buffer.from(piece) : asBuffer(piece)));
         res.writeHead(status, [
           "content-type",
           "application/json; charset=utf-8",
           "content-length",
-          String(body.length),
+          String(pieces.reduce((sum, piece) => sum + piece.length, 0)),
           "x-request-id",
           requestId,
           ...extraHeaders,
           ...(req.complete ? [] : ["connection", "close"]),
         ]);
-        res.end(body);
+        endInSlices(res, pieces);
         metrics.observeRequest("POST", route.pattern, status, started);
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };

@@ -162,14 +162,23 @@ async function exec(node: FlowNode, state: RunState): Promise<unknown> {
   }
 }
 
-export async function runFlow(def: FlowDefinition, data: unknown, runPolicy: PolicyRunner, limits: FlowRunLimits = FLOW_RUN_LIMITS): Promise<FlowResponse> {
+/**
+ * `dataBytes`: the size estimate of `data` (checkData's) when the caller already has it, for data it holds in
+ * another form than parsed objects (the gateway's large bodies, parsed in a worker).
+ */
+export async function runFlow(
+  def: FlowDefinition,
+  data: unknown,
+  runPolicy: PolicyRunner,
+  limits: FlowRunLimits = FLOW_RUN_LIMITS,
+  dataBytes?: number,
+): Promise<FlowResponse> {
   const started = process.hrtime.bigint();
   // Data the engine refuses (too large, too deep) is reported by each node's policy; the echo is bounded anyway.
-  const measured = checkData(data, DEFAULT_LIMITS);
-  const dataBytes = typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes;
+  const measured = dataBytes ?? checkData(data, DEFAULT_LIMITS);
   const state: RunState = {
     data,
-    dataBytes,
+    dataBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes,
     runPolicy,
     responses: [],
     databaseNs: 0n,

@@ -4,14 +4,19 @@
  */
 import { compilePolicy, evaluateMetered, type CompiledPolicy } from "../../engine/index.js";
 import { FlowError, parseFlow, type FlowDefinition, type FlowErrorCode } from "../../engine/flow/index.js";
+import { checkData, DEFAULT_LIMITS } from "../../engine/limits.js";
+import { exactDataJson } from "../../shared/exact-numbers.js";
+import { sharedUtf8, utf8Text } from "./shared-bytes.js";
 
 export interface EvaluationTask {
   text: string;
   /**
    * The data as JSON text rather than as objects: structured cloning a wide object costs the event loop several
-   * times what `JSON.stringify` does, and the REST answer echoes the same text (evaluator.ts, `jsonText`).
+   * times what `JSON.stringify` does, and the REST answer echoes the same text (evaluator.ts, `jsonText`). Large
+   * data (large-data.ts) comes as UTF-8 bytes in shared memory with an ID: nothing is copied, and a worker parses
+   * the same data once for all the evaluations of one request (a flow's nodes).
    */
-  dataJson: string;
+  dataJson: string | { id: string; json: Uint8Array };
   nowMs: number;
   maxSteps?: number;
   maxAnswerBytes?: number;
@@ -21,8 +26,11 @@ export interface EvaluationTask {
 export interface EvaluationOutcome {
   result: boolean;
   error: string | null;
-  /** `JSON.stringify(trace)`: parsed again only by callers that need the objects (GraphQL). */
-  traceJson: string;
+  /**
+   * `JSON.stringify(trace)`: parsed again only by callers that need the objects (GraphQL). Over TRACE_BYTES_OVER
+   * characters it comes as UTF-8 bytes in shared memory, so that the event loop writes the answer without encoding it.
+   */
+  traceJson: string | Uint8Array;
   labels: Record<string, boolean> | null;
   steps: number;
   answerBytes: number;
@@ -44,10 +52,29 @@ function compiled(text: string): CompiledPolicy {
   return c;
 }
 
+/** Traces longer than this (characters) go back as UTF-8 bytes; shorter ones cost the event loop little to encode. */
+export const TRACE_BYTES_OVER = 64 * 1024;
+
+// Large data parsed by this worker, by ID: the nodes of one flow evaluate the same data one after another.
+const PARSED_LIMIT = 4;
+const parsedData = new Map<string, unknown>();
+
+function dataOf(task: EvaluationTask): unknown {
+  if (typeof task.dataJson === "string") return JSON.parse(task.dataJson);
+  const { id, json } = task.dataJson;
+  let value = parsedData.get(id);
+  if (value === undefined) {
+    value = JSON.parse(utf8Text(json));
+    if (parsedData.size >= PARSED_LIMIT) parsedData.delete(parsedData.keys().next().value as string);
+    parsedData.set(id, value);
+  }
+  return value;
+}
+
 export default function evaluate(task: EvaluationTask): EvaluationOutcome {
   const policy = compiled(task.text);
   const started = process.hrtime.bigint();
-  const metered = evaluateMetered(policy, JSON.parse(task.dataJson), {
+  const metered = evaluateMetered(policy, dataOf(task), {
     now: new Date(task.nowMs),
     maxSteps: task.maxSteps,
     maxAnswerBytes: task.maxAnswerBytes,
@@ -55,10 +82,11 @@ export default function evaluate(task: EvaluationTask): EvaluationOutcome {
   });
   if (metered.sliced) throw new Error("an evaluation without a slice gave up");
   const { response } = metered;
+  const traceJson = JSON.stringify(response.trace);
   return {
     result: response.result,
     error: response.error,
-    traceJson: JSON.stringify(response.trace),
+    traceJson: traceJson.length > TRACE_BYTES_OVER ? sharedUtf8(traceJson) : traceJson,
     labels: response.labels,
     steps: metered.steps,
     answerBytes: metered.answerBytes,
@@ -76,4 +104,45 @@ export function parseFlowTask(text: string): ParsedFlow {
     if (error instanceof FlowError) return { error: { code: error.code, message: error.message, details: error.details } };
     throw error;
   }
+}
+
+/**
+ * A request body too large to parse on the event loop (large-data.ts), parsed here. The event loop validates
+ * `skeleton` with the route's schema: the body with every member but the texts (`rule`, `flow`) replaced by an
+ * empty value of the same JSON type, which the schemas judge alike (they ask only whether a member is there and of
+ * which type). A `data` object comes back as its echo's UTF-8 bytes and the engine's size estimate.
+ */
+export type ParsedBody = { malformed: true } | { skeleton: unknown; data?: { json: Uint8Array; estimatedBytes: number } | "nested too deeply" };
+
+const TEXT_MEMBERS = new Set(["rule", "flow"]);
+
+const standIn = (value: unknown): unknown =>
+  value === null || typeof value !== "object" ? (typeof value === "string" ? "" : value) : Array.isArray(value) ? [] : {};
+
+export function parseBodyTask(body: Uint8Array): ParsedBody {
+  let text = utf8Text(body);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte-order mark, as src/rest/body.ts skips it
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { malformed: true };
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return { skeleton: standIn(value) };
+  const members = value as Record<string, unknown>;
+  // fromEntries defines members: a "__proto__" member stays a member, as JSON.parse made it.
+  const skeleton = Object.fromEntries(
+    Object.entries(members).map(([key, member]) => [key, TEXT_MEMBERS.has(key) && typeof member === "string" ? member : standIn(member)]),
+  );
+  const data = members.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return { skeleton };
+  let echo: string;
+  try {
+    echo = exactDataJson(text) ?? JSON.stringify(data);
+  } catch (error) {
+    if (error instanceof RangeError) return { skeleton, data: "nested too deeply" };
+    throw error;
+  }
+  const measured = checkData(data, DEFAULT_LIMITS);
+  return { skeleton, data: { json: sharedUtf8(echo), estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes } };
 }

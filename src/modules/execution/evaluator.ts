@@ -16,7 +16,9 @@ import { Piscina } from "piscina";
 import { evaluateMetered, splitRuleLines, type CompiledPolicy, type PolicyResponse, type RuleSetTrace } from "../../engine/index.js";
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
-import type { EvaluationOutcome, EvaluationTask, ParsedFlow } from "./evaluation-worker.js";
+import type { EvaluationOutcome, EvaluationTask, ParsedBody, ParsedFlow } from "./evaluation-worker.js";
+import { LargeData } from "./large-data.js";
+import { sharedCopy, utf8Text } from "./shared-bytes.js";
 import { type SpanHandle, telemetry } from "../../telemetry/tracing.js";
 
 /** Steps an evaluation may take in line: about 1 ms at the engine's calibrated cost (src/engine/costs.ts). */
@@ -41,6 +43,9 @@ export interface Evaluated {
   answerBytes: number;
 }
 
+/** A large request body as the pool parsed it (parseBody): `data` is a LargeData when it is an object. */
+export type LargeBody = { malformed: true } | { skeleton: unknown; data?: LargeData | "nested too deeply" };
+
 export interface EvaluationLimits {
   maxSteps?: number;
   maxAnswerBytes?: number;
@@ -51,8 +56,8 @@ interface Job {
   start(): Promise<void>;
 }
 
-// Answers computed by a worker keep their trace as JSON text; the REST shim writes it as it is (rawTraceJson).
-const rawTraces = new WeakMap<PolicyResponse, string>();
+// Answers computed by a worker keep their trace as JSON text (UTF-8 bytes when long); the REST shim writes it as it is (rawTraceJson).
+const rawTraces = new WeakMap<PolicyResponse, string | Uint8Array>();
 
 // JSON texts of data objects already serialised, so a request's data is written at most once: for the worker
 // pool and for the REST answer's echo, and once for all the nodes of a flow that run on the same data.
@@ -72,8 +77,11 @@ export function jsonText(value: unknown): string {
   return text;
 }
 
-/** The trace of `response` as JSON text when a worker produced it, so it need not be parsed and serialised again. */
-export function rawTraceJson(response: PolicyResponse): string | undefined {
+/**
+ * The trace of `response` as JSON text (or its UTF-8 bytes) when a worker produced it, so it need not be parsed and
+ * serialised again.
+ */
+export function rawTraceJson(response: PolicyResponse): string | Uint8Array | undefined {
   return rawTraces.get(response);
 }
 
@@ -83,7 +91,8 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
     result: outcome.result,
     // Parsed on first use only (GraphQL); the REST shim uses the text.
     get trace(): RuleSetTrace | null {
-      return (trace ??= JSON.parse(outcome.traceJson) as RuleSetTrace | null);
+      const json = outcome.traceJson;
+      return (trace ??= JSON.parse(typeof json === "string" ? json : utf8Text(json)) as RuleSetTrace | null);
     },
     rule: lines,
     data,
@@ -96,7 +105,7 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
 
 export class Evaluator {
   // Tasks of two kinds (evaluation-worker.ts): evaluations (the default export) and flow parses (parseFlowTask).
-  private readonly pool: Piscina<EvaluationTask | string, EvaluationOutcome | ParsedFlow>;
+  private readonly pool: Piscina<EvaluationTask | string | Uint8Array, EvaluationOutcome | ParsedFlow | ParsedBody>;
   private readonly workers: number;
   readonly deadlineMs: number;
   /** Waiting jobs by tenant; the Map's order is the round-robin order (a served tenant moves to the back). */
@@ -130,6 +139,13 @@ export class Evaluator {
 
   private async evaluateNow(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
+    if (data instanceof LargeData) {
+      // Never parsed here (large-data.ts): straight to the pool, whatever the policy.
+      const outcome = await this.enqueueEvaluation(tenantId, { text: compiled.text, dataJson: dataTask(data), nowMs: now.getTime(), ...limits, deadline });
+      const engineNs = BigInt(outcome.engineNs);
+      this.account(tenantId, engineNs);
+      return { response: fromWorker(outcome, compiled.lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+    }
     const started = process.hrtime.bigint();
     const inline = evaluateMetered(compiled, data, {
       now,
@@ -164,7 +180,7 @@ export class Evaluator {
 
   private async evaluateTextNow(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
-    const outcome = await this.enqueueEvaluation(tenantId, { text, dataJson: jsonText(data), nowMs: now.getTime(), deadline });
+    const outcome = await this.enqueueEvaluation(tenantId, { text, dataJson: dataTask(data), nowMs: now.getTime(), deadline });
     const engineNs = BigInt(outcome.engineNs);
     this.account(tenantId, engineNs);
     return { response: fromWorker(outcome, splitRuleLines(text), data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
@@ -179,6 +195,22 @@ export class Evaluator {
     if ("error" in parsed) throw new FlowError(parsed.error.code, parsed.error.message, parsed.error.details);
     return parsed.definition;
   }
+
+  /**
+   * Parses a large request body in the pool, in the tenant's turn (large-data.ts): the event loop gets the members
+   * to validate and, for a `data` object, a LargeData instead of the value.
+   */
+  async parseBody(tenantId: string, body: Uint8Array): Promise<LargeBody> {
+    // Read into shared memory already when its length was declared (src/rest/body.ts); else copied once.
+    const shared = body.buffer instanceof SharedArrayBuffer ? body : sharedCopy(body);
+    const parsed = await this.enqueue<ParsedBody>(tenantId, () => this.pool.run(shared, { name: "parseBodyTask" }) as Promise<ParsedBody>);
+    this.bodiesParsed++;
+    if ("malformed" in parsed || parsed.data === undefined || typeof parsed.data === "string") return parsed as LargeBody;
+    return { skeleton: parsed.skeleton, data: new LargeData(parsed.data.json, parsed.data.estimatedBytes) };
+  }
+
+  /** Large bodies parsed by the pool since the process started (the tests read it). */
+  bodiesParsed = 0;
 
   async close(): Promise<void> {
     await this.pool.destroy();
@@ -234,6 +266,9 @@ export class Evaluator {
     }
   }
 }
+
+/** The data of a task: large data as its shared bytes, anything else as JSON text (remembered per object). */
+const dataTask = (data: unknown): EvaluationTask["dataJson"] => (data instanceof LargeData ? { id: data.id, json: data.json } : jsonText(data));
 
 function deadlineOutcome(deadlineMs: number, task: EvaluationTask): EvaluationOutcome {
   return {

@@ -7,7 +7,8 @@ import { DomainError, DomainErrorCode, invalidInput, notFound } from "../../erro
 import type { TenantActor } from "../../identity/actor.js";
 import type { ExecutionAuditSink } from "./execution-audit-sink.js";
 import type { ObservedRun, RunObserver } from "./run-observer.js";
-import type { Evaluated, EvaluationLimits, Evaluator } from "./evaluator.js";
+import type { Evaluated, EvaluationLimits, Evaluator, LargeBody } from "./evaluator.js";
+import { LargeData } from "./large-data.js";
 import { type FlowRun, type PolicyRun, ranRecord } from "./run-result.js";
 import type { Runnable, RunnableCache } from "./runnable-cache.js";
 
@@ -76,6 +77,14 @@ export class ExecutionService {
    * shadow records. Each is told of a run after its answer is ready and must return at once.
    */
   runObservers: RunObserver[] = [];
+
+  /**
+   * A request body too large to parse on the event loop, parsed in the worker pool in the actor's tenant's turn
+   * (large-data.ts): its `data` comes back as a LargeData, which every method here takes as data.
+   */
+  parseLargeBody(actor: TenantActor, body: Uint8Array): Promise<LargeBody> {
+    return this.evaluator.parseBody(actor.tenantId, body);
+  }
 
   /**
    * `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time.
@@ -287,7 +296,8 @@ export class ExecutionService {
       return { response, databaseNs, engineNs, steps, answerBytes };
     };
     try {
-      return await runFlow(definition, data, runNode);
+      // Large data is measured by the worker that parsed it: walking it here would mean parsing it here.
+      return await runFlow(definition, data, runNode, undefined, data instanceof LargeData ? data.estimatedBytes : undefined);
     } catch (error) {
       if (error instanceof FlowError) throw new FlowRunError(error);
       throw error;

@@ -4,6 +4,7 @@ import { RESOURCE_CHANGED_CHANNEL } from "../../stores/base.store.js";
 import type { BaseRecording, InputToRecord, RecordingStore } from "../../stores/recording.store.js";
 import type { ObservedRun, RunObserver } from "../execution/run-observer.js";
 import { redact } from "./redact.js";
+import { LargeData, plainData } from "../execution/large-data.js";
 
 /** A process trims a base to its maximum after appending this share of it since its last trim… */
 const PRUNE_SHARE = 0.1;
@@ -26,7 +27,8 @@ const SWEEP_CHUNK = 5_000;
 
 /**
  * Records the inputs of runs of bases that opted in, off the response path: a run only queues its input
- * (redacted at once, so nothing unredacted outlives the call); the queue is written in one statement per
+ * (redacted at once, so nothing unredacted outlives the call; a large body's data is recorded as its text, or parsed
+ * here when paths are to be redacted: recordedJson); the queue is written in one statement per
  * WRITE_DELAY_MS or per full batch, a sibling of the execution-event batcher that, since no answer waits for
  * it, gathers longer (while one batch is written the next one grows). At most MAX_PENDING inputs wait.
  * Trimming a base to its maximum is rare: a process trims a base after appending a tenth of its maximum, or a
@@ -133,7 +135,7 @@ export class InputRecorder implements RunObserver {
     }
     // Serialised at once: a string waits for the batch instead of the run's whole parsed object graph, which
     // would otherwise survive the young generation's collections and be copied by them.
-    const json = JSON.stringify(redact(run.data, settings.redactPaths)) ?? "null";
+    const json = recordedJson(run.data, settings.redactPaths);
     this.pending.push({ tenantId: run.tenantId, baseId: run.baseId, recordId: run.recordId, json });
     this.schedule();
   }
@@ -201,4 +203,13 @@ export class InputRecorder implements RunObserver {
       this.sincePrune.set(baseId, { at: now, appended: 0, cutoffs: cutoff === null ? [older, newer] : [newer, cutoff] });
     }
   }
+}
+
+/**
+ * An input as recorded: a large body's data as the text it was echoed as when nothing is to be redacted (decoded, not
+ * parsed: src/modules/execution/large-data.ts), else the redacted value serialised (a large body's parsed here).
+ */
+function recordedJson(data: unknown, redactPaths: readonly string[]): string {
+  if (data instanceof LargeData && redactPaths.length === 0) return data.text();
+  return JSON.stringify(redact(plainData(data), redactPaths)) ?? "null";
 }

@@ -7,6 +7,7 @@ import type { ExecutionService } from "../execution/execution.service.js";
 import type { ObservedRun, RunObserver } from "../execution/run-observer.js";
 import type { RunnableCache, RunnableLookup } from "../execution/runnable-cache.js";
 import { redact } from "./redact.js";
+import { plainData } from "../execution/large-data.js";
 
 /** Runs waiting for their shadow evaluation in one process; beyond this, runs are dropped (and counted). */
 export const MAX_QUEUED_SHADOW_RUNS = 2_000;
@@ -183,7 +184,7 @@ export class ShadowRunner implements RunObserver {
         shadowResult: shadow.result,
         shadowError: shadow.error,
         // Inputs are kept only where an admin opted the base into recording, redacted with its paths.
-        data: paths === null ? null : redact(run.data, paths),
+        data: paths === null ? null : redact(plainData(run.data), paths),
         occurredAt: tally.lastRunAt,
       });
       if (tally.kept.length > DISAGREEMENTS_KEPT) tally.kept.shift();

@@ -1,0 +1,154 @@
+/**
+ * Issue #11, fair sharing: a large body is parsed, evaluated and echoed without the event loop parsing, serialising
+ * or encoding it (src/modules/execution/large-data.ts). Structural, not timed: while large requests are answered,
+ * the gateway's thread (this test's: the gateway runs in this process, its worker pool in threads of their own) must
+ * not call JSON.parse on a long text, JSON.stringify into one, or encode or decode one; the pool counts the bodies
+ * it parsed. The answers stay byte for byte what the ordinary path writes, errors included.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compilePolicy, evaluatePolicy } from "../../src/engine/index.js";
+import { LargeData } from "../../src/modules/execution/large-data.js";
+import { LARGE_BODY_BYTES } from "../../src/rest/run.routes.js";
+import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { authoring } from "../support/kit.js";
+
+let gateway: TestGateway;
+let tenant: TestTenant;
+let viewKey: string;
+let author: ReturnType<typeof authoring>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  const { prisma } = gateway.database;
+  tenant = await createTenant(prisma, { publisher: ["PUBLISHER"] });
+  viewKey = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
+  author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
+});
+afterAll(() => gateway?.stop());
+
+// Wide data (the costliest shape to parse), numbers a double would change (echoed as sent) and text beyond ASCII.
+const KEYS = 12_000;
+const DATA_TEXT = `{"x":{${Array.from({ length: KEYS }, (_, i) => `"k${i}":${i}`).join(",")}},"big":1541815603606036481,"f":1.0,"s":"é ✓"}`;
+const DATA = JSON.parse(DATA_TEXT) as Record<string, unknown>;
+const RULE = `A **x** is ok if __k${KEYS - 1}__ of **x** is greater than 5.`;
+
+/** Long texts the gateway's thread parsed, serialised, encoded or decoded while `during` ran. */
+async function largeWorkOnThisThread(during: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const long = (length: number) => length > LARGE_BODY_BYTES;
+  const { parse, stringify } = JSON;
+  const { from } = Buffer;
+  const { toString } = Buffer.prototype;
+  JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
+    if (typeof text === "string" && long(text.length)) seen.push(`JSON.parse(${text.length})`);
+    return parse(text, reviver);
+  }) as typeof JSON.parse;
+  JSON.stringify = ((...args: Parameters<typeof stringify>) => {
+    const text = stringify(...args);
+    if (typeof text === "string" && long(text.length)) seen.push(`JSON.stringify(→ ${text.length})`);
+    return text;
+  }) as typeof JSON.stringify;
+  Buffer.from = ((value: unknown, ...rest: unknown[]) => {
+    if (typeof value === "string" && long(value.length)) seen.push(`Buffer.from(${value.length} characters)`);
+    return (from as (...a: unknown[]) => Buffer)(value, ...rest);
+  }) as typeof Buffer.from;
+  Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
+    if (long(this.length)) seen.push(`Buffer#toString(${this.length} bytes)`);
+    return (toString as (...a: unknown[]) => string).apply(this, args);
+  } as typeof toString;
+  try {
+    await during();
+  } finally {
+    Object.assign(JSON, { parse, stringify });
+    Buffer.from = from;
+    Buffer.prototype.toString = toString;
+  }
+  return seen;
+}
+
+/** Sends a body already encoded (so that the client's own encoding is not counted) and keeps the answer's bytes. */
+async function send(path: string, body: Uint8Array): Promise<{ status: number; bytes: Uint8Array }> {
+  const response = await fetch(gateway.url + path, { method: "POST", headers: { "content-type": "application/json", "x-api-key": viewKey }, body });
+  return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) };
+}
+
+const encoded = (text: string): Uint8Array => new TextEncoder().encode(text);
+const decoded = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/** The policy answer as the ordinary path writes it, up to the timings: from the engine's own answer. */
+function expectedPolicyAnswer(rule: string): string {
+  const expected = evaluatePolicy(compilePolicy(rule), DATA);
+  return (
+    `{"result":${expected.result},"trace":${JSON.stringify(expected.trace)},"rule":${JSON.stringify(expected.rule)},"data":${DATA_TEXT}` +
+    `,"error":${JSON.stringify(expected.error)},"labels":${JSON.stringify(expected.labels)},"execution":`
+  );
+}
+
+describe("large bodies are parsed in the worker pool, not on the event loop", () => {
+  it("POST /run: the pool parses the body; the answer is byte for byte the ordinary one, digits and UTF-8 kept", async () => {
+    const body = encoded(`{"rule":${JSON.stringify(RULE)},"data":${DATA_TEXT},"tests":[1,2]}`);
+    expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
+    const parsedBefore = gateway.services.evaluator.bodiesParsed;
+    let answer = { status: 0, bytes: new Uint8Array() };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await send("/run", body);
+    });
+    expect(work).toEqual([]);
+    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
+    expect(answer.status).toBe(200);
+    const text = decoded(answer.bytes);
+    expect(text.startsWith(expectedPolicyAnswer(RULE))).toBe(true);
+    expect(JSON.parse(text).execution.engine).toMatch(/^\d+$/);
+  });
+
+  it("POST /run/policy: a stored policy on large data, evaluation errors as the ordinary 400 with the full body", async () => {
+    const failing = `A **x** is ok if __k${KEYS - 1}__ of **x** is greater than "five" and __k1__ of **x** is greater than 0.`;
+    const policy = await author.policy(failing, true);
+    const body = encoded(`{"data":${DATA_TEXT}}`);
+    const mainParsesBefore = LargeData.mainThreadParses;
+    let answer = { status: 0, bytes: new Uint8Array() };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await send(`/run/policy/${policy.baseId}`, body);
+    });
+    expect(work).toEqual([]);
+    expect(LargeData.mainThreadParses).toBe(mainParsesBefore);
+    const expected = evaluatePolicy(compilePolicy(failing), DATA);
+    expect(answer.status).toBe(expected.error === null ? 200 : 400);
+    expect(decoded(answer.bytes).startsWith(expectedPolicyAnswer(failing))).toBe(true);
+  });
+
+  it("POST /flow/test: every node runs in the pool on the same bytes, and echoes them", async () => {
+    const policy = await author.policy(RULE, true);
+    const flow = `flow:\n  start:\n${["a", "b", "c"].map((id) => `    - id: ${id}\n      type: start\n      policyId: ${policy.baseId}\n`).join("")}`;
+    const body = encoded(`{"flow":${JSON.stringify(flow)},"data":${DATA_TEXT}}`);
+    let answer = { status: 0, bytes: new Uint8Array() };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await send("/flow/test", body);
+    });
+    expect(work).toEqual([]);
+    expect(answer.status).toBe(200);
+    const text = decoded(answer.bytes);
+    expect(text.split(`"data":${DATA_TEXT}`)).toHaveLength(4); // three echoes, each exactly as sent
+    const parsed = JSON.parse(text);
+    expect(parsed.result).toBe(true);
+    expect(parsed.nodeResponse.map((node: { nodeId: string }) => node.nodeId)).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses a malformed or misshapen large body exactly as a small one", async () => {
+    const pad = "a".repeat(LARGE_BODY_BYTES);
+    const cases: [string, string, string][] = [
+      ["/run", `{"rule":"x","data":{"pad":"${pad}"`, `{"rule":"x","data":{"pad":"a"`],
+      ["/run", `{"rule":7,"data":["${pad}"]}`, `{"rule":7,"data":["a"]}`],
+      ["/run", `["${pad}"]`, `["a"]`],
+      ["/run", `{"data":{"pad":"${pad}"}}`, `{"data":{"pad":"a"}}`],
+      ["/flow/test", `{"flow":"x","data":{"pad":"${pad}"`, `{"flow":"x","data":{"pad":"a"`],
+      ["/flow/test", `{"flow":{"pad":"${pad}"},"data":{}}`, `{"flow":{"pad":"a"},"data":{}}`],
+    ];
+    for (const [path, large, small] of cases) {
+      const [big, little] = [await send(path, encoded(large)), await send(path, encoded(small))];
+      expect({ path, status: big.status, body: decoded(big.bytes) }).toEqual({ path, status: little.status, body: decoded(little.bytes) });
+      expect(big.status).toBe(400);
+    }
+  });
+});
