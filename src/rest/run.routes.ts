@@ -72,7 +72,7 @@ type Answer = { status: number; json: AnswerBody; headers: string[] };
  */
 export const LARGE_BODY_BYTES = 64 * 1024;
 
-/** A validated body and, for a large one, its data as the pool left it (never parsed here). */
+/** A validated body; a large one's `data` is the LargeData the pool made of it (never parsed here). */
 interface RunBody<T> {
   input: T;
   /** The echo of `data` with the client's digits, when a number in a small body would not survive a double. */

@@ -39,7 +39,7 @@ async function largeWorkOnThisThread(during: () => Promise<void>): Promise<strin
   const long = (length: number) => length > LARGE_BODY_BYTES;
   const { parse, stringify } = JSON;
   const { from } = Buffer;
-  const { toString } = Buffer.prototype;
+  const decode = Buffer.prototype.toString;
   JSON.parse = ((text: string, reviver?: Parameters<typeof parse>[1]) => {
     if (typeof text === "string" && long(text.length)) seen.push(`JSON.parse(${text.length})`);
     return parse(text, reviver);
@@ -55,14 +55,14 @@ async function largeWorkOnThisThread(during: () => Promise<void>): Promise<strin
   }) as typeof Buffer.from;
   Buffer.prototype.toString = function (this: Buffer, ...args: unknown[]) {
     if (long(this.length)) seen.push(`Buffer#toString(${this.length} bytes)`);
-    return (toString as (...a: unknown[]) => string).apply(this, args);
-  } as typeof toString;
+    return (decode as (...a: unknown[]) => string).apply(this, args);
+  } as typeof decode;
   try {
     await during();
   } finally {
     Object.assign(JSON, { parse, stringify });
     Buffer.from = from;
-    Buffer.prototype.toString = toString;
+    Buffer.prototype.toString = decode;
   }
   return seen;
 }

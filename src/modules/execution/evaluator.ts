@@ -139,13 +139,9 @@ export class Evaluator {
 
   private async evaluateNow(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
-    if (data instanceof LargeData) {
-      // Never parsed here (large-data.ts): straight to the pool, whatever the policy.
-      const outcome = await this.enqueueEvaluation(tenantId, { text: compiled.text, dataJson: dataTask(data), nowMs: now.getTime(), ...limits, deadline });
-      const engineNs = BigInt(outcome.engineNs);
-      this.account(tenantId, engineNs);
-      return { response: fromWorker(outcome, compiled.lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
-    }
+    const task: EvaluationTask = { text: compiled.text, dataJson: "", nowMs: now.getTime(), ...limits, deadline };
+    // Large data is never parsed here (large-data.ts): straight to the pool, whatever the policy.
+    if (data instanceof LargeData) return this.inPool(tenantId, task, compiled.lines, data, 0n);
     const started = process.hrtime.bigint();
     const inline = evaluateMetered(compiled, data, {
       now,
@@ -159,11 +155,15 @@ export class Evaluator {
       this.account(tenantId, inlineNs);
       return { response: inline.response, engineNs: inlineNs, steps: inline.steps, answerBytes: inline.answerBytes };
     }
-    const task: EvaluationTask = { text: compiled.text, dataJson: jsonText(data), nowMs: now.getTime(), ...limits, deadline };
-    const outcome = await this.enqueueEvaluation(tenantId, task);
-    const engineNs = inlineNs + BigInt(outcome.engineNs);
+    return this.inPool(tenantId, task, compiled.lines, data, inlineNs);
+  }
+
+  /** Runs `task` on `data` in the pool; `spentNs` is what an in-line attempt already took. */
+  private async inPool(tenantId: string, task: EvaluationTask, lines: string[], data: unknown, spentNs: bigint): Promise<Evaluated> {
+    const outcome = await this.enqueueEvaluation(tenantId, { ...task, dataJson: dataTask(data) });
+    const engineNs = spentNs + BigInt(outcome.engineNs);
     this.account(tenantId, engineNs);
-    return { response: fromWorker(outcome, compiled.lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+    return { response: fromWorker(outcome, lines, data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
   }
 
   /**
@@ -178,12 +178,9 @@ export class Evaluator {
     );
   }
 
-  private async evaluateTextNow(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
+  private evaluateTextNow(tenantId: string, text: string, data: unknown, now: Date): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
-    const outcome = await this.enqueueEvaluation(tenantId, { text, dataJson: dataTask(data), nowMs: now.getTime(), deadline });
-    const engineNs = BigInt(outcome.engineNs);
-    this.account(tenantId, engineNs);
-    return { response: fromWorker(outcome, splitRuleLines(text), data), engineNs, steps: outcome.steps, answerBytes: outcome.answerBytes };
+    return this.inPool(tenantId, { text, dataJson: "", nowMs: now.getTime(), deadline }, splitRuleLines(text), data, 0n);
   }
 
   /**
