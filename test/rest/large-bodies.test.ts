@@ -68,12 +68,17 @@ async function largeWorkOnThisThread(during: () => Promise<void>): Promise<strin
 }
 
 /** Sends a body already encoded (so that the client's own encoding is not counted) and keeps the answer's bytes. */
-async function send(path: string, body: Uint8Array): Promise<{ status: number; bytes: Uint8Array }> {
+interface Answer {
+  status: number;
+  bytes: Uint8Array;
+}
+
+async function send(path: string, body: Uint8Array<ArrayBuffer>): Promise<Answer> {
   const response = await fetch(gateway.url + path, { method: "POST", headers: { "content-type": "application/json", "x-api-key": viewKey }, body });
   return { status: response.status, bytes: new Uint8Array(await response.arrayBuffer()) };
 }
 
-const encoded = (text: string): Uint8Array => new TextEncoder().encode(text);
+const encoded = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 const decoded = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /** The policy answer as the ordinary path writes it, up to the timings: from the engine's own answer. */
@@ -90,7 +95,7 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
     const body = encoded(`{"rule":${JSON.stringify(RULE)},"data":${DATA_TEXT},"tests":[1,2]}`);
     expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
     const parsedBefore = gateway.services.evaluator.bodiesParsed;
-    let answer = { status: 0, bytes: new Uint8Array() };
+    let answer: Answer = { status: 0, bytes: new Uint8Array() };
     const work = await largeWorkOnThisThread(async () => {
       answer = await send("/run", body);
     });
@@ -107,7 +112,7 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
     const policy = await author.policy(failing, true);
     const body = encoded(`{"data":${DATA_TEXT}}`);
     const mainParsesBefore = LargeData.mainThreadParses;
-    let answer = { status: 0, bytes: new Uint8Array() };
+    let answer: Answer = { status: 0, bytes: new Uint8Array() };
     const work = await largeWorkOnThisThread(async () => {
       answer = await send(`/run/policy/${policy.baseId}`, body);
     });
@@ -122,7 +127,7 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
     const policy = await author.policy(RULE, true);
     const flow = `flow:\n  start:\n${["a", "b", "c"].map((id) => `    - id: ${id}\n      type: start\n      policyId: ${policy.baseId}\n`).join("")}`;
     const body = encoded(`{"flow":${JSON.stringify(flow)},"data":${DATA_TEXT}}`);
-    let answer = { status: 0, bytes: new Uint8Array() };
+    let answer: Answer = { status: 0, bytes: new Uint8Array() };
     const work = await largeWorkOnThisThread(async () => {
       answer = await send("/flow/test", body);
     });
