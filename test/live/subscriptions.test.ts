@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BoundedStream, StreamOverflowError } from "../../src/modules/live/bounded-stream.js";
+import { AUDIT_APPENDED_CHANNEL } from "../../src/modules/live/live.service.js";
 import { createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, type GraphQLClient, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
 import { subscribe, subscriptionClient } from "../support/subscriptions.js";
@@ -116,6 +117,34 @@ describe("auditEvents", () => {
     const first = await events.next();
     expect(first.data.auditEvents).toMatchObject({ action: "CREATED", baseId, actorId: tenant.users.publisher!.id });
     events.unsubscribe();
+  });
+
+  it("streams runs too, in sequence order, although runs are not announced (one NOTIFY per run batch would serialise commits)", async () => {
+    const announced: string[] = [];
+    const stopListening = await writer.database.listen(AUDIT_APPENDED_CHANNEL, (tenantId) => announced.push(tenantId));
+    try {
+      const { baseId, draftId } = await createPolicy("Runs streamed");
+      await as("publisher")(`mutation ($id: ID!) { publishDraft(input: { draftId: $id, description: "live" }) { id } }`, { id: draftId });
+      const before = reader.services.live.subscriberCount();
+      const events = subscribe(connect(await bearer("auditor")).client, AUDIT);
+      await subscribersReach(before + 1);
+      await writer.database.catchUp();
+      announced.length = 0;
+
+      const run = await as("viewer")(`mutation ($id: ID!) { runPolicy(baseId: $id, data: { person: { age: 30 } }) { result } }`, { id: baseId });
+      expect(run.errors).toBeUndefined();
+      expect((await events.next()).data.auditEvents).toMatchObject({ action: "EXECUTED", baseId });
+      await writer.database.catchUp();
+      expect(announced).toEqual([]);
+
+      await as("admin")(`mutation ($id: ID!) { deleteBase(id: $id) { id } }`, { id: baseId });
+      expect((await events.next()).data.auditEvents).toMatchObject({ action: "DELETED", baseId });
+      await writer.database.catchUp();
+      expect(announced).toEqual([tenant.id]);
+      events.unsubscribe();
+    } finally {
+      await stopListening();
+    }
   });
 
   it("refuses viewers (FORBIDDEN)", async () => {

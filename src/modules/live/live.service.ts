@@ -9,7 +9,7 @@ import type { LifecycleService } from "../resources/lifecycle.service.js";
 import { BoundedStream } from "./bounded-stream.js";
 import type { BaseChange, ChangeRequestChange } from "./live.types.js";
 
-/** The audit trigger (migration 20261205000000_announce_audit_events) announces a tenant's new events here. */
+/** The audit trigger (migrations 20261205000000 and 20261205070000) announces a tenant's new events here, runs excepted. */
 export const AUDIT_APPENDED_CHANNEL = "verdict_audit_appended";
 
 /** Events that may take access away from a subscriber: role changes and key revocations. */
@@ -21,6 +21,12 @@ const READ_BATCH = 200;
 /** Events that may wait for one subscriber before its subscription is ended (see BoundedStream). */
 export const SUBSCRIPTION_BUFFER = 256;
 const RETRY_MS = 1_000;
+/**
+ * Runs' EXECUTED events are not announced (one NOTIFY per audit batch serialised every tenant's run commits:
+ * migration 20261205070000), so a feed with an auditEvents subscriber also reads its log this often. Events
+ * still arrive in sequence order: any announced event reads the runs before it too.
+ */
+export const UNANNOUNCED_EVENTS_POLL_MS = 1_000;
 
 /** What one subscriber follows: every event (auditEvents), one base's changes, or change requests (of one base or all). */
 type Interest = { kind: "audit" } | { kind: "base"; baseId: string } | { kind: "changeRequests"; baseId: string | null };
@@ -40,6 +46,8 @@ interface TenantFeed {
   subscribers: Set<Subscriber>;
   reading: Promise<void> | null;
   readAgain: boolean;
+  /** Reads the log on a timer while an auditEvents subscriber listens (runs are not announced). */
+  poll: NodeJS.Timeout | null;
 }
 
 /**
@@ -72,7 +80,10 @@ export class LiveService {
 
   async stop(): Promise<void> {
     await this.unsubscribe?.();
-    for (const feed of this.feeds.values()) for (const subscriber of feed.subscribers) void subscriber.stream.return();
+    for (const feed of this.feeds.values()) {
+      if (feed.poll) clearInterval(feed.poll);
+      for (const subscriber of feed.subscribers) void subscriber.stream.return();
+    }
   }
 
   /** Open subscriptions in this process (for tests and metrics). */
@@ -116,7 +127,7 @@ export class LiveService {
     const from = await lastAuditSequence(this.database, actor.tenantId);
     let feed = this.feeds.get(actor.tenantId);
     if (!feed) {
-      feed = { tenantId: actor.tenantId, last: from, subscribers: new Set(), reading: null, readAgain: false };
+      feed = { tenantId: actor.tenantId, last: from, subscribers: new Set(), reading: null, readAgain: false, poll: null };
       this.feeds.set(actor.tenantId, feed);
     }
     const tenantFeed = feed;
@@ -126,14 +137,25 @@ export class LiveService {
       interest,
       stream: new BoundedStream<AuditEventRow>(SUBSCRIPTION_BUFFER, () => {
         tenantFeed.subscribers.delete(subscriber);
+        this.pollWhileAuditSubscribers(tenantFeed);
         if (tenantFeed.subscribers.size === 0 && this.feeds.get(tenantFeed.tenantId) === tenantFeed) this.feeds.delete(tenantFeed.tenantId);
       }),
     };
     feed.subscribers.add(subscriber);
+    this.pollWhileAuditSubscribers(feed);
     // Events committed between reading the log's end and now were announced before this feed existed.
     if (feed.last < from) feed.last = from;
     this.schedule(feed);
     return subscriber.stream;
+  }
+
+  private pollWhileAuditSubscribers(feed: TenantFeed): void {
+    const wanted = [...feed.subscribers].some((s) => s.interest.kind === "audit");
+    if (wanted && !feed.poll) feed.poll = setInterval(() => this.schedule(feed), UNANNOUNCED_EVENTS_POLL_MS).unref();
+    if (!wanted && feed.poll) {
+      clearInterval(feed.poll);
+      feed.poll = null;
+    }
   }
 
   /** One read of a tenant's log at a time; an announcement during a read makes it read once more. */
