@@ -1,10 +1,12 @@
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import protobuf from "protobufjs";
 import { DEFAULT_LIMITS } from "../engine/index.js";
+import { PROJECT_ROOT } from "../project-root.js";
 
 /** The checked-in contract of the execution service (src/grpc/README.md); clients (tests, the benchmark, SDKs) build from the same file. */
-export const EXECUTION_PROTO = fileURLToPath(new URL("../../proto/policy/v1/execution.proto", import.meta.url));
+// From the project root, not from this file: in the production build this module sits in a bundled chunk in dist/.
+export const EXECUTION_PROTO = path.join(PROJECT_ROOT, "proto/policy/v1/execution.proto");
 
 /**
  * protobufjs refuses messages nested deeper than 100 levels, the C++ default. Each level of JSON costs two in a

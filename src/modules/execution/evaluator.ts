@@ -26,6 +26,12 @@ export const SLICE_STEPS = 20_000;
 /** Answer bytes an evaluation may build in line: serialising more would block the event loop noticeably. */
 export const SLICE_ANSWER_BYTES = 256 * 1024;
 const MAX_QUEUED_PER_TENANT = 64;
+/**
+ * The workers' entry file, beside this module's file. From TypeScript (tsx, vitest) that is evaluation-worker.mjs,
+ * which registers tsx in the worker first; in the production build (`npm run build`, bundled into dist/ with its
+ * chunks) it is the compiled entry dist/evaluation-worker.js.
+ */
+const WORKER_ENTRY = new URL(import.meta.url.endsWith(".ts") ? "./evaluation-worker.mjs" : "./evaluation-worker.js", import.meta.url);
 /** The setting named by the deadline error. */
 export const DEADLINE_SETTING = "EVALUATION_DEADLINE_MS";
 
@@ -118,7 +124,7 @@ export class Evaluator {
     this.workers = options.workers ?? Math.max(1, availableParallelism() - 1);
     this.deadlineMs = options.deadlineMs ?? 100;
     this.pool = new Piscina({
-      filename: new URL("./evaluation-worker.mjs", import.meta.url).href,
+      filename: WORKER_ENTRY.href,
       // Started on the first expensive evaluation, not with the process: most processes (and tests) never need one.
       minThreads: 0,
       maxThreads: this.workers,
