@@ -7,6 +7,13 @@ import { lockDataDir } from "./data-dir-lock.js";
 import { APPLIED_MIGRATIONS_SQL, type Database } from "./database.js";
 import type { MigrationConnection } from "./migrator.js";
 
+/**
+ * Postgres's default 128 MB of shared buffers is memory the WebAssembly Postgres allocates and initialises at every
+ * start, in this process, for a database of a few MB: 16 MB starts about 0.3 s sooner (CPU) and holds about 120 MB
+ * less resident memory (bench:start). Pages beyond it are read from the files again (the OS caches them).
+ */
+const EMBEDDED_SETTINGS = ["-c", "shared_buffers=16MB"];
+
 /** Postgres running inside this process (PGlite), its files in `dataDir`. One process owns the folder. */
 export async function openEmbedded(dataDir: string): Promise<{ database: Database; migrationConnection: MigrationConnection }> {
   const pgDataDir = path.resolve(dataDir, "pgdata");
@@ -14,7 +21,7 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
   const unlock = await lockDataDir(dataDir);
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(pgDataDir);
+    pglite = await PGlite.create(pgDataDir, { startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS] });
   } catch (error) {
     await unlock();
     throw error;
