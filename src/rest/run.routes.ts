@@ -12,7 +12,7 @@ import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";
-import { endInSlices } from "./sliced-write.js";
+import { endInSlices, WRITE_SLICE_BYTES } from "./sliced-write.js";
 import { jsonBodyOf, type LargeBodies, malformedJson, readBody } from "./body.js";
 import type { LargeBody } from "../modules/execution/evaluator.js";
 import { LargeData } from "../modules/execution/large-data.js";
@@ -198,18 +198,20 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
         // not read whole closes the connection. Encoded once: measuring the string's UTF-8 length and then writing it
         // would flatten and scan megabytes twice. An answer in pieces carries bytes made in the pool (large data, long
         // traces): only its short texts are encoded here.
-        const pieces = typeof text === "string" ? [Buffer.from(text)] : text.map((piece) => (typeof piece === "string" ? Buffer.from(piece) : asBuffer(piece)));
+        const pieces = typeof text === "string" ? Buffer.from(text) : text.map((piece) => (typeof piece === "string" ? Buffer.from(piece) : asBuffer(piece)));
         res.writeHead(status, [
           "content-type",
           "application/json; charset=utf-8",
           "content-length",
-          String(pieces.reduce((sum, piece) => sum + piece.length, 0)),
+          String(Buffer.isBuffer(pieces) ? pieces.length : pieces.reduce((sum, piece) => sum + piece.length, 0)),
           "x-request-id",
           requestId,
           ...extraHeaders,
           ...(req.complete ? [] : ["connection", "close"]),
         ]);
-        endInSlices(res, pieces);
+        if (Buffer.isBuffer(pieces) && pieces.length <= WRITE_SLICE_BYTES)
+          res.end(pieces); // the ordinary answer
+        else endInSlices(res, Buffer.isBuffer(pieces) ? [pieces] : pieces);
         metrics.observeRequest("POST", route.pattern, status, started);
         logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
       };
