@@ -34,8 +34,8 @@
  * It prints throughputs, ratios to the echo, p50/p99 latency, CPU per request of the server (this process, or
  * the child's process tree) and of the Postgres backends serving the benchmark's database.
  *
- * Targets (issue #7): gateway/echo ratio ≥ 0.5 and p99 ≤ 15 ms at 50 connections. Absolute figures vary ±30 %
- * on shared machines; compare the rows of one run.
+ * Targets (issue #15): gateway / floor ≥ 0.7 at 10 connections and ≥ 0.9 at 50, and p99 at 50 connections no more
+ * than the floor's + 5 ms. Absolute figures vary ±30 % on shared machines; compare the rows of one run.
  *
  * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), DATABASE_URL (else a
  * throw-away database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
@@ -347,12 +347,19 @@ async function main(): Promise<void> {
         `shadow: ${shadowCounts.runs} runs compared (${shadowCounts.agreed} agreed, ${shadowCounts.disagreed} disagreed, ${shadowCounts.errors} errors), ${shadowCounts.dropped} dropped\n`,
       );
     }
-    const at50 = rows.find((r) => r.connections === 50 && r.server === "gateway");
-    if (at50 && !Number.isNaN(at50["ratio to echo"])) {
-      process.stdout.write(
-        `targets at 50 connections: ratio ${at50["ratio to echo"]} (≥ 0.5: ${at50["ratio to echo"] >= 0.5 ? "met" : "not met"}), ` +
-          `p99 ${at50["p99 ms"]} ms (≤ 15 ms: ${at50["p99 ms"] <= 15 ? "met" : "not met"})\n`,
-      );
+    for (const [connections, least] of [
+      [10, 0.7],
+      [50, 0.9],
+    ] as const) {
+      const at = (server: string) => rows.find((r) => r.connections === connections && r.server === server);
+      const [floor, gateway] = [at("floor"), at("gateway")];
+      if (!floor || !gateway) continue;
+      const ratio = Number((gateway["req/s"] / floor["req/s"]).toFixed(2));
+      const p99 =
+        connections === 50
+          ? `, p99 ${gateway["p99 ms"]} ms (≤ floor's ${floor["p99 ms"]} + 5: ${gateway["p99 ms"] <= floor["p99 ms"] + 5 ? "met" : "not met"})`
+          : "";
+      process.stdout.write(`gateway / floor at ${connections} connections: ${ratio} (≥ ${least}: ${ratio >= least ? "met" : "not met"})${p99}\n`);
     }
     // What one more unit of work costs the gateway's process, from the rows at 10 connections.
     const cpuAt10 = (server: string) => rows.find((r) => r.connections === 10 && r.server === server)?.["CPU µs/req"];
