@@ -185,7 +185,9 @@ describe("tags", () => {
       ownership: "ORGANISATION_OWNED" as const,
       tags: [`team-${i % 50}`, ...(i % 1000 === 0 ? ["rare"] : [])],
     }));
-    await prisma.base.createMany({ data: rows });
+    // In slices Prisma sends as one statement each: a larger createMany is split into statements that Prisma's
+    // adapter issues at once on one transaction's connection, which pg warns of (DeprecationWarning).
+    for (let i = 0; i < rows.length; i += 2_000) await prisma.base.createMany({ data: rows.slice(i, i + 2_000) });
     await prisma.$executeRawUnsafe("ANALYZE bases");
     const plan = (
       await prisma.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(

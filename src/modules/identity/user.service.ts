@@ -71,10 +71,9 @@ export class UserService {
     const id = randomUUID();
     return inTransaction(this.database, async (tx) => {
       await this.tenants.lock(tx, input.tenantId);
-      const [existingUsers, sameEmail] = await Promise.all([
-        this.identities.countUsers(tx, input.tenantId),
-        this.identities.emailTaken(tx, input.tenantId, email),
-      ]);
+      // One after the other: a transaction's connection runs one query at a time.
+      const existingUsers = await this.identities.countUsers(tx, input.tenantId);
+      const sameEmail = await this.identities.emailTaken(tx, input.tenantId, email);
       if (sameEmail) throw conflict(`A user with email ${email} already exists in this tenant`, { email });
       const subject = input.subject?.trim() || id;
       if (await this.identities.subjectTaken(tx, subject)) {
