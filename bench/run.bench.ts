@@ -22,6 +22,11 @@
  *            within 10 % of `gateway`);
  *   gateway shadow set  the same policy on a base whose draft (the same text) shadows it: every run also evaluates
  *            the draft after answering and counts agreement (issue #18: within 15 % of `gateway`);
+ *            these two are not driven in the rounds above but in a comparison of their own after them, at each
+ *            connection count: BENCH_PAIRS (default 7) short rounds of BENCH_PAIR_S seconds (default 4), each driving
+ *            `gateway` and both rows back to back, in turns forwards and backwards (ABC CBA ABC …) so that a drift of
+ *            the machine's load during a round weighs on both sides alike. The verdict is the median of the rounds'
+ *            costs (1 − row / gateway), printed with every round's cost and the load average;
  *   gateway gRPC  `policy.v1.PolicyService/RunPolicy` (product.md §7.1) on the same gateway, same policy, key
  *            and data, driven by a grpc-js client in a child process (bench/support/grpc-client.ts) keeping as
  *            many calls in flight as autocannon keeps connections;
@@ -42,6 +47,7 @@
  */
 import "reflect-metadata";
 import http from "node:http";
+import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { startGateway } from "../src/gateway.js";
 import { createLogger } from "../src/logging.js";
@@ -63,6 +69,14 @@ import { fiftyRules } from "./support/fifty-rules.js";
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WARMUP_S = 2;
+/** Rounds of the paired comparison of recording and shadow with the plain gateway, and their length (s). */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 7);
+const PAIR_S = Number(process.env.BENCH_PAIR_S ?? 4);
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(1))
+    .join(" / ");
 
 /** A bare server that reads the body, parses it and answers `answer(parsed)` as JSON. */
 async function startBareServer(answer: (parsed: { data?: unknown }) => unknown): Promise<{ url: string; close: () => Promise<void> }> {
@@ -227,13 +241,17 @@ async function main(): Promise<void> {
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
       { name: "gateway dedicated tenant", drive: overHttp(dedicatedUrl, body, dedicatedHeaders) },
-      { name: "gateway recording inputs", drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
-      { name: "gateway shadow set", drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
       ...clustered,
       ...scaling,
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
+    // Compared with `gateway` in rounds of their own (see the header), each with its target cost.
+    const paired = [
+      { name: "gateway recording inputs", limit: 0.1, drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
+      { name: "gateway shadow set", limit: 0.15, drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
+    ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
+    process.stdout.write(`load average before the rounds (1 / 5 / 15 min): ${loadAverage()}\n`);
 
     const auditBefore = batcher.stats;
     const rows: {
@@ -291,6 +309,7 @@ async function main(): Promise<void> {
         });
       }
     }
+    const pairedReport = paired.length > 0 ? await comparePaired(overHttp(runUrl), paired, postgres) : "";
     // The rate limiter's own CPU cost per request, in this process, with the benchmark's limit (shares of 100):
     // requests at about 2000/s, in bursts of 20, so that shares are renewed ahead of need as under real load.
     const limiter = new RateLimiter(gateway.database);
@@ -326,20 +345,8 @@ async function main(): Promise<void> {
       const two = rows.find((r) => r.connections === connections && r.server === "WORKERS=2");
       if (one && two) process.stdout.write(`WORKERS=2 / WORKERS=1 at ${connections} connections: ${(two["req/s"] / one["req/s"]).toFixed(2)}\n`);
     }
-    for (const connections of [10, 50]) {
-      const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
-      for (const [name, limit] of [
-        ["gateway recording inputs", 0.1],
-        ["gateway shadow set", 0.15],
-      ] as const) {
-        const row = rows.find((r) => r.connections === connections && r.server === name);
-        if (!rest || !row) continue;
-        const cost = 1 - row["req/s"] / rest["req/s"];
-        process.stdout.write(
-          `${name} at ${connections} connections: ${(cost * 100).toFixed(1)} % below "gateway" (target ≤ ${limit * 100} %: ${cost <= limit ? "met" : "not met"})\n`,
-        );
-      }
-    }
+    process.stdout.write(pairedReport);
+    if (paired.length > 0) process.stdout.write(`recording: ${gateway.services.inputRecorder.droppedInputs} inputs dropped (queue full)\n`);
     await gateway.services.shadowRunner.flush();
     const shadowCounts = await prisma.baseShadow.findUnique({ where: { baseId: shadowBaseId } });
     if (shadowCounts) {
@@ -384,6 +391,56 @@ async function main(): Promise<void> {
     await dedicated?.drop();
     await drop();
   }
+}
+
+interface PairedTarget {
+  name: string;
+  limit: number;
+  drive: (connections: number, seconds: number) => Promise<LoadResult>;
+}
+
+/**
+ * Drives `gateway` and each paired row in PAIRS short rounds per connection count, forwards and backwards in
+ * turns, and answers the report: per row the median of the rounds' costs (1 − row / gateway req/s) against its
+ * target, every round's cost, and the median CPU each run adds to this process and to Postgres. Noise on a shared
+ * machine moves whole rounds; the median of paired rounds is what one noisy round cannot decide.
+ */
+async function comparePaired(gateway: PairedTarget["drive"], paired: PairedTarget[], postgres: PostgresCpu): Promise<string> {
+  const lines: string[] = [];
+  const all = [{ name: "gateway", drive: gateway }, ...paired];
+  for (const connections of [10, 50]) {
+    const loadBefore = loadAverage();
+    for (const target of all) await target.drive(connections, WARMUP_S);
+    const runs = new Map<string, LoadResult[]>(all.map((t) => [t.name, []]));
+    for (let round = 0; round < PAIRS; round++) {
+      for (const target of round % 2 === 0 ? all : [...all].reverse()) {
+        const postgres0 = await postgres.snapshot();
+        const r = await target.drive(connections, PAIR_S);
+        r.postgresCpuUs = cpuBetween(postgres0, await postgres.snapshot()) / Math.max(1, r.total);
+        if (r.errors || r.non2xx) throw new Error(`${target.name} at ${connections} connections: ${r.errors} errors, ${r.non2xx} non-2xx`);
+        runs.get(target.name)!.push(r);
+      }
+      process.stderr.write(
+        `paired round ${round + 1}, ${connections} connections: ${all.map((t) => `${t.name} ${runs.get(t.name)!.at(-1)!.rps.toFixed(0)}`).join(", ")} req/s\n`,
+      );
+    }
+    const base = runs.get("gateway")!;
+    lines.push(
+      `paired with "gateway" at ${connections} connections (${PAIRS} rounds of ${PAIR_S} s, load average ${loadBefore} before, ${loadAverage()} after); gateway ${Math.round(median(base.map((r) => r.rps)))} req/s, CPU ${Math.round(median(base.map((r) => r.cpuUs)))} µs/req, Postgres ${Math.round(median(base.map((r) => r.postgresCpuUs ?? 0)))} µs/req`,
+    );
+    for (const target of paired) {
+      const own = runs.get(target.name)!;
+      const costs = own.map((r, i) => 1 - r.rps / base[i]!.rps);
+      const cost = median(costs);
+      const added = (field: (r: LoadResult) => number) => median(own.map((r, i) => field(r) - field(base[i]!))).toFixed(0);
+      lines.push(
+        `  ${target.name}: ${(cost * 100).toFixed(1)} % below "gateway", median of rounds (target ≤ ${target.limit * 100} %: ${cost <= target.limit ? "met" : "not met"}); ` +
+          `rounds ${costs.map((c) => `${(c * 100).toFixed(1)}`).join(" / ")} %; ${Math.round(median(own.map((r) => r.rps)))} req/s; ` +
+          `adds ${added((r) => r.cpuUs)} µs gateway CPU and ${added((r) => r.postgresCpuUs ?? 0)} µs Postgres CPU per run (median of rounds)`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }
 
 await main();

@@ -13,6 +13,7 @@ export interface InputToRecord {
 }
 
 export interface RecordedInputRow {
+  /** The chunk's ID × CHUNK_ID_STRIDE + the input's position in it: orders inputs as they were recorded. */
   id: string;
   recordId: string;
   data: unknown;
@@ -22,23 +23,41 @@ export interface RecordedInputRow {
 /** The shortest retention a base may have (days): nothing younger can have expired. */
 const MIN_RETENTION_DAYS = 1;
 
-/**
- * Three arrays of IDs zipped with the elements of one JSON array of inputs (ROWS FROM pairs them by position).
- * The column is `json`, so Postgres only checks each input's syntax and stores its text: no jsonb conversion,
- * no per-row extraction of the IDs from JSON.
- */
-const APPEND_INPUTS = `INSERT INTO recorded_inputs (tenant_id, base_id, record_id, data)
-  SELECT t, b, r, d FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]), json_array_elements($4::json)) AS i(t, b, r, d)`;
+/** A chunk holds at most this many inputs; an input's ID is its chunk's ID times this plus its position. */
+export const CHUNK_ID_STRIDE = 1024;
 
 /**
- * Deletes a base's inputs beyond its newest $2 and answers the cutoff, the newest one's ID (none when nothing is beyond).
- * Only IDs above $3 are looked at: everything at or below it went in an earlier trim, and without that bound
- * the range would begin at the base's oldest index entry, walking every entry deleted since the last vacuum
- * each time. (Expired inputs are not this statement's business: the sweep deletes them, reads skip them.)
+ * One row per chunk: arrays of the chunks' IDs and input counts zipped with the elements of one JSON array whose
+ * elements are the chunks' arrays of inputs (ROWS FROM pairs them by position). Postgres parses the JSON once and
+ * stores each chunk's text as it is (`json`), compressed when it is long.
  */
-const PRUNE_BASE = `WITH cutoff AS (SELECT id FROM recorded_inputs WHERE base_id = $1::uuid ORDER BY id DESC OFFSET $2::int LIMIT 1),
-  pruned AS (DELETE FROM recorded_inputs WHERE base_id = $1::uuid AND id > $3::bigint AND id <= (SELECT id FROM cutoff))
-  SELECT id::text FROM cutoff`;
+const APPEND_CHUNKS = `INSERT INTO recorded_input_chunks (tenant_id, base_id, record_id, input_count, inputs)
+  SELECT t, b, r, n, i FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::int[]), json_array_elements($5::json))
+  AS c(t, b, r, n, i)`;
+
+/**
+ * Deletes a base's chunks whose every input is beyond its newest $2 (the newer chunks hold at least $2 inputs)
+ * and answers the cutoff, the newest deleted chunk's ID. Only IDs above $3 are looked at: everything at or below
+ * it went in an earlier trim, and without that bound the range would begin at the base's oldest index entry,
+ * walking every entry deleted since the last vacuum each time. The chunk holding the oldest of the newest $2
+ * stays whole, so a base holds up to a chunk's worth more; reads stop at $2. (Expired chunks are not this
+ * statement's business: the sweep deletes them, reads skip them.)
+ */
+const PRUNE_BASE = `WITH newer AS (
+    SELECT id, sum(input_count) OVER (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newer
+    FROM recorded_input_chunks WHERE base_id = $1::uuid AND id > $3::bigint),
+  pruned AS (DELETE FROM recorded_input_chunks WHERE base_id = $1::uuid AND id > $3::bigint AND id IN (SELECT id FROM newer WHERE newer >= $2::int) RETURNING id)
+  SELECT max(id)::text AS id FROM pruned`;
+
+/**
+ * A base's newest chunks within retention ($2 days) that hold its newest $3 inputs, newest first: each chunk whose
+ * newer chunks hold fewer than $3 inputs.
+ */
+const LATEST_CHUNKS = `SELECT c.id::text AS chunk_id, record_id, inputs::text, recorded_at FROM (
+    SELECT id, record_id, inputs, recorded_at,
+      coalesce(sum(input_count) OVER (ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS newer
+    FROM recorded_input_chunks WHERE base_id = $1::uuid AND recorded_at >= now() - make_interval(days => $2::int)) c
+  WHERE newer < $3::int ORDER BY c.id DESC`;
 
 const CLAIM_SWEEP = `INSERT INTO maintenance_sweeps (name, swept_at) VALUES ($1, now())
   ON CONFLICT (name) DO UPDATE SET swept_at = now()
@@ -46,8 +65,8 @@ const CLAIM_SWEEP = `INSERT INTO maintenance_sweeps (name, swept_at) VALUES ($1,
   RETURNING name`;
 
 /** The rows found through the recorded_at index are deleted by their physical address (a TID scan, no second index walk). */
-const DELETE_EXPIRED = `DELETE FROM recorded_inputs WHERE ctid = ANY(ARRAY(
-  SELECT r.ctid FROM recorded_inputs r JOIN base_recordings s ON s.base_id = r.base_id
+const DELETE_EXPIRED = `DELETE FROM recorded_input_chunks WHERE ctid = ANY(ARRAY(
+  SELECT r.ctid FROM recorded_input_chunks r JOIN base_recordings s ON s.base_id = r.base_id
   WHERE r.recorded_at < now() - make_interval(days => $2::int)
     AND r.recorded_at < now() - make_interval(days => s.retention_days)
   ORDER BY r.recorded_at LIMIT $1::int))`;
@@ -72,30 +91,44 @@ export class RecordingStore {
   /**
    * One statement for a whole batch of runs' inputs, straight to the driver (like the run audit events): the
    * statement's text never changes, so it is prepared once per connection, and Prisma's per-query work stays
-   * off the event loop of the run path. The inputs arrive already serialised, joined into one JSON array.
+   * off the event loop of the run path. The inputs arrive already serialised; consecutive inputs of one base and
+   * record are written as one chunk (in the order given, at most CHUNK_ID_STRIDE each).
    */
   async append(inputs: readonly InputToRecord[]): Promise<void> {
     if (inputs.length === 0) return;
+    const chunks = new Map<string, { first: InputToRecord; texts: string[] }[]>();
+    for (const input of inputs) {
+      const key = `${input.baseId}/${input.recordId}`;
+      let list = chunks.get(key);
+      if (!list) chunks.set(key, (list = []));
+      let chunk = list.at(-1);
+      if (!chunk || chunk.texts.length >= CHUNK_ID_STRIDE) list.push((chunk = { first: input, texts: [] }));
+      chunk.texts.push(input.json);
+    }
     const tenants: string[] = [];
     const bases: string[] = [];
     const records: string[] = [];
-    const texts: string[] = [];
-    for (const input of inputs) {
-      tenants.push(input.tenantId);
-      bases.push(input.baseId);
-      records.push(input.recordId);
-      texts.push(input.json);
+    const counts: number[] = [];
+    const arrays: string[] = [];
+    for (const list of chunks.values()) {
+      for (const { first, texts } of list) {
+        tenants.push(first.tenantId);
+        bases.push(first.baseId);
+        records.push(first.recordId);
+        counts.push(texts.length);
+        arrays.push(`[${texts.join(",")}]`);
+      }
     }
-    await this.database.execute(APPEND_INPUTS, [tenants, bases, records, `[${texts.join(",")}]`]);
+    await this.database.execute(APPEND_CHUNKS, [tenants, bases, records, counts, `[${arrays.join(",")}]`]);
   }
 
   /**
-   * Removes a base's inputs beyond its newest `maxInputs`, looking only at IDs above `above` (a cutoff an
-   * earlier call answered, or "0"); answers this trim's cutoff (the ID of the newest input beyond the maximum),
-   * or null when the base holds no more than `maxInputs`.
+   * Removes a base's chunks whose inputs are all beyond its newest `maxInputs`, looking only at chunks above
+   * `above` (a cutoff an earlier call answered, or "0"); answers this trim's cutoff (the newest chunk deleted),
+   * or null when nothing was beyond.
    */
   async prune(baseId: string, maxInputs: number, above = "0"): Promise<string | null> {
-    const rows = await this.database.query<{ id: string }>(PRUNE_BASE, [baseId, maxInputs, above]);
+    const rows = await this.database.query<{ id: string | null }>(PRUNE_BASE, [baseId, maxInputs, above]);
     return rows[0]?.id ?? null;
   }
 
@@ -118,11 +151,19 @@ export class RecordingStore {
 
   /** The newest `last` inputs of a base still within `retentionDays`, newest first. */
   async latest(baseId: string, last: number, retentionDays: number): Promise<RecordedInputRow[]> {
-    const rows = await this.prisma.recordedInput.findMany({
-      where: { baseId, recordedAt: { gte: new Date(Date.now() - retentionDays * 86_400_000) } },
-      orderBy: { id: "desc" },
-      take: last,
-    });
-    return rows.map((row) => ({ id: row.id.toString(), recordId: row.recordId, data: row.data, recordedAt: row.recordedAt }));
+    const chunks = await this.database.query<{ chunk_id: string; record_id: string; inputs: string; recorded_at: Date }>(LATEST_CHUNKS, [
+      baseId,
+      retentionDays,
+      last,
+    ]);
+    const rows: RecordedInputRow[] = [];
+    for (const chunk of chunks) {
+      const inputs = JSON.parse(chunk.inputs) as unknown[];
+      const base = BigInt(chunk.chunk_id) * BigInt(CHUNK_ID_STRIDE);
+      for (let position = inputs.length - 1; position >= 0 && rows.length < last; position--) {
+        rows.push({ id: (base + BigInt(position)).toString(), recordId: chunk.record_id, data: inputs[position], recordedAt: chunk.recorded_at });
+      }
+    }
+    return rows;
   }
 }

@@ -23,7 +23,7 @@ export const TENANT_TABLES: readonly { table: string; renumbered?: string }[] = 
   { table: "change_requests" },
   { table: "change_request_decisions" },
   { table: "base_recordings" },
-  { table: "recorded_inputs", renumbered: "id" },
+  { table: "recorded_input_chunks", renumbered: "id" },
   { table: "base_shadows" },
   { table: "shadow_disagreements" },
   { table: "audit_events" },

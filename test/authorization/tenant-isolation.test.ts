@@ -207,7 +207,7 @@ async function snapshot(tenantId: string): Promise<string> {
     prisma.changeRequestDecision.findMany({ where, orderBy: { id: "asc" } }),
     prisma.auditEvent.count({ where }),
     prisma.baseRecording.findMany({ where, orderBy: { baseId: "asc" } }),
-    prisma.recordedInput.count({ where }),
+    prisma.recordedInputChunk.count({ where }),
     prisma.baseShadow.findMany({ where, orderBy: { baseId: "asc" } }),
     prisma.shadowDisagreement.count({ where }),
   ]);

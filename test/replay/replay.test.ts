@@ -30,7 +30,9 @@ async function publishedPolicy(content = op.AGE_POLICY) {
   return { baseId: draft.base.id as string, versionId: version.id as string };
 }
 
-const recorded = (baseId: string) => gateway.database.prisma.recordedInput.findMany({ where: { baseId }, orderBy: { id: "asc" } });
+/** Every input the base holds, oldest first (the store's read, unbounded). */
+const recorded = async (baseId: string) => (await gateway.services.stores.recordings.latest(baseId, 1_000_000, 365)).reverse();
+const ageOf = (row: { data: unknown }) => (row.data as { Person: { age: number } }).Person.age;
 const run = (baseId: string, age: number, ssn = "123") => as("viewer")(op.RUN_POLICY, { baseId, data: { Person: { age, ssn } } });
 
 describe("recording run inputs", () => {
@@ -48,7 +50,7 @@ describe("recording run inputs", () => {
   });
 
   it("lets admins turn it on (audited), records redacted inputs of every run and keeps at most maxInputs", async () => {
-    const { baseId } = await publishedPolicy();
+    const { baseId, versionId } = await publishedPolicy();
     expect(errorCodes(await as("publisher")(CONFIGURE, { input: { baseId, enabled: true } }))).toEqual(["FORBIDDEN"]);
     expect(errorCodes(await as("stranger")(CONFIGURE, { input: { baseId, enabled: true } }))).toEqual(["NOT_FOUND"]);
     expect(errorCodes(await as("admin")(CONFIGURE, { input: { baseId, enabled: true, redactPaths: ["not a path"] } }))).toEqual(["BAD_USER_INPUT"]);
@@ -58,40 +60,80 @@ describe("recording run inputs", () => {
     const event = await gateway.database.prisma.auditEvent.findFirst({ where: { baseId, action: "RECORDING_CONFIGURED" } });
     expect(event?.detail).toEqual({ enabled: true, retentionDays: 3, maxInputs: 3, redactPaths: ["Person.ssn"] });
 
-    for (const age of [10, 20, 30, 40, 50]) expect((await run(baseId, age)).errors).toBeUndefined();
-    await gateway.services.inputRecorder.flush();
-    const kept = await recorded(baseId);
-    expect(kept.map((row) => row.data)).toEqual([10, 20, 30, 40, 50].slice(-kept.length).map((age) => ({ Person: { age, ssn: "[REDACTED]" } })));
-    // Trimming runs at most every 10 s per process, so the first batch may exceed the maximum; prune explicitly.
+    for (const age of [10, 20, 30, 40, 50]) {
+      expect((await run(baseId, age)).errors).toBeUndefined();
+      await gateway.services.inputRecorder.flush(); // one chunk per run
+    }
+    // The process trims after appending a tenth of the maximum (here: every chunk): chunks wholly beyond the newest 3 go.
+    expect((await recorded(baseId)).map((row) => row.data)).toEqual([30, 40, 50].map((age) => ({ Person: { age, ssn: "[REDACTED]" } })));
     await gateway.services.stores.recordings.prune(baseId, 3);
-    expect((await recorded(baseId)).map((row) => (row.data as { Person: { age: number } }).Person.age)).toEqual([30, 40, 50]);
+    expect((await recorded(baseId)).map(ageOf)).toEqual([30, 40, 50]);
 
-    await as("admin")(CONFIGURE, { input: { baseId, enabled: false } });
+    await as("admin")(CONFIGURE, { input: { baseId, enabled: false, maxInputs: 3 } });
     await run(baseId, 60);
     await gateway.services.inputRecorder.flush();
     expect(await recorded(baseId)).toHaveLength(3);
+
+    // A base may hold more than its maximum until its next trim (here: a chunk no process trimmed); reads stop at it.
+    await gateway.services.stores.recordings.append(
+      [70, 80, 90].map((age) => ({ tenantId: tenant.id, baseId, recordId: versionId, json: JSON.stringify({ Person: { age } }) })),
+    );
+    expect(await recorded(baseId)).toHaveLength(6);
+    const preview = (await as("publisher")(PREVIEW, { id: versionId, last: 10 })).data.previewImpact;
+    expect(preview.inputs.edges.map((e: { node: { data: { Person: { age: number } } } }) => e.node.data.Person.age)).toEqual([90, 80, 70]);
   });
 
-  it("trims a base to its newest maxInputs, looking only above the cutoff an earlier trim answered", async () => {
+  it("trims whole chunks beyond a base's newest maxInputs, looking only above the cutoff an earlier trim answered", async () => {
     const { baseId, versionId } = await publishedPolicy();
     const { recordings } = gateway.services.stores;
     const append = (ages: number[]) =>
       recordings.append(ages.map((age) => ({ tenantId: tenant.id, baseId, recordId: versionId, json: JSON.stringify({ Person: { age } }) })));
-    const ages = async () => (await recorded(baseId)).map((row) => (row.data as { Person: { age: number } }).Person.age);
-    await append([1, 2, 3, 4, 5]);
-    const ids = (await recorded(baseId)).map((row) => row.id.toString());
+    const ages = async () => (await recorded(baseId)).map(ageOf);
+    const chunks = async () =>
+      (await gateway.database.prisma.recordedInputChunk.findMany({ where: { baseId }, orderBy: { id: "asc" } })).map((chunk) => chunk.id.toString());
+    await append([1, 2, 3]);
+    await append([4, 5]);
+    const [first, second] = await chunks();
 
-    expect(await recordings.prune(baseId, 2)).toBe(ids[2]); // the cutoff: the newest input beyond the maximum
+    expect(await recordings.prune(baseId, 2)).toBe(first); // the cutoff: the newest chunk wholly beyond the maximum
     expect(await ages()).toEqual([4, 5]);
-    expect(await recordings.prune(baseId, 2, ids[2])).toBeNull(); // nothing beyond the maximum
-    await append([6, 7]);
-    expect(await recordings.prune(baseId, 2, ids[2])).toBe(ids[4]);
+    expect(await recordings.prune(baseId, 2, first)).toBeNull(); // nothing beyond the maximum
+    await append([6]);
+    // The chunk of 4 and 5 still holds the second newest input: it stays, and reads stop at the maximum.
+    expect(await recordings.prune(baseId, 2, first)).toBeNull();
+    expect(await ages()).toEqual([4, 5, 6]);
+    expect((await recordings.latest(baseId, 2, 7)).map(ageOf)).toEqual([6, 5]);
+    await append([7]);
+    expect(await recordings.prune(baseId, 2, first)).toBe(second);
     expect(await ages()).toEqual([6, 7]);
-    // Inputs at or below `above` are not looked at: they went in an earlier trim (this one is made up to show it).
+    // Chunks at or below `above` are not looked at: they went in an earlier trim (this one is made up to show it).
     await append([8]);
-    const seven = (await recorded(baseId)).at(-2)!.id.toString();
-    expect(await recordings.prune(baseId, 1, seven)).toBe(seven);
+    const seven = (await chunks()).at(-2)!;
+    expect(await recordings.prune(baseId, 1, seven)).toBeNull();
     expect(await ages()).toEqual([6, 7, 8]);
+    expect(await recordings.prune(baseId, 1, second)).toBe(seven);
+    expect(await ages()).toEqual([8]);
+  });
+
+  it("writes one chunk per base and record of a batch; an input's ID orders it within its chunk", async () => {
+    const { baseId, versionId } = await publishedPolicy();
+    const draft = (await as("publisher")(op.DRAFT_FROM_VERSION, { versionId })).data.createDraftFromVersion;
+    const input = (recordId: string, age: number) => ({ tenantId: tenant.id, baseId, recordId, json: JSON.stringify({ Person: { age } }) });
+    await gateway.services.stores.recordings.append([input(versionId, 1), input(draft.id, 2), input(versionId, 3)]);
+    const stored = await gateway.database.prisma.recordedInputChunk.findMany({ where: { baseId }, orderBy: { id: "asc" } });
+    expect(stored.map((chunk) => [chunk.recordId, chunk.inputCount, chunk.inputs])).toEqual([
+      [versionId, 2, [{ Person: { age: 1 } }, { Person: { age: 3 } }]],
+      [draft.id, 1, [{ Person: { age: 2 } }]],
+    ]);
+    const rows = await recorded(baseId);
+    expect(rows.map((row) => [row.recordId, ageOf(row)])).toEqual([
+      [versionId, 1],
+      [versionId, 3],
+      [draft.id, 2],
+    ]);
+    const ids = rows.map((row) => BigInt(row.id));
+    expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : 1)));
+    expect(ids[1]! - ids[0]!).toBe(1n);
   });
 });
 

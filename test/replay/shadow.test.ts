@@ -259,13 +259,20 @@ describe("expired recorded inputs", () => {
     await as("admin")(CONFIGURE, { input: { baseId, enabled: true, retentionDays: 2 } });
     const { prisma } = gateway.database;
     const day = 86_400_000;
-    const row = (ageDays: number) => ({ tenantId: tenant.id, baseId, recordId: baseId, data: { ageDays }, recordedAt: new Date(Date.now() - ageDays * day) });
-    await prisma.recordedInput.createMany({ data: [row(5), row(3), row(1), row(0)] });
+    const row = (ageDays: number) => ({
+      tenantId: tenant.id,
+      baseId,
+      recordId: baseId,
+      inputCount: 1,
+      inputs: [{ ageDays }],
+      recordedAt: new Date(Date.now() - ageDays * day),
+    });
+    await prisma.recordedInputChunk.createMany({ data: [row(5), row(3), row(1), row(0)] });
     await as("admin")(CONFIGURE, { input: { baseId, enabled: false, retentionDays: 2 } }); // stops recording: inputs still expire
 
     expect(await gateway.services.inputRecorder.sweepExpired(0)).toBeGreaterThanOrEqual(2);
-    const kept = await prisma.recordedInput.findMany({ where: { baseId }, orderBy: { id: "asc" } });
-    expect(kept.map((r) => r.data)).toEqual([{ ageDays: 1 }, { ageDays: 0 }]);
+    const kept = await prisma.recordedInputChunk.findMany({ where: { baseId }, orderBy: { id: "asc" } });
+    expect(kept.map((r) => r.inputs)).toEqual([[{ ageDays: 1 }], [{ ageDays: 0 }]]);
     // Claimed just now: another process checking within the interval does not sweep again.
     expect(await gateway.services.inputRecorder.sweepExpired()).toBeNull();
   });

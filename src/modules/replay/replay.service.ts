@@ -87,8 +87,9 @@ export class ReplayService {
     if (candidate.kind !== "POLICY") throw invalidInput("candidateRecordId", "replay compares policies' true/false answers; name a policy's draft or version");
     const live = await lookup.byBase(candidate.baseId);
     const settings = (await this.recordings.settingsOf(candidate.baseId)) ?? null;
-    // Deleting the base hides its inputs (exists() above); a base that never recorded has none.
-    const recorded = settings ? await this.recordings.latest(candidate.baseId, last, settings.retentionDays) : [];
+    // Deleting the base hides its inputs (exists() above); a base that never recorded has none. Never more than
+    // the base's maximum: a base may hold a little more until its next trim (src/modules/replay/README.md).
+    const recorded = settings ? await this.recordings.latest(candidate.baseId, Math.min(last, settings.maxInputs), settings.retentionDays) : [];
     const at = now ?? this.now();
     const counts: ImpactCounts = { total: recorded.length, same: 0, trueToFalse: 0, falseToTrue: 0, errors: 0 };
     const replayed: ReplayedInput[] = [];
