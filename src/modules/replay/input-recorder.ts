@@ -6,7 +6,7 @@ import type { ObservedRun, RunObserver } from "../execution/run-observer.js";
 import { redact } from "./redact.js";
 import { LargeData, plainData } from "../execution/large-data.js";
 
-/** A process trims a base to its maximum after appending this share of it since its last trim… */
+/** A process trims a base's chunks beyond its maximum after appending this share of it since its last trim… */
 const PRUNE_SHARE = 0.1;
 /** …or after this long, if it appended anything meanwhile. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -30,9 +30,11 @@ const SWEEP_CHUNK = 5_000;
  * (redacted at once, so nothing unredacted outlives the call; a large body's data is recorded as its text, or parsed
  * here when paths are to be redacted: recordedJson); the queue is written in one statement per
  * WRITE_DELAY_MS or per full batch, a sibling of the execution-event batcher that, since no answer waits for
- * it, gathers longer (while one batch is written the next one grows). At most MAX_PENDING inputs wait.
- * Trimming a base to its maximum is rare: a process trims a base after appending a tenth of its maximum, or a
- * minute after its last trim, so a base may hold up to a tenth more per process for a while. Expired inputs
+ * it, gathers longer (while one batch is written the next one grows), each base's inputs of a batch as one row
+ * (a chunk: RecordingStore.append), so Postgres's work per recorded run is a share of a row. At most MAX_PENDING
+ * inputs wait. Trimming is rare and deletes whole chunks: a process trims a base after appending a tenth of its
+ * maximum, or a minute after its last trim, so a base may hold up to a tenth more per process, plus the rest of
+ * its oldest chunk, for a while; reads stop at the maximum. Expired inputs
  * are deleted by a sweep that one process claims every SWEEP_INTERVAL_S (every process checks once a minute),
  * so they go even when the base records nothing any more; reads hide them meanwhile. Settings are cached per
  * process and dropped on the same change announcements as the runnable cache (configuring recording announces
