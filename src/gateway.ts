@@ -143,9 +143,9 @@ function traced(router: RequestRouter): RequestRouter {
   const tracing = telemetry.tracing;
   if (!tracing) return router;
   return {
-    route: (headers) =>
+    route: (headers, arrivedAt) =>
       tracing.inSpan("verdict.authenticate", undefined, async (span) => {
-        const routed = await router.route(headers);
+        const routed = await router.route(headers, arrivedAt);
         span.setAttribute("verdict.actor.kind", routed?.actor.kind ?? "anonymous");
         if (routed) span.setAttribute("verdict.tenant.id", routed.actor.tenantId);
         return routed;

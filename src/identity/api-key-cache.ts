@@ -30,7 +30,10 @@ export class ApiKeyRowCache<Row> {
     private readonly read: (prefix: string) => Promise<Row | null>,
     private readonly ttlMs = DEFAULT_TTL_MS,
     private readonly now: () => number = Date.now,
-    /** The same cache serves the tenant registry's routes (src/tenant-databases.ts), announced on their own channel. */
+    /**
+     * The same cache serves bearer tokens' user rows (authenticate.ts, `USER_CHANGED_CHANNEL`, announced by a trigger)
+     * and the tenant registry's routes (src/tenancy/tenant-databases.ts), each announced on its own channel.
+     */
     private readonly channel = API_KEY_CHANGED_CHANNEL,
   ) {
     this.subscribe(); // at start-up, so that the first requests can already be cached

@@ -158,12 +158,14 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     keepExactVariables,
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GraphQLContext> => {
+        // Cached credentials (keys, users, tenant routes) then share one catch-up with announcements per request.
+        const arrivedAt = process.hrtime.bigint();
         try {
           const routed = await authenticateAndCount(
             rateLimiter,
             config,
             () => clientAddressOf(req),
-            () => deps.router.route(req.headers),
+            () => deps.router.route(req.headers, arrivedAt),
           );
           if (!routed) return { requestId: req.id, actor: null, services: deps.services, loaders: createLoaders(deps.services.stores) };
           // The tenant's database stays open until the answer has gone.

@@ -62,7 +62,13 @@ const KEY_KEYSET: Keyset<ApiKeyRow> = { columns: [timeColumn("createdAt"), uuidC
  */
 export const API_KEY_CHANGED_CHANNEL = "verdict_api_key_changed";
 
-/** Runs on every bearer-token request, through the driver's prepared statements. */
+/**
+ * A trigger on `users` (migration 20261205081000) announces the subject of every user row updated or deleted, on
+ * commit, whoever changed it; a tenant's binding changing announces "*". Every process's user cache listens.
+ */
+export const USER_CHANGED_CHANNEL = "verdict_user_changed";
+
+/** Runs when a bearer token's user is not cached (src/identity/authenticate.ts), through the driver's prepared statements. */
 const USER_BY_SUBJECT = `SELECT u.id, u.tenant_id, u.roles::text[] AS roles, t.database_binding
   FROM users u JOIN tenants t ON t.id = u.tenant_id WHERE u.subject = $1`;
 
@@ -144,7 +150,7 @@ export class IdentityStore {
     return this.prisma.user.findMany({ where: { id: { in: [...ids] } }, select: USER_SELECT });
   }
 
-  /** The user a token's subject names, with their roles (read on every request) and tenant binding. */
+  /** The user a token's subject names, with their roles and tenant binding (cached per process until announced changed). */
   async userBySubject(subject: string): Promise<UserCredentialRow | null> {
     const [user] = await this.database.query<UserCredentialRow>(USER_BY_SUBJECT, [subject]);
     return user ?? null;

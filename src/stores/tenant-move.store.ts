@@ -1,6 +1,6 @@
 import type { Database } from "../database/database.js";
 import { RESOURCE_CHANGED_CHANNEL } from "./base.store.js";
-import { API_KEY_CHANGED_CHANNEL } from "./identity.store.js";
+import { API_KEY_CHANGED_CHANNEL, USER_CHANGED_CHANNEL } from "./identity.store.js";
 import type { Transaction } from "./transaction.js";
 
 /**
@@ -51,11 +51,12 @@ const rowText = (renumbered: string | undefined): string => `((to_jsonb(t) - '${
 
 /**
  * Rows appear in or vanish from this database without the statements that announce them one by one: "*" tells
- * every gateway's key and compiled-record caches over this database that they may have missed announcements
+ * every gateway's key, user and compiled-record caches over this database that they may have missed announcements
  * (they drop everything), so a graph kept open from an earlier stay of the tenant here serves nothing stale.
  */
 async function announceBulkChange(tx: Transaction): Promise<void> {
-  for (const channel of [API_KEY_CHANGED_CHANNEL, RESOURCE_CHANGED_CHANNEL]) await tx.$executeRawUnsafe("SELECT pg_notify($1, '*')", channel);
+  for (const channel of [API_KEY_CHANGED_CHANNEL, USER_CHANGED_CHANNEL, RESOURCE_CHANGED_CHANNEL])
+    await tx.$executeRawUnsafe("SELECT pg_notify($1, '*')", channel);
 }
 
 /** Long copies must not hit Prisma's 5 s default for interactive transactions. */

@@ -96,6 +96,50 @@ describe("bearer tokens", () => {
     await expectUnauthenticated(headers, /no known user/);
   });
 
+  it("never answers from a cached user once a role change or deletion has committed elsewhere (another process, plain SQL)", async () => {
+    // Users are cached per process (api-key-cache.ts); a trigger announces every change to a user row. The other
+    // gateway has its own pool and listening connection, as another process would.
+    const elsewhere = await startTestGateway({}, gateway.db);
+    try {
+      const t = await createTenant(gateway.database.prisma, { chief: ["ADMIN"], mover: ["EDITOR"] });
+      const headers = { authorization: `Bearer ${await sign({ sub: t.users.mover!.subject })}` };
+      const chief = { authorization: `Bearer ${await sign({ sub: t.users.chief!.subject })}` };
+      const rolesHere = async () => (await graphql(gateway.url, VIEWER, {}, headers)).data.viewer.user.roles;
+      let expected = ["EDITOR"];
+      for (let round = 0; round < 6; round++) {
+        // Warm this process's cache with the current row, twice (the second answer comes from memory).
+        expect(await rolesHere()).toEqual(expected);
+        expect(await rolesHere()).toEqual(expected);
+        const next = round % 2 === 0 ? ["VIEWER"] : ["EDITOR", "AUDITOR"];
+        if (round % 3 === 0) {
+          // Through the other process's API...
+          const removed = await graphql(
+            elsewhere.url,
+            "mutation($u: ID!, $r: [Role!]!) { removeRoles(userId: $u, roles: $r) { roles } }",
+            { u: t.users.mover!.id, r: expected },
+            chief,
+          );
+          const added = await graphql(
+            elsewhere.url,
+            "mutation($u: ID!, $r: [Role!]!) { assignRoles(userId: $u, roles: $r) { roles } }",
+            { u: t.users.mover!.id, r: next },
+            chief,
+          );
+          expect([removed.errors, added.errors]).toEqual([undefined, undefined]);
+        } else {
+          // ...or plain SQL on another connection, as the CLI or an operator would.
+          await elsewhere.database.query('UPDATE users SET roles = $1::text[]::"Role"[] WHERE id = $2::uuid', [next, t.users.mover!.id]);
+        }
+        expected = next;
+        expect(await rolesHere()).toEqual(expected);
+      }
+      await elsewhere.database.query("DELETE FROM users WHERE id = $1::uuid", [t.users.mover!.id]);
+      await expectUnauthenticated(headers, /no known user/);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
   it("refuses a token without a subject", async () => {
     await expectUnauthenticated({ authorization: `Bearer ${await sign({})}` });
   });
