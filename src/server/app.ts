@@ -1,7 +1,7 @@
 import http from "node:http";
 import { ApolloServer, type ApolloServerPlugin, HeaderMap } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError } from "graphql";
@@ -62,6 +62,9 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const production = isProduction(config);
   const app = express();
   app.disable("x-powered-by");
+  // No route here answers conditional requests usefully (GraphQL is POST, the rest are tiny), and express would
+  // otherwise hash every response body for an ETag.
+  app.set("etag", false);
   app.set("trust proxy", "loopback");
   const metrics = new Metrics();
   metrics.observeEvaluations(deps.services.evaluator);
@@ -124,16 +127,11 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
       ...armorPlugins,
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.SHUTDOWN_GRACE_MS }),
       ApolloServerPluginLandingPageDisabled(),
+      // Apollo's default cache-control plugin wraps every field resolver of the schema to compute cache hints
+      // nothing here sets; every answer is `cache-control: no-store` instead (set with the context, below).
+      ApolloServerPluginCacheControlDisabled(),
       ...(tracing ? [nameSpanByOperation(tracing)] : []),
-      {
-        async requestDidStart() {
-          return {
-            async didEncounterErrors({ errors }) {
-              for (const error of errors) metrics.graphqlErrors.inc({ code: String(error.extensions?.code ?? "UNKNOWN") });
-            },
-          };
-        },
-      },
+      countErrors(metrics),
     ],
     formatError: createErrorFormatter((error) => logger.error({ err: error }, "unexpected error"), { hideSuggestions: production }),
   });
@@ -142,24 +140,21 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   app.use(requestContext(logger));
   app.use(metrics.middleware());
   if (tracing) app.use(nameSpanByRoute(tracing));
-  app.use(healthRoutes(deps.database, deps.expectedMigrations, config.DATABASE_TIMEOUT_MS));
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openApiDocument());
-  });
-  app.get("/metrics", async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
 
+  // /graphql first: most requests are GraphQL, and every route above it is matched against each of them.
   const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES, verify: noteExactNumbers });
   app.use(
     "/graphql",
-    graphiql(!production, () => findDemoExampleIds(deps.database)),
+    // GraphiQL only outside production; there, nothing but the body parser stands before Apollo.
+    ...(production ? [] : [graphiql(true, () => findDemoExampleIds(deps.database))]),
     jsonBody,
     keepExactVariables,
     expressMiddleware(apollo, {
       context: async ({ req, res }): Promise<GraphQLContext> => {
         // Cached credentials (keys, users, tenant routes) then share one catch-up with announcements per request.
         const arrivedAt = process.hrtime.bigint();
+        // Answers (errors included) are per caller: never stored by a cache between client and gateway.
+        res.setHeader("cache-control", "no-store");
         try {
           const routed = await authenticateAndCount(
             rateLimiter,
@@ -179,6 +174,14 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
     }),
   );
 
+  app.use(healthRoutes(deps.database, deps.expectedMigrations, config.DATABASE_TIMEOUT_MS));
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openApiDocument());
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ code: "NOT_FOUND", message: "No such route" });
   });
@@ -189,6 +192,16 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   });
 
   return { server, apollo, metrics };
+}
+
+/** Counts GraphQL errors by code; one listener object serves every request (Apollo asks for one per request). */
+function countErrors(metrics: Metrics): ApolloServerPlugin<GraphQLContext> {
+  const listener = {
+    async didEncounterErrors({ errors }: { errors: readonly GraphQLError[] }) {
+      for (const error of errors) metrics.graphqlErrors.inc({ code: String(error.extensions?.code ?? "UNKNOWN") });
+    },
+  };
+  return { requestDidStart: async () => listener };
 }
 
 /** GraphQL requests' spans are named by their operation: `query AuditEvents`, `mutation PublishDraft`. */

@@ -66,6 +66,21 @@ describe("GraphQL basics", () => {
     });
   });
 
+  it("marks every GraphQL answer, refusals included, as not to be stored by caches", async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query: print(ViewerDocument) }),
+      });
+    const answered = await post(await bearer("vic"));
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get("cache-control")).toBe("no-store");
+    const refused = await post({ authorization: "Bearer not.a.jwt" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("cache-control")).toBe("no-store");
+  });
+
   it("tells an API key who it is, tenant taken from the key", async () => {
     const { key } = await createApiKey(gateway.database.prisma, tenant.id, ["VIEW", "AUDIT"]);
     const response = await graphql(gateway.url, print(ViewerDocument), {}, { "x-api-key": key });
