@@ -41,7 +41,7 @@ const auditEvents = (tenantId: string, action: "ASSIGNED" | "KEY_CREATED" | "KEY
   gateway.database.prisma.auditEvent.findMany({ where: { tenantId, action }, orderBy: { sequence: "asc" } });
 
 describe("roles", () => {
-  it("are read from the database on every request: a role change applies to the next request", async () => {
+  it("apply to the next request: a role change is never answered from a cached user", async () => {
     const t = await createTenant(gateway.database.prisma, { boss: ["ADMIN"], newbie: ["VIEWER"] });
     const newbie = { user: t.users.newbie! };
     expect(errorCodes(await gql(newbie, `{ apiKeys { totalCount } }`, {}))).toEqual(["FORBIDDEN"]);
