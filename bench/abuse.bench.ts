@@ -9,15 +9,22 @@
  *   p99      the 99th percentile latency of tenant B's probes (healthz and run together);
  *   answers  what tenant A got (status codes), to show the attack was refused or answered, not dropped.
  * Targets: every row block ≤ 50 ms and p99 ≤ 100 ms. Clients run in a child process so that their own work
- * (serialising 900 KB bodies, parsing answers) is not counted as the gateway's.
+ * (serialising 900 KB bodies, parsing answers) is not counted as the gateway's; the child also builds the attack
+ * bodies, so that the gateway's heap holds only the gateway (megabytes of attack text and the objects they were
+ * serialised from made its garbage collections longer than the gateway's own data does). Rows whose name starts
+ * with `graphql` send the same worst inputs as `runRule` variables to `/graphql`.
  *
  * Environment: BENCH_DURATION_S (default 5), BENCH_ATTACKERS (default 10), BENCH_ONLY (a regular expression: run
- * only the constructs whose name matches, e.g. to profile one with `node --cpu-prof`), DATABASE_URL (else a
- * throw-away database on the test Postgres).
+ * only the constructs whose name matches, e.g. to profile one with `node --cpu-prof`), BENCH_BLOCKS=1 (print each
+ * row's longest blocks split into the event loop's own CPU time, its wait for a CPU — other processes' share of a
+ * loaded machine — and garbage collection, from /proc/thread-self/schedstat and the `gc` performance entries),
+ * DATABASE_URL (else a throw-away database on the test Postgres).
  */
 import "reflect-metadata";
 import { fork } from "node:child_process";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
@@ -29,21 +36,65 @@ import { benchDatabase } from "./support/database.js";
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ATTACKERS = Number(process.env.BENCH_ATTACKERS ?? 10);
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? "", "i");
+const BLOCKS = process.env.BENCH_BLOCKS === "1";
 const ORDINARY = { rule: "A **Person** gets approved if __age__ of **Person** is greater than 18.", data: { Person: { age: 30 } } };
 
 interface Attack {
   name: string;
   path: string;
-  body: string;
+  /** Built by the client child only (see the file comment). */
+  body: () => string;
 }
 
 interface ClientJob {
   url: string;
   attackerKey: string;
   probeKey: string;
-  attack: Attack;
+  /** The attack's name in attacks(baseId). */
+  attack: string;
+  baseId: string;
   seconds: number;
   attackers: number;
+}
+
+const RUN_RULE = "mutation Abuse($rule: String!, $data: JSONObject!) { runRule(rule: $rule, data: $data) { result error } }";
+
+/** Every attack, its body built on demand: the worst inputs of abuse-cases.ts over REST and GraphQL, and two flows. */
+function attacks(baseId: string): Attack[] {
+  const pad = "a".repeat(900_000);
+  const wide = () => Array.from({ length: 550 }, (_, i) => `    - id: n${i}\n      type: start\n      policyId: ${baseId}\n`).join("");
+  const deep = () => {
+    let text = `      - id: leaf\n        type: return\n        returnValue: true\n`;
+    for (let i = 62; i >= 1; i--)
+      text = `      - id: d${i}\n        type: policy\n        policyId: ${baseId}\n        onTrue:\n${text.replace(/^/gm, "    ")}`;
+    return text;
+  };
+  const cases = abuseCases();
+  const graphql = ["fuzzy keys", "aggregates", "formats (email)", "contains (words)"];
+  return [
+    ...cases.map((c) => ({ name: c.name, path: "/run", body: () => JSON.stringify({ rule: c.rule, data: c.data }) })),
+    {
+      name: "wide flow (550 nodes, 900 KB data)",
+      path: "/flow/test",
+      body: () => JSON.stringify({ flow: `flow:\n  start:\n${wide()}`, data: { x: { s: "a" }, pad } }),
+    },
+    {
+      name: "deep flow (63 levels, 900 KB data)",
+      path: "/flow/test",
+      body: () =>
+        JSON.stringify({
+          flow: `flow:\n  start:\n    - id: d0\n      type: start\n      policyId: ${baseId}\n      onTrue:\n${deep()}`,
+          data: { x: { s: pad } },
+        }),
+    },
+    ...cases
+      .filter((c) => graphql.includes(c.name))
+      .map((c) => ({
+        name: `graphql ${c.name}`,
+        path: "/graphql",
+        body: () => JSON.stringify({ query: RUN_RULE, variables: { rule: c.rule, data: c.data } }),
+      })),
+  ];
 }
 
 interface ClientReport {
@@ -57,17 +108,20 @@ const percentile = (values: number[], p: number): number => {
 };
 
 /** The child: attackers and one prober, all for `seconds`. */
-async function client(job: ClientJob): Promise<ClientReport> {
+async function client(job: ClientJob, ready: () => Promise<void>): Promise<ClientReport> {
+  const attack = attacks(job.baseId).find((a) => a.name === job.attack)!;
+  const body = attack.body();
+  await ready();
   const until = Date.now() + job.seconds * 1000;
   const statuses: Record<string, number> = {};
   const probes: number[] = [];
   const attacker = async () => {
     while (Date.now() < until) {
       // A refused body (413) closes the connection, possibly while the client is still sending it.
-      const response = await fetch(job.url + job.attack.path, {
+      const response = await fetch(job.url + attack.path, {
         method: "POST",
         headers: { "content-type": "application/json", "x-api-key": job.attackerKey },
-        body: job.attack.body,
+        body,
       }).catch(() => null);
       if (response === null) {
         statuses.closed = (statuses.closed ?? 0) + 1;
@@ -76,8 +130,10 @@ async function client(job: ClientJob): Promise<ClientReport> {
       const text = await response.text();
       let code = "";
       try {
-        const parsed = JSON.parse(text) as { code?: string; error?: string | null };
-        code = parsed.code ?? (parsed.error ? parsed.error.replace(/^.*\((\w+)\)$/, "$1") : "");
+        const parsed = JSON.parse(text) as { code?: string; error?: string | null; data?: any; errors?: any[] };
+        // GraphQL: the run's error, else the first error's code.
+        const error = parsed.data?.runRule?.error ?? parsed.error;
+        code = parsed.code ?? parsed.errors?.[0]?.extensions?.code ?? (error ? error.replace(/^.*\((\w+)\)$/, "$1") : "");
       } catch {
         code = "?";
       }
@@ -107,14 +163,75 @@ async function client(job: ClientJob): Promise<ClientReport> {
   return { probes, statuses };
 }
 
-async function runClient(job: ClientJob): Promise<ClientReport> {
+/** Runs `job` in a child; `starting` is called once the child has built its body, just before the attack starts. */
+async function runClient(job: ClientJob, starting: () => void): Promise<ClientReport> {
   const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ABUSE_CLIENT: "1" }, execArgv: ["--import", "tsx"] });
   return new Promise((resolve, reject) => {
-    child.once("message", (report) => resolve(report as ClientReport));
+    child.on("message", (message) => {
+      if (message === "ready") {
+        starting();
+        child.send("go");
+      } else resolve(message as ClientReport);
+    });
     child.once("error", reject);
     child.once("exit", (code) => code !== 0 && reject(new Error(`client exited with ${code}`)));
     child.send(job);
   });
+}
+
+/**
+ * The gateway thread's longest blocks, each split into its own CPU time, its wait for a CPU (runqueue) and garbage
+ * collection (BENCH_BLOCKS=1): on a shared machine the wait is other processes' work, not the gateway's.
+ */
+class BlockRecorder {
+  private blocks: { at: number; ms: number; ranMs: number; waitedMs: number }[] = [];
+  private gcs: { start: number; ms: number }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.gcs.push({ start: entry.startTime, ms: entry.duration });
+  });
+
+  start(): void {
+    this.observer.observe({ entryTypes: ["gc"] });
+    let last = performance.now();
+    let [ran, waited] = schedstat();
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const [ranNow, waitedNow] = schedstat();
+      if (now - last > 20) this.blocks.push({ at: last, ms: now - last, ranMs: (ranNow - ran) / 1e6, waitedMs: (waitedNow - waited) / 1e6 });
+      last = now;
+      ran = ranNow;
+      waited = waitedNow;
+    }, 2);
+  }
+
+  reset(): void {
+    this.blocks = [];
+    this.gcs = [];
+  }
+
+  /** The `n` longest blocks as text: total (ran / waited for a CPU / of which GC). */
+  longest(n: number): string {
+    return [...this.blocks]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, n)
+      .map((b) => {
+        const gc = this.gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.start + g.ms, b.at + b.ms) - Math.max(g.start, b.at)), 0);
+        return `${b.ms.toFixed(0)} (ran ${b.ranMs.toFixed(0)}, waited ${b.waitedMs.toFixed(0)}, gc ${gc.toFixed(0)})`;
+      })
+      .join("; ");
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.observer.disconnect();
+  }
+}
+
+/** This thread's CPU time and time waiting for a CPU, in ns (Linux). */
+function schedstat(): [number, number] {
+  const [ran, waited] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number);
+  return [ran ?? 0, waited ?? 0];
 }
 
 async function main(): Promise<void> {
@@ -146,37 +263,23 @@ async function main(): Promise<void> {
       }),
     });
     const baseId: string = ((await created.json()) as any).data.createPolicy.base.id;
-    const pad = "a".repeat(900_000);
-    const wide = Array.from({ length: 550 }, (_, i) => `    - id: n${i}\n      type: start\n      policyId: ${baseId}\n`).join("");
-    let deep = `      - id: leaf\n        type: return\n        returnValue: true\n`;
-    for (let i = 62; i >= 1; i--) {
-      const indent = "  ".repeat(0);
-      deep = `${indent}      - id: d${i}\n        type: policy\n        policyId: ${baseId}\n        onTrue:\n${deep.replace(/^/gm, "    ")}`;
-    }
-    const attacks: Attack[] = [
-      ...abuseCases().map((c) => ({ name: c.name, path: "/run", body: JSON.stringify({ rule: c.rule, data: c.data }) })),
-      {
-        name: "wide flow (550 nodes, 900 KB data)",
-        path: "/flow/test",
-        body: JSON.stringify({ flow: `flow:\n  start:\n${wide}`, data: { x: { s: "a" }, pad } }),
-      },
-      {
-        name: "deep flow (63 levels, 900 KB data)",
-        path: "/flow/test",
-        body: JSON.stringify({
-          flow: `flow:\n  start:\n    - id: d0\n      type: start\n      policyId: ${baseId}\n      onTrue:\n${deep}`,
-          data: { x: { s: pad } },
-        }),
-      },
-    ];
-
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
+    const blocks = new BlockRecorder();
+    if (BLOCKS) blocks.start();
+    console.log(
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
     console.log(`node ${process.version}, ${ATTACKERS} attackers of one tenant, ${DURATION_S} s per construct; other tenant probes /healthz and /run`);
     console.log(`${"construct".padEnd(36)} ${"block ms".padStart(9)} ${"p99 ms".padStart(8)} ${"probes".padStart(7)}  attacker answers`);
-    for (const attack of attacks.filter((a) => ONLY.test(a.name))) {
-      histogram.reset();
-      const report = await runClient({ url: gateway.url, attackerKey: attacker.key, probeKey: other.key, attack, seconds: DURATION_S, attackers: ATTACKERS });
+    for (const attack of attacks(baseId).filter((a) => ONLY.test(a.name))) {
+      const job = { url: gateway.url, attackerKey: attacker.key, probeKey: other.key, attack: attack.name, baseId, seconds: DURATION_S, attackers: ATTACKERS };
+      const report = await runClient(job, () => {
+        histogram.reset();
+        blocks.reset();
+      });
       const block = histogram.max / 1e6;
       const p99 = percentile(report.probes, 0.99);
       const answers = Object.entries(report.statuses)
@@ -185,8 +288,15 @@ async function main(): Promise<void> {
       console.log(
         `${attack.name.padEnd(36)} ${block.toFixed(1).padStart(9)} ${p99.toFixed(1).padStart(8)} ${String(report.probes.length).padStart(7)}  ${answers}`,
       );
+      if (BLOCKS) console.log(`${"".padEnd(36)} longest blocks ms: ${blocks.longest(3)}`);
     }
     histogram.disable();
+    blocks.stop();
+    console.log(
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")}`,
+    );
   } finally {
     await gateway.close();
     await drop();
@@ -195,7 +305,12 @@ async function main(): Promise<void> {
 
 if (process.env.ABUSE_CLIENT === "1") {
   process.once("message", (job) => {
-    client(job as ClientJob).then(
+    const ready = () =>
+      new Promise<void>((resolve) => {
+        process.once("message", () => resolve());
+        process.send!("ready");
+      });
+    client(job as ClientJob, ready).then(
       (report) => process.send!(report, () => process.exit(0)),
       (error: unknown) => {
         console.error(error);
