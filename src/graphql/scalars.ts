@@ -1,25 +1,15 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { holdsExactDigits, numberKeepingDigits, rememberExactJson, stringifyKeepingDigits, toDoubles } from "../shared/exact-numbers.js";
 import { GraphQLJSON as UnboundedJSON, GraphQLJSONObject as UnboundedJSONObject } from "graphql-scalars";
+import { deeperThan, isOpaqueJson, MAX_JSON_DEPTH, OPAQUE_JSON } from "../shared/opaque-json.js";
 
-/**
- * Deeper input than this is refused before any resolver runs. Results echo their input (`data`), and a
- * value nested tens of thousands of levels deep would overflow the stack when the response is serialised.
- * The engine itself reads only 100 levels (its `maxDataDepth`), so no useful input comes near this bound.
- */
-export const MAX_JSON_DEPTH = 1_000;
+export { MAX_JSON_DEPTH };
 
-/** Walks without recursion, so the check itself cannot overflow on hostile input. */
+const tooDeep = () => new GraphQLError(`JSON input is nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: "BAD_USER_INPUT" } });
+
+/** Refuses input deeper than MAX_JSON_DEPTH (src/shared/opaque-json.ts says why). */
 function assertDepth(value: unknown): void {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== "object") continue;
-    if (depth > MAX_JSON_DEPTH) {
-      throw new GraphQLError(`JSON input is nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: "BAD_USER_INPUT" } });
-    }
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
+  if (deeperThan(value, MAX_JSON_DEPTH)) throw tooDeep();
 }
 
 /**
@@ -49,13 +39,19 @@ function literalKeepingDigits(ast: ValueNode, variables: Record<string, unknown>
 /**
  * graphql-scalars' JSON scalar bounded in depth and echoing numbers as sent (src/shared/exact-numbers.ts): the resolvers get
  * doubles, and the JSON text with the client's digits is remembered for the echo (`echoOf`). Variables hold
- * such numbers as LosslessNumbers when the request body needed it (src/server/exact-variables.ts).
+ * such numbers as LosslessNumbers when the request body needed it (src/server/exact-variables.ts). A large `data`
+ * variable arrives as an OpaqueJson (its bytes, with the client's digits) and stays one.
  */
 function bounded(scalar: GraphQLScalarType): GraphQLScalarType {
   const config = scalar.toConfig();
   return new GraphQLScalarType({
     ...config,
     parseValue(value) {
+      // A large variable the evaluation pool parsed (src/server/large-graphql-body.ts): checked there, passed on unread.
+      if (isOpaqueJson(value)) {
+        if (value[OPAQUE_JSON].tooDeep) throw tooDeep();
+        return value;
+      }
       assertDepth(value);
       if (!holdsExactDigits(value)) return config.parseValue!(value);
       const parsed = config.parseValue!(toDoubles(value));

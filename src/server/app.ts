@@ -16,6 +16,7 @@ import { httpErrorFor } from "../http/error-body.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { stringifyWithExactJson } from "../shared/exact-numbers.js";
 import { keepExactVariables, noteExactNumbers } from "./exact-variables.js";
+import { earlyAuthentication, largeGraphqlBodies } from "./large-graphql-body.js";
 import { createErrorFormatter } from "../graphql/format-error.js";
 import { createLoaders } from "../loaders.js";
 import { NoSubscriptionsRule } from "../graphql/request-errors.js";
@@ -145,8 +146,10 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   const jsonBody = express.json({ limit: config.BODY_LIMIT_BYTES, verify: noteExactNumbers });
   app.use(
     "/graphql",
-    // GraphiQL only outside production; there, nothing but the body parser stands before Apollo.
+    // GraphiQL only outside production; there, nothing but the body parsers stand before Apollo.
     ...(production ? [] : [graphiql(true, () => findDemoExampleIds(deps.database))]),
+    // Bodies over 64 KiB are parsed in the evaluation pool (large-graphql-body.ts); express.json skips a body read there.
+    largeGraphqlBodies({ config, router: deps.router, rateLimiter, evaluator: deps.services.evaluator }),
     jsonBody,
     keepExactVariables,
     expressMiddleware(apollo, {
@@ -156,15 +159,21 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
         // Answers (errors included) are per caller: never stored by a cache between client and gateway.
         res.setHeader("cache-control", "no-store");
         try {
-          const routed = await authenticateAndCount(
-            rateLimiter,
-            config,
-            () => clientAddressOf(req),
-            () => deps.router.route(req.headers, arrivedAt),
-          );
+          // A large body's request was authenticated (and its database lease taken) before its body was read.
+          const early = earlyAuthentication(req);
+          if (early !== undefined && "error" in early) throw early.error;
+          const routed =
+            early !== undefined
+              ? early.routed
+              : await authenticateAndCount(
+                  rateLimiter,
+                  config,
+                  () => clientAddressOf(req),
+                  () => deps.router.route(req.headers, arrivedAt),
+                );
           if (!routed) return { requestId: req.id, actor: null, services: deps.services, loaders: createLoaders(deps.services.stores) };
           // The tenant's database stays open until the answer has gone.
-          res.once("close", routed.release);
+          if (early === undefined) res.once("close", routed.release);
           const { actor, services } = routed;
           return { requestId: req.id, actor, services, loaders: createLoaders(services.stores) };
         } catch (error) {

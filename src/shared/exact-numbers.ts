@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { isLosslessNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+import { isOpaqueJson, OPAQUE_JSON } from "./opaque-json.js";
 
 /**
  * Clients of the REST shim rely on this (src/rest/README.md): `data` comes back exactly as the client sent it, numbers included — `1541815603606036481` stays
@@ -86,17 +87,29 @@ export function rememberExactJson(value: unknown, json: string): void {
  * placeholder carries a token random per process: client strings cannot forge one.
  */
 const PLACEHOLDER = `verdict-exact-json-${randomUUID()}:`;
-const PLACEHOLDER_STRING = new RegExp(`"${PLACEHOLDER}((?:[^"\\\\]|\\\\.)*)"`, "g");
+/**
+ * Inside stringifyWithExactJson the placeholder names the text by its index in `written` instead of carrying it:
+ * escaping a megabyte of echo into a JSON string, finding it again and unescaping it cost the event loop several
+ * passes over the megabyte (a large GraphQL `data` variable's echo, opaque-json.ts).
+ */
+const INDEXED_PLACEHOLDER = new RegExp(`"${PLACEHOLDER}#(\\d+)"`, "g");
+let written: string[] | null = null;
 
 export class ExactJson {
   constructor(readonly json: string) {}
   toJSON(): string {
-    return PLACEHOLDER + this.json;
+    if (written === null) return PLACEHOLDER + this.json;
+    written.push(this.json);
+    return `${PLACEHOLDER}#${written.length - 1}`;
   }
 }
 
-/** The echo of an input value: its client's digits when they differ from its doubles, else the value itself. */
+/**
+ * The echo of an input value: its client's digits when they differ from its doubles, else the value itself. Data
+ * the event loop never parsed (opaque-json.ts) is echoed as its text.
+ */
 export function echoOf<T>(input: unknown, echoed: T): T | ExactJson {
+  if (isOpaqueJson(echoed)) return new ExactJson(echoed[OPAQUE_JSON].text());
   if (echoed == null || input === null || typeof input !== "object") return echoed;
   const json = exactTexts.get(input);
   return json === undefined ? echoed : new ExactJson(json);
@@ -104,7 +117,15 @@ export function echoOf<T>(input: unknown, echoed: T): T | ExactJson {
 
 /** JSON.stringify, writing each ExactJson as its text. Costs a substring search when there is none. */
 export function stringifyWithExactJson(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (!text.includes(PLACEHOLDER)) return text;
-  return text.replace(PLACEHOLDER_STRING, (_match, escaped: string) => JSON.parse(`"${escaped}"`) as string);
+  const outer = written;
+  const texts: string[] = [];
+  written = texts;
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } finally {
+    written = outer;
+  }
+  if (texts.length === 0) return text;
+  return text.replace(INDEXED_PLACEHOLDER, (_match, index: string) => texts[Number(index)]!);
 }

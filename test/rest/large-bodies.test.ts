@@ -157,3 +157,69 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
     }
   });
 });
+
+/**
+ * GraphQL (src/server/large-graphql-body.ts): the same, for bodies declaring their length. A body sent in chunks
+ * without a declared length takes express.json's ordinary path, so each answer is compared with that path's.
+ */
+describe("large GraphQL bodies are parsed in the worker pool, not on the event loop", () => {
+  const RUN_RULE = "mutation Run($rule: String!, $data: JSONObject!) { runRule(rule: $rule, data: $data) { result trace rule data error labels } }";
+
+  async function graphql(text: string, options: { chunked?: boolean; key?: string } = {}): Promise<{ status: number; text: string }> {
+    const bytes = encoded(text);
+    // A stream has no length to declare: fetch sends it in chunks.
+    const body = options.chunked ? new Blob([bytes]).stream() : bytes;
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": options.key ?? viewKey },
+      body,
+      ...(options.chunked ? { duplex: "half" } : {}),
+    } as RequestInit);
+    return { status: response.status, text: await response.text() };
+  }
+
+  it("runRule: the pool parses the body and the run evaluates there; the answer is the ordinary one, digits and UTF-8 kept", async () => {
+    const body = `{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":${JSON.stringify(RULE)},"data":${DATA_TEXT}}}`;
+    expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
+    const parsedBefore = gateway.services.evaluator.bodiesParsed;
+    const mainParsesBefore = LargeData.mainThreadParses;
+    let answer = { status: 0, text: "" };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await graphql(body);
+    });
+    // The echo is decoded here (not parsed): the answer is a string for Apollo.
+    expect(work.filter((entry) => entry.startsWith("JSON."))).toEqual([]);
+    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
+    expect(LargeData.mainThreadParses).toBe(mainParsesBefore);
+    expect(answer.text).toContain(`"data":${DATA_TEXT}`);
+    const ordinary = await graphql(body, { chunked: true });
+    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
+    expect(answer).toEqual(ordinary);
+    expect(JSON.parse(answer.text).data.runRule.result).toBe(evaluatePolicy(compilePolicy(RULE), DATA).result);
+  });
+
+  it("takes only variables that feed a run's data; refusals are the ordinary path's", async () => {
+    const pad = "a".repeat(LARGE_BODY_BYTES);
+    const deep = `${'{"a":'.repeat(1_001)}1${"}".repeat(1_001)}`;
+    const cases: [string, string?][] = [
+      // A long rule text (a String variable) and the data used elsewhere too: plain values, as before.
+      [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":${JSON.stringify(`${RULE}\n${"#".repeat(LARGE_BODY_BYTES)}`)},"data":{"x":{"k1":1}}}}`],
+      [
+        `{"query":"mutation($d: JSONObject!) { a: runRule(rule: \\"A **x** is ok if __s__ of **x** is equal to \\\\\\"${pad}\\\\\\".\\", data: $d) { result data } b: runRule(rule: \\"A **x** is ok if __s__ of **x** is equal to \\\\\\"a\\\\\\".\\", data: {y: [$d]}) { result data } }","variables":{"d":{"x":{"s":"${pad}"}}}}`,
+      ],
+      // Too deep, malformed, not a GraphQL body, a refused key.
+      [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":"A **x** is ok if __a__ of **x** exists.","data":${deep},"pad":"${pad}"}}`],
+      [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"data":{"pad":"${pad}"}`],
+      [`["${pad}"]`],
+      [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":"x","data":{"pad":"${pad}"}}}`, "vk_not-a-key"],
+    ];
+    for (const [body, key] of cases) {
+      expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
+      const parsedBefore = gateway.services.evaluator.bodiesParsed;
+      const [large, ordinary] = [await graphql(body, { key }), await graphql(body, { key, chunked: true })];
+      expect({ body: body.slice(0, 120), ...large }).toEqual({ body: body.slice(0, 120), ...ordinary });
+      // Parsed in the pool unless refused before its body was read.
+      expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + (key === undefined ? 1 : 0));
+    }
+  });
+});

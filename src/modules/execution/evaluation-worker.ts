@@ -5,7 +5,9 @@
 import { compilePolicy, evaluateMetered, type CompiledPolicy } from "../../engine/index.js";
 import { FlowError, parseFlow, type FlowDefinition, type FlowErrorCode } from "../../engine/flow/index.js";
 import { checkData, DEFAULT_LIMITS } from "../../engine/limits.js";
-import { exactDataJson } from "../../shared/exact-numbers.js";
+import { Kind, parse, visit } from "graphql";
+import { exactDataJson, hasInexactNumber, parseKeepingDigits, stringifyKeepingDigits } from "../../shared/exact-numbers.js";
+import { deeperThan, inspectedLevels, MAX_JSON_DEPTH } from "../../shared/opaque-json.js";
 import { sharedUtf8, utf8Text } from "./shared-bytes.js";
 
 export interface EvaluationTask {
@@ -146,3 +148,78 @@ export function parseBodyTask(body: Uint8Array): ParsedBody {
   const measured = checkData(data, DEFAULT_LIMITS);
   return { skeleton, data: { json: sharedUtf8(echo), estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes } };
 }
+
+/**
+ * A large GraphQL request body (src/server/large-graphql-body.ts), parsed here. The body comes back as parsed, except
+ * the variables that only ever feed the `data` argument of a run field (RUN_FIELDS): each is returned as its echo's
+ * UTF-8 bytes (numbers as sent) with the engine's size estimate, like a REST body's `data`, and is null in `body`.
+ * Other variables come back as values: what reads them (input types, lists) needs objects.
+ */
+export type ParsedGraphqlBody =
+  | { malformed: true }
+  | { body: unknown; large: Record<string, { json: Uint8Array; estimatedBytes: number } | { tooDeep: unknown }> };
+
+/** Mutations whose `data` argument is a run's input: the execution service takes it as a LargeData. */
+const RUN_FIELDS = new Set(["runPolicy", "runPolicyRecord", "runRule", "runFlow", "runFlowRecord", "testFlow"]);
+
+export function parseGraphqlBodyTask(bytes: Uint8Array): ParsedGraphqlBody {
+  let text = utf8Text(bytes);
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // the byte-order mark body-parser also skips
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { malformed: true };
+  }
+  const large: Record<string, { json: Uint8Array; estimatedBytes: number } | { tooDeep: unknown }> = {};
+  if (!isRecord(body) || !isRecord(body.variables) || typeof body.query !== "string") return { body, large };
+  const variables = body.variables;
+  let exact: Record<string, unknown> | undefined;
+  for (const name of runDataVariables(body.query)) {
+    const value = variables[name];
+    if (!isRecord(value)) continue;
+    // Refused by the JSON scalar, whose message shows the value's first levels.
+    if (deeperThan(value, MAX_JSON_DEPTH)) large[name] = { tooDeep: inspectedLevels(value) };
+    else {
+      // As express.json and exact-variables.ts would: the client's digits where a double would change them.
+      if (exact === undefined) exact = hasInexactNumber(text) ? ((parseKeepingDigits(text) as { variables: Record<string, unknown> }).variables ?? {}) : {};
+      const echo = name in exact ? stringifyKeepingDigits(exact[name])! : JSON.stringify(value);
+      const measured = checkData(value, DEFAULT_LIMITS);
+      large[name] = { json: sharedUtf8(echo), estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes };
+    }
+    variables[name] = null;
+  }
+  return { body, large };
+}
+
+/**
+ * Variables used as the `data` argument of a run field and nowhere else, in any operation of `query`. None when the
+ * query does not parse: GraphQL then refuses the request whatever its variables.
+ */
+function runDataVariables(query: string): Set<string> {
+  const asData = new Set<string>();
+  const elsewhere = new Set<string>();
+  try {
+    visit(parse(query, { noLocation: true }), {
+      Field(field) {
+        for (const argument of field.arguments ?? []) {
+          if (argument.value.kind !== Kind.VARIABLE) continue;
+          (RUN_FIELDS.has(field.name.value) && argument.name.value === "data" ? asData : elsewhere).add(argument.value.name.value);
+        }
+      },
+      Variable(variable, _key, parent) {
+        // Variables inside lists, input objects and directives' arguments.
+        if (!(isRecord(parent) && (parent.kind === Kind.ARGUMENT || parent.kind === Kind.VARIABLE_DEFINITION))) elsewhere.add(variable.name.value);
+      },
+      Directive(directive) {
+        for (const argument of directive.arguments ?? []) if (argument.value.kind === Kind.VARIABLE) elsewhere.add(argument.value.name.value);
+      },
+    });
+  } catch {
+    return new Set();
+  }
+  for (const name of elsewhere) asData.delete(name);
+  return asData;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);

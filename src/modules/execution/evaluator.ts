@@ -16,8 +16,9 @@ import { Piscina } from "piscina";
 import { evaluateMetered, splitRuleLines, type CompiledPolicy, type PolicyResponse, type RuleSetTrace } from "../../engine/index.js";
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
-import type { EvaluationOutcome, EvaluationTask, ParsedBody, ParsedFlow } from "./evaluation-worker.js";
+import type { EvaluationOutcome, EvaluationTask, ParsedBody, ParsedFlow, ParsedGraphqlBody } from "./evaluation-worker.js";
 import { LargeData } from "./large-data.js";
+import { tooDeepJson } from "../../shared/opaque-json.js";
 import { sharedCopy, utf8Text } from "./shared-bytes.js";
 import { type SpanHandle, telemetry } from "../../telemetry/tracing.js";
 
@@ -51,6 +52,9 @@ export interface Evaluated {
 
 /** A large request body as the pool parsed it (parseBody): `data` is a LargeData when it is an object. */
 export type LargeBody = { malformed: true } | { skeleton: unknown; data?: LargeData | "nested too deeply" };
+
+/** A large GraphQL body as the pool parsed it (parseGraphqlBody): the runs' `data` variables are LargeData. */
+export type LargeGraphqlBody = { malformed: true } | { body: unknown };
 
 export interface EvaluationLimits {
   maxSteps?: number;
@@ -111,7 +115,7 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
 
 export class Evaluator {
   // Tasks of two kinds (evaluation-worker.ts): evaluations (the default export) and flow parses (parseFlowTask).
-  private readonly pool: Piscina<EvaluationTask | string | Uint8Array, EvaluationOutcome | ParsedFlow | ParsedBody>;
+  private readonly pool: Piscina<EvaluationTask | string | Uint8Array, EvaluationOutcome | ParsedFlow | ParsedBody | ParsedGraphqlBody>;
   private readonly workers: number;
   readonly deadlineMs: number;
   /** Waiting jobs by tenant; the Map's order is the round-robin order (a served tenant moves to the back). */
@@ -210,6 +214,23 @@ export class Evaluator {
     this.bodiesParsed++;
     if ("malformed" in parsed || parsed.data === undefined || typeof parsed.data === "string") return parsed as LargeBody;
     return { skeleton: parsed.skeleton, data: new LargeData(parsed.data.json, parsed.data.estimatedBytes) };
+  }
+
+  /**
+   * Parses a large GraphQL request body in the pool, in the turn of `queue` (the tenant, or the address of a caller
+   * without credentials): variables that feed only runs' `data` come back as LargeData (src/server/large-graphql-body.ts).
+   */
+  async parseGraphqlBody(queue: string, body: Uint8Array): Promise<LargeGraphqlBody> {
+    const shared = body.buffer instanceof SharedArrayBuffer ? body : sharedCopy(body);
+    const parsed = await this.enqueue<ParsedGraphqlBody>(queue, () => this.pool.run(shared, { name: "parseGraphqlBodyTask" }) as Promise<ParsedGraphqlBody>);
+    this.bodiesParsed++;
+    if ("malformed" in parsed) return parsed;
+    const { body: value, large } = parsed;
+    const variables = (value as { variables?: Record<string, unknown> }).variables;
+    for (const [name, data] of Object.entries(large)) {
+      variables![name] = "tooDeep" in data ? tooDeepJson(data.tooDeep as object) : new LargeData(data.json, data.estimatedBytes);
+    }
+    return { body: value };
   }
 
   /** Large bodies parsed by the pool since the process started (the tests read it). */

@@ -2,17 +2,38 @@ import { GraphQLJSON, GraphQLJSONObject } from "../../graphql/scalars.js";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import type { GraphQLContext } from "../../graphql/context.js";
 import { actorOf } from "../../graphql/actor.js";
-import { echoOf } from "../../shared/exact-numbers.js";
+import { echoOf, ExactJson } from "../../shared/exact-numbers.js";
+import type { PolicyResponse } from "../../engine/index.js";
+import { rawTraceJson } from "./evaluator.js";
+import { utf8Text } from "./shared-bytes.js";
 import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.types.js";
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
 // `data` is echoed with the digits the client sent (as the REST shim does, src/rest/README.md): `echoOf` finds them for the input value.
-const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => ({
-  ...run.response,
-  data: echoOf(input, run.response.data),
-  record: run.record,
-  timings: { engineNs: String(run.timings.engineNs), databaseNs: String(run.timings.databaseNs), gatewayNs: String(run.timings.gatewayNs) },
-});
+const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => {
+  const { response } = run;
+  return {
+    result: response.result,
+    // Made only when selected: a trace from the worker pool would be parsed here (its getter) only to be serialised again.
+    get trace() {
+      return traceOf(response);
+    },
+    rule: response.rule,
+    data: echoOf(input, response.data),
+    error: response.error,
+    labels: response.labels,
+    record: run.record,
+    timings: { engineNs: String(run.timings.engineNs), databaseNs: String(run.timings.databaseNs), gatewayNs: String(run.timings.gatewayNs) },
+  };
+};
+
+/** A trace computed in the pool is written out as the JSON text it came as (long ones as UTF-8 bytes: decoded, not parsed). */
+function traceOf(response: PolicyResponse): unknown {
+  const raw = rawTraceJson(response);
+  if (raw === undefined) return response.trace;
+  const text = typeof raw === "string" ? raw : utf8Text(raw);
+  return text === "null" ? null : new ExactJson(text);
+}
 
 // Every node gets the run's input data (docs/language.md#flow-execution), so each echoes it as sent.
 const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({

@@ -1,3 +1,4 @@
+import { OPAQUE_JSON, type OpaqueJson } from "../../shared/opaque-json.js";
 import { utf8Text } from "./shared-bytes.js";
 
 /**
@@ -14,13 +15,16 @@ import { utf8Text } from "./shared-bytes.js";
  * `value()` parses on the event loop after all; only what cannot work on text uses it (input recording with
  * redaction, shadow disagreements kept with their input), and `mainThreadParses` counts it, which the tests read.
  */
-export class LargeData {
+export class LargeData implements OpaqueJson {
   private static nextId = 0;
   /** Parses of large data on the event loop since the process started (value()); see the test of large bodies. */
   static mainThreadParses = 0;
   /** Identifies the data for the workers' cache of parsed values (evaluation-worker.ts). */
   readonly id: string;
   private parsed: unknown;
+  private decoded: string | undefined;
+  /** GraphQL's JSON scalars pass it on unread; GraphQL results echo its text (src/shared/opaque-json.ts). */
+  readonly [OPAQUE_JSON]: OpaqueJson[typeof OPAQUE_JSON];
 
   constructor(
     /** The JSON text of `data` as UTF-8, every number as the client wrote it: the echo, and what workers parse. */
@@ -29,11 +33,16 @@ export class LargeData {
     readonly estimatedBytes: number,
   ) {
     this.id = `${process.pid}:${LargeData.nextId++}`;
+    this[OPAQUE_JSON] = { tooDeep: false, text: () => this.text() };
   }
 
-  /** The JSON text, decoded on the event loop (not parsed): for recording an input that needs no redaction. */
+  /**
+   * The JSON text, decoded on the event loop (not parsed; about a millisecond a megabyte): for recording an input that
+   * needs no redaction, and for a GraphQL result's echo (kept: every node of a flow echoes it).
+   */
   text(): string {
-    return utf8Text(this.json);
+    this.decoded ??= utf8Text(this.json);
+    return this.decoded;
   }
 
   /** The parsed value, on the event loop (counted): for consumers that need objects, never on the answer path. */
