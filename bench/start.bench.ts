@@ -12,8 +12,13 @@
  * prom-client counts from its own registration, after the modules loaded.) CPU to ready is the user + system time
  * the process and its children (tsx's gateway process, all threads) have used when /readyz first answers 200, read
  * from /proc (Linux; "—" elsewhere): far less sensitive than the wall clock to other work on a shared machine.
+ * Main thread: the CPU time of the gateway's main thread alone (the rest is V8's background threads — garbage
+ * collection, WebAssembly and JavaScript compilation — and libuv's; with work moved off the main thread, the wall clock
+ * on a machine with a free core follows the longer of the two).
  * Each row runs ROUNDS times, interleaved; the median counts.
- * Shared machines make absolute times noisy: compare the rows of one run.
+ * Shared machines make absolute times noisy: compare the rows of one run. BENCH_START_BASELINE=<folder> adds the
+ * compiled start of another checkout, built there (e.g. `git worktree add /tmp/before main && cd /tmp/before && npm ci
+ * && npm run build`), interleaved with this one's: before/after under the same load.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -32,16 +37,23 @@ interface Variant {
   name: string;
   command: string;
   args: string[];
+  cwd: string;
 }
 
-const VARIANTS: Variant[] = [
-  { name: "tsx", command: path.join(ROOT, "node_modules/.bin/tsx"), args: ["src/main.ts"] },
-  { name: "compiled", command: process.execPath, args: ["dist/main.js"] },
+const BASELINE = process.env.BENCH_START_BASELINE ? path.resolve(process.env.BENCH_START_BASELINE) : undefined;
+const ALL_VARIANTS: Variant[] = [
+  { name: "tsx", command: path.join(ROOT, "node_modules/.bin/tsx"), args: ["src/main.ts"], cwd: ROOT },
+  { name: "compiled", command: process.execPath, args: ["dist/main.js"], cwd: ROOT },
+  ...(BASELINE ? [{ name: "baseline compiled", command: process.execPath, args: ["dist/main.js"], cwd: BASELINE }] : []),
 ];
+/** BENCH_START_VARIANTS=compiled,"baseline compiled": only these rows (default: all). */
+const ONLY = process.env.BENCH_START_VARIANTS?.split(",").map((name) => name.trim());
+const VARIANTS = ALL_VARIANTS.filter((variant) => !ONLY || ONLY.includes(variant.name));
 
 interface Sample {
   readyMs: number;
   cpuMs: number;
+  mainThreadCpuMs: number;
   rssBytes: number;
 }
 
@@ -54,6 +66,18 @@ function cpuOfTree(pid: number): number {
     let total = (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
     for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean)) total += cpuOfTree(Number(child));
     return total;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time of the gateway's main thread: `pid`'s own, or its child's when `pid` is tsx's launcher. */
+function cpuOfMainThread(pid: number): number {
+  try {
+    const child = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").find(Boolean);
+    const gateway = child ? Number(child) : pid;
+    const fields = readFileSync(`/proc/${gateway}/task/${gateway}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
   } catch {
     return Number.NaN;
   }
@@ -103,7 +127,7 @@ async function measure(variant: Variant, dataDir: string): Promise<Sample> {
   delete env.AUTH_JWT_SECRET;
   let output = "";
   const started = process.hrtime.bigint();
-  const child = spawn(variant.command, variant.args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(variant.command, variant.args, { cwd: variant.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
   try {
@@ -114,8 +138,9 @@ async function measure(variant: Variant, dataDir: string): Promise<Sample> {
     }
     const readyMs = Number(process.hrtime.bigint() - started) / 1e6;
     const cpuMs = cpuOfTree(child.pid!);
+    const mainThreadCpuMs = cpuOfMainThread(child.pid!);
     await sleep(IDLE_MS);
-    return { readyMs, cpuMs, rssBytes: await processMetric(url, "process_resident_memory_bytes") };
+    return { readyMs, cpuMs, mainThreadCpuMs, rssBytes: await processMetric(url, "process_resident_memory_bytes") };
   } finally {
     await stop(child);
   }
@@ -130,12 +155,14 @@ const median = (values: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  if (!existsSync(path.join(ROOT, "dist/main.js"))) throw new Error("dist/main.js is missing: run `npm run build` first");
+  for (const variant of VARIANTS.filter((v) => v.command === process.execPath)) {
+    if (!existsSync(path.join(variant.cwd, "dist/main.js"))) throw new Error(`${variant.cwd}/dist/main.js is missing: run \`npm run build\` there first`);
+  }
   const rows = new Map<string, Sample[]>();
   const record = (name: string, sample: Sample): void => {
     rows.set(name, [...(rows.get(name) ?? []), sample]);
     process.stdout.write(
-      `  ${name.padEnd(26)} ready ${sample.readyMs.toFixed(0).padStart(6)} ms, CPU to ready ${formatMs(sample.cpuMs).padStart(6)} ms, idle RSS ${(sample.rssBytes / 2 ** 20).toFixed(0)} MiB\n`,
+      `  ${name.padEnd(35)} ready ${sample.readyMs.toFixed(0).padStart(6)} ms, CPU to ready ${formatMs(sample.cpuMs).padStart(6)} ms (main thread ${formatMs(sample.mainThreadCpuMs).padStart(6)}), idle RSS ${(sample.rssBytes / 2 ** 20).toFixed(0)} MiB\n`,
     );
   };
   process.stdout.write(
@@ -156,12 +183,13 @@ async function main(): Promise<void> {
     }
   }
   process.stdout.write(`\nmedian of ${ROUNDS} (target: ready ≤ 2000 ms on the embedded database)\n`);
-  process.stdout.write("| start | ready (ms) | CPU to ready (ms) | idle RSS (MiB) |\n|---|---|---|---|\n");
+  process.stdout.write("| start | ready (ms) | CPU to ready (ms) | main thread CPU (ms) | idle RSS (MiB) |\n|---|---|---|---|---|\n");
   for (const [name, samples] of rows) {
     const ready = median(samples.map((s) => s.readyMs));
     const cpu = median(samples.map((s) => s.cpuMs));
+    const mainThread = median(samples.map((s) => s.mainThreadCpuMs));
     const rss = median(samples.map((s) => s.rssBytes)) / 2 ** 20;
-    process.stdout.write(`| ${name} | ${ready.toFixed(0)} | ${formatMs(cpu)} | ${rss.toFixed(0)} |\n`);
+    process.stdout.write(`| ${name} | ${ready.toFixed(0)} | ${formatMs(cpu)} | ${formatMs(mainThread)} | ${rss.toFixed(0)} |\n`);
   }
   process.stdout.write(
     `load average at the end: ${loadavg()
