@@ -3,8 +3,8 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Database } from "../database/database.js";
 import { DomainError, DomainErrorCode, unauthenticated } from "../errors/domain-error.js";
 import { apiKeyMatches, parseApiKey } from "./api-key-format.js";
-import { ApiKeyRowCache } from "./api-key-cache.js";
-import { IdentityStore, USER_CHANGED_CHANNEL } from "../stores/identity.store.js";
+import { AnnouncedRowCache } from "./announced-row-cache.js";
+import { API_KEY_CHANGED_CHANNEL, IdentityStore, USER_CHANGED_CHANNEL } from "../stores/identity.store.js";
 import type { TenantActor } from "./actor.js";
 import type { TokenVerifier } from "./tokens.js";
 
@@ -14,7 +14,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export interface Authenticator {
   /**
    * null when no credential was sent; throws UNAUTHENTICATED for a bad one. `arrivedAt`: when the request arrived
-   * (`process.hrtime.bigint()`), so that a key's cached row shares the request's catch-up (api-key-cache.ts).
+   * (`process.hrtime.bigint()`), so that a key's cached row shares the request's catch-up (announced-row-cache.ts).
    */
   authenticate(headers: IncomingHttpHeaders, arrivedAt?: bigint): Promise<TenantActor | null>;
 }
@@ -37,12 +37,12 @@ function requireSharedDatabase(binding: string | null): void {
 /** Authenticates against the users and keys of one database (the shared one, or a dedicated tenant's). */
 export function createAuthenticator(database: Database, tokens: TokenVerifier): Authenticator {
   const identities = new IdentityStore(database);
-  // Key rows are cached briefly per process; revocation drops them everywhere (api-key-cache.ts).
-  const keyRows = new ApiKeyRowCache(database, (prefix) => identities.keyCredential(prefix));
+  // Key rows are cached briefly per process; revocation drops them everywhere (announced-row-cache.ts).
+  const keyRows = new AnnouncedRowCache(database, API_KEY_CHANGED_CHANNEL, (prefix) => identities.keyCredential(prefix));
   // Users too, by subject, with the same catch-up rule: a trigger announces every change to a user row (roles,
   // deletion, anything else) on commit, so a request that arrives after it commits never sees the old row, in any
   // process. Reading the row on every request was most of a bearer request's cost (bench:graphql).
-  const userRows = new ApiKeyRowCache(database, (subject) => identities.userBySubject(subject), undefined, undefined, USER_CHANGED_CHANNEL);
+  const userRows = new AnnouncedRowCache(database, USER_CHANGED_CHANNEL, (subject) => identities.userBySubject(subject));
 
   async function fromToken(token: string, arrivedAt: bigint | undefined): Promise<TenantActor> {
     let subject: string;

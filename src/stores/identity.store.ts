@@ -58,7 +58,7 @@ const KEY_KEYSET: Keyset<ApiKeyRow> = { columns: [timeColumn("createdAt"), uuidC
 
 /**
  * A revocation announces the key's prefix on this channel inside its transaction; every process's key cache
- * (src/identity/api-key-cache.ts) listens.
+ * (src/identity/announced-row-cache.ts) listens.
  */
 export const API_KEY_CHANGED_CHANNEL = "verdict_api_key_changed";
 

@@ -4,7 +4,7 @@ import type { Database } from "../database/database.js";
 import { migratePostgres } from "../database/open.js";
 import { connectPostgres } from "../database/postgres.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
-import { ApiKeyRowCache } from "../identity/api-key-cache.js";
+import { AnnouncedRowCache } from "../identity/announced-row-cache.js";
 import type { TokenVerifier } from "../identity/tokens.js";
 import type { Logger } from "../logging.js";
 import type { Evaluator } from "../modules/execution/evaluator.js";
@@ -141,7 +141,7 @@ export class TenantDatabases {
   /** Graphs being closed: their connections still count against the cap until they are gone. */
   private readonly closing = new Set<Promise<void>>();
   private readonly failures = new Map<string, { binding: string; until: number; error: TenantDatabaseRefused }>();
-  private readonly routes: ApiKeyRowCache<TenantRegistryRow>;
+  private readonly routes: AnnouncedRowCache<TenantRegistryRow>;
   private readonly registry: TenantDatabaseStore;
   private readonly sweeper: NodeJS.Timeout;
   private readonly perDatabase: number;
@@ -152,7 +152,7 @@ export class TenantDatabases {
     private readonly settings: TenantDatabaseSettings,
   ) {
     this.registry = new TenantDatabaseStore(control);
-    this.routes = new ApiKeyRowCache(control, (tenantId) => this.registry.registryRow(tenantId), undefined, undefined, TENANT_BINDING_CHANGED_CHANNEL);
+    this.routes = new AnnouncedRowCache(control, TENANT_BINDING_CHANGED_CHANNEL, (tenantId) => this.registry.registryRow(tenantId));
     this.perDatabase = settings.config.TENANT_DATABASE_POOL_SIZE + 1;
     const idleMs = settings.config.TENANT_DATABASE_IDLE_MS;
     this.sweeper = setInterval(() => this.closeIdle(idleMs), Math.max(500, Math.floor(idleMs / 4)));

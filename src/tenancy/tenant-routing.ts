@@ -23,7 +23,7 @@ export interface RequestRouter {
    * Authenticates the credential in the headers in the database of the tenant it names: null when none was
    * sent; throws UNAUTHENTICATED for a bad one, SERVICE_UNAVAILABLE when the tenant's database cannot serve.
    * `arrivedAt` (`process.hrtime.bigint()` when the request arrived): the registry's and the key's cached rows
-   * then share one catch-up with announcements instead of one each (api-key-cache.ts).
+   * then share one catch-up with announcements instead of one each (announced-row-cache.ts).
    */
   route(headers: IncomingHttpHeaders, arrivedAt?: bigint): Promise<RoutedRequest | null>;
 }

@@ -97,7 +97,7 @@ describe("bearer tokens", () => {
   });
 
   it("never answers from a cached user once a role change or deletion has committed elsewhere (another process, plain SQL)", async () => {
-    // Users are cached per process (api-key-cache.ts); a trigger announces every change to a user row. The other
+    // Users are cached per process (announced-row-cache.ts); a trigger announces every change to a user row. The other
     // gateway has its own pool and listening connection, as another process would.
     const elsewhere = await startTestGateway({}, gateway.db);
     try {

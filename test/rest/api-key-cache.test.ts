@@ -7,7 +7,7 @@ import * as op from "../support/operations.js";
 import { post } from "../support/kit.js";
 
 /**
- * Authentication keeps recently used key rows in memory (src/identity/api-key-cache.ts). A revocation must
+ * Authentication keeps recently used key rows in memory (src/identity/announced-row-cache.ts). A revocation must
  * still win at once: on the next request, in the process that revoked and in every other one.
  */
 let a: TestGateway;

@@ -175,7 +175,7 @@ export class ApiKeyService {
         resourceKind: "API_KEY",
         detail: { apiKeyId: row.id, name: row.name, prefix: row.prefix },
       });
-      // Every process's key cache hears of it before it answers its next request (api-key-cache.ts).
+      // Every process's key cache hears of it before it answers its next request (announced-row-cache.ts).
       await this.identities.announceKeyChange(tx, row.prefix);
       return row;
     });
