@@ -86,6 +86,8 @@ const CATCH_UP_TIMEOUT_MS = 1_000;
 class NotificationListener {
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client> | null = null;
+  /** The last query sent on the connection: the next one waits for it (queryInTurn). */
+  private lastQuery: Promise<unknown> = Promise.resolve();
   private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private closed = false;
   private retryDelayMs = 100;
@@ -108,7 +110,7 @@ class NotificationListener {
     if (!set) this.handlers.set(channel, (set = new Set()));
     set.add(onMessage);
     const client = await this.connect();
-    if (isNewChannel) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    if (isNewChannel) await this.queryInTurn(client, `LISTEN ${pg.escapeIdentifier(channel)}`);
     return async () => {
       set.delete(onMessage);
     };
@@ -139,7 +141,7 @@ class NotificationListener {
         sentAt = process.hrtime.bigint();
         if (this.probeInFlight === probe) this.probeInFlightSentAt = sentAt;
         // An empty query is the cheapest round trip there is: Postgres answers EmptyQueryResponse.
-        return withTimeout(client.query(""), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
+        return withTimeout(this.queryInTurn(client, ""), CATCH_UP_TIMEOUT_MS, "catching up with notifications").catch((error: unknown) => {
           // A connection too slow to answer may also be sitting on notifications: start it afresh.
           this.dropAndReconnect(client);
           client.end().catch(() => {});
@@ -155,6 +157,17 @@ class NotificationListener {
     this.probeInFlight = probe;
     this.probeInFlightSentAt = -1n; // not sent until connected
     return probe;
+  }
+
+  /**
+   * A connection runs one query at a time, and the caches subscribe at start-up all at once while probes go out:
+   * each query waits for the one before it here, rather than in pg's own queue, which pg deprecates (it warns, and
+   * pg 9 will refuse). A probe that waits is sent later than `sentAt` says, so what it claims still holds.
+   */
+  private queryInTurn(client: pg.Client, text: string): Promise<unknown> {
+    const turn = this.lastQuery.catch(() => {}).then(() => client.query(text));
+    this.lastQuery = turn;
+    return turn;
   }
 
   private connect(): Promise<pg.Client> {
