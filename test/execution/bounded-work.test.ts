@@ -4,24 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluatePolicy, compilePolicy } from "../../src/engine/index.js";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { authoring, post } from "../support/kit.js";
+import { type Authoring, createApiKey, createTenant, post, startRunWorld, startTestGateway, type TestGateway, type TestTenant } from "../support/kit.js";
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 let viewKey: string;
-let author: ReturnType<typeof authoring>;
+let author: Authoring;
 
 const LONG = "a".repeat(900_000);
 const repeat = (n: number, condition: string): string => Array.from({ length: n }, () => condition).join(" and ");
 
 beforeAll(async () => {
-  gateway = await startTestGateway();
-  const { prisma } = gateway.database;
-  tenant = await createTenant(prisma, { publisher: ["PUBLISHER"] });
-  viewKey = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
-  author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
+  ({ gateway, tenant, viewKey, author } = await startRunWorld());
 });
 afterAll(() => gateway?.stop());
 

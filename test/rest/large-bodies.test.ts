@@ -9,21 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compilePolicy, evaluatePolicy } from "../../src/engine/index.js";
 import { LargeData } from "../../src/modules/execution/large-data.js";
 import { LARGE_BODY_BYTES } from "../../src/rest/run.routes.js";
-import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { authoring } from "../support/kit.js";
+import { type Authoring, startRunWorld, type TestGateway } from "../support/kit.js";
 
 let gateway: TestGateway;
-let tenant: TestTenant;
 let viewKey: string;
-let author: ReturnType<typeof authoring>;
+let author: Authoring;
 
 beforeAll(async () => {
-  gateway = await startTestGateway();
-  const { prisma } = gateway.database;
-  tenant = await createTenant(prisma, { publisher: ["PUBLISHER"] });
-  viewKey = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;
-  author = authoring(gateway, await gateway.tokenFor(tenant.users.publisher!.subject));
+  ({ gateway, viewKey, author } = await startRunWorld());
 });
 afterAll(() => gateway?.stop());
 

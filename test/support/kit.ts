@@ -9,7 +9,8 @@
  *   document, variables)`, typed when the document is one of `operations/` (`op.*`, or the codegen output
  *   `operations/__generated__/graphql.js`);
  * - one REST helper, `rest(url, path, { method, body, key, headers })` and its shorthand `post`;
- * - the parity world the GraphQL / REST / gRPC parity tests share: `startParityWorld`;
+ * - the parity world the GraphQL / REST / gRPC parity tests share: `startParityWorld`; the execution tests' gateway,
+ *   publisher and VIEW key: `startRunWorld`;
  * - subscriptions over WebSocket (`subscriptionClient`, `subscribe`), the TCP proxy that simulates database outages;
  * - policy texts and data the tests share.
  */
@@ -31,6 +32,7 @@ export {
   TenantBuilder,
 } from "./fixtures.js";
 export { CREDIT_POLICY, loanFlow } from "./flows.js";
+export { type RunWorld, startRunWorld } from "./run-world.js";
 export {
   type Caller,
   type Document,
