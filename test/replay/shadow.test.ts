@@ -238,6 +238,49 @@ describe("shadow runs", () => {
     }
   });
 
+  it("counts a run whose shadow evaluation outlasts the interval at which counts are written", async () => {
+    const { baseId, versionId, candidateId } = await policyWithCandidate();
+    await as("publisher")(SET, { input: { baseId, recordId: candidateId } });
+    const { services, database } = gateway;
+    let started!: () => void;
+    const evaluating = new Promise<void>((resolve) => (started = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The real evaluation, held until the runner has written its counts at least once meanwhile.
+    const slowExecution = {
+      evaluateQuietly: async (...args: Parameters<typeof services.execution.evaluateQuietly>) => {
+        started();
+        await held;
+        return services.execution.evaluateQuietly(...args);
+      },
+    } as unknown as typeof services.execution;
+    const runner = new ShadowRunner(database, services.stores.shadows, services.runnables, slowExecution, async () => null, { flushIntervalMs: 10 });
+    await runner.start();
+    try {
+      const actor = { kind: "user", tenantId: tenant.id } as never;
+      const data = { Person: { age: 20 } };
+      runner.observe({
+        actor,
+        tenantId: tenant.id,
+        baseId,
+        recordId: versionId,
+        kind: "POLICY",
+        data,
+        now: new Date(),
+        result: true,
+        error: null,
+        batch: false,
+      });
+      await evaluating;
+      await new Promise((resolve) => setTimeout(resolve, 50)); // five flush intervals
+      release();
+      await runner.flush();
+      expect((await status(baseId)).counts).toMatchObject({ runs: 1, disagreed: 1 });
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it("exports each live base's counters in /metrics", async () => {
     const { baseId, candidateId } = await policyWithCandidate();
     await as("publisher")(SET, { input: { baseId, recordId: candidateId } });

@@ -151,31 +151,38 @@ export class ShadowRunner implements RunObserver {
     }
   }
 
+  /**
+   * The tally is looked up only where a count is added, with no wait in between: `writeTallies` hands the
+   * current tallies to the store and starts new ones, so a tally held across an evaluation (which can outlast
+   * the flush interval on a busy machine) would take a count that is never written.
+   */
   private async shadow(run: ObservedRun, fresh: boolean, lookup: RunnableLookup): Promise<void> {
     const setting = await this.settingOf(run.baseId, fresh);
     if (!setting || setting.tenantId !== run.tenantId) return;
-    const tally = this.tallyOf(run.baseId, setting.recordId);
     const runnable = await lookup.byRecord(setting.recordId);
     // A draft named as shadow is gone once published: its runs are counted as dropped until the shadow is set again.
     if (!runnable || runnable.baseId !== run.baseId || runnable.tenantId !== run.tenantId) {
-      tally.dropped++;
+      this.tallyOf(run.baseId, setting.recordId).dropped++;
       return;
     }
     let shadow: { result: unknown; error: string | null };
     try {
       shadow = await this.execution.evaluateQuietly(run.actor, runnable, run.data, run.now);
     } catch {
-      tally.dropped++; // the worker pool refused (the tenant's queue is full): the live runs come first
+      this.tallyOf(run.baseId, setting.recordId).dropped++; // the worker pool refused (the tenant's queue is full): the live runs come first
       return;
     }
+    const agreed = shadow.error === null && run.error === null && isDeepStrictEqual(shadow.result, run.result);
+    // Inputs are kept only where an admin opted the base into recording, redacted with its paths.
+    const paths = agreed ? null : await this.redactionOf(run.baseId);
+    const tally = this.tallyOf(run.baseId, setting.recordId);
     tally.lastRunAt = new Date();
-    if (shadow.error === null && run.error === null && isDeepStrictEqual(shadow.result, run.result)) {
+    if (agreed) {
       tally.agreed++;
     } else {
       if (shadow.error !== null) tally.errors++;
       else tally.disagreed++;
       tally.noted++;
-      const paths = await this.redactionOf(run.baseId);
       tally.kept.push({
         liveRecordId: run.recordId,
         shadowRecordId: runnable.recordId,
@@ -183,13 +190,11 @@ export class ShadowRunner implements RunObserver {
         liveError: run.error,
         shadowResult: shadow.result,
         shadowError: shadow.error,
-        // Inputs are kept only where an admin opted the base into recording, redacted with its paths.
         data: paths === null ? null : redact(plainData(run.data), paths),
         occurredAt: tally.lastRunAt,
       });
       if (tally.kept.length > DISAGREEMENTS_KEPT) tally.kept.shift();
     }
-    this.scheduleFlush();
   }
 
   /** At most one warning per WARN_INTERVAL_MS: an outage would otherwise log once per run. */
