@@ -97,8 +97,9 @@ let written: string[] | null = null;
 
 export class ExactJson {
   constructor(readonly json: string) {}
-  toJSON(): string {
-    if (written === null) return PLACEHOLDER + this.json;
+  /** Outside stringifyWithExactJson (a log line, say) nothing would swap a placeholder back: the value is written, as doubles. */
+  toJSON(): unknown {
+    if (written === null) return JSON.parse(this.json);
     written.push(this.json);
     return `${PLACEHOLDER}#${written.length - 1}`;
   }

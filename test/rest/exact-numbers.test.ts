@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { hasInexactNumber } from "../../src/shared/exact-numbers.js";
+import { ExactJson, hasInexactNumber, stringifyWithExactJson } from "../../src/shared/exact-numbers.js";
 import { createApiKey, createTenant } from "../support/fixtures.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import * as op from "../support/operations.js";
@@ -144,4 +144,11 @@ it("recognises which numbers need their source text", () => {
   for (const exact of ['{"a":1,"b":-2.5,"c":"1e400 in a string","d":[0,10,100]}', '{"s":"-0 \\" 1.0"}']) expect(hasInexactNumber(exact), exact).toBe(false);
   for (const inexact of ['{"a":-0}', '{"a":1.0}', '{"a":1e400}', '{"a":18446744073709551616}', '{"a":"x\\"","b":[1E3]}'])
     expect(hasInexactNumber(inexact), inexact).toBe(true);
+});
+
+it("writes an exact echo as its text where the answer is written, and as its value anywhere else", () => {
+  const echo = { data: new ExactJson('{"amount":0.10000000000000000001}') };
+  expect(stringifyWithExactJson(echo)).toBe('{"data":{"amount":0.10000000000000000001}}');
+  // A plain JSON.stringify (a log line) has nothing to swap a placeholder back: the value, as doubles.
+  expect(JSON.stringify(echo)).toBe('{"data":{"amount":0.1}}');
 });
