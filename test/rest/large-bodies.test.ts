@@ -5,6 +5,7 @@
  * not call JSON.parse on a long text, JSON.stringify into one, or encode or decode one; the pool counts the bodies
  * it parsed. The answers stay byte for byte what the ordinary path writes, errors included.
  */
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compilePolicy, evaluatePolicy } from "../../src/engine/index.js";
 import { LargeData } from "../../src/modules/execution/large-data.js";
@@ -152,44 +153,64 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
 });
 
 /**
- * GraphQL (src/server/large-graphql-body.ts): the same, for bodies declaring their length. A body sent in chunks
- * without a declared length takes express.json's ordinary path, so each answer is compared with that path's.
+ * GraphQL (src/server/large-graphql-body.ts): the same, for bodies declaring their length, sent in chunks without
+ * one, or compressed (src/server/streamed-body.ts). Each answer is compared with express.json's ordinary path, which a
+ * body takes when its content type carries a parameter other than the charset (the large-body path leaves those
+ * alone; each comparison also checks that the pool did not parse the ordinary one).
  */
 describe("large GraphQL bodies are parsed in the worker pool, not on the event loop", () => {
   const RUN_RULE = "mutation Run($rule: String!, $data: JSONObject!) { runRule(rule: $rule, data: $data) { result trace rule data error labels } }";
+  type Sending = "declared" | "chunked" | "gzip" | "br" | "deflate" | "ordinary" | "ordinary gzip";
 
-  async function graphql(text: string, options: { chunked?: boolean; key?: string } = {}): Promise<{ status: number; text: string }> {
-    const bytes = encoded(text);
+  async function graphql(text: string | Uint8Array, options: { as?: Sending; key?: string } = {}): Promise<{ status: number; text: string }> {
+    const as = options.as ?? "declared";
+    let bytes: Uint8Array = typeof text === "string" ? encoded(text) : text;
+    const headers: Record<string, string> = { "content-type": "application/json", "x-api-key": options.key ?? viewKey };
+    if (as.startsWith("ordinary")) headers["content-type"] = "application/json; path=ordinary";
+    const encoding = as === "ordinary gzip" ? "gzip" : as;
+    if (encoding === "gzip" || encoding === "br" || encoding === "deflate") {
+      bytes = encoding === "gzip" ? gzipSync(bytes) : encoding === "br" ? brotliCompressSync(bytes) : deflateSync(bytes);
+      headers["content-encoding"] = encoding;
+    }
     // A stream has no length to declare: fetch sends it in chunks.
-    const body = options.chunked ? new Blob([bytes]).stream() : bytes;
+    const chunked = as === "chunked";
     const response = await fetch(`${gateway.url}/graphql`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": options.key ?? viewKey },
-      body,
-      ...(options.chunked ? { duplex: "half" } : {}),
+      headers,
+      body: chunked ? new Blob([bytes as Uint8Array<ArrayBuffer>]).stream() : (bytes as Uint8Array<ArrayBuffer>),
+      ...(chunked ? { duplex: "half" } : {}),
     } as RequestInit);
     return { status: response.status, text: await response.text() };
   }
 
-  it("runRule: the pool parses the body and the run evaluates there; the answer is the ordinary one, digits and UTF-8 kept", async () => {
-    const body = `{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":${JSON.stringify(RULE)},"data":${DATA_TEXT}}}`;
-    expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
+  /** The ordinary path's answer (express.json), checking that the pool did not parse that body. */
+  async function ordinary(text: string | Uint8Array, key?: string, as: Sending = "ordinary"): Promise<{ status: number; text: string }> {
     const parsedBefore = gateway.services.evaluator.bodiesParsed;
-    const mainParsesBefore = LargeData.mainThreadParses;
-    let answer = { status: 0, text: "" };
-    const work = await largeWorkOnThisThread(async () => {
-      answer = await graphql(body);
-    });
-    // The echo is decoded here (not parsed): the answer is a string for Apollo.
-    expect(work.filter((entry) => entry.startsWith("JSON."))).toEqual([]);
-    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
-    expect(LargeData.mainThreadParses).toBe(mainParsesBefore);
-    expect(answer.text).toContain(`"data":${DATA_TEXT}`);
-    const ordinary = await graphql(body, { chunked: true });
-    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
-    expect(answer).toEqual(ordinary);
-    expect(JSON.parse(answer.text).data.runRule.result).toBe(evaluatePolicy(compilePolicy(RULE), DATA).result);
-  });
+    const answer = await graphql(text, { as, key });
+    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore);
+    return answer;
+  }
+
+  it.each(["declared", "chunked", "gzip", "br"] as const)(
+    "runRule sent %s: the pool parses the body and the run evaluates there; the answer is the ordinary one, digits and UTF-8 kept",
+    async (as) => {
+      const body = `{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":${JSON.stringify(RULE)},"data":${DATA_TEXT}}}`;
+      expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
+      const parsedBefore = gateway.services.evaluator.bodiesParsed;
+      const mainParsesBefore = LargeData.mainThreadParses;
+      let answer = { status: 0, text: "" };
+      const work = await largeWorkOnThisThread(async () => {
+        answer = await graphql(body, { as });
+      });
+      // The echo is decoded here (not parsed): the answer is a string for Apollo.
+      expect(work.filter((entry) => entry.startsWith("JSON."))).toEqual([]);
+      expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + 1);
+      expect(LargeData.mainThreadParses).toBe(mainParsesBefore);
+      expect(answer.text).toContain(`"data":${DATA_TEXT}`);
+      expect(answer).toEqual(await ordinary(body));
+      expect(JSON.parse(answer.text).data.runRule.result).toBe(evaluatePolicy(compilePolicy(RULE), DATA).result);
+    },
+  );
 
   it("takes only variables that feed a run's data; refusals are the ordinary path's", async () => {
     const pad = "a".repeat(LARGE_BODY_BYTES);
@@ -200,19 +221,80 @@ describe("large GraphQL bodies are parsed in the worker pool, not on the event l
       [
         `{"query":"mutation($d: JSONObject!) { a: runRule(rule: \\"A **x** is ok if __s__ of **x** is equal to \\\\\\"${pad}\\\\\\".\\", data: $d) { result data } b: runRule(rule: \\"A **x** is ok if __s__ of **x** is equal to \\\\\\"a\\\\\\".\\", data: {y: [$d]}) { result data } }","variables":{"d":{"x":{"s":"${pad}"}}}}`,
       ],
-      // Too deep, malformed, not a GraphQL body, a refused key.
+      // Too deep, malformed, not an object or array, not a GraphQL body, a refused key.
       [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":"A **x** is ok if __a__ of **x** exists.","data":${deep},"pad":"${pad}"}}`],
       [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"data":{"pad":"${pad}"}`],
+      [` "${pad}"`],
       [`["${pad}"]`],
       [`{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":"x","data":{"pad":"${pad}"}}}`, "vk_not-a-key"],
     ];
     for (const [body, key] of cases) {
       expect(body.length).toBeGreaterThan(LARGE_BODY_BYTES);
-      const parsedBefore = gateway.services.evaluator.bodiesParsed;
-      const [large, ordinary] = [await graphql(body, { key }), await graphql(body, { key, chunked: true })];
-      expect({ body: body.slice(0, 120), ...large }).toEqual({ body: body.slice(0, 120), ...ordinary });
-      // Parsed in the pool unless refused before its body was read.
-      expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore + (key === undefined ? 1 : 0));
+      const expected = await ordinary(body, key);
+      for (const as of ["declared", "chunked", "gzip"] as const) {
+        const parsedBefore = gateway.services.evaluator.bodiesParsed;
+        const answer = await graphql(body, { as, key });
+        expect({ body: body.slice(0, 120), as, ...answer }).toEqual({ body: body.slice(0, 120), as, ...expected });
+        // Parsed in the pool unless refused before its body was read, or not JSON of an object or array.
+        const parsed = key === undefined && !body.startsWith(" ");
+        expect({ as, parsed: gateway.services.evaluator.bodiesParsed - parsedBefore }).toEqual({ as, parsed: parsed ? 1 : 0 });
+      }
     }
+  });
+
+  it("small bodies sent in chunks or compressed are parsed on the loop, with the ordinary path's answers", async () => {
+    const bodies = [
+      `{"query":${JSON.stringify(RUN_RULE)},"variables":{"rule":${JSON.stringify(RULE)},"data":{"x":{"k${KEYS - 1}":9},"big":1541815603606036481}}}`,
+      `\ufeff{"query":"{ __typename }"}`,
+      `{"query":"{ __typename }"`,
+      ` "not an object"`,
+      "",
+    ];
+    for (const body of bodies) {
+      const expected = await ordinary(body);
+      for (const as of ["chunked", "gzip", "br", "deflate"] as const) {
+        const parsedBefore = gateway.services.evaluator.bodiesParsed;
+        expect({ body, as, ...(await graphql(body, { as })) }).toEqual({ body, as, ...expected });
+        expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore);
+      }
+    }
+    // A body that does not decompress is the ordinary path's 400.
+    const notGzip = encoded(`{"query":"{ __typename }"}`);
+    const refused = await graphql(notGzip, { as: "ordinary" });
+    expect(refused.status).toBe(200);
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-encoding": "gzip", "x-api-key": viewKey },
+      body: notGzip,
+    });
+    const ordinaryResponse = await fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json; path=ordinary", "content-encoding": "gzip", "x-api-key": viewKey },
+      body: notGzip,
+    });
+    expect({ status: response.status, body: await response.json() }).toEqual({ status: ordinaryResponse.status, body: await ordinaryResponse.json() });
+    expect(response.status).toBe(400);
+  });
+
+  it("a body over the limit once decompressed (a zip bomb) or sent in chunks is a clear 413, as on the ordinary path", async () => {
+    const limit = 1024 * 1024; // BODY_LIMIT_BYTES's default, which the test gateway keeps
+    // 64 MiB of spaces inside a string: about 64 KiB compressed.
+    const bomb = gzipSync(Buffer.concat([encoded(`{"query":"{ __typename }","variables":{"pad":"`), Buffer.alloc(64 * 1024 * 1024, " "), encoded(`"}}`)]));
+    expect(bomb.length).toBeLessThan(limit);
+    const send = async (contentType: string) => {
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": contentType, "content-encoding": "gzip", "x-api-key": viewKey },
+        body: bomb,
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const expected = { status: 413, text: JSON.stringify({ code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${limit} bytes` }) };
+    const parsedBefore = gateway.services.evaluator.bodiesParsed;
+    expect(await send("application/json; path=ordinary")).toEqual(expected);
+    expect(await send("application/json")).toEqual(expected);
+    const oversize = `{"query":"{ __typename }","variables":{"pad":"${"a".repeat(limit)}"}}`;
+    expect(await graphql(oversize, { as: "chunked" })).toEqual(expected);
+    expect(gateway.services.evaluator.bodiesParsed).toBe(parsedBefore);
   });
 });
