@@ -12,7 +12,8 @@
  * (serialising 900 KB bodies, parsing answers) is not counted as the gateway's; the child also builds the attack
  * bodies, so that the gateway's heap holds only the gateway (megabytes of attack text and the objects they were
  * serialised from made its garbage collections longer than the gateway's own data does). Rows whose name starts
- * with `graphql` send the same worst inputs as `runRule` variables to `/graphql`.
+ * with `graphql` send the same worst inputs as `runRule` variables to `/graphql` (`graphql chunked`: without a declared
+ * length); the `grpc` row calls RunPolicy on the gateway's gRPC port with a large `data` Struct.
  *
  * Environment: BENCH_DURATION_S (default 5), BENCH_ATTACKERS (default 10), BENCH_ONLY (a regular expression: run
  * only the constructs whose name matches, e.g. to profile one with `node --cpu-prof`), BENCH_BLOCKS=1 (print each
@@ -22,6 +23,7 @@
  */
 import "reflect-metadata";
 import { fork } from "node:child_process";
+import * as grpc from "@grpc/grpc-js";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
@@ -29,6 +31,7 @@ import { fileURLToPath } from "node:url";
 import { startGateway } from "../src/gateway.js";
 import { issueApiKey } from "../src/identity/api-key-format.js";
 import { createLogger } from "../src/logging.js";
+import { loadExecutionClients, toStruct } from "../test/grpc/support.js";
 import { abuseCases } from "./support/abuse-cases.js";
 import { benchConfig, benchToken } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
@@ -41,13 +44,17 @@ const ORDINARY = { rule: "A **Person** gets approved if __age__ of **Person** is
 
 interface Attack {
   name: string;
+  /** An HTTP path, or `grpc` for RunPolicy on the gateway's gRPC port. */
   path: string;
-  /** Built by the client child only (see the file comment). */
+  /** Built by the client child only (see the file comment). For `grpc`, the JSON of the request's `data`. */
   body: () => string;
+  /** Sent in chunks without a declared length (HTTP). */
+  chunked?: boolean;
 }
 
 interface ClientJob {
   url: string;
+  grpcAddress: string;
   attackerKey: string;
   probeKey: string;
   /** The attack's name in attacks(baseId). */
@@ -94,7 +101,41 @@ function attacks(baseId: string): Attack[] {
         path: "/graphql",
         body: () => JSON.stringify({ query: RUN_RULE, variables: { rule: c.rule, data: c.data } }),
       })),
+    ...cases
+      .filter((c) => c.name === "fuzzy keys")
+      .map((c) => ({
+        name: `graphql chunked ${c.name}`,
+        path: "/graphql",
+        chunked: true,
+        body: () => JSON.stringify({ query: RUN_RULE, variables: { rule: c.rule, data: c.data } }),
+      })),
+    {
+      // 40,000 numbers in a Struct: about 850 KB of protobuf, the most Values a message under the limit carries.
+      name: "grpc struct (40,000 keys)",
+      path: "grpc",
+      body: () => JSON.stringify({ x: { s: "a" }, wide: Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, i])) }),
+    },
   ];
+}
+
+/** An attacker's calls of RunPolicy with `data` (a Struct), encoded once; each answer is counted by its status. */
+function grpcAttacker(job: ClientJob, data: Record<string, unknown>, until: number, statuses: Record<string, number>): () => Promise<void> {
+  const { PolicyService } = loadExecutionClients();
+  const method = PolicyService.service.RunPolicy!;
+  const client = new grpc.Client(job.grpcAddress, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set("x-api-key", job.attackerKey);
+  const encoded = method.requestSerialize({ baseId: job.baseId, data: toStruct(data) });
+  const raw = (bytes: Buffer) => bytes;
+  return async () => {
+    while (Date.now() < until) {
+      const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(method.path, raw, raw, encoded, metadata, (e) => resolve(e)),
+      );
+      const key = error ? `${grpc.status[error.code]} ${error.details.slice(0, 60)}` : "OK";
+      statuses[key] = (statuses[key] ?? 0) + 1;
+    }
+  };
 }
 
 interface ClientReport {
@@ -115,14 +156,17 @@ async function client(job: ClientJob, ready: () => Promise<void>): Promise<Clien
   const until = Date.now() + job.seconds * 1000;
   const statuses: Record<string, number> = {};
   const probes: number[] = [];
-  const attacker = async () => {
+  const overHttp = async () => {
+    const bytes = new TextEncoder().encode(body);
     while (Date.now() < until) {
       // A refused body (413) closes the connection, possibly while the client is still sending it.
       const response = await fetch(job.url + attack.path, {
         method: "POST",
         headers: { "content-type": "application/json", "x-api-key": job.attackerKey },
-        body,
-      }).catch(() => null);
+        // A stream has no length to declare: fetch sends it in chunks.
+        body: attack.chunked ? new Blob([bytes]).stream() : body,
+        ...(attack.chunked ? { duplex: "half" } : {}),
+      } as RequestInit).catch(() => null);
       if (response === null) {
         statuses.closed = (statuses.closed ?? 0) + 1;
         continue;
@@ -159,6 +203,7 @@ async function client(job: ClientJob, ready: () => Promise<void>): Promise<Clien
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   };
+  const attacker = attack.path === "grpc" ? grpcAttacker(job, JSON.parse(body) as Record<string, unknown>, until, statuses) : overHttp;
   await Promise.all([...Array.from({ length: job.attackers }, attacker), prober()]);
   return { probes, statuses };
 }
@@ -236,7 +281,7 @@ function schedstat(): [number, number] {
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
-  const config = benchConfig(databaseUrl);
+  const config = { ...benchConfig(databaseUrl), GRPC_PORT: 0 };
   const gateway = await startGateway(config, createLogger("silent"));
   try {
     const { prisma } = gateway.database;
@@ -275,7 +320,16 @@ async function main(): Promise<void> {
     console.log(`node ${process.version}, ${ATTACKERS} attackers of one tenant, ${DURATION_S} s per construct; other tenant probes /healthz and /run`);
     console.log(`${"construct".padEnd(36)} ${"block ms".padStart(9)} ${"p99 ms".padStart(8)} ${"probes".padStart(7)}  attacker answers`);
     for (const attack of attacks(baseId).filter((a) => ONLY.test(a.name))) {
-      const job = { url: gateway.url, attackerKey: attacker.key, probeKey: other.key, attack: attack.name, baseId, seconds: DURATION_S, attackers: ATTACKERS };
+      const job = {
+        url: gateway.url,
+        grpcAddress: gateway.grpcAddress!,
+        attackerKey: attacker.key,
+        probeKey: other.key,
+        attack: attack.name,
+        baseId,
+        seconds: DURATION_S,
+        attackers: ATTACKERS,
+      };
       const report = await runClient(job, () => {
         histogram.reset();
         blocks.reset();

@@ -2,37 +2,50 @@ import type { PolicyResponse } from "../engine/index.js";
 import type { FlowExecution, NodeExecution } from "../engine/flow/index.js";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 import type { RunTarget } from "../modules/execution/execution.service.js";
+import { LargeData } from "../modules/execution/large-data.js";
 import type { PolicyExecutionTimings } from "../modules/execution/run-result.js";
 import type { FlowRun } from "../modules/execution/run-result.js";
-import { jsonToStruct, jsonToValue, structToJson, type JsonObject, type StructMessage, type ValueMessage } from "./struct.js";
+import { jsonToStruct, jsonToValue, structToJson, type JsonObject, type StructMessage, type ValueMessage } from "../shared/protobuf-struct.js";
+import { EncodedStruct, HOLDS_ENCODED } from "./encoded-answer.js";
+
+/**
+ * A request's `data` as the pool decoded it (server.ts, large requests): the data, or why it is refused (a number that
+ * is not finite), to be raised in the order the checks of a decoded request raise it.
+ */
+export type DecodedData = LargeData | DomainError;
+
+/** The Struct encodings of large requests' data, made by the worker that decoded them: answers echo them as they are. */
+export const encodedEchoes = new WeakMap<LargeData, Uint8Array>();
 
 /** The messages of proto/policy/v1/execution.proto as protobufjs decodes them (unset: "" and null) and encodes them. */
 export interface RunPolicyRequest {
   policyId?: string;
   baseId?: string;
-  data?: StructMessage | null;
+  data?: StructMessage | DecodedData | null;
 }
 
 export interface RunFlowRequest {
   flowId?: string;
   baseId?: string;
-  data?: StructMessage | null;
+  data?: StructMessage | DecodedData | null;
 }
 
 export interface RunResponse {
   result: boolean;
   trace: StructMessage | null;
   rule: readonly string[];
-  data: StructMessage | null;
+  data: StructMessage | EncodedStruct | null;
   error: StructMessage | null;
   labels: StructMessage | null;
   execution: PolicyExecutionTimings | null;
+  [HOLDS_ENCODED]?: true;
 }
 
 export interface FlowResponse {
   result: ValueMessage;
-  nodeResponse: { nodeId: string; nodeType: string; response: RunResponse; execution: NodeExecution }[];
+  nodeResponse: { nodeId: string; nodeType: string; response: RunResponse; execution: NodeExecution; [HOLDS_ENCODED]?: true }[];
   execution: FlowExecution;
+  [HOLDS_ENCODED]?: true;
 }
 
 const invalid = (message: string, field: string) => new DomainError(DomainErrorCode.InvalidInput, message, { field });
@@ -48,8 +61,10 @@ export function runTargetOf(baseId: string | undefined, recordId: string | undef
 }
 
 /** The request's input; unset is refused as REST refuses a body without `data` (an empty Struct is `{}`). */
-export function runDataOf(data: StructMessage | null | undefined): JsonObject {
+export function runDataOf(data: StructMessage | DecodedData | null | undefined): JsonObject | LargeData {
   if (!data) throw invalid("'data' is required", "data");
+  if (data instanceof LargeData) return data;
+  if (data instanceof DomainError) throw data;
   return structToJson(data, "data");
 }
 
@@ -59,15 +74,18 @@ export function runDataOf(data: StructMessage | null | undefined): JsonObject {
  * set, status OK — a non-OK status could not carry the trace and rule lines that REST's 400 body carries.
  */
 export function runResponseOf(response: PolicyResponse, execution: PolicyExecutionTimings | null): RunResponse {
-  return {
+  const echo = response.data instanceof LargeData ? encodedEchoes.get(response.data) : undefined;
+  const message: RunResponse = {
     result: response.result,
     trace: jsonToStruct(response.trace),
     rule: response.rule,
-    data: jsonToStruct(response.data),
+    data: echo ? new EncodedStruct(echo) : jsonToStruct(response.data instanceof LargeData ? response.data.value() : response.data),
     error: response.error === null ? null : { fields: { message: { kind: "stringValue", stringValue: response.error } } },
     labels: jsonToStruct(response.labels),
     execution,
   };
+  if (echo) message[HOLDS_ENCODED] = true;
+  return message;
 }
 
 /** Custom nodes run nothing: zero timings, as on the REST wire, so every node has the same shape. */
@@ -76,14 +94,19 @@ const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine
 /** A flow answer (docs/language.md#flow-response) as FlowResponse; node responses carry no `execution` of their own. */
 export function flowResponseOf(run: FlowRun): FlowResponse {
   const { response } = run;
-  return {
-    result: jsonToValue(response.result ?? null),
-    nodeResponse: response.nodeResponse.map((node) => ({
+  let holdsEncoded = false;
+  const nodeResponse = response.nodeResponse.map((node) => {
+    const answer = runResponseOf(node.response, null);
+    const entry: FlowResponse["nodeResponse"][number] = {
       nodeId: node.nodeId,
       nodeType: node.nodeType,
-      response: runResponseOf(node.response, null),
+      response: answer,
       execution: node.execution ?? ZERO_NODE_EXECUTION,
-    })),
-    execution: response.execution,
-  };
+    };
+    if (answer[HOLDS_ENCODED]) holdsEncoded = entry[HOLDS_ENCODED] = true;
+    return entry;
+  });
+  const answer: FlowResponse = { result: jsonToValue(response.result ?? null), nodeResponse, execution: response.execution };
+  if (holdsEncoded) answer[HOLDS_ENCODED] = true;
+  return answer;
 }

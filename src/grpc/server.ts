@@ -8,7 +8,11 @@ import { policyExecutionTimings } from "../modules/execution/run-result.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";
+import { SharedBuffers } from "../modules/execution/shared-bytes.js";
+import type { Evaluator } from "../modules/execution/evaluator.js";
 import {
+  type DecodedData,
+  encodedEchoes,
   flowResponseOf,
   runDataOf,
   runResponseOf,
@@ -18,7 +22,7 @@ import {
   type RunPolicyRequest,
   type RunResponse,
 } from "./messages.js";
-import { executionServiceDefinitions, UndecodableRequest } from "./proto.js";
+import { executionServiceDefinitions, LargeRequest, UndecodableRequest } from "./proto.js";
 import { callFailureFor } from "./status.js";
 import { telemetry } from "../telemetry/tracing.js";
 
@@ -57,10 +61,12 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
   // The REST body limit is the message limit; a bigger message is answered RESOURCE_EXHAUSTED by grpc-js.
   const server = new grpc.Server({ "grpc.max_receive_message_length": config.BODY_LIMIT_BYTES });
   const runsInFlight = new Set<Promise<void>>();
+  // Large requests are copied here, after authentication, for the worker that decodes them (reused: see SharedBuffers).
+  const buffers = new SharedBuffers(config.BODY_LIMIT_BYTES);
 
   const unary =
     <Request, Response>(rpc: string, answer: (execution: Services["execution"], actor: TenantActor, request: Request, started: bigint) => Promise<Response>) =>
-    (call: grpc.ServerUnaryCall<Request | UndecodableRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
+    (call: grpc.ServerUnaryCall<Request | UndecodableRequest | LargeRequest, Response>, callback: grpc.sendUnaryData<Response>): void => {
       const started = process.hrtime.bigint();
       const finished = (code: grpc.status) => {
         telemetry.tracing?.nameRequest(rpc, { "rpc.grpc.status_code": code });
@@ -79,7 +85,11 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
             started,
           );
           release = routed.release;
-          const request = call.request;
+          // A large message is decoded now, in the pool and in the tenant's turn: after its key is known and counted.
+          const request =
+            call.request instanceof LargeRequest
+              ? await decodedInPool<Request>(routed.services.evaluator, routed.actor.tenantId, call.request, buffers)
+              : call.request;
           if (request instanceof UndecodableRequest) throw new DomainError(DomainErrorCode.InvalidInput, request.reason);
           // See "Cancellation" above. The deadline is compared as well as the flag: on a busy process grpc-js's
           // deadline timer can fire after this point although the deadline has already passed.
@@ -137,6 +147,35 @@ export async function startGrpcServer(deps: GrpcDependencies, port: number): Pro
       await Promise.allSettled([...runsInFlight]);
     },
   };
+}
+
+/**
+ * A large request decoded by a worker (evaluator.ts, decodeRunRequest), as the handlers take a request decoded here:
+ * the same fields, `data` as a LargeData (whose Struct the worker also encoded for the echo: messages.ts) or as the
+ * refusal that converting it here would have raised, in the same order of checks.
+ */
+async function decodedInPool<Request>(
+  evaluator: Evaluator,
+  tenantId: string,
+  large: LargeRequest,
+  buffers: SharedBuffers,
+): Promise<Request | UndecodableRequest> {
+  const bytes = buffers.take(large.bytes.length);
+  bytes.set(large.bytes);
+  let decoded: Awaited<ReturnType<Evaluator["decodeRunRequest"]>>;
+  try {
+    decoded = await evaluator.decodeRunRequest(tenantId, { proto: large.proto, type: large.type, bytes });
+  } finally {
+    buffers.give(bytes);
+  }
+  if ("undecodable" in decoded) return new UndecodableRequest(decoded.undecodable);
+  let data: DecodedData | null = null;
+  if (decoded.data !== null && "invalid" in decoded.data) data = new DomainError(DomainErrorCode.InvalidInput, decoded.data.invalid, { field: "data" });
+  else if (decoded.data !== null) {
+    encodedEchoes.set(decoded.data.value, decoded.data.echo);
+    data = decoded.data.value;
+  }
+  return { ...decoded.fields, data } as Request;
 }
 
 /** grpc-js names the peer `address:port` (IPv6 without brackets); rate limits count by address. */

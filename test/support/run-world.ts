@@ -12,8 +12,8 @@ export interface RunWorld {
   author: Authoring;
 }
 
-export async function startRunWorld(): Promise<RunWorld> {
-  const gateway = await startTestGateway();
+export async function startRunWorld(overrides: Parameters<typeof startTestGateway>[0] = {}): Promise<RunWorld> {
+  const gateway = await startTestGateway(overrides);
   const { prisma } = gateway.database;
   const tenant = await createTenant(prisma, { publisher: ["PUBLISHER"] });
   const viewKey = (await createApiKey(prisma, tenant.id, ["VIEW"])).key;

@@ -3,7 +3,7 @@
 import { register } from "tsx/esm/api";
 
 register();
-const { default: evaluate, parseFlowTask, parseBodyTask, parseGraphqlBodyTask } = await import("./evaluation-worker.ts");
+const { default: evaluate, parseFlowTask, parseBodyTask, parseGraphqlBodyTask, decodeRunRequestTask } = await import("./evaluation-worker.ts");
 
 export default evaluate;
-export { parseBodyTask, parseFlowTask, parseGraphqlBodyTask };
+export { decodeRunRequestTask, parseBodyTask, parseFlowTask, parseGraphqlBodyTask };

@@ -8,7 +8,7 @@ import { checkData, DEFAULT_LIMITS } from "../../engine/limits.js";
 import { Kind, parse, visit } from "graphql";
 import { exactDataJson, hasInexactNumber, parseKeepingDigits, stringifyKeepingDigits } from "../../shared/exact-numbers.js";
 import { deeperThan, inspectedLevels, MAX_JSON_DEPTH } from "../../shared/opaque-json.js";
-import { sharedUtf8, utf8Text } from "./shared-bytes.js";
+import { asBuffer, sharedCopy, sharedUtf8, utf8Text } from "./shared-bytes.js";
 
 export interface EvaluationTask {
   text: string;
@@ -223,3 +223,71 @@ function runDataVariables(query: string): Set<string> {
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/**
+ * A gRPC request message too large to decode on the event loop (src/grpc/server.ts): its bytes, the full name of its
+ * type and the .proto that defines it (the worker loads it once). Its `data` field is a google.protobuf.Struct.
+ */
+export interface RunRequestTask {
+  proto: string;
+  type: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * The request decoded: why it does not decode (the message the call's INVALID_ARGUMENT carries), or its other fields
+ * (strings) and `data` — unset (null), refused (a number that is not finite: the message), or its JSON text as UTF-8
+ * (what evaluations parse, as LargeData), its Struct encoded again for the answer's echo, and the engine's size estimate.
+ */
+export type DecodedRunRequest =
+  | { undecodable: string }
+  | {
+      fields: Record<string, unknown>;
+      data: null | { invalid: string } | { json: Uint8Array; echo: Uint8Array; estimatedBytes: number };
+    };
+
+const requestTypes = new Map<string, import("protobufjs").Type>();
+
+export async function decodeRunRequestTask(task: RunRequestTask): Promise<DecodedRunRequest> {
+  // Loaded by the first large request: most workers never decode one.
+  const [{ default: protobuf }, struct] = await Promise.all([import("protobufjs"), import("../../shared/protobuf-struct.js")]);
+  struct.allowStructNesting(DEFAULT_LIMITS.maxDataDepth);
+  const key = `${task.proto}#${task.type}`;
+  let type = requestTypes.get(key);
+  if (type === undefined) {
+    const root = protobuf.loadSync(task.proto);
+    root.resolveAll();
+    type = root.lookupType(task.type);
+    requestTypes.set(key, type);
+  }
+  let message: Record<string, unknown>;
+  try {
+    // As a Buffer, as grpc-js hands it to the event loop's decoder: protobufjs reads a Buffer with a reader of its own,
+    // which is more lenient (a string cut short is read as far as it goes), and the answers must not differ.
+    message = type.decode(asBuffer(task.bytes)) as unknown as Record<string, unknown>;
+  } catch (error) {
+    return { undecodable: struct.undecodableReason(error, type.name) };
+  }
+  const fields: Record<string, unknown> = {};
+  for (const field of type.fieldsArray) if (field.name !== "data") fields[field.name] = message[field.name];
+  const data = message.data as import("../../shared/protobuf-struct.js").StructMessage | null | undefined;
+  if (!data) return { fields, data: null };
+  let value: Record<string, unknown>;
+  try {
+    value = struct.structToJson(data, "data");
+  } catch (error) {
+    if (error instanceof Error && error.name === "DomainError") return { fields, data: { invalid: error.message } };
+    throw error;
+  }
+  // The echo as the event loop would make it from the value (struct.ts's jsonToStruct), encoded here.
+  const echo = (type.fields.data!.resolvedType as import("protobufjs").Type).encode(struct.jsonToStruct(value)!).finish();
+  const measured = checkData(value, DEFAULT_LIMITS);
+  return {
+    fields,
+    data: {
+      json: sharedUtf8(JSON.stringify(value)),
+      echo: sharedCopy(echo),
+      estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes,
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { Piscina } from "piscina";
 import { evaluateMetered, splitRuleLines, type CompiledPolicy, type PolicyResponse, type RuleSetTrace } from "../../engine/index.js";
 import { DomainError, DomainErrorCode } from "../../errors/domain-error.js";
 import { FlowError, type FlowDefinition } from "../../engine/flow/index.js";
-import type { EvaluationOutcome, EvaluationTask, ParsedBody, ParsedFlow, ParsedGraphqlBody } from "./evaluation-worker.js";
+import type { DecodedRunRequest, EvaluationOutcome, EvaluationTask, ParsedBody, ParsedFlow, ParsedGraphqlBody, RunRequestTask } from "./evaluation-worker.js";
 import { LargeData } from "./large-data.js";
 import { tooDeepJson } from "../../shared/opaque-json.js";
 import { sharedCopy, utf8Text } from "./shared-bytes.js";
@@ -55,6 +55,14 @@ export type LargeBody = { malformed: true } | { skeleton: unknown; data?: LargeD
 
 /** A large GraphQL body as the pool parsed it (parseGraphqlBody): the runs' `data` variables are LargeData. */
 export type LargeGraphqlBody = { malformed: true } | { body: unknown };
+
+/**
+ * A large gRPC request as the pool decoded it (decodeRunRequest): `data` is a LargeData with its Struct encoded for the
+ * echo, or unset, or refused with this message.
+ */
+export type LargeRunRequest =
+  | { undecodable: string }
+  | { fields: Record<string, unknown>; data: null | { invalid: string } | { value: LargeData; echo: Uint8Array } };
 
 export interface EvaluationLimits {
   maxSteps?: number;
@@ -115,7 +123,10 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
 
 export class Evaluator {
   // Tasks of two kinds (evaluation-worker.ts): evaluations (the default export) and flow parses (parseFlowTask).
-  private readonly pool: Piscina<EvaluationTask | string | Uint8Array, EvaluationOutcome | ParsedFlow | ParsedBody | ParsedGraphqlBody>;
+  private readonly pool: Piscina<
+    EvaluationTask | string | Uint8Array | RunRequestTask,
+    EvaluationOutcome | ParsedFlow | ParsedBody | ParsedGraphqlBody | DecodedRunRequest
+  >;
   private readonly workers: number;
   readonly deadlineMs: number;
   /** Waiting jobs by tenant; the Map's order is the round-robin order (a served tenant moves to the back). */
@@ -231,6 +242,24 @@ export class Evaluator {
       variables![name] = "tooDeep" in data ? tooDeepJson(data.tooDeep as object) : new LargeData(data.json, data.estimatedBytes);
     }
     return { body: value };
+  }
+
+  /**
+   * Decodes a large gRPC request message in the pool, in the tenant's turn (src/grpc/server.ts): protobuf decoding, the
+   * Struct's conversion to JSON and its encoding for the echo all happen in a worker. `task.bytes` should be in shared
+   * memory (else copied once).
+   */
+  async decodeRunRequest(tenantId: string, task: RunRequestTask): Promise<LargeRunRequest> {
+    const bytes = task.bytes.buffer instanceof SharedArrayBuffer ? task.bytes : sharedCopy(task.bytes);
+    const decoded = await this.enqueue<DecodedRunRequest>(
+      tenantId,
+      () => this.pool.run({ ...task, bytes }, { name: "decodeRunRequestTask" }) as Promise<DecodedRunRequest>,
+    );
+    this.bodiesParsed++;
+    if ("undecodable" in decoded) return decoded;
+    const { fields, data } = decoded;
+    if (data === null || "invalid" in data) return { fields, data };
+    return { fields, data: { value: new LargeData(data.json, data.estimatedBytes), echo: data.echo } };
   }
 
   /** Large bodies parsed by the pool since the process started (the tests read it). */

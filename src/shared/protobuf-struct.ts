@@ -1,6 +1,10 @@
+import protobuf from "protobufjs";
 import { DomainError, DomainErrorCode } from "../errors/domain-error.js";
 
 /*
+ * Used by src/grpc on the event loop and by the evaluation pool's workers, which decode large gRPC requests
+ * (src/modules/execution/evaluation-worker.ts): both must map a Struct alike, to the same errors.
+ *
  * google.protobuf.Struct / Value / ListValue as protobufjs decodes them (`kind` names the member of a Value
  * that is set) and as it encodes them from plain objects, converted to and from plain JSON values. Numbers are doubles both ways: that is what a Struct carries (an integer above 2^53 has already
  * lost its low digits in the client's encoder), so the echo gives back exactly the numbers that arrived.
@@ -94,4 +98,25 @@ export function jsonToValue(value: unknown): ValueMessage {
     default:
       return NULL;
   }
+}
+
+/**
+ * protobufjs refuses messages nested deeper than 100 levels, the C++ default. Each level of JSON costs two in a
+ * Struct (Struct → Value → Struct), so that would refuse data the engine accepts (`maxDataDepth` levels). Requests may
+ * nest as deep as the engine reads, plus a margin; answers a few levels more (a flow answer wraps the echoed data
+ * three messages deep). The limit is protobufjs's own, shared by its users in the thread — the gateway's only other
+ * protobuf user (Apollo's usage reporting) brings its own copy — so the gRPC server and each worker that decodes
+ * requests set it alike. Returns the request nesting allowed.
+ */
+export function allowStructNesting(maxDataDepth: number): number {
+  const levels = 2 * (maxDataDepth + 10);
+  protobuf.Reader.recursionLimit = levels;
+  protobuf.util.recursionLimit = levels + 16;
+  return levels;
+}
+
+/** Why a request message did not decode, as the call's INVALID_ARGUMENT says it. */
+export function undecodableReason(error: unknown, messageName: string): string {
+  const nested = error instanceof Error && /nesting depth/.test(error.message);
+  return nested ? "'data' is nested too deeply" : `The request is not a valid ${messageName} message`;
 }
