@@ -10,16 +10,22 @@ import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.ty
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
 // `data` is echoed with the digits the client sent (as the REST shim does, src/rest/README.md): `echoOf` finds them for the input value.
+// Both the trace and the echo are made only when selected: a large request's data is kept as bytes (large-data.ts), and
+// its echo decodes them into a string of the data's size on the event loop, which only a mark-compact of the old
+// generation frees again (bench:abuse: ten `runRule { result error }` requests of a megabyte each made the loop's
+// collections 50-70 ms long, for echoes no one asked for).
 const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => {
   const { response } = run;
   return {
     result: response.result,
-    // Made only when selected: a trace from the worker pool would be parsed here (its getter) only to be serialised again.
+    // A trace from the worker pool would be parsed here (its getter) only to be serialised again.
     get trace() {
       return traceOf(response);
     },
     rule: response.rule,
-    data: echoOf(input, response.data),
+    get data() {
+      return echoOf(input, response.data);
+    },
     error: response.error,
     labels: response.labels,
     record: run.record,
@@ -40,11 +46,21 @@ const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
   ...run.response,
   nodeResponse: run.response.nodeResponse.map((node) => ({
     ...node,
-    response: { ...node.response, data: echoOf(input, node.response.data) },
+    response: echoing(node.response, input),
     execution: node.execution ?? null,
   })),
   record: run.record,
 });
+
+/** A node's response whose `data` is echoed only when selected (see toPolicyResult). */
+function echoing(response: PolicyResponse, input: unknown): PolicyResponse {
+  return {
+    ...response,
+    get data() {
+      return echoOf(input, response.data);
+    },
+  };
+}
 
 const NOW_DESCRIPTION = 'Evaluate as if it were this time ("what would this decide on that date?"); defaults to now.';
 
