@@ -18,8 +18,8 @@
  * Environment: BENCH_DURATION_S (default 5), BENCH_ATTACKERS (default 10), BENCH_ONLY (a regular expression: run
  * only the constructs whose name matches, e.g. to profile one with `node --cpu-prof`), BENCH_BLOCKS=1 (print each
  * row's longest blocks split into the event loop's own CPU time, its wait for a CPU — other processes' share of a
- * loaded machine — and garbage collection, from /proc/thread-self/schedstat and the `gc` performance entries),
- * DATABASE_URL (else a throw-away database on the test Postgres).
+ * loaded machine — and garbage collection, from /proc/thread-self/schedstat and the `gc` performance entries, and
+ * the blocks with the most own CPU and the most GC), DATABASE_URL (else a throw-away database on the test Postgres).
  */
 import "reflect-metadata";
 import { fork } from "node:child_process";
@@ -255,13 +255,18 @@ class BlockRecorder {
     this.gcs = [];
   }
 
-  /** The `n` longest blocks as text: total (ran / waited for a CPU / of which GC). */
-  longest(n: number): string {
+  /**
+   * The `n` blocks with the most `by` as text: total (ran / waited for a CPU / of which GC). On a shared machine the
+   * longest blocks are mostly waits; the ones with the most own CPU or GC are the gateway's to fix.
+   */
+  longest(n: number, by: "ms" | "ran" | "gc" = "ms"): string {
+    const gcOf = (b: { at: number; ms: number }) =>
+      this.gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.start + g.ms, b.at + b.ms) - Math.max(g.start, b.at)), 0);
     return [...this.blocks]
-      .sort((a, b) => b.ms - a.ms)
+      .sort((a, b) => (by === "ms" ? b.ms - a.ms : by === "ran" ? b.ranMs - a.ranMs : gcOf(b) - gcOf(a)))
       .slice(0, n)
       .map((b) => {
-        const gc = this.gcs.reduce((sum, g) => sum + Math.max(0, Math.min(g.start + g.ms, b.at + b.ms) - Math.max(g.start, b.at)), 0);
+        const gc = gcOf(b);
         return `${b.ms.toFixed(0)} (ran ${b.ranMs.toFixed(0)}, waited ${b.waitedMs.toFixed(0)}, gc ${gc.toFixed(0)})`;
       })
       .join("; ");
@@ -343,6 +348,7 @@ async function main(): Promise<void> {
         `${attack.name.padEnd(36)} ${block.toFixed(1).padStart(9)} ${p99.toFixed(1).padStart(8)} ${String(report.probes.length).padStart(7)}  ${answers}`,
       );
       if (BLOCKS) console.log(`${"".padEnd(36)} longest blocks ms: ${blocks.longest(3)}`);
+      if (BLOCKS) console.log(`${"".padEnd(36)} most CPU ms: ${blocks.longest(3, "ran")}; most GC: ${blocks.longest(2, "gc")}`);
     }
     histogram.disable();
     blocks.stop();
