@@ -62,7 +62,7 @@ interface Call {
  * A route answers with a status, a JSON text and headers (name, value, name, value…); failures are thrown and
  * shaped by restErrorFor.
  */
-type Answer = { status: number; json: AnswerBody; headers: string[] };
+type Answer = { status: number; json: AnswerBody; headers: readonly string[] };
 
 /**
  * Bodies over this many bytes are parsed in the worker pool, not here (src/modules/execution/large-data.ts): parsing
@@ -78,6 +78,18 @@ interface RunBody<T> {
   /** The echo of `data` with the client's digits, when a number in a small body would not survive a double. */
   exactData: string | undefined;
 }
+const NO_HEADERS: readonly string[] = [];
+const CONNECTION_CLOSE: readonly string[] = ["connection", "close"];
+
+/** An answer's headers (name, value, name, value…) for writeHead. */
+const headersOf = (length: number, requestId: string, extra: readonly string[], closing: readonly string[]): string[] => {
+  const headers = ["content-type", "application/json; charset=utf-8", "content-length", String(length), "x-request-id", requestId];
+  for (const header of extra) headers.push(header);
+  for (const header of closing) headers.push(header);
+  return headers;
+};
+
+type RoutedRelease = () => void;
 type Route = { pattern: string; family: RouteFamily; answer: (call: Call, started: bigint) => Promise<Answer> };
 
 /**
@@ -181,6 +193,54 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const authenticate = (req: IncomingMessage, started: bigint) =>
     authenticateExecutionClient(deps.rateLimiter, config, deps.router, req.headers["x-api-key"], () => clientAddressOf(req), started);
 
+  /**
+   * Sends an answer, once the body was read whole (401, 413, … answered before that are heard by the client only once
+   * it has sent the rest). Made once, taking the request as arguments, rather than as closures per request: under tsx
+   * (the start command and the benchmarks) each named closure also costs a defineProperty of its name per request.
+   */
+  const reply = (req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, started: bigint, answer: Answer): void => {
+    if (req.complete) send(req, res, route, requestId, started, answer);
+    else void discardBody(req).then(() => send(req, res, route, requestId, started, answer));
+  };
+
+  const send = (req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, started: bigint, answer: Answer): void => {
+    const { status, json: text } = answer;
+    const closing = req.complete ? NO_HEADERS : CONNECTION_CLOSE;
+    // The ordinary answer (a text of a few KB) is written as the text: node joins it to the head and encodes both as one
+    // piece, where a Buffer would be allocated and encoded here first and then written beside the head.
+    const length = typeof text === "string" && text.length <= WRITE_SLICE_BYTES ? Buffer.byteLength(text) : Number.POSITIVE_INFINITY;
+    if (length <= WRITE_SLICE_BYTES) {
+      res.writeHead(status, headersOf(length, requestId, answer.headers, closing));
+      res.end(text as string);
+    } else {
+      // A large body leaves the gateway in slices (sliced-write.ts); a body that was not read whole closes the
+      // connection. Encoded once: measuring a long string's UTF-8 length and then writing it would flatten and scan
+      // megabytes twice. An answer in pieces carries bytes made in the pool (large data, long traces): only its short
+      // texts are encoded here.
+      const pieces = typeof text === "string" ? [Buffer.from(text)] : text.map((piece) => (typeof piece === "string" ? Buffer.from(piece) : asBuffer(piece)));
+      res.writeHead(
+        status,
+        headersOf(
+          pieces.reduce((sum, piece) => sum + piece.length, 0),
+          requestId,
+          answer.headers,
+          closing,
+        ),
+      );
+      endInSlices(res, pieces);
+    }
+    metrics.observeRequest("POST", route.pattern, status, started);
+    logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
+  };
+
+  const failed = (error: unknown, req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, started: bigint): void => {
+    if (res.headersSent) return; // the client went away mid-answer: nothing more to say
+    const failure = restErrorFor(error, route.family);
+    if (failure.status >= 500 && failure.status !== 503) logger.error({ err: error, requestId }, "request failed");
+    const headers = failure.retryAfterSeconds === undefined ? NO_HEADERS : ["retry-after", String(failure.retryAfterSeconds)];
+    reply(req, res, route, requestId, started, { status: failure.status, json: JSON.stringify(failure.body), headers });
+  };
+
   for (const route of routes) {
     const spanName = `POST ${route.pattern}`;
     const spanAttributes = { "http.route": route.pattern };
@@ -188,51 +248,15 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
       const started = process.hrtime.bigint();
       telemetry.tracing?.nameRequest(spanName, spanAttributes);
       const requestId = requestIdOf(req);
-      const reply = (status: number, text: AnswerBody, extraHeaders: string[] = []) => {
-        if (req.complete) return send(status, text, extraHeaders);
-        // Answered before the body was read (401, 413, …): the client hears it only once it has sent the rest.
-        void discardBody(req).then(() => send(status, text, extraHeaders));
-      };
-      const send = (status: number, text: AnswerBody, extraHeaders: string[]) => {
-        // An ordinary body leaves the gateway in one write, a large one in slices (sliced-write.ts); a body that was
-        // not read whole closes the connection. Encoded once: measuring the string's UTF-8 length and then writing it
-        // would flatten and scan megabytes twice. An answer in pieces carries bytes made in the pool (large data, long
-        // traces): only its short texts are encoded here.
-        const pieces = typeof text === "string" ? Buffer.from(text) : text.map((piece) => (typeof piece === "string" ? Buffer.from(piece) : asBuffer(piece)));
-        res.writeHead(status, [
-          "content-type",
-          "application/json; charset=utf-8",
-          "content-length",
-          String(Buffer.isBuffer(pieces) ? pieces.length : pieces.reduce((sum, piece) => sum + piece.length, 0)),
-          "x-request-id",
-          requestId,
-          ...extraHeaders,
-          ...(req.complete ? [] : ["connection", "close"]),
-        ]);
-        if (Buffer.isBuffer(pieces) && pieces.length <= WRITE_SLICE_BYTES)
-          res.end(pieces); // the ordinary answer
-        else endInSlices(res, Buffer.isBuffer(pieces) ? [pieces] : pieces);
-        metrics.observeRequest("POST", route.pattern, status, started);
-        logRequestFinished(logger, requestId, "POST", req.url ?? route.pattern, status, started);
-      };
-      let release = (): void => {};
+      let release: RoutedRelease | undefined;
       authenticate(req, started)
         .then((routed) => {
           release = routed.release;
           return route.answer({ actor: routed.actor, execution: routed.services.execution, params, req }, started);
         })
-        .then(({ status, json, headers }) => reply(status, json, headers))
-        .catch((error: unknown) => {
-          if (res.headersSent) return; // the client went away mid-answer: nothing more to say
-          const failure = restErrorFor(error, route.family);
-          if (failure.status >= 500 && failure.status !== 503) logger.error({ err: error, requestId }, "request failed");
-          reply(
-            failure.status,
-            JSON.stringify(failure.body),
-            failure.retryAfterSeconds === undefined ? [] : ["retry-after", String(failure.retryAfterSeconds)],
-          );
-        })
-        .finally(() => release());
+        .then((answer) => reply(req, res, route, requestId, started, answer))
+        .catch((error: unknown) => failed(error, req, res, route, requestId, started))
+        .finally(() => release?.());
     });
   }
 

@@ -88,6 +88,9 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   server.closeIdleConnections = () => {};
   // A body declared over the limit is refused on every route before routing: read and discarded, then 413.
   const refuseOversizeBody = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    // Checked here first so that the ordinary request makes no request ID (a second one: its route makes its own) and
+    // no closure for an answer it will not get.
+    if (!(Number(req.headers["content-length"]) > config.BODY_LIMIT_BYTES)) return false;
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(req);
     return refuseDeclaredOversizeBody(req, res, config.BODY_LIMIT_BYTES, requestId, (status) => {

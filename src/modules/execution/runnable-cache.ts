@@ -70,24 +70,17 @@ export class RunnableCache {
    */
   forOneOperation(tenantId: string, caughtUpAlready?: Promise<boolean> | bigint): RunnableLookup {
     // A caller that has just caught up for its own cache (the shadow runner) shares that round trip.
-    const since = typeof caughtUpAlready === "bigint" ? caughtUpAlready : undefined;
-    let freshness: Promise<boolean> | null = typeof caughtUpAlready === "bigint" ? null : (caughtUpAlready ?? null);
-    const fresh = () => (freshness ??= caughtUp(this.database, since));
-    const byBase = (ref: string) => {
-      if (isUuid(ref)) return this.cached(`base:${ref}`, fresh, async () => runnable(await this.bases.runnableOfBase(ref)));
-      // Aliases are per tenant, so their entries are too. An entry is filed under the base holding the alias,
-      // so the announcement of that base's alias change (or deletion) drops it on every process.
-      const alias = asAlias(ref);
-      if (!alias) return Promise.resolve(null);
-      return this.cached(`alias:${tenantId}:${alias}`, fresh, async () => runnable(await this.bases.runnableOfAlias(tenantId, alias)));
-    };
-    const byRecord = (recordId: string) => this.cached(`record:${recordId}`, fresh, async () => runnable(await this.bases.runnableRecord(recordId)));
-    return {
-      byBase,
-      byRecord,
-      // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
-      byAnyId: async (id) => (!isUuid(id) ? byBase(id) : this.entries.has(`record:${id}`) ? byRecord(id) : ((await byBase(id)) ?? (await byRecord(id)))),
-    };
+    return new OperationLookup(this, tenantId, caughtUpAlready);
+  }
+
+  /** Whether this process may answer from memory now (OperationLookup shares one answer per operation). */
+  caughtUp(since: bigint | undefined): Promise<boolean> {
+    return caughtUp(this.database, since);
+  }
+
+  /** Whether `key` has an entry (which may still need a catch-up before it answers). */
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   private forget(baseId: string): void {
@@ -101,14 +94,21 @@ export class RunnableCache {
     this.keysByBase.delete(baseId);
   }
 
-  private async cached(key: string, fresh: () => Promise<boolean>, load: () => Promise<Runnable | null>): Promise<Runnable | null> {
-    if (this.entries.has(key) && (await fresh())) {
+  /** The runnable filed under `key` (`record:<id>`, `base:<id>` or `alias:<tenant>:<alias>`), from memory when fresh. */
+  async cached(key: string, lookup: OperationLookup, load: Load, ref: string, tenantId: string): Promise<Runnable | null> {
+    if (this.entries.has(key) && (await lookup.fresh())) {
       // The entry may have been dropped by an announcement that arrived meanwhile.
       const hit = this.entries.get(key);
       if (hit) return hit;
     }
     const before = this.announcements;
-    const loaded = await load();
+    const loaded = runnable(
+      load === "base"
+        ? await this.bases.runnableOfBase(ref)
+        : load === "alias"
+          ? await this.bases.runnableOfAlias(tenantId, ref)
+          : await this.bases.runnableRecord(ref),
+    );
     if (this.announcements === before) {
       // Unknown IDs are not cached: they would need an announcement of their own when created.
       if (loaded) {
@@ -119,6 +119,52 @@ export class RunnableCache {
       }
     }
     return loaded;
+  }
+}
+
+/** Which row a lookup reads on a miss. */
+type Load = "base" | "alias" | "record";
+
+/**
+ * The lookups of one operation (RunnableCache.forOneOperation). A class rather than closures made per operation: it
+ * is made on every run, and its methods are shared.
+ */
+class OperationLookup implements RunnableLookup {
+  private freshness: Promise<boolean> | null;
+  private readonly since: bigint | undefined;
+
+  constructor(
+    private readonly cache: RunnableCache,
+    private readonly tenantId: string,
+    caughtUpAlready: Promise<boolean> | bigint | undefined,
+  ) {
+    this.since = typeof caughtUpAlready === "bigint" ? caughtUpAlready : undefined;
+    this.freshness = typeof caughtUpAlready === "bigint" ? null : (caughtUpAlready ?? null);
+  }
+
+  /** The operation's one catch-up, made when its first cached answer needs it. */
+  fresh(): Promise<boolean> {
+    return (this.freshness ??= this.cache.caughtUp(this.since));
+  }
+
+  byBase(ref: string): Promise<Runnable | null> {
+    if (isUuid(ref)) return this.cache.cached(`base:${ref}`, this, "base", ref, this.tenantId);
+    // Aliases are per tenant, so their entries are too. An entry is filed under the base holding the alias,
+    // so the announcement of that base's alias change (or deletion) drops it on every process.
+    const alias = asAlias(ref);
+    if (!alias) return Promise.resolve(null);
+    return this.cache.cached(`alias:${this.tenantId}:${alias}`, this, "alias", alias, this.tenantId);
+  }
+
+  byRecord(recordId: string): Promise<Runnable | null> {
+    return this.cache.cached(`record:${recordId}`, this, "record", recordId, this.tenantId);
+  }
+
+  // A cached record ID skips the base lookup, which would miss (and misses are not cached) on every run.
+  async byAnyId(id: string): Promise<Runnable | null> {
+    if (!isUuid(id)) return this.byBase(id);
+    if (this.cache.has(`record:${id}`)) return this.byRecord(id);
+    return (await this.byBase(id)) ?? (await this.byRecord(id));
   }
 }
 
