@@ -159,6 +159,22 @@ async function main(): Promise<void> {
     const batcher = gateway.services.executionAudit;
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
+    // The same gateway with its audit batches pipelined to other depths (1: each batch waits for the one before
+    // it, as before issue #15 point 1), for comparing settings within one run: BENCH_AUDIT_DEPTHS=1,2,4/8 (depth,
+    // or depth/fewest events a batch goes with behind another).
+    const defaults = { depth: batcher.pipelineDepth, min: batcher.pipelineMinEvents };
+    const depthRows: Target[] = (process.env.BENCH_AUDIT_DEPTHS ?? "1")
+      .split(",")
+      .filter(Boolean)
+      .map((setting) => {
+        const [depth, min = String(defaults.min)] = setting.split("/");
+        return {
+          name: `gateway audit depth ${setting}`,
+          drive: (connections: number, seconds: number) => drive({ url: runUrl, body, headers, connections, seconds }),
+          before: () => Object.assign(batcher, { pipelineDepth: Number(depth), pipelineMinEvents: Number(min) }),
+          after: () => Object.assign(batcher, { pipelineDepth: defaults.depth, pipelineMinEvents: defaults.min }),
+        };
+      });
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp =
       (url: string, sent = body, sentHeaders: Record<string, string> = headers) =>
@@ -240,6 +256,7 @@ async function main(): Promise<void> {
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
+      ...depthRows,
       { name: "gateway dedicated tenant", drive: overHttp(dedicatedUrl, body, dedicatedHeaders) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
@@ -275,7 +292,9 @@ async function main(): Promise<void> {
             await target.drive(connections, WARMUP_S);
             const pids = target.pids?.();
             const [server0, postgres0] = [pids && snapshot(pids), await postgres.snapshot()];
+            const audit0 = batcher.stats;
             const r = await target.drive(connections, DURATION_S);
+            const audit1 = batcher.stats;
             const [server1, postgres1] = [pids && snapshot(pids), await postgres.snapshot()];
             if (server0 && server1) r.cpuUs = cpuBetween(server0, server1) / Math.max(1, r.total);
             r.postgresCpuUs = cpuBetween(postgres0, postgres1) / Math.max(1, r.total);
@@ -283,7 +302,11 @@ async function main(): Promise<void> {
             if (target.name === "gateway") gatewayRequests += r.total;
             results.get(target.name)!.push(r);
             process.stderr.write(
-              `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req, Postgres ${r.postgresCpuUs.toFixed(0)}\n`,
+              `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req, Postgres ${r.postgresCpuUs.toFixed(0)}` +
+                (audit1.transactions > audit0.transactions
+                  ? `, audit ${((audit1.events - audit0.events) / (audit1.transactions - audit0.transactions)).toFixed(1)} events per batch, ${audit1.pipelineRetries - audit0.pipelineRetries} went again`
+                  : "") +
+                ` (load ${loadAverage()})\n`,
             );
           } finally {
             target.after?.();
@@ -326,6 +349,7 @@ async function main(): Promise<void> {
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
     const lostRaces = audit.lostRaces - auditBefore.lostRaces;
+    const pipelineRetries = audit.pipelineRetries - auditBefore.pipelineRetries;
     process.stdout.write(
       `\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`,
     );
@@ -378,7 +402,7 @@ async function main(): Promise<void> {
     perUnit("per flow node", "gateway 10-node flow", "gateway 2-node flow", 8);
     perUnit("per KB of data", "gateway 1 MB data", "gateway", (largeBody.length - body.length) / 1024);
     process.stdout.write(
-      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved); ` +
+      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved, ${pipelineRetries} pipelined batches went again); ` +
         `gateway requests measured ${gatewayRequests}\n` +
         `rate limiter: ${limiterUs.toFixed(2)} µs CPU per request (${limiter.leases} upserts for ${takes} requests)\n`,
     );
