@@ -42,8 +42,15 @@
  * Targets (issue #15): gateway / floor ≥ 0.7 at 10 connections and ≥ 0.9 at 50, and p99 at 50 connections no more
  * than the floor's + 5 ms. Absolute figures vary ±30 % on shared machines; compare the rows of one run.
  *
- * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), DATABASE_URL (else a
- * throw-away database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
+ * The paired rounds also drive `floor (paired)` (their median ratio gateway / floor is the target's ratio from
+ * alternating rounds, which a drift of the load cannot favour) and `gateway audit depth D[/M]` for each setting of
+ * BENCH_AUDIT_DEPTHS (default "1"): the same gateway with its audit batches pipelined D deep, a batch going behind
+ * others only with at least M events (default: as many as the last batch; depth 1: one batch at a time, as before
+ * issue #15 point 1).
+ *
+ * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), BENCH_ONLY (rows by name,
+ * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_AUDIT_DEPTHS, DATABASE_URL (else a throw-away
+ * database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
 import http from "node:http";
@@ -159,22 +166,21 @@ async function main(): Promise<void> {
     const batcher = gateway.services.executionAudit;
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
-    // The same gateway with its audit batches pipelined to other depths (1: each batch waits for the one before
-    // it, as before issue #15 point 1), for comparing settings within one run: BENCH_AUDIT_DEPTHS=1,2,4/8 (depth,
-    // or depth/fewest events a batch goes with behind another).
+    // The same gateway with its audit batches pipelined otherwise (depth 1: each batch waits for the one before
+    // it, as before issue #15 point 1), compared with "gateway" in the paired rounds: BENCH_AUDIT_DEPTHS=1,2,4/8
+    // (depth, or depth/fewest events a batch goes with behind another; without it, as many as the last batch).
     const defaults = { depth: batcher.pipelineDepth, min: batcher.pipelineMinEvents };
-    const depthRows: Target[] = (process.env.BENCH_AUDIT_DEPTHS ?? "1")
-      .split(",")
-      .filter(Boolean)
-      .map((setting) => {
-        const [depth, min = String(defaults.min)] = setting.split("/");
-        return {
-          name: `gateway audit depth ${setting}`,
-          drive: (connections: number, seconds: number) => drive({ url: runUrl, body, headers, connections, seconds }),
-          before: () => Object.assign(batcher, { pipelineDepth: Number(depth), pipelineMinEvents: Number(min) }),
-          after: () => Object.assign(batcher, { pipelineDepth: defaults.depth, pipelineMinEvents: defaults.min }),
-        };
-      });
+    const auditSettings = (process.env.BENCH_AUDIT_DEPTHS ?? "1").split(",").filter(Boolean);
+    const withAudit =
+      (depth: number, min: number | null) =>
+      async (connections: number, seconds: number): Promise<LoadResult> => {
+        Object.assign(batcher, { pipelineDepth: depth, pipelineMinEvents: min });
+        try {
+          return await drive({ url: runUrl, body, headers, connections, seconds });
+        } finally {
+          Object.assign(batcher, { pipelineDepth: defaults.depth, pipelineMinEvents: defaults.min });
+        }
+      };
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp =
       (url: string, sent = body, sentHeaders: Record<string, string> = headers) =>
@@ -256,7 +262,6 @@ async function main(): Promise<void> {
       { name: "echo", drive: overHttp(echo.url) },
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
-      ...depthRows,
       { name: "gateway dedicated tenant", drive: overHttp(dedicatedUrl, body, dedicatedHeaders) },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
@@ -264,9 +269,16 @@ async function main(): Promise<void> {
       ...scaling,
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
     // Compared with `gateway` in rounds of their own (see the header), each with its target cost.
-    const paired = [
+    // Rows without a limit print the ratio "gateway" / row per round instead: with "floor (paired)", issue #15's
+    // ratio from rounds that alternate, so that the machine's load weighs on both alike.
+    const paired: PairedTarget[] = [
       { name: "gateway recording inputs", limit: 0.1, drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
       { name: "gateway shadow set", limit: 0.15, drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
+      { name: "floor (paired)", drive: overHttp(floor.url) },
+      ...auditSettings.map((setting) => {
+        const [depth, min] = setting.split("/");
+        return { name: `gateway audit depth ${setting}`, drive: withAudit(Number(depth), min === undefined ? null : Number(min)) };
+      }),
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
     process.stdout.write(`load average before the rounds (1 / 5 / 15 min): ${loadAverage()}\n`);
 
@@ -419,7 +431,8 @@ async function main(): Promise<void> {
 
 interface PairedTarget {
   name: string;
-  limit: number;
+  /** The most this row may cost against "gateway"; none: the rounds' ratio "gateway" / row is printed instead. */
+  limit?: number;
   drive: (connections: number, seconds: number) => Promise<LoadResult>;
 }
 
@@ -457,6 +470,15 @@ async function comparePaired(gateway: PairedTarget["drive"], paired: PairedTarge
       const costs = own.map((r, i) => 1 - r.rps / base[i]!.rps);
       const cost = median(costs);
       const added = (field: (r: LoadResult) => number) => median(own.map((r, i) => field(r) - field(base[i]!))).toFixed(0);
+      if (target.limit === undefined) {
+        const ratios = own.map((r, i) => base[i]!.rps / r.rps);
+        lines.push(
+          `  gateway / ${target.name}: ${median(ratios).toFixed(2)}, median of rounds (${ratios.map((x) => x.toFixed(2)).join(" / ")}); ` +
+            `${Math.round(median(own.map((r) => r.rps)))} req/s, p99 ${median(own.map((r) => r.p99))} ms (gateway ${median(base.map((r) => r.p99))} ms); ` +
+            `CPU ${Math.round(median(own.map((r) => r.cpuUs)))} µs/req, Postgres ${Math.round(median(own.map((r) => r.postgresCpuUs ?? 0)))} µs/req`,
+        );
+        continue;
+      }
       lines.push(
         `  ${target.name}: ${(cost * 100).toFixed(1)} % below "gateway", median of rounds (target ≤ ${target.limit * 100} %: ${cost <= target.limit ? "met" : "not met"}); ` +
           `rounds ${costs.map((c) => `${(c * 100).toFixed(1)}`).join(" / ")} %; ${Math.round(median(own.map((r) => r.rps)))} req/s; ` +

@@ -24,11 +24,10 @@ export interface ExecutionAuditOptions {
    */
   pipelineDepth?: number;
   /**
-   * Fewest events a batch goes with while another of its tenant's is in flight; fewer wait for that one to
-   * finish. Each statement costs Postgres and the gateway CPU of its own (about as much as five events), so
-   * on a machine short of CPU small batches sent early cost more than their waiting saved.
+   * Fewest events a batch goes with while another of its tenant's is in flight; fewer wait for one to finish.
+   * Default (null): as many as the tenant's last batch held, so pipelining never makes batches smaller.
    */
-  pipelineMinEvents?: number;
+  pipelineMinEvents?: number | null;
 }
 
 interface Pending {
@@ -51,6 +50,8 @@ interface TenantQueue {
   last: Promise<Landed> | null;
   /** The lane the batches in flight were sent on, in chain order; null when they went through the pool. */
   lane: StatementLane | null;
+  /** Events in the batch sent last. */
+  lastSize: number;
   scheduled: boolean;
   /**
    * A batch in flight failed, or found the head elsewhere: the batches sent after it will too, and retry one
@@ -68,8 +69,6 @@ const CONTENDED_MS = 2_000;
 const MAX_TENANTS_REMEMBERED = 10_000;
 /** Batches of one tenant in flight at once, by default (bench:run, see the README). */
 const PIPELINE_DEPTH = 4;
-/** …and the fewest events a batch goes with behind another, by default (bench:run, see the README). */
-const PIPELINE_MIN_EVENTS = 1;
 
 export class ExecutionAuditClosedError extends Error {
   override name = "ExecutionAuditClosedError";
@@ -112,7 +111,7 @@ export class ExecutionAuditBatcher {
   private readonly maxBatchSize: number;
   /** Read whenever a batch could be sent (benchmarks change them to compare settings in one run). */
   pipelineDepth: number;
-  pipelineMinEvents: number;
+  pipelineMinEvents: number | null;
   private closed = false;
   private transactionCount = 0;
   private eventCount = 0;
@@ -126,7 +125,7 @@ export class ExecutionAuditBatcher {
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 500;
     this.pipelineDepth = options.pipelineDepth ?? PIPELINE_DEPTH;
-    this.pipelineMinEvents = options.pipelineMinEvents ?? PIPELINE_MIN_EVENTS;
+    this.pipelineMinEvents = options.pipelineMinEvents === undefined ? null : options.pipelineMinEvents;
   }
 
   /**
@@ -146,7 +145,8 @@ export class ExecutionAuditBatcher {
     if (problem) return Promise.reject(new Error(`Audit event refused: ${problem}`));
     return new Promise<void>((resolve, reject) => {
       let queue = this.tenants.get(tenantId);
-      if (!queue) this.tenants.set(tenantId, (queue = { pending: [], inFlight: new Set(), last: null, lane: null, scheduled: false, broken: false }));
+      if (!queue)
+        this.tenants.set(tenantId, (queue = { pending: [], inFlight: new Set(), last: null, lane: null, lastSize: 0, scheduled: false, broken: false }));
       queue.pending.push({ actor, event, trace, resolve, reject });
       this.schedule(tenantId, queue);
     });
@@ -200,10 +200,18 @@ export class ExecutionAuditBatcher {
    * only behind batches on a lane, after the head they will leave; not while a failure is being sorted out
    * (`broken`), nor while the tenant is contended (its batches wait for another process's under the head's
    * lock, which would hold up the other tenants on the lane), and within the depth.
+   *
+   * And only once it is as large as the last batch (`pipelineMinEvents`): each statement costs Postgres and
+   * the gateway CPU of its own (Postgres about as much as six events), and sending whatever one turn of the
+   * event loop brought made batches of two or three that cost more CPU than their waiting saved once the
+   * machine was short of it (bench:run, paired rounds at load 5–8). Events that arrive faster than the batches
+   * ahead commit reach that size and go at once, so Postgres has the next batch waiting when one commits;
+   * fewer wait for a batch to finish, as before pipelining, and go right then, before its runs are answered.
    */
   private canSend(tenantId: string, queue: TenantQueue): boolean {
     if (queue.inFlight.size === 0) return true;
-    if (queue.broken || !queue.lane || queue.inFlight.size >= this.pipelineDepth || queue.pending.length < this.pipelineMinEvents) return false;
+    if (queue.broken || !queue.lane || queue.inFlight.size >= this.pipelineDepth) return false;
+    if (queue.pending.length < (this.pipelineMinEvents ?? Math.min(queue.lastSize, this.maxBatchSize))) return false;
     return !this.isContended(tenantId) && this.heads.has(tenantId);
   }
 
@@ -222,6 +230,7 @@ export class ExecutionAuditBatcher {
   private send(tenantId: string, queue: TenantQueue, batch: Pending[]): void {
     const previous = queue.inFlight.size > 0 ? queue.last : null;
     if (previous) this.pipelinedCount += 1;
+    queue.lastSize = batch.length;
     // Chained now, synchronously, after the head the batches in flight will leave: the next batch follows this one.
     const expected = this.isContended(tenantId) ? undefined : this.heads.get(tenantId);
     let chained: { batch: ChainedBatch; on: StatementRunner } | undefined;
