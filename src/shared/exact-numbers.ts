@@ -18,8 +18,20 @@ const STRING_OR_NUMBER = /"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d
 /** Whether a number written this way comes back with other digits from a double (1e400, -0, 2^64, 1.0…). */
 export const isInexactNumber = (digits: string): boolean => String(Number(digits)) !== digits;
 
+/**
+ * What any inexact number's text holds, in or out of strings: a fraction or exponent (a digit then `.`, `e` or `E`), 16
+ * digits in a row, or `-0` not followed by a digit. A JSON number with none of these is an integer of at most 15
+ * digits without leading zeros (JSON allows none) other than -0, which a double holds and prints back digit for
+ * digit. Most bodies hold only such integers, and one test of this is far cheaper than the token by token scan.
+ */
+const MAYBE_INEXACT = /\d[.eE]|\d{16}|-0(?!\d)/;
+
+/** False when no number in the JSON text can be inexact (MAYBE_INEXACT); true when one may be. */
+export const mayHoldInexactNumber = (text: string): boolean => MAYBE_INEXACT.test(text);
+
 /** Whether some number in the JSON text would come back with other digits from a double. */
 export function hasInexactNumber(text: string): boolean {
+  if (!mayHoldInexactNumber(text)) return false;
   STRING_OR_NUMBER.lastIndex = 0;
   for (let match = STRING_OR_NUMBER.exec(text); match !== null; match = STRING_OR_NUMBER.exec(text)) {
     const token = match[0];

@@ -74,6 +74,15 @@ interface Job {
   start(): Promise<void>;
 }
 
+/** The pool's task for an evaluation, made only when the pool is used (most evaluations end inline). */
+const poolTask = (compiled: CompiledPolicy, now: Date, limits: EvaluationLimits, deadline: { ms: number; setting: string }): EvaluationTask => ({
+  text: compiled.text,
+  dataJson: "",
+  nowMs: now.getTime(),
+  ...limits,
+  deadline,
+});
+
 // Answers computed by a worker keep their trace as JSON text (UTF-8 bytes when long); the REST shim writes it as it is (rawTraceJson).
 const rawTraces = new WeakMap<PolicyResponse, string | Uint8Array>();
 
@@ -160,9 +169,8 @@ export class Evaluator {
 
   private async evaluateNow(tenantId: string, compiled: CompiledPolicy, data: unknown, now: Date, limits: EvaluationLimits): Promise<Evaluated> {
     const deadline = { ms: this.deadlineMs, setting: DEADLINE_SETTING };
-    const task: EvaluationTask = { text: compiled.text, dataJson: "", nowMs: now.getTime(), ...limits, deadline };
     // Large data is never parsed here (large-data.ts): straight to the pool, whatever the policy.
-    if (data instanceof LargeData) return this.inPool(tenantId, task, compiled.lines, data, 0n);
+    if (data instanceof LargeData) return this.inPool(tenantId, poolTask(compiled, now, limits, deadline), compiled.lines, data, 0n);
     const started = process.hrtime.bigint();
     const inline = evaluateMetered(compiled, data, {
       now,
@@ -176,7 +184,7 @@ export class Evaluator {
       this.account(tenantId, inlineNs);
       return { response: inline.response, engineNs: inlineNs, steps: inline.steps, answerBytes: inline.answerBytes };
     }
-    return this.inPool(tenantId, task, compiled.lines, data, inlineNs);
+    return this.inPool(tenantId, poolTask(compiled, now, limits, deadline), compiled.lines, data, inlineNs);
   }
 
   /** Runs `task` on `data` in the pool; `spentNs` is what an in-line attempt already took. */
