@@ -134,6 +134,24 @@ describe("large bodies are parsed in the worker pool, not on the event loop", ()
     expect(parsed.nodeResponse.map((node: { nodeId: string }) => node.nodeId)).toEqual(["a", "b", "c"]);
   });
 
+  it("POST /flow/test: a node's long trace is written as the worker's text, not parsed and serialised here", async () => {
+    const rule = 'A **x** is ok if __s__ of **x** contains "a".';
+    const data = { x: { s: "a".repeat(LARGE_BODY_BYTES) } };
+    const policy = await author.policy(rule, true);
+    const flow = `flow:\n  start:\n${["a", "b"].map((id) => `    - id: ${id}\n      type: start\n      policyId: ${policy.baseId}\n`).join("")}`;
+    const body = encoded(JSON.stringify({ flow, data }));
+    let answer: Answer = { status: 0, bytes: new Uint8Array() };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await send("/flow/test", body);
+    });
+    // The engine's flow copied each node's response and read its trace: parsed here, then serialised again.
+    expect(work).toEqual([]);
+    expect(answer.status).toBe(200);
+    const trace = JSON.stringify(evaluatePolicy(compilePolicy(rule), data).trace);
+    expect(trace.length).toBeGreaterThan(LARGE_BODY_BYTES);
+    expect(decoded(answer.bytes).split(`"trace":${trace},`)).toHaveLength(3);
+  });
+
   it("refuses a malformed or misshapen large body exactly as a small one", async () => {
     const pad = "a".repeat(LARGE_BODY_BYTES);
     const cases: [string, string, string][] = [
@@ -223,6 +241,23 @@ describe("large GraphQL bodies are parsed in the worker pool, not on the event l
     expect(work).toEqual([]);
     expect(answer).toEqual(await ordinary(body));
     expect(JSON.parse(answer.text).data.runRule).toEqual({ result: evaluatePolicy(compilePolicy(RULE), DATA).result, error: null });
+  });
+
+  it("testFlow: nodes' long traces are written as the workers' texts; the answer is the ordinary one", async () => {
+    const rule = 'A **x** is ok if __s__ of **x** contains "a".';
+    const policy = await author.policy(rule, true);
+    const flow = `flow:\n  start:\n${["a", "b"].map((id) => `    - id: ${id}\n      type: start\n      policyId: ${policy.baseId}\n`).join("")}`;
+    const query = "mutation Test($flow: String!, $data: JSONObject!) { testFlow(definition: $flow, data: $data) { result nodeResponse { nodeId response } } }";
+    const body = `{"query":${JSON.stringify(query)},"variables":{"flow":${JSON.stringify(flow)},"data":{"x":{"s":"${"a".repeat(LARGE_BODY_BYTES)}"}}}}`;
+    let answer = { status: 0, text: "" };
+    const work = await largeWorkOnThisThread(async () => {
+      answer = await graphql(body);
+    });
+    expect(work.filter((entry) => entry.startsWith("JSON."))).toEqual([]);
+    expect(answer).toEqual(await ordinary(body));
+    const nodes = JSON.parse(answer.text).data.testFlow.nodeResponse;
+    expect(nodes).toHaveLength(2);
+    expect(JSON.stringify(nodes[0].response.trace).length).toBeGreaterThan(LARGE_BODY_BYTES);
   });
 
   it("takes only variables that feed a run's data; refusals are the ordinary path's", async () => {

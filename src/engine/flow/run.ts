@@ -71,9 +71,17 @@ function addResponseBytes(node: FlowNode, bytes: number, state: RunState): void 
   }
 }
 
-/** The stored policy's response with exactly the response fields (docs/language.md#the-response) in their order, and never its own `execution`. */
+/**
+ * The stored policy's response with exactly the response fields (docs/language.md#the-response) in their order, and never its own `execution`.
+ * A trace given as a getter stays one: the runner may hand over a trace it has not built yet (a gateway's worker pool sends
+ * its text), and passing it on must not build it.
+ */
 function policyResponse(res: PolicyResponse): PolicyResponse {
-  return { result: res.result, trace: res.trace, rule: res.rule, data: res.data, error: res.error, labels: res.labels };
+  const copy = { result: res.result, trace: null, rule: res.rule, data: res.data, error: res.error, labels: res.labels } as PolicyResponse;
+  const trace = Object.getOwnPropertyDescriptor(res, "trace");
+  if (trace?.get) Object.defineProperty(copy, "trace", { get: trace.get, enumerable: true, configurable: true });
+  else copy.trace = res.trace;
+  return copy;
 }
 
 /** The synthetic response of a custom node (docs/language.md#flow-execution), keys in the order clients have always received. */

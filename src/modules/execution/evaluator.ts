@@ -84,7 +84,8 @@ const poolTask = (compiled: CompiledPolicy, now: Date, limits: EvaluationLimits,
 });
 
 // Answers computed by a worker keep their trace as JSON text (UTF-8 bytes when long); the REST shim writes it as it is (rawTraceJson).
-const rawTraces = new WeakMap<PolicyResponse, string | Uint8Array>();
+// Keyed by the response's `trace` getter, which copies of the response keep (a flow's node responses: engine/flow/run.ts).
+const rawTraces = new WeakMap<() => unknown, string | Uint8Array>();
 
 // JSON texts of data objects already serialised, so a request's data is written at most once: for the worker
 // pool and for the REST answer's echo, and once for all the nodes of a flow that run on the same data.
@@ -109,7 +110,8 @@ export function jsonText(value: unknown): string {
  * serialised again.
  */
 export function rawTraceJson(response: PolicyResponse): string | Uint8Array | undefined {
-  return rawTraces.get(response);
+  const getter = Object.getOwnPropertyDescriptor(response, "trace")?.get;
+  return getter === undefined ? undefined : rawTraces.get(getter);
 }
 
 function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown): PolicyResponse {
@@ -126,7 +128,7 @@ function fromWorker(outcome: EvaluationOutcome, lines: string[], data: unknown):
     error: outcome.error,
     labels: outcome.labels,
   };
-  rawTraces.set(response, outcome.traceJson);
+  rawTraces.set(Object.getOwnPropertyDescriptor(response, "trace")!.get!, outcome.traceJson);
   return response;
 }
 

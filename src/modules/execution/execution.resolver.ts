@@ -52,13 +52,22 @@ const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
   record: run.record,
 });
 
-/** A node's response whose `data` is echoed only when selected (see toPolicyResult). */
+/**
+ * A node's response, its members in the response's order: the trace as the text a worker sent (not parsed here) and the
+ * echo of `data` made only when written (see toPolicyResult); spreading `response` would read its trace.
+ */
 function echoing(response: PolicyResponse, input: unknown): PolicyResponse {
   return {
-    ...response,
+    result: response.result,
+    get trace() {
+      return traceOf(response) as PolicyResponse["trace"];
+    },
+    rule: response.rule,
     get data() {
       return echoOf(input, response.data);
     },
+    error: response.error,
+    labels: response.labels,
   };
 }
 
