@@ -49,7 +49,8 @@
  * issue #15 point 1).
  *
  * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), BENCH_ONLY (rows by name,
- * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_AUDIT_DEPTHS, DATABASE_URL (else a throw-away
+ * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_AUDIT_DEPTHS, BENCH_RUN_BASELINE (a checkout whose start
+ * command joins the paired rounds beside this one's: `WORKERS=1 baseline`, `WORKERS=1 this checkout`), DATABASE_URL (else a throw-away
  * database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
 import "reflect-metadata";
@@ -269,12 +270,27 @@ async function main(): Promise<void> {
       ...scaling,
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
     // Compared with `gateway` in rounds of their own (see the header), each with its target cost.
+    // BENCH_RUN_BASELINE=<checkout>: the start command of this checkout and of another one (e.g. main before a
+    // change, in a second worktree), each one process on this database, in the paired rounds: before and after
+    // from the same rounds.
+    const baselineRows: PairedTarget[] = [];
+    if (process.env.BENCH_RUN_BASELINE) {
+      for (const [name, root] of [
+        ["WORKERS=1 this checkout", undefined],
+        ["WORKERS=1 baseline", process.env.BENCH_RUN_BASELINE],
+      ] as const) {
+        const child = await spawnGateway({ databaseUrl, secret: BENCH_SECRET, workers: 1, root });
+        spawned.push(child);
+        baselineRows.push({ name, drive: overHttp(`${child.url}/run/policy/${baseId}`) });
+      }
+    }
     // Rows without a limit print the ratio "gateway" / row per round instead: with "floor (paired)", issue #15's
     // ratio from rounds that alternate, so that the machine's load weighs on both alike.
     const paired: PairedTarget[] = [
       { name: "gateway recording inputs", limit: 0.1, drive: overHttp(`${gateway.url}/run/policy/${recordingBaseId}`) },
       { name: "gateway shadow set", limit: 0.15, drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
       { name: "floor (paired)", drive: overHttp(floor.url) },
+      ...baselineRows,
       ...auditSettings.map((setting) => {
         const [depth, min] = setting.split("/");
         return { name: `gateway audit depth ${setting}`, drive: withAudit(Number(depth), min === undefined ? null : Number(min)) };

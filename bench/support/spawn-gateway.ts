@@ -39,7 +39,14 @@ export interface SpawnedGateway {
  * production settings, logging off, rate limits never reached: how an operator runs the gateway, measured
  * from outside (its CPU is read from /proc, see cpu.ts).
  */
-export async function spawnGateway(options: { databaseUrl: string; secret: string; workers: number; env?: NodeJS.ProcessEnv }): Promise<SpawnedGateway> {
+export async function spawnGateway(options: {
+  databaseUrl: string;
+  secret: string;
+  workers: number;
+  env?: NodeJS.ProcessEnv;
+  /** Another checkout to start instead of this one (a baseline build on the same database). */
+  root?: string;
+}): Promise<SpawnedGateway> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -55,7 +62,7 @@ export async function spawnGateway(options: { databaseUrl: string; secret: strin
     EVALUATION_DEADLINE_MS: "10000", // as benchConfig
     ...options.env,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: options.root ?? ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
   child.stderr!.on("data", (chunk) => (output = (output + chunk).slice(-20_000)));
