@@ -13,7 +13,6 @@ const schema = z.object({
   /** Unset ⇒ embedded Postgres (PGlite) in DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(".data"),
-  /** Connections to the database, of which a third (rounded down) are lanes for the audit batches (src/database/README.md). */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   /** How long a health check waits for the database before reporting it unavailable. */
   DATABASE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),

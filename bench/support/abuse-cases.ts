@@ -59,10 +59,14 @@ export function abuseCases(): AbuseCase[] {
     lazy("quantifier (all)", `A **x** is ok if ${repeat(50, () => `all __xs__ of **x** is less than 5000`)}.`, () => ({ x: { xs: numbers() } })),
     lazy("aggregates", `A **x** is ok if ${repeat(200, () => `the sum of __xs__ of **x** is greater than 1`)}.`, () => ({ x: { xs: numbers() } })),
     lazy("number of / length", `A **x** is ok if ${repeat(200, () => `the length of __s__ of **x** is greater than 1`)}.`, () => ({ x: { s: long() } })),
-    lazy(
-      "big labels",
-      Array.from({ length: 500 }, (_, i) => `L${i}${"x".repeat(120)}. A **x** passes c${i} if __s__ of **x** contains "a".`).join("\n"),
-      () => ({ x: { s: "a".repeat(2_000) } }),
-    ),
+    // 300 labelled rules with 100-character labels (every one in the answer's `labels` and trace), all named by
+    // the one golden rule: just under the 100,000-character limit of a rule text.
+    lazy("big labels", bigLabels(300, 100), () => ({ x: { s: "a" } })),
   ];
+}
+
+function bigLabels(count: number, labelLength: number): string {
+  const label = (i: number) => `L${i}${"x".repeat(labelLength - String(i).length - 1)}`;
+  const labelled = Array.from({ length: count }, (_, i) => `${label(i)}. A **x** passes c${i} if __s__ of **x** contains "a".`);
+  return [...labelled, `A **x** is ok if ${repeat(count, (i) => `§${label(i)} passes`)}.`].join("\n");
 }

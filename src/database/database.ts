@@ -5,14 +5,6 @@ export interface Database {
   readonly kind: "postgres" | "embedded";
   readonly prisma: PrismaClient;
   /**
-   * Connections of their own that send each statement without waiting for the answer to the one before
-   * (the driver's pipeline mode): Postgres runs a lane's statements one after another, each its own
-   * transaction, in the order sent, and one that fails does not stop the next. For a writer whose
-   * statements must follow one another without a round trip through the event loop between them (the
-   * execution-event batcher). Empty on the embedded database, which runs one statement at a time anyway.
-   */
-  readonly lanes: readonly StatementLane[];
-  /**
    * One parameterised statement straight to the driver, for the few hot-path statements where Prisma's own
    * per-query cost dominates (authentication, rate-limit leases and run audit events, on every request).
    */
@@ -38,14 +30,6 @@ export interface Database {
    */
   catchUp(since?: bigint): Promise<void>;
   close(): Promise<void>;
-}
-
-/** One connection of `Database.lanes`. */
-export interface StatementLane {
-  /** Like `Database.execute`, run after every statement sent on this lane before it. */
-  execute(sql: string, params: readonly unknown[]): Promise<number>;
-  /** Statements sent on it and not answered yet: writers pick the least busy lane. */
-  readonly inFlight: number;
 }
 
 /**

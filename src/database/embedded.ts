@@ -57,7 +57,6 @@ export async function openEmbedded(dataDir: string): Promise<{ database: Databas
   const database: Database = {
     kind: "embedded",
     prisma,
-    lanes: [],
     async query<Row>(sql: string, params: readonly unknown[]) {
       return (await pglite.query<Row>(sql, [...params])).rows;
     },

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { APPLIED_MIGRATIONS_SQL, type Database, type StatementLane, withTimeout } from "./database.js";
+import { APPLIED_MIGRATIONS_SQL, type Database, withTimeout } from "./database.js";
 
 export interface PostgresOptions {
   url: string;
@@ -13,11 +13,9 @@ export interface PostgresOptions {
 
 /** A Postgres server shared by any number of gateway processes. */
 export function connectPostgres(options: PostgresOptions): Database {
-  // A third of the connections are lanes (Database.lanes): the process holds no more connections than before.
-  const laneCount = Math.floor(options.poolSize / 3);
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize - laneCount,
+    max: options.poolSize,
     // A stopped server refuses at once; this bounds waiting for a busy pool or a silent network.
     connectionTimeoutMillis: options.poolWaitMs,
     idleTimeoutMillis: 30_000,
@@ -32,21 +30,10 @@ export function connectPostgres(options: PostgresOptions): Database {
   const listeners = new NotificationListener(options.url, options.onError);
   // Named, so each connection prepares the statement once and Postgres skips parsing and planning after.
   const prepared = (sql: string, params: readonly unknown[]) => pool.query({ name: statementName(sql), text: sql, values: [...params] });
-  const lanePool = new pg.Pool({
-    connectionString: options.url,
-    max: laneCount,
-    pipeline: true,
-    connectionTimeoutMillis: options.poolWaitMs,
-    idleTimeoutMillis: 30_000,
-    query_timeout: 30_000,
-  });
-  lanePool.on("error", (error) => options.onError?.(error));
-  const lanes = Array.from({ length: laneCount }, () => new PipelinedLane(lanePool));
 
   return {
     kind: "postgres",
     prisma,
-    lanes,
     async query(sql, params) {
       return (await prepared(sql, params)).rows;
     },
@@ -69,50 +56,8 @@ export function connectPostgres(options: PostgresOptions): Database {
       await listeners.close();
       await prisma.$disconnect();
       await pool.end();
-      await lanePool.end();
     },
   };
-}
-
-/**
- * One of the lanes: a pipelined connection from `pool` (whose size is the number of lanes, so taking one never
- * waits for another lane), held while statements are in flight on it and handed back when none are, so the
- * pool closes it once idle and replaces it after an error. Statements keep the order of `execute` calls: each
- * waits for the same checkout in turn, and the driver writes them to the socket in that order.
- */
-class PipelinedLane implements StatementLane {
-  private client: Promise<pg.PoolClient> | null = null;
-  private sent = 0;
-
-  constructor(private readonly pool: pg.Pool) {}
-
-  get inFlight(): number {
-    return this.sent;
-  }
-
-  async execute(sql: string, params: readonly unknown[]): Promise<number> {
-    this.sent += 1;
-    const checkout = (this.client ??= this.pool.connect());
-    let failed: Error | undefined;
-    try {
-      const client = await checkout;
-      return (await client.query({ name: statementName(sql), text: sql, values: [...params] })).rowCount ?? 0;
-    } catch (error) {
-      failed = error as Error;
-      throw error;
-    } finally {
-      this.sent -= 1;
-      // The connection goes back once nothing is in flight on it; after an error it is closed, as it may be
-      // the connection that failed (a statement's own error costs one reconnection, on a failure path).
-      if (this.sent === 0 && this.client === checkout) {
-        this.client = null;
-        checkout.then(
-          (client) => client.release(failed),
-          () => {},
-        );
-      }
-    }
-  }
 }
 
 const statementNames = new Map<string, string>();

@@ -8,7 +8,7 @@ export type { AuditEvent };
 /**
  * Runs one parameterised statement and says how many rows it changed: a caller's transaction (`inTransaction`),
  * or the database itself for a statement that is atomic alone (the execution-event batcher, which writes
- * through the driver's prepared statements rather than Prisma), or one of its lanes (`Database.lanes`).
+ * through the driver's prepared statements rather than Prisma).
  */
 export interface StatementRunner {
   execute(sql: string, params: readonly unknown[]): Promise<number>;
@@ -84,14 +84,14 @@ export async function readChainHead(database: Database, tenantId: string, genesi
  * `head` (compare-and-swap). Whether it was.
  */
 export async function appendAfterHead(
-  sql: StatementRunner,
+  database: Database,
   tenantId: string,
   head: ChainHead,
   next: ChainHead,
   rows: readonly ChainedEventRow[],
 ): Promise<boolean> {
   const params = [tenantId, head.sequence.toString(), head.hash, next.sequence.toString(), next.hash, JSON.stringify(rows)];
-  return (await sql.execute(APPEND_AFTER_HEAD, params)) === rows.length;
+  return (await database.execute(APPEND_AFTER_HEAD, params)) === rows.length;
 }
 
 const CREATE_HEAD = `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1::uuid, 0, $2)

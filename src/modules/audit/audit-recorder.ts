@@ -128,17 +128,21 @@ function storedEvents(tenantId: string, entries: readonly AttributedAuditEvent[]
 /** The tenant's chain head as committed now; created (at the genesis hash) for the tenant's first event. */
 export const readChainHead = (database: Database, tenantId: string): Promise<ChainHead> => store.readChainHead(database, tenantId, GENESIS_HASH);
 
-/** Events numbered and hashed after a head, ready for `appendChained`. */
-export interface ChainedBatch {
-  /** The head they follow. */
-  after: ChainHead;
-  /** The head once they are appended. */
-  next: ChainHead;
-  rows: readonly store.ChainedEventRow[];
-}
-
-/** Numbers and hashes events after `head`, here in the gateway: Postgres only inserts them (see appendAfterHead). */
-export function chainAfterHead(tenantId: string, head: ChainHead, entries: readonly AttributedAuditEvent[]): ChainedBatch {
+/**
+ * Appends events after `head`, hashing them here, in one statement that moves the head only if it is still
+ * where `head` says (compare-and-swap). Returns the new head, or null when another writer moved it first (the
+ * caller reads the head again and retries). A writer that owns a tenant's appends in its process — the
+ * execution-event batcher — knows the head from its own last append, so its steady state is one statement
+ * per batch, and Postgres only inserts rows: no lock wait, no hashing or JSON chain-building in SQL. The
+ * unique (tenant, sequence) index would refuse a second chain even if the compare-and-swap were bypassed.
+ * The compare covers the hash as well as the sequence number (see APPEND_AFTER_HEAD).
+ */
+export async function appendAfterHead(
+  database: Database,
+  tenantId: string,
+  head: ChainHead,
+  entries: readonly AttributedAuditEvent[],
+): Promise<ChainHead | null> {
   let { sequence, hash } = head;
   const events = storedEvents(tenantId, entries);
   // One timestamp for the whole batch (storedEvents), written once.
@@ -163,35 +167,8 @@ export function chainAfterHead(tenantId: string, head: ChainHead, entries: reado
       hash,
     };
   });
-  return { after: head, next: { sequence, hash }, rows };
-}
-
-/**
- * Appends a chained batch in one statement that moves the head only if it is still at `batch.after`
- * (compare-and-swap). Whether it was: false when another writer moved the head elsewhere, or the append it was
- * chained after failed (the caller reads the head again and retries).
- */
-export async function appendChained(sql: StatementRunner, tenantId: string, batch: ChainedBatch): Promise<boolean> {
-  return store.appendAfterHead(sql, tenantId, batch.after, batch.next, batch.rows);
-}
-
-/**
- * Appends events after `head`, hashing them here, in one statement that moves the head only if it is still
- * where `head` says (compare-and-swap). Returns the new head, or null when another writer moved it first (the
- * caller reads the head again and retries). A writer that owns a tenant's appends in its process — the
- * execution-event batcher — knows the head from its own last append, so its steady state is one statement
- * per batch, and Postgres only inserts rows: no hashing or JSON chain-building in SQL. The unique (tenant,
- * sequence) index would refuse a second chain even if the compare-and-swap were bypassed. The compare covers
- * the hash as well as the sequence number (see APPEND_AFTER_HEAD).
- */
-export async function appendAfterHead(
-  database: Database,
-  tenantId: string,
-  head: ChainHead,
-  entries: readonly AttributedAuditEvent[],
-): Promise<ChainHead | null> {
-  const batch = chainAfterHead(tenantId, head, entries);
-  return (await appendChained(database, tenantId, batch)) ? batch.next : null;
+  const next = { sequence, hash };
+  return (await store.appendAfterHead(database, tenantId, head, next, rows)) ? next : null;
 }
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
