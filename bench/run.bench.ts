@@ -43,13 +43,10 @@
  * than the floor's + 5 ms. Absolute figures vary ±30 % on shared machines; compare the rows of one run.
  *
  * The paired rounds also drive `floor (paired)` (their median ratio gateway / floor is the target's ratio from
- * alternating rounds, which a drift of the load cannot favour) and `gateway audit depth D[/M]` for each setting of
- * BENCH_AUDIT_DEPTHS (default "1"): the same gateway with its audit batches pipelined D deep, a batch going behind
- * others only with at least M events (default: as many as the last batch; depth 1: one batch at a time, as before
- * issue #15 point 1).
+ * alternating rounds, which a drift of the load cannot favour).
  *
  * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), BENCH_ONLY (rows by name,
- * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_AUDIT_DEPTHS, BENCH_RUN_BASELINE (a checkout whose start
+ * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_RUN_BASELINE (a checkout whose start
  * command joins the paired rounds beside this one's: `WORKERS=1 baseline`, `WORKERS=1 this checkout`), DATABASE_URL (else a throw-away
  * database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -167,21 +164,6 @@ async function main(): Promise<void> {
     const batcher = gateway.services.executionAudit;
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
-    // The same gateway with its audit batches pipelined otherwise (depth 1: each batch waits for the one before
-    // it, as before issue #15 point 1), compared with "gateway" in the paired rounds: BENCH_AUDIT_DEPTHS=1,2,4/8
-    // (depth, or depth/fewest events a batch goes with behind another; without it, as many as the last batch).
-    const defaults = { depth: batcher.pipelineDepth, min: batcher.pipelineMinEvents };
-    const auditSettings = (process.env.BENCH_AUDIT_DEPTHS ?? "1").split(",").filter(Boolean);
-    const withAudit =
-      (depth: number, min: number | null) =>
-      async (connections: number, seconds: number): Promise<LoadResult> => {
-        Object.assign(batcher, { pipelineDepth: depth, pipelineMinEvents: min });
-        try {
-          return await drive({ url: runUrl, body, headers, connections, seconds });
-        } finally {
-          Object.assign(batcher, { pipelineDepth: defaults.depth, pipelineMinEvents: defaults.min });
-        }
-      };
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp =
       (url: string, sent = body, sentHeaders: Record<string, string> = headers) =>
@@ -291,10 +273,6 @@ async function main(): Promise<void> {
       { name: "gateway shadow set", limit: 0.15, drive: overHttp(`${gateway.url}/run/policy/${shadowBaseId}`) },
       { name: "floor (paired)", drive: overHttp(floor.url) },
       ...baselineRows,
-      ...auditSettings.map((setting) => {
-        const [depth, min] = setting.split("/");
-        return { name: `gateway audit depth ${setting}`, drive: withAudit(Number(depth), min === undefined ? null : Number(min)) };
-      }),
     ].filter((t) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(",").includes(t.name));
     process.stdout.write(`load average before the rounds (1 / 5 / 15 min): ${loadAverage()}\n`);
 
@@ -332,7 +310,7 @@ async function main(): Promise<void> {
             process.stderr.write(
               `round ${round}, ${connections} connections, ${target.name}: ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms ${r.cpuUs.toFixed(0)} µs CPU/req, Postgres ${r.postgresCpuUs.toFixed(0)}` +
                 (audit1.transactions > audit0.transactions
-                  ? `, audit ${((audit1.events - audit0.events) / (audit1.transactions - audit0.transactions)).toFixed(1)} events per batch, ${audit1.pipelineRetries - audit0.pipelineRetries} went again`
+                  ? `, audit ${((audit1.events - audit0.events) / (audit1.transactions - audit0.transactions)).toFixed(1)} events per batch`
                   : "") +
                 ` (load ${loadAverage()})\n`,
             );
@@ -377,7 +355,6 @@ async function main(): Promise<void> {
     const events = audit.events - auditBefore.events;
     const transactions = audit.transactions - auditBefore.transactions;
     const lostRaces = audit.lostRaces - auditBefore.lostRaces;
-    const pipelineRetries = audit.pipelineRetries - auditBefore.pipelineRetries;
     process.stdout.write(
       `\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`,
     );
@@ -430,7 +407,7 @@ async function main(): Promise<void> {
     perUnit("per flow node", "gateway 10-node flow", "gateway 2-node flow", 8);
     perUnit("per KB of data", "gateway 1 MB data", "gateway", (largeBody.length - body.length) / 1024);
     process.stdout.write(
-      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved, ${pipelineRetries} pipelined batches went again); ` +
+      `audit: ${events} executed events in ${transactions} transactions (${(events / Math.max(1, transactions)).toFixed(1)} per transaction, ${lostRaces} found the head moved); ` +
         `gateway requests measured ${gatewayRequests}\n` +
         `rate limiter: ${limiterUs.toFixed(2)} µs CPU per request (${limiter.leases} upserts for ${takes} requests)\n`,
     );

@@ -77,7 +77,7 @@ describe("ExecutionAuditBatcher", () => {
     await Promise.all([first.close(), second.close()]);
   });
 
-  /** Records `count` events one turn of the event loop apart, so a batch goes while the ones before it are in flight. */
+  /** Records `count` events one turn of the event loop apart, so that they go in many batches while others are being written. */
   const spread = (count: number, record: (i: number) => Promise<void>): Promise<PromiseSettledResult<void>[]> =>
     (async () => {
       const calls: Promise<void>[] = [];
@@ -88,39 +88,38 @@ describe("ExecutionAuditBatcher", () => {
       return Promise.allSettled(calls);
     })();
 
-  it("pipelines a tenant's batches on a lane and keeps one unbroken chain in the order of the calls", async () => {
+  it("keeps one unbroken chain of a tenant's batches in the order of the calls", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
     const principal = userPrincipal(t, "u");
-    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 3, pipelineDepth: 4 });
+    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 3 });
     const outcomes = await spread(200, (i) => batcher.record(principal, t.id, executed(i)));
     expect(outcomes.every((o) => o.status === "fulfilled")).toBe(true);
-    // Batches went while others of the tenant were in flight, and none had to go again.
-    expect(batcher.stats).toMatchObject({ events: 200, pipelineRetries: 0, lostRaces: 0 });
-    expect(batcher.stats.pipelined).toBeGreaterThan(10);
+    expect(batcher.stats).toMatchObject({ events: 200, lostRaces: 0 });
+    expect(batcher.stats.transactions).toBeGreaterThan(10);
     const rows = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id }, orderBy: { sequence: "asc" } });
     expect(rows.map((row) => (row.detail as { n: number }).n)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 200 });
     await batcher.close();
   });
 
-  it("keeps one chain when two processes' batchers pipeline appends to one tenant at once", async () => {
+  it("keeps one chain when two processes' batchers append to one tenant at once, turn by turn", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
     const principal = userPrincipal(t, "u");
-    const first = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 2, pipelineDepth: 4 });
-    const second = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 2, pipelineDepth: 4 });
+    const first = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 2 });
+    const second = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 2 });
     const outcomes = await spread(300, (i) => (i % 2 ? first : second).record(principal, t.id, executed(i)));
     expect(outcomes.every((o) => o.status === "fulfilled")).toBe(true);
     expect(first.stats.events + second.stats.events).toBe(300);
-    expect(first.stats.pipelined + second.stats.pipelined).toBeGreaterThan(0);
+    expect(first.stats.lostRaces + second.stats.lostRaces).toBeGreaterThan(0);
     expect(await gateway.database.prisma.auditEvent.count({ where: { tenantId: t.id } })).toBe(300);
     expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 300 });
     await Promise.all([first.close(), second.close()]);
   });
 
-  it("fails only the failed batch's callers; the batches pipelined behind it go again and answer once committed", async () => {
+  it("fails only the failed batch's callers; every other caller answers once its own event is committed", async () => {
     const t = await createTenant(gateway.database.prisma, { u: ["VIEWER"] });
     const principal = userPrincipal(t, "u");
-    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 1, pipelineDepth: 4 });
+    const batcher = new ExecutionAuditBatcher(gateway.database, { maxBatchSize: 1 });
     // Each caller, once answered, looks its own event up: it must be committed already.
     const unseen: number[] = [];
     const outcomes = await spread(60, (i) =>
@@ -132,8 +131,6 @@ describe("ExecutionAuditBatcher", () => {
     expect(unseen).toEqual([]);
     const rejected = outcomes.flatMap((o, i) => (o.status === "rejected" ? [i] : []));
     expect(rejected).toEqual([30, 45]);
-    // The batches in flight behind a failed one found the head elsewhere and went again after it.
-    expect(batcher.stats.pipelineRetries).toBeGreaterThan(0);
     const rows = await gateway.database.prisma.auditEvent.findMany({ where: { tenantId: t.id }, orderBy: { sequence: "asc" } });
     expect(rows.map((row) => (row.detail as { n: number }).n)).toEqual(Array.from({ length: 60 }, (_, i) => i).filter((i) => i !== 30 && i !== 45));
     expect(await verifyChain(gateway.services.stores.audit, t.id)).toMatchObject({ valid: true, checkedEvents: 58 });
