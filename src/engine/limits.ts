@@ -60,6 +60,15 @@ export function checkData(data: unknown, limits: EngineLimits): number | string 
   return state.problem ?? state.bytes;
 }
 
+/**
+ * checkData's estimate under the default limits, or — for data the engine refuses (too large, too deep) — the most it
+ * accepts: the size an echo of `data` is charged to answers (each node's policy reports the refusal itself).
+ */
+export function dataSizeEstimate(data: unknown): number {
+  const measured = checkData(data, DEFAULT_LIMITS);
+  return typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes;
+}
+
 function measure(v: unknown, depth: number, limits: EngineLimits, state: { bytes: number; problem: string | null }): void {
   if (state.problem !== null) return;
   if (typeof v === "string") state.bytes += v.length + 2;

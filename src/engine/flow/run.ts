@@ -1,6 +1,6 @@
 /** Runs a validated flow exactly as docs/language.md#flow-execution. */
 import type { PolicyResponse } from "../api.js";
-import { DEFAULT_LIMITS, checkData } from "../limits.js";
+import { DEFAULT_LIMITS, dataSizeEstimate } from "../limits.js";
 import { FlowError } from "./errors.js";
 import type { FlowDefinition, FlowNode, FlowResponse, NodeResponse, PolicyFlowNode, PolicyRunner } from "./types.js";
 
@@ -171,7 +171,7 @@ async function exec(node: FlowNode, state: RunState): Promise<unknown> {
 }
 
 /**
- * `dataBytes`: the size estimate of `data` (checkData's) when the caller already has it, for data it holds in
+ * `dataBytes`: the size estimate of `data` (dataSizeEstimate) when the caller already has it, for data it holds in
  * another form than parsed objects (the gateway's large bodies, parsed in a worker).
  */
 export async function runFlow(
@@ -182,11 +182,9 @@ export async function runFlow(
   dataBytes?: number,
 ): Promise<FlowResponse> {
   const started = process.hrtime.bigint();
-  // Data the engine refuses (too large, too deep) is reported by each node's policy; the echo is bounded anyway.
-  const measured = dataBytes ?? checkData(data, DEFAULT_LIMITS);
   const state: RunState = {
     data,
-    dataBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes,
+    dataBytes: dataBytes ?? dataSizeEstimate(data),
     runPolicy,
     responses: [],
     databaseNs: 0n,

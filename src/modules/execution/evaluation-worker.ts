@@ -4,7 +4,7 @@
  */
 import { compilePolicy, evaluateMetered, type CompiledPolicy } from "../../engine/index.js";
 import { FlowError, parseFlow, type FlowDefinition, type FlowErrorCode } from "../../engine/flow/index.js";
-import { checkData, DEFAULT_LIMITS } from "../../engine/limits.js";
+import { DEFAULT_LIMITS, dataSizeEstimate } from "../../engine/limits.js";
 import { Kind, parse, visit } from "graphql";
 import { exactDataJson, hasInexactNumber, parseKeepingDigits, stringifyKeepingDigits } from "../../shared/exact-numbers.js";
 import { deeperThan, inspectedLevels, MAX_JSON_DEPTH } from "../../shared/opaque-json.js";
@@ -145,8 +145,7 @@ export function parseBodyTask(body: Uint8Array): ParsedBody {
     if (error instanceof RangeError) return { skeleton, data: "nested too deeply" };
     throw error;
   }
-  const measured = checkData(data, DEFAULT_LIMITS);
-  return { skeleton, data: { json: sharedUtf8(echo), estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes } };
+  return { skeleton, data: { json: sharedUtf8(echo), estimatedBytes: dataSizeEstimate(data) } };
 }
 
 /**
@@ -184,8 +183,7 @@ export function parseGraphqlBodyTask(bytes: Uint8Array): ParsedGraphqlBody {
       // As express.json and exact-variables.ts would: the client's digits where a double would change them.
       if (exact === undefined) exact = hasInexactNumber(text) ? ((parseKeepingDigits(text) as { variables: Record<string, unknown> }).variables ?? {}) : {};
       const echo = name in exact ? stringifyKeepingDigits(exact[name])! : JSON.stringify(value);
-      const measured = checkData(value, DEFAULT_LIMITS);
-      large[name] = { json: sharedUtf8(echo), estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes };
+      large[name] = { json: sharedUtf8(echo), estimatedBytes: dataSizeEstimate(value) };
     }
     variables[name] = null;
   }
@@ -281,13 +279,12 @@ export async function decodeRunRequestTask(task: RunRequestTask): Promise<Decode
   }
   // The echo as the event loop would make it from the value (struct.ts's jsonToStruct), encoded here.
   const echo = (type.fields.data!.resolvedType as import("protobufjs").Type).encode(struct.jsonToStruct(value)!).finish();
-  const measured = checkData(value, DEFAULT_LIMITS);
   return {
     fields,
     data: {
       json: sharedUtf8(JSON.stringify(value)),
       echo: sharedCopy(echo),
-      estimatedBytes: typeof measured === "number" ? measured : DEFAULT_LIMITS.maxDataBytes,
+      estimatedBytes: dataSizeEstimate(value),
     },
   };
 }
