@@ -10,36 +10,12 @@ import { FlowRunResult, PolicyRunResult, StoredTestReport } from "./execution.ty
 import type { FlowRun, PolicyRun } from "./run-result.js";
 
 // `data` is echoed with the digits the client sent (as the REST shim does, src/rest/README.md): `echoOf` finds them for the input value.
-// Both the trace and the echo are made only when selected: a large request's data is kept as bytes (large-data.ts), and
-// its echo decodes them into a string of the data's size on the event loop, which only a mark-compact of the old
-// generation frees again (bench:abuse: ten `runRule { result error }` requests of a megabyte each made the loop's
-// collections 50-70 ms long, for echoes no one asked for).
-const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult => {
-  const { response } = run;
-  return {
-    result: response.result,
-    // A trace from the worker pool would be parsed here (its getter) only to be serialised again.
-    get trace() {
-      return traceOf(response);
-    },
-    rule: response.rule,
-    get data() {
-      return echoOf(input, response.data);
-    },
-    error: response.error,
-    labels: response.labels,
+// Both the trace and the echo are made only when selected (see `echoing`); a run adds its record and timings.
+const toPolicyResult = (run: PolicyRun, input: unknown): PolicyRunResult =>
+  Object.assign(echoing(run.response, input), {
     record: run.record,
     timings: { engineNs: String(run.timings.engineNs), databaseNs: String(run.timings.databaseNs), gatewayNs: String(run.timings.gatewayNs) },
-  };
-};
-
-/** A trace computed in the pool is written out as the JSON text it came as (long ones as UTF-8 bytes: decoded, not parsed). */
-function traceOf(response: PolicyResponse): unknown {
-  const raw = rawTraceJson(response);
-  if (raw === undefined) return response.trace;
-  const text = typeof raw === "string" ? raw : utf8Text(raw);
-  return text === "null" ? null : new ExactJson(text);
-}
+  });
 
 // Every node gets the run's input data (docs/language.md#flow-execution), so each echoes it as sent.
 const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
@@ -53,8 +29,12 @@ const toFlowResult = (run: FlowRun, input: unknown): FlowRunResult => ({
 });
 
 /**
- * A node's response, its members in the response's order: the trace as the text a worker sent (not parsed here) and the
- * echo of `data` made only when written (see toPolicyResult); spreading `response` would read its trace.
+ * A policy response as GraphQL writes it, its members in the response's order, with the trace and the echo of `data`
+ * made only when selected: a trace from the worker pool is written as the text it came as (reading its getter would
+ * parse it, only to be serialised again), and a large request's data is kept as bytes (large-data.ts) whose echo
+ * decodes them into a string of the data's size on the event loop, which only a mark-compact of the old generation
+ * frees again (bench:abuse: ten `runRule { result error }` requests of a megabyte each made the loop's collections
+ * 50–70 ms long, for echoes no one asked for). Spreading `response` would read its trace.
  */
 function echoing(response: PolicyResponse, input: unknown): PolicyResponse {
   return {
@@ -69,6 +49,14 @@ function echoing(response: PolicyResponse, input: unknown): PolicyResponse {
     error: response.error,
     labels: response.labels,
   };
+}
+
+/** A trace computed in the pool is written out as the JSON text it came as (long ones as UTF-8 bytes: decoded, not parsed). */
+function traceOf(response: PolicyResponse): unknown {
+  const raw = rawTraceJson(response);
+  if (raw === undefined) return response.trace;
+  const text = typeof raw === "string" ? raw : utf8Text(raw);
+  return text === "null" ? null : new ExactJson(text);
 }
 
 const NOW_DESCRIPTION = 'Evaluate as if it were this time ("what would this decide on that date?"); defaults to now.';
