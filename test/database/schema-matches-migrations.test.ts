@@ -53,7 +53,10 @@ const EXPECTED_EXTRAS: Extras = {
     "bases.bases_alias_format: CHECK ((((alias)::text ~ '^[a-z0-9_-]{1,64}$'::text) AND ((alias)::text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'::text)))",
     "tenant_database_identity.tenant_database_identity_one_row: CHECK (singleton)",
   ],
-  partialOrExpressionIndexes: ["CREATE UNIQUE INDEX bases_tenant_id_alias_live_key ON public.bases USING btree (tenant_id, alias) WHERE (deleted_at IS NULL)"],
+  partialOrExpressionIndexes: [
+    "CREATE INDEX audit_events_tenant_id_action_occurred_at_idx ON public.audit_events USING btree (tenant_id, action, occurred_at) WHERE (action <> 'EXECUTED'::\"AuditAction\")",
+    "CREATE UNIQUE INDEX bases_tenant_id_alias_live_key ON public.bases USING btree (tenant_id, alias) WHERE (deleted_at IS NULL)",
+  ],
   views: [],
   rowLevelSecurity: [],
 };
