@@ -46,7 +46,7 @@
  * alternating rounds, which a drift of the load cannot favour).
  *
  * Environment: BENCH_DURATION_S (default 8), BENCH_ROUNDS (default 2, median counts), BENCH_ONLY (rows by name,
- * comma-separated), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_RUN_BASELINE (a checkout whose start
+ * comma-separated), BENCH_CONNECTIONS (default "10,50"), BENCH_PAIRS / BENCH_PAIR_S (above), BENCH_RUN_BASELINE (a checkout whose start
  * command joins the paired rounds beside this one's: `WORKERS=1 baseline`, `WORKERS=1 this checkout`), DATABASE_URL (else a throw-away
  * database on the test Postgres, TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -77,6 +77,8 @@ const WARMUP_S = 2;
 /** Rounds of the paired comparison of recording and shadow with the plain gateway, and their length (s). */
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 7);
 const PAIR_S = Number(process.env.BENCH_PAIR_S ?? 4);
+/** BENCH_CONNECTIONS=10 drives one connection count only (for a CPU profile of one of them). */
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "10,50").split(",").map(Number);
 const loadAverage = () =>
   os
     .loadavg()
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
       "Postgres µs/req": number;
     }[] = [];
     let gatewayRequests = 0;
-    for (const connections of [10, 50]) {
+    for (const connections of CONNECTIONS) {
       const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
       for (let round = 1; round <= ROUNDS; round++) {
         for (const target of targets) {
@@ -359,7 +361,7 @@ async function main(): Promise<void> {
       `\nPOST /run/policy/{baseId} (driving-test policy), its gRPC twin RunPolicy, and bare node:http servers; ${DURATION_S} s per run, median of ${ROUNDS}\n`,
     );
     console.table(rows);
-    for (const connections of [10, 50]) {
+    for (const connections of CONNECTIONS) {
       const rest = rows.find((r) => r.connections === connections && r.server === "gateway");
       const rpc = rows.find((r) => r.connections === connections && r.server === "gateway gRPC");
       if (rest && rpc) process.stdout.write(`gRPC / REST at ${connections} in flight: ${(rpc["req/s"] / rest["req/s"]).toFixed(2)}\n`);
@@ -438,7 +440,7 @@ interface PairedTarget {
 async function comparePaired(gateway: PairedTarget["drive"], paired: PairedTarget[], postgres: PostgresCpu): Promise<string> {
   const lines: string[] = [];
   const all = [{ name: "gateway", drive: gateway }, ...paired];
-  for (const connections of [10, 50]) {
+  for (const connections of CONNECTIONS) {
     const loadBefore = loadAverage();
     for (const target of all) await target.drive(connections, WARMUP_S);
     const runs = new Map<string, LoadResult[]>(all.map((t) => [t.name, []]));
