@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * API keys look like `vdk_<tenant>_<prefix>_<secret><check>`: a recognisable marker, the tenant's ID (32 hex
@@ -58,7 +58,7 @@ function parse(key: string): ParsedApiKey | null {
 const uuidOf = (hex: string): string => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 
 export function hashApiKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return hash("sha256", key, "hex");
 }
 
 export function apiKeyMatches(key: string, storedHash: string): boolean {
@@ -68,5 +68,5 @@ export function apiKeyMatches(key: string, storedHash: string): boolean {
 }
 
 function checksum(body: string): string {
-  return createHash("sha256").update(body).digest("base64url").slice(0, 6);
+  return hash("sha256", body, "base64url").slice(0, 6);
 }
