@@ -91,23 +91,30 @@ const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine
 const ruleJson = new WeakMap<readonly string[], string>();
 
 /**
- * The body of a policy answer (docs/language.md#the-response), members in that order. Written out member by
- * member so that the rule lines (a kilobyte or more for a real policy) are serialised once per compiled policy, not
- * per run, and so that a trace computed in the worker pool is written as the text it arrived as: reading
- * `response.trace` would parse megabytes on the event loop only to serialise them again.
+ * The body of a policy answer (docs/language.md#the-response), members in that order, up to the value of its last
+ * member, `execution`: the timings are known only once the run's audit event is committed, everything before them as
+ * soon as the policy is evaluated (ExecutionService.runPolicy's `prepare`), so it is written while the event commits.
+ * Written out member by member so that the rule lines (a kilobyte or more for a real policy) are serialised once per
+ * compiled policy, not per run, and so that a trace computed in the worker pool is written as the text it arrived as:
+ * reading `response.trace` would parse megabytes on the event loop only to serialise them again.
  * `exactDataJson` replaces the echo of `data` when a number in it would not survive a double (exact-numbers.ts).
  */
-export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint, exactDataJson?: string): AnswerBody {
-  const { response } = run;
-  const execution: PolicyExecutionTimings = policyExecutionTimings(run.timings, requestStartedAt);
+export function policyAnswerBeforeTimings(response: PolicyResponse, exactDataJson?: string): AnswerBody {
   const trace = traceJson(response);
   const data = dataEcho(response.data, exactDataJson);
   const head = `{"result":${response.result},"trace":`;
   const middle = `,"rule":${ruleText(response.rule)},"data":`;
-  const tail = `,"error":${JSON.stringify(response.error)},"labels":${JSON.stringify(response.labels)},"execution":${JSON.stringify(execution)}}`;
+  const tail = `,"error":${JSON.stringify(response.error)},"labels":${JSON.stringify(response.labels)},"execution":`;
   // The ordinary answer is one text, made without the array of pieces (the run path's hottest allocation site).
   if (typeof trace === "string" && typeof data === "string") return head + trace + middle + data + tail;
   return [head, trace, middle, data, tail];
+}
+
+/** The whole body of a policy answer: `beforeTimings` (policyAnswerBeforeTimings of its response), then its timings. */
+export function policyResponseBody(run: PolicyRun, requestStartedAt: bigint, beforeTimings: AnswerBody): AnswerBody {
+  const execution: PolicyExecutionTimings = policyExecutionTimings(run.timings, requestStartedAt);
+  const end = `${JSON.stringify(execution)}}`;
+  return typeof beforeTimings === "string" ? beforeTimings + end : [...beforeTimings, end];
 }
 
 /** A policy's rule lines as JSON, made once per compiled policy. */

@@ -10,6 +10,7 @@ import type { TenantActor } from "../identity/actor.js";
 import type { Logger } from "../logging.js";
 import { storedFlow } from "../modules/execution/stored-flow.js";
 import type { FlowRun, PolicyRun } from "../modules/execution/run-result.js";
+import type { PolicyResponse } from "../engine/index.js";
 import type { Services } from "../services.js";
 import type { RequestRouter } from "../tenancy/tenant-routing.js";
 import { endInSlices, WRITE_SLICE_BYTES } from "./sliced-write.js";
@@ -22,6 +23,7 @@ import { telemetry } from "../telemetry/tracing.js";
 import {
   type AnswerBody,
   flowResponseBody,
+  policyAnswerBeforeTimings,
   policyResponseBody,
   ranRecordHeaders,
   RequestValidationError,
@@ -143,16 +145,25 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
   const policyRoute = <S extends z.ZodType>(
     pattern: string,
     schema: S,
-    run: (execution: Call["execution"], actor: TenantActor, body: z.output<S>, params: Call["params"], arrivedAt: bigint) => PolicyRun | Promise<PolicyRun>,
+    run: (
+      execution: Call["execution"],
+      actor: TenantActor,
+      body: z.output<S>,
+      params: Call["params"],
+      arrivedAt: bigint,
+      prepare: (response: PolicyResponse) => AnswerBody,
+    ) => Promise<PolicyRun & { prepared?: AnswerBody }>,
   ): Route => ({
     pattern,
     family: "policy",
     async answer(call, started) {
       const { actor, execution, params } = call;
       const body = await readRunBody(schema, call);
-      const outcome = await run(execution, actor, body.input, params, started);
+      // A stored policy's run writes the answer while its event commits (ExecutionService.runPolicy): only the timings after.
+      const prepare = (response: PolicyResponse) => policyAnswerBeforeTimings(response, body.exactData);
+      const outcome = await run(execution, actor, body.input, params, started, prepare);
       // docs/language.md#errors: a rule that does not parse or evaluate is a 400 with the full response body.
-      const json = policyResponseBody(outcome, started, body.exactData);
+      const json = policyResponseBody(outcome, started, outcome.prepared ?? prepare(outcome.response));
       return { status: outcome.response.error === null ? 200 : 400, json, headers: ranRecordHeaders(outcome.record) };
     },
   });
@@ -174,11 +185,11 @@ export function restRoutes(deps: RestDependencies): RestRoutes {
 
   const routes: Route[] = [
     policyRoute("/run", RunRuleRequest, (execution, actor, body) => execution.runRule(actor, body.rule, body.data)),
-    policyRoute("/run/policy/:baseId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
-      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data, null, arrivedAt),
+    policyRoute("/run/policy/:baseId", RunDataRequest, (execution, actor, body, params, arrivedAt, prepare) =>
+      execution.runPolicy(actor, { by: "base", id: params.baseId ?? "" }, body.data, null, arrivedAt, prepare),
     ),
-    policyRoute("/run/policy_version/:policyId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
-      execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data, null, arrivedAt),
+    policyRoute("/run/policy_version/:policyId", RunDataRequest, (execution, actor, body, params, arrivedAt, prepare) =>
+      execution.runPolicy(actor, { by: "record", id: params.policyId ?? "" }, body.data, null, arrivedAt, prepare),
     ),
     flowRoute("/run/flow/:baseId", RunDataRequest, (execution, actor, body, params, arrivedAt) =>
       storedFlow(params.baseId ?? "", (id) => execution.runFlow(actor, { by: "base", id }, body.data, null, arrivedAt)),

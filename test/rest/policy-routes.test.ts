@@ -1,5 +1,6 @@
 import http from "node:http";
 import { gzipSync } from "node:zlib";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, createTenant, type TestTenant } from "../support/fixtures.js";
 import { graphql, graphqlClient, startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -272,6 +273,35 @@ describe("POST /run/policy/{baseId} and /run/policy_version/{policyId}", () => {
       expect(response.body.code).toBe("NOT_FOUND");
     }
     expect(await lastExecutedRecord(gateway, doomed.baseId)).toBeNull();
+  });
+
+  it("answers only once the run's event is committed (its answer is written before), with the wait in its timings", async () => {
+    const live = await author.policy(AGE, true);
+    // Another transaction holds the tenant's chain head: the run's audit batch waits on it, and so must the answer.
+    const holder = new pg.Client({ connectionString: gateway.db.url });
+    await holder.connect();
+    const heldMs = 400;
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM audit_chain_heads WHERE tenant_id = $1 FOR UPDATE", [tenant.id]);
+      let answered = false;
+      const running = post(gateway.url, `/run/policy/${live.baseId}`, { data: { Person: { age: 25 } } }, { key: keys.view }).finally(() => {
+        answered = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, heldMs));
+      expect(answered).toBe(false);
+      expect(await lastExecutedRecord(gateway, live.baseId)).toBeNull();
+      await holder.query("COMMIT");
+      const response = await running;
+      expect(response.status).toBe(200);
+      expect(response.body.result).toBe(true);
+      expect(await lastExecutedRecord(gateway, live.baseId)).toMatchObject({ recordId: live.recordId });
+      // The timings are taken after the commit, although the rest of the body was written before it.
+      expect(Number(response.body.execution.total)).toBeGreaterThanOrEqual(heldMs * 1e6);
+      expectPolicyExecution(response.body.execution, { databaseZero: false });
+    } finally {
+      await holder.end();
+    }
   });
 });
 
