@@ -34,23 +34,6 @@ export interface EventToChain {
   suffix: string;
 }
 
-/** An event already numbered and hashed by the gateway, for APPEND_AFTER_HEAD. */
-export interface ChainedEventRow {
-  sequence: string;
-  occurred_at: string;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  resource_kind: string;
-  base_id: string | null;
-  record_id: string | null;
-  version: number | null;
-  group_id: string | null;
-  detail: unknown;
-  previous_hash: string;
-  hash: string;
-}
-
 /** Where a tenant's chain ends: its last sequence number and hash. */
 export interface ChainHead {
   sequence: bigint;
@@ -81,17 +64,12 @@ export async function readChainHead(database: Database, tenantId: string, genesi
 
 /**
  * Inserts events numbered and hashed after `head` and moves the head to `next`, only if the head is still at
- * `head` (compare-and-swap). Whether it was.
+ * `head` (compare-and-swap). `rows` is a JSON array of `count` events, each its canonical text (audit-chain.ts: the
+ * members of ChainedFields, `sequence` as a string) with `previousHash` and `hash` added. Whether it appended.
  */
-export async function appendAfterHead(
-  database: Database,
-  tenantId: string,
-  head: ChainHead,
-  next: ChainHead,
-  rows: readonly ChainedEventRow[],
-): Promise<boolean> {
-  const params = [tenantId, head.sequence.toString(), head.hash, next.sequence.toString(), next.hash, JSON.stringify(rows)];
-  return (await database.execute(APPEND_AFTER_HEAD, params)) === rows.length;
+export async function appendAfterHead(database: Database, tenantId: string, head: ChainHead, next: ChainHead, rows: string, count: number): Promise<boolean> {
+  const params = [tenantId, head.sequence.toString(), head.hash, next.sequence.toString(), next.hash, rows];
+  return (await database.execute(APPEND_AFTER_HEAD, params)) === count;
 }
 
 const CREATE_HEAD = `INSERT INTO audit_chain_heads (tenant_id, last_sequence, last_hash) VALUES ($1::uuid, 0, $2)
@@ -151,10 +129,10 @@ const APPEND_AFTER_HEAD = `
     )
     INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
                               version, group_id, detail, previous_hash, hash)
-    SELECT moved.tenant_id, e.sequence, e.occurred_at, e.actor_type::"ActorType", e.actor_id, e.action::"AuditAction",
-           e.resource_kind::"AuditResourceKind", e.base_id, e.record_id, e.version, e.group_id, e.detail, e.previous_hash, e.hash
-    FROM moved, json_to_recordset($6::json) AS e(sequence bigint, occurred_at timestamptz, actor_type text, actor_id uuid, action text,
-         resource_kind text, base_id uuid, record_id uuid, version int, group_id uuid, detail jsonb, previous_hash text, hash text)`;
+    SELECT moved.tenant_id, e.sequence, e."occurredAt", e."actorType"::"ActorType", e."actorId", e.action::"AuditAction",
+           e."resourceKind"::"AuditResourceKind", e."baseId", e."recordId", e.version, e."groupId", e.detail, e."previousHash", e.hash
+    FROM moved, json_to_recordset($6::json) AS e(sequence bigint, "occurredAt" timestamptz, "actorType" text, "actorId" uuid, action text,
+         "resourceKind" text, "baseId" uuid, "recordId" uuid, version int, "groupId" uuid, detail jsonb, "previousHash" text, hash text)`;
 
 export interface AuditEventFilter {
   actions?: AuditEvent["action"][] | null;

@@ -90,8 +90,22 @@ export function referenceCanonicalForm(event: ChainedFields): string {
  * order and number formatting, so a verifier in any language recomputes the same hash.
  */
 export function chainHash(previousHash: string, event: ChainedFields, occurredAtIso?: string): string {
+  return chainLink(previousHash, event, event.sequence, occurredAtIso).hash;
+}
+
+/**
+ * The event at `sequence` as its canonical JSON, and its chain hash (chainHash). Appenders store the canonical text
+ * itself (a JSON object with every stored member), so what is stored is exactly what was hashed.
+ */
+export function chainLink(
+  previousHash: string,
+  event: Omit<ChainedFields, "sequence">,
+  sequence: bigint,
+  occurredAtIso?: string,
+): { canonical: string; hash: string } {
+  const canonical = canonicalForm(event, sequence.toString(), occurredAtIso);
   // The one-shot digest: half the time of a Hash object for inputs of this size (0.6 vs 1.2 µs), on every audited run.
-  return hash("sha256", previousHash + canonicalForm(event, event.sequence.toString(), occurredAtIso), "hex");
+  return { canonical, hash: hash("sha256", previousHash + canonical, "hex") };
 }
 
 const SLOT = "__sequence__";

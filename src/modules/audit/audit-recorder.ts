@@ -4,7 +4,7 @@ import type { Database } from "../../database/database.js";
 import * as store from "../../stores/audit.store.js";
 import type { ChainHead, StatementRunner } from "../../stores/audit.store.js";
 import type { Transaction } from "../../stores/transaction.js";
-import { canonicalAroundSequence, chainHash, type ChainedFields, GENESIS_HASH, isFlatDetail } from "./audit-chain.js";
+import { canonicalAroundSequence, type ChainedFields, chainLink, GENESIS_HASH, isFlatDetail } from "./audit-chain.js";
 
 export type { ChainHead };
 
@@ -147,28 +147,18 @@ export async function appendAfterHead(
   const events = storedEvents(tenantId, entries);
   // One timestamp for the whole batch (storedEvents), written once.
   const occurredAt = events[0]?.occurredAt.toISOString();
-  const rows = events.map((fields) => {
+  let rows = "[";
+  for (let i = 0; i < events.length; i++) {
     const previousHash = hash;
     sequence += 1n;
-    hash = chainHash(previousHash, { ...fields, sequence }, occurredAt);
-    return {
-      sequence: sequence.toString(),
-      occurred_at: occurredAt!,
-      actor_type: fields.actorType,
-      actor_id: fields.actorId,
-      action: fields.action,
-      resource_kind: fields.resourceKind,
-      base_id: fields.baseId,
-      record_id: fields.recordId,
-      version: fields.version,
-      group_id: fields.groupId,
-      detail: fields.detail,
-      previous_hash: previousHash,
-      hash,
-    };
-  });
+    const link = chainLink(previousHash, events[i]!, sequence, occurredAt);
+    hash = link.hash;
+    // The canonical text is an object with every stored member: each row is that text with its two hashes added,
+    // so the statement stores exactly what was hashed, and nothing is serialised twice.
+    rows += `${i === 0 ? "" : ","}${link.canonical.slice(0, -1)},"previousHash":"${previousHash}","hash":"${hash}"}`;
+  }
   const next = { sequence, hash };
-  return (await store.appendAfterHead(database, tenantId, head, next, rows)) ? next : null;
+  return (await store.appendAfterHead(database, tenantId, head, next, `${rows}]`, events.length)) ? next : null;
 }
 
 /** Appends events that all have the same actor (see recordAttributedAuditEvents). */
