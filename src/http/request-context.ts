@@ -25,14 +25,17 @@ export function logRequestFinished(logger: Logger, requestId: string, method: st
   logger.info({ requestId, method, path, status, durationMs: Number(process.hrtime.bigint() - startedAt) / 1e6 }, "request finished");
 }
 
-/** Gives each request an ID and a logger that carries it, and logs it when it finishes. */
-export function requestContext(logger: Logger) {
+/**
+ * Gives each request an ID and a logger that carries it, and logs it when it finishes. `requestPrototype` is the
+ * app's `app.request`, every request's prototype, where `req.log` is installed once.
+ */
+export function requestContext(logger: Logger, requestPrototype: object) {
+  lazyLogOn(requestPrototype);
   return (req: Request, res: Response, next: NextFunction): void => {
     req.id = requestIdOf(req);
     // The child logger is made when something logs through it (a failed request): a pino child per request cost
     // every request about a microsecond for a logger almost none of them use.
     (req as LazyLog)[BASE_LOGGER] = logger;
-    lazyLogOn(Object.getPrototypeOf(req) as object);
     res.setHeader("x-request-id", req.id);
     // The access log's level is fixed at start: with it off, no listener per request.
     if (logger.isLevelEnabled("info")) {

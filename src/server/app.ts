@@ -141,7 +141,7 @@ export async function createHttpApp(deps: AppDependencies): Promise<HttpApp> {
   });
   await apollo.start();
 
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, app.request));
   app.use(metrics.middleware());
   if (tracing) app.use(nameSpanByRoute(tracing));
 
