@@ -134,7 +134,7 @@ export const readChainHead = (database: Database, tenantId: string): Promise<Cha
  * caller reads the head again and retries). A writer that owns a tenant's appends in its process — the
  * execution-event batcher — knows the head from its own last append, so its steady state is one statement
  * per batch, and Postgres only inserts rows: no lock wait, no hashing or JSON chain-building in SQL. The
- * unique (tenant, sequence) index would refuse a second chain even if the compare-and-swap were bypassed.
+ * (tenant, sequence) primary key would refuse a second chain even if the compare-and-swap were bypassed.
  * The compare covers the hash as well as the sequence number (see APPEND_AFTER_HEAD).
  */
 export async function appendAfterHead(
