@@ -2,7 +2,8 @@
 -- row is paid per run. `npm run bench:audit-append` (the batcher's statement alone, Postgres CPU of its connection),
 -- two runs in each checkout alternating on one machine: 40–43 → 33–34 µs per event in batches of 10, 37–38 → 28–31 in
 -- batches of 25; pgbench with the same statement, server CPU including the WAL writer: 459 → 379 µs per batch of 10.
--- The statement's fixed cost (about 150 µs, mostly the commit) does not change.
+-- The statement's fixed cost (about 150 µs, mostly the commit) does not change. On a log of a million events this
+-- migration took 0.95 s (the partial index reads the table once; appends wait for it, nothing else is rewritten).
 --
 -- 1. The foreign key to tenants ran a referential check per inserted row. Events are only ever appended in one
 --    statement with the tenant's audit_chain_heads row (it moves the head), and that row has the foreign key, so an
