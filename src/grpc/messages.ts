@@ -5,7 +5,7 @@ import type { RunTarget } from "../modules/execution/execution.service.js";
 import { LargeData } from "../modules/execution/large-data.js";
 import type { PolicyExecutionTimings } from "../modules/execution/run-result.js";
 import type { FlowRun } from "../modules/execution/run-result.js";
-import { jsonToStruct, jsonToValue, structToJson, type JsonObject, type StructMessage, type ValueMessage } from "../shared/protobuf-struct.js";
+import { encodeJsonStruct, jsonToValue, structToJson, type JsonObject, type StructMessage, type ValueMessage } from "../shared/protobuf-struct.js";
 import { EncodedStruct, HOLDS_ENCODED } from "./encoded-answer.js";
 
 /**
@@ -32,11 +32,11 @@ export interface RunFlowRequest {
 
 export interface RunResponse {
   result: boolean;
-  trace: StructMessage | null;
+  trace: EncodedStruct | null;
   rule: readonly string[];
-  data: StructMessage | EncodedStruct | null;
+  data: EncodedStruct | null;
   error: StructMessage | null;
-  labels: StructMessage | null;
+  labels: EncodedStruct | null;
   execution: PolicyExecutionTimings | null;
   [HOLDS_ENCODED]?: true;
 }
@@ -75,18 +75,22 @@ export function runDataOf(data: StructMessage | DecodedData | null | undefined):
  */
 export function runResponseOf(response: PolicyResponse, execution: PolicyExecutionTimings | null): RunResponse {
   const echo = response.data instanceof LargeData ? encodedEchoes.get(response.data) : undefined;
-  const message: RunResponse = {
+  // The trace, labels and echo are written straight into their encoded Structs (encodeJsonStruct), not built as messages.
+  return {
     result: response.result,
-    trace: jsonToStruct(response.trace),
+    trace: encodedStructOf(response.trace),
     rule: response.rule,
-    data: echo ? new EncodedStruct(echo) : jsonToStruct(response.data instanceof LargeData ? response.data.value() : response.data),
+    data: echo ? new EncodedStruct(echo) : encodedStructOf(response.data instanceof LargeData ? response.data.value() : response.data),
     error: response.error === null ? null : { fields: { message: { kind: "stringValue", stringValue: response.error } } },
-    labels: jsonToStruct(response.labels),
+    labels: encodedStructOf(response.labels),
     execution,
+    [HOLDS_ENCODED]: true,
   };
-  if (echo) message[HOLDS_ENCODED] = true;
-  return message;
 }
+
+/** A JSON object (trace, labels, echoed data) as its encoded Struct; null stays unset. */
+const encodedStructOf = (object: unknown): EncodedStruct | null =>
+  object === null || object === undefined ? null : new EncodedStruct(encodeJsonStruct(object as JsonObject));
 
 /** Custom nodes run nothing: zero timings, as on the REST wire, so every node has the same shape. */
 const ZERO_NODE_EXECUTION: NodeExecution = Object.freeze({ database: "0", engine: "0", total: "0" });

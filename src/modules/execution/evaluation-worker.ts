@@ -277,8 +277,8 @@ export async function decodeRunRequestTask(task: RunRequestTask): Promise<Decode
     if (error instanceof Error && error.name === "DomainError") return { fields, data: { invalid: error.message } };
     throw error;
   }
-  // The echo as the event loop would make it from the value (struct.ts's jsonToStruct), encoded here.
-  const echo = (type.fields.data!.resolvedType as import("protobufjs").Type).encode(struct.jsonToStruct(value)!).finish();
+  // The echo as the event loop would encode it from the value (encodeJsonStruct), encoded here.
+  const echo = struct.encodeJsonStruct(value);
   return {
     fields,
     data: {
