@@ -21,12 +21,11 @@ import type { TenantActor } from "../src/identity/actor.js";
 import { type AttributedAuditEvent, appendAfterHead, readChainHead } from "../src/modules/audit/audit-recorder.js";
 import { cpuBetween, PostgresCpu } from "./support/cpu.js";
 import { benchDatabase } from "./support/database.js";
+import { median } from "./support/median.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? "1,10,25").split(",").map(Number);
-
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const { url, drop } = await benchDatabase();

@@ -25,6 +25,7 @@ import { createLogger } from "../src/logging.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { benchConfig, benchUser } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
+import { median } from "./support/median.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const WARMUP_S = 2;
@@ -78,7 +79,6 @@ async function main(): Promise<void> {
         runs.set(s.name, [...(runs.get(s.name) ?? []), result]);
       }
     }
-    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
     const best = new Map<string, LoadResult>(
       [...runs].map(([name, rs]) => [
         name,

@@ -42,6 +42,7 @@ import { benchConfig } from "./support/config.js";
 import { benchDatabase } from "./support/database.js";
 import { setUpDrivingTest } from "./support/driving-test-setup.js";
 import { drive, type LoadResult } from "./support/load.js";
+import { median } from "./support/median.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -78,8 +79,6 @@ async function startBareApollo(): Promise<{ url: string; close: () => Promise<vo
     },
   };
 }
-
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();

@@ -37,6 +37,7 @@ import { benchDatabase } from "./support/database.js";
 import { setUpDrivingTest } from "./support/driving-test-setup.js";
 import { drive, type LoadResult } from "./support/load.js";
 import { freePort, spawnGateway, type SpawnedGateway } from "./support/spawn-gateway.js";
+import { median } from "./support/median.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -165,8 +166,6 @@ async function startZen(): Promise<{ url: string; child: ChildProcess; close: ()
     },
   };
 }
-
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();

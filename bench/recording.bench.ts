@@ -21,11 +21,11 @@ import { benchConfig } from "./support/config.js";
 import { cpuBetween, PostgresCpu } from "./support/cpu.js";
 import { benchDatabase } from "./support/database.js";
 import { setUpDrivingTest } from "./support/driving-test-setup.js";
+import { median } from "./support/median.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30_000);
 const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();

@@ -70,6 +70,7 @@ import { drive, type LoadResult } from "./support/load.js";
 import { cpuBetween, PostgresCpu, snapshot } from "./support/cpu.js";
 import { spawnGateway, type SpawnedGateway } from "./support/spawn-gateway.js";
 import { fiftyRules } from "./support/fifty-rules.js";
+import { median } from "./support/median.js";
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -131,8 +132,6 @@ function padding(bytes: number): { id: number; note: string; amount: number }[] 
   const per = JSON.stringify(row(100_000)).length + 1;
   return Array.from({ length: Math.floor(bytes / per) }, (_, i) => row(i));
 }
-
-const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const { url: databaseUrl, drop } = await benchDatabase();
