@@ -90,23 +90,12 @@ export class ExecutionService {
    * `now` (GraphQL only) asks what the policy would decide at that time; absent, it is the current time.
    * `arrivedAt` is when the request arrived (`process.hrtime.bigint()`): the run then sees every change
    * announced before that moment, and shares the catch-up round trip its credential's lookup already made.
+   * `prepare`, when given, is called with the response once the policy is evaluated, and what it returns comes back
+   * as `prepared`, while the run still resolves only once its event is committed. The REST shim writes its answer
+   * there (all of it but the timings): the main thread writes 5 KB while the batch before commits, instead of in the
+   * burst of answers that a commit releases, where every write waited for the one before.
    */
-  async runPolicy(actor: TenantActor, target: RunTarget, data: unknown, now?: Date | null, arrivedAt?: bigint): Promise<PolicyRun>;
-  /**
-   * With `prepare`: it is given the response once the policy is evaluated, and what it returns comes back as
-   * `prepared`, while the run still resolves only once its event is committed. The REST shim writes its answer there
-   * (all of it but the timings): the main thread writes 5 KB while the batch before commits, instead of in the burst
-   * of answers that a commit releases, where every write waited for the one before.
-   */
-  async runPolicy<Prepared>(
-    actor: TenantActor,
-    target: RunTarget,
-    data: unknown,
-    now: Date | null | undefined,
-    arrivedAt: bigint | undefined,
-    prepare: (response: PolicyResponse) => Prepared,
-  ): Promise<PolicyRun & { prepared: Prepared }>;
-  async runPolicy<Prepared>(
+  async runPolicy<Prepared = never>(
     actor: TenantActor,
     target: RunTarget,
     data: unknown,
