@@ -65,7 +65,8 @@ export async function readChainHead(database: Database, tenantId: string, genesi
 /**
  * Inserts events numbered and hashed after `head` and moves the head to `next`, only if the head is still at
  * `head` (compare-and-swap). `rows` is a JSON array of `count` events, each its canonical text (audit-chain.ts: the
- * members of ChainedFields, `sequence` as a string) with `previousHash` and `hash` added. Whether it appended.
+ * members of ChainedFields, `sequence` as a string) with `previousHash`, `hash` and the event's `id` added. Whether it
+ * appended.
  */
 export async function appendAfterHead(database: Database, tenantId: string, head: ChainHead, next: ChainHead, rows: string, count: number): Promise<boolean> {
   const params = [tenantId, head.sequence.toString(), head.hash, next.sequence.toString(), next.hash, rows];
@@ -127,11 +128,11 @@ const APPEND_AFTER_HEAD = `
       WHERE tenant_id = $1::uuid AND last_sequence = $2::bigint AND last_hash = $3
       RETURNING tenant_id
     )
-    INSERT INTO audit_events (tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
+    INSERT INTO audit_events (id, tenant_id, sequence, occurred_at, actor_type, actor_id, action, resource_kind, base_id, record_id,
                               version, group_id, detail, previous_hash, hash)
-    SELECT moved.tenant_id, e.sequence, e."occurredAt", e."actorType"::"ActorType", e."actorId", e.action::"AuditAction",
+    SELECT e.id, moved.tenant_id, e.sequence, e."occurredAt", e."actorType"::"ActorType", e."actorId", e.action::"AuditAction",
            e."resourceKind"::"AuditResourceKind", e."baseId", e."recordId", e.version, e."groupId", e.detail, e."previousHash", e.hash
-    FROM moved, json_to_recordset($6::json) AS e(sequence bigint, "occurredAt" timestamptz, "actorType" text, "actorId" uuid, action text,
+    FROM moved, json_to_recordset($6::json) AS e(id uuid, sequence bigint, "occurredAt" timestamptz, "actorType" text, "actorId" uuid, action text,
          "resourceKind" text, "baseId" uuid, "recordId" uuid, version int, "groupId" uuid, detail jsonb, "previousHash" text, hash text)`;
 
 export interface AuditEventFilter {

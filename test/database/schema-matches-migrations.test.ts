@@ -37,13 +37,13 @@ function databaseUrl(name: string): string {
  */
 const EXPECTED_EXTRAS: Extras = {
   functions: [
-    "announce_audit_events() RETURNS trigger",
+    "announce_audit_event() RETURNS trigger",
     "announce_tenant_binding_to_users() RETURNS trigger",
     "announce_user_change() RETURNS trigger",
     "refuse_change() RETURNS trigger",
   ],
   triggers: [
-    "audit_events.audit_events_announce: CREATE TRIGGER audit_events_announce AFTER INSERT ON public.audit_events REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION announce_audit_events()",
+    "audit_events.audit_events_announce: CREATE TRIGGER audit_events_announce AFTER INSERT ON public.audit_events FOR EACH ROW WHEN ((new.action <> 'EXECUTED'::\"AuditAction\")) EXECUTE FUNCTION announce_audit_event()",
     "audit_events.audit_events_append_only: CREATE TRIGGER audit_events_append_only BEFORE DELETE OR UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION refuse_change()",
     "tenants.tenants_announce_binding_to_users: CREATE TRIGGER tenants_announce_binding_to_users AFTER UPDATE OF database_binding ON public.tenants FOR EACH ROW WHEN (((old.database_binding)::text IS DISTINCT FROM (new.database_binding)::text)) EXECUTE FUNCTION announce_tenant_binding_to_users()",
     "users.users_announce_change: CREATE TRIGGER users_announce_change AFTER DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION announce_user_change()",

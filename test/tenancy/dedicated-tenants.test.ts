@@ -278,8 +278,9 @@ describe("fail closed, per tenant", () => {
     expect((await asUser(tenant.token, VIEWER)).status).toBe(200);
     // Undo one migration, as if the database had missed it.
     await onServer(db.url, (c) =>
-      c.query(`DROP TRIGGER audit_events_announce ON audit_events; DROP FUNCTION announce_audit_events();
-               DELETE FROM _prisma_migrations WHERE migration_name = '20261205000000_announce_audit_events'`),
+      c.query(`DROP TRIGGER users_announce_change ON users; DROP FUNCTION announce_user_change();
+               DROP TRIGGER tenants_announce_binding_to_users ON tenants; DROP FUNCTION announce_tenant_binding_to_users();
+               DELETE FROM _prisma_migrations WHERE migration_name = '20261205081000_announce_user_changes'`),
     );
     await new Promise((r) => setTimeout(r, 300));
     const refused = await asUser(tenant.token, VIEWER);
@@ -291,7 +292,7 @@ describe("fail closed, per tenant", () => {
     // Databases of earlier tests that are gone or refuse (a copied encrypted binding) fail, each on its own line.
     expect(migrated.code).toBe(migrated.out.includes("FAILED") ? 1 : 0);
     expect(migrated.out).toContain("control database: up to date");
-    expect(migrated.out).toContain(`tenant ${tenant.slug} (env:${tenant.variable}): applied 20261205000000_announce_audit_events`);
+    expect(migrated.out).toContain(`tenant ${tenant.slug} (env:${tenant.variable}): applied 20261205081000_announce_user_changes`);
     expect(migrated.out).toContain(`tenant ${healthy.slug} (env:${healthy.variable}): up to date`);
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await asUser(tenant.token, VIEWER)).status).toBe(200);
