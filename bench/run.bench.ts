@@ -16,6 +16,9 @@
  *   gateway dedicated tenant  the same route and policy for a tenant bound (`tenant bind`) to a database of its own on
  *            the same Postgres server, driven right after `gateway` in every round: its key routes the request to the
  *            tenant's own pool, caches, rate-limit windows and audit chain (issue #14 point 10: within 10 % of `gateway`);
+ *   gateway audit round trip only  the same with each audit batch's statement replaced by a bare `SELECT 1` (in this
+ *            process only): the batching and the wait for Postgres stay, the rows and the commit's flush go. The
+ *            ceiling of every statement shape and table layout of the durable path (issue #15), printed against the floor;
  *   gateway without audit  the same with the audit write skipped (shadowed in this process only), to show
  *            what the durable event costs;
  *   gateway recording inputs  the same policy on a base that records its run inputs for replay (issue #18:
@@ -165,6 +168,11 @@ async function main(): Promise<void> {
     const batcher = gateway.services.executionAudit;
     const skipAudit = () => Object.defineProperty(batcher, "record", { configurable: true, value: async () => {} });
     const restoreAudit = () => delete (batcher as { record?: unknown }).record;
+    // Likewise an own `append` (the batcher's private step that writes one batch) for the round-trip-only row.
+    const batchWriter = batcher as unknown as { append?: unknown };
+    if (typeof batchWriter.append !== "function") throw new Error("ExecutionAuditBatcher has no `append` step: update the round-trip row");
+    const roundTripOnly = () => Object.defineProperty(batcher, "append", { configurable: true, value: () => gateway.database.execute("SELECT 1", []) });
+    const restoreAppend = () => delete batchWriter.append;
     // BENCH_ONLY=gateway drives the gateway alone (for profiling it with --cpu-prof); a comma-separated list drives those.
     const overHttp =
       (url: string, sent = body, sentHeaders: Record<string, string> = headers) =>
@@ -247,6 +255,7 @@ async function main(): Promise<void> {
       { name: "floor", drive: overHttp(floor.url) },
       { name: "gateway", drive: overHttp(runUrl) },
       { name: "gateway dedicated tenant", drive: overHttp(dedicatedUrl, body, dedicatedHeaders) },
+      { name: "gateway audit round trip only", drive: overHttp(runUrl), before: roundTripOnly, after: restoreAppend },
       { name: "gateway without audit", drive: overHttp(runUrl), before: skipAudit, after: restoreAudit },
       { name: "gateway gRPC", drive: overGrpc },
       ...clustered,
@@ -389,7 +398,11 @@ async function main(): Promise<void> {
       [50, 0.9],
     ] as const) {
       const at = (server: string) => rows.find((r) => r.connections === connections && r.server === server);
-      const [floor, gateway] = [at("floor"), at("gateway")];
+      const [floor, gateway, roundTrip] = [at("floor"), at("gateway"), at("gateway audit round trip only")];
+      if (floor && roundTrip) {
+        const ceiling = (roundTrip["req/s"] / floor["req/s"]).toFixed(2);
+        process.stdout.write(`ceiling at ${connections} connections: gateway with a bare round trip per audit batch / floor = ${ceiling}\n`);
+      }
       if (!floor || !gateway) continue;
       const ratio = Number((gateway["req/s"] / floor["req/s"]).toFixed(2));
       const p99 =
