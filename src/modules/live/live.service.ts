@@ -9,7 +9,7 @@ import type { LifecycleService } from "../resources/lifecycle.service.js";
 import { BoundedStream } from "./bounded-stream.js";
 import type { BaseChange, ChangeRequestChange } from "./live.types.js";
 
-/** The audit trigger (migrations 20261205000000 and 20261205070000) announces a tenant's new events here, runs excepted. */
+/** The audit trigger (migrations 20261205000000, 20261205070000 and 20261205170000) announces a tenant's new events here, runs excepted. */
 export const AUDIT_APPENDED_CHANNEL = "verdict_audit_appended";
 
 /** Events that may take access away from a subscriber: role changes and key revocations. */
